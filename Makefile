@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: GPL-2.0
+# velo top-level build: user space (libvelo.so, veloctl) directly, velo.ko
+# through kbuild (see Kbuild), tests through scripts/check.
+
+VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+# The running kernel's build tree when it exists, else the newest installed
+# headers (this host's own kernel cannot load modules; the VM boots Debian's).
+KDIR ?= $(or $(wildcard /lib/modules/$(shell uname -r)/build),\
+	$(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n 1))
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+BINDIR ?= $(PREFIX)/bin
+DESTDIR ?=
+
+CC ?= gcc
+CFLAGS ?= -O2 -g
+VELO_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -fPIC -fvisibility=hidden \
+	-D_GNU_SOURCE -Iinclude/uapi -Iuser -DVELO_VERSION='"$(VERSION)"'
+B := build
+
+ENGINE_OBJ  := $(patsubst user/%.c,$(B)/%.o,$(wildcard user/engine/*.c))
+COMMON_OBJ  := $(patsubst user/%.c,$(B)/%.o,$(wildcard user/common/*.c))
+PRELOAD_OBJ := $(patsubst user/%.c,$(B)/%.o,$(wildcard user/preload/*.c))
+VELOCTL_OBJ := $(patsubst user/%.c,$(B)/%.o,$(wildcard user/veloctl/*.c))
+
+.PHONY: all user module check test clean clean-module install dkms-install \
+	deps demo bench fuzz
+all: user module
+
+user: $(B)/libvelo.so $(B)/veloctl $(B)/libvelo-core.a
+
+$(B)/%.o: user/%.c
+	@mkdir -p $(@D)
+	$(CC) $(VELO_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# Everything of libvelo but the interposer, for tests that link it directly.
+$(B)/libvelo-core.a: $(ENGINE_OBJ) $(COMMON_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/libvelo.so: $(PRELOAD_OBJ) $(ENGINE_OBJ) $(COMMON_OBJ)
+	$(CC) -shared -Wl,-z,defs -Wl,--version-script=user/preload/libvelo.map \
+		-o $@ $^ -ldl -lpthread
+
+$(B)/veloctl: $(VELOCTL_OBJ) $(COMMON_OBJ)
+	$(CC) -o $@ $^ -lmnl
+
+module:
+	@test -n "$(KDIR)" || { echo "no kernel headers: run scripts/deps"; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+
+clean-module:
+	@test -z "$(KDIR)" || $(MAKE) -C $(KDIR) M=$(CURDIR) clean
+
+deps:
+	scripts/deps
+
+# The README's test command: every test, ending with "N passed, N failed".
+check test:
+	scripts/deps
+	scripts/check
+
+demo:
+	scripts/deps
+	$(MAKE) user
+	scripts/demo
+
+install: user
+	install -D -m 0755 $(B)/libvelo.so $(DESTDIR)$(LIBDIR)/libvelo.so
+	install -D -m 0755 $(B)/veloctl $(DESTDIR)$(BINDIR)/veloctl
+	install -D -m 0755 scripts/velo-run $(DESTDIR)$(BINDIR)/velo
+	install -D -m 0644 scripts/60-velo.rules $(DESTDIR)/lib/udev/rules.d/60-velo.rules
+
+# Register this tree with DKMS, then build and install velo.ko for KDIR's kernel.
+dkms-install:
+	rm -rf $(DESTDIR)/usr/src/velo-$(VERSION)
+	install -d $(DESTDIR)/usr/src/velo-$(VERSION)
+	cp -r Kbuild Makefile dkms.conf include kernel $(DESTDIR)/usr/src/velo-$(VERSION)/
+	dkms add -m velo -v $(VERSION) || true
+	dkms build -m velo -v $(VERSION) -k $(notdir $(patsubst %/build,%,$(KDIR)))
+	dkms install -m velo -v $(VERSION) -k $(notdir $(patsubst %/build,%,$(KDIR)))
+
+clean: clean-module
+	rm -rf $(B)
+	$(MAKE) -C selftests clean
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

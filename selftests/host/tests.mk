@@ -1,0 +1,2 @@
+# Per-test link flags for host tests: one line per test, e.g.
+#   $(OUT)/host/foo: LDLIBS += -lmnl
