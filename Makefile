@@ -19,18 +19,18 @@ VELO_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -fPIC -fvisibility=hidden \
 	-D_GNU_SOURCE -Iinclude/uapi -Iuser -DVELO_VERSION='"$(VERSION)"'
 B := build
 
-ENGINE_OBJ  := $(patsubst user/%.c,$(B)/%.o,$(wildcard user/engine/*.c))
-COMMON_OBJ  := $(patsubst user/%.c,$(B)/%.o,$(wildcard user/common/*.c))
-PRELOAD_OBJ := $(patsubst user/%.c,$(B)/%.o,$(wildcard user/preload/*.c))
-VELOCTL_OBJ := $(patsubst user/%.c,$(B)/%.o,$(wildcard user/veloctl/*.c))
+ENGINE_OBJ  := $(patsubst user/%.c,$(B)/obj/%.o,$(wildcard user/engine/*.c))
+COMMON_OBJ  := $(patsubst user/%.c,$(B)/obj/%.o,$(wildcard user/common/*.c))
+PRELOAD_OBJ := $(patsubst user/%.c,$(B)/obj/%.o,$(wildcard user/preload/*.c))
+VELOCTL_OBJ := $(patsubst user/%.c,$(B)/obj/%.o,$(wildcard user/veloctl/*.c))
 
-.PHONY: all user module check test clean clean-module install dkms-install \
+.PHONY: all user module check test clean clean-module install dkms-install kernelrelease \
 	deps demo bench fuzz
 all: user module
 
 user: $(B)/libvelo.so $(B)/veloctl $(B)/libvelo-core.a
 
-$(B)/%.o: user/%.c
+$(B)/obj/%.o: user/%.c
 	@mkdir -p $(@D)
 	$(CC) $(VELO_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -40,7 +40,7 @@ $(B)/libvelo-core.a: $(ENGINE_OBJ) $(COMMON_OBJ)
 	ar rcs $@ $^
 
 $(B)/libvelo.so: $(PRELOAD_OBJ) $(ENGINE_OBJ) $(COMMON_OBJ)
-	$(CC) -shared -Wl,-z,defs -Wl,--version-script=user/preload/libvelo.map \
+	$(CC) -shared -Wl,-z,defs \
 		-o $@ $^ -ldl -lpthread
 
 $(B)/veloctl: $(VELOCTL_OBJ) $(COMMON_OBJ)
@@ -49,6 +49,10 @@ $(B)/veloctl: $(VELOCTL_OBJ) $(COMMON_OBJ)
 module:
 	@test -n "$(KDIR)" || { echo "no kernel headers: run scripts/deps"; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+
+# The release of the kernel KDIR builds for.
+kernelrelease:
+	@sed -n 's/^#define UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h
 
 clean-module:
 	@test -z "$(KDIR)" || $(MAKE) -C $(KDIR) M=$(CURDIR) clean
@@ -69,8 +73,6 @@ demo:
 install: user
 	install -D -m 0755 $(B)/libvelo.so $(DESTDIR)$(LIBDIR)/libvelo.so
 	install -D -m 0755 $(B)/veloctl $(DESTDIR)$(BINDIR)/veloctl
-	install -D -m 0755 scripts/velo-run $(DESTDIR)$(BINDIR)/velo
-	install -D -m 0644 scripts/60-velo.rules $(DESTDIR)/lib/udev/rules.d/60-velo.rules
 
 # Register this tree with DKMS, then build and install velo.ko for KDIR's kernel.
 dkms-install:
@@ -78,8 +80,8 @@ dkms-install:
 	install -d $(DESTDIR)/usr/src/velo-$(VERSION)
 	cp -r Kbuild Makefile dkms.conf include kernel $(DESTDIR)/usr/src/velo-$(VERSION)/
 	dkms add -m velo -v $(VERSION) || true
-	dkms build -m velo -v $(VERSION) -k $(notdir $(patsubst %/build,%,$(KDIR)))
-	dkms install -m velo -v $(VERSION) -k $(notdir $(patsubst %/build,%,$(KDIR)))
+	dkms build -m velo -v $(VERSION) -k $$($(MAKE) -s kernelrelease)
+	dkms install -m velo -v $(VERSION) -k $$($(MAKE) -s kernelrelease)
 
 clean: clean-module
 	rm -rf $(B)

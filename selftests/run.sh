@@ -21,12 +21,14 @@ for prog in "$@"; do
 	name=$(basename "$prog")
 	echo "# selftests: $group: $name"
 	dir=$(dirname "$prog")
-	( cd "$dir" && timeout -k 5 "$timeout" "./$name" ) >"$tmp" 2>&1 &
-	cpid=$!
-	# stream the output while the program runs
-	tail -n +1 -f "$tmp" --pid=$cpid 2>/dev/null | sed -u 's/^/# /'
-	wait $cpid
-	rc=$?
+	: >"$tmp"
+	# stream the output, indented, while keeping a copy to count the cases
+	{ ( cd "$dir" && exec timeout -k 5 "$timeout" "./$name" ) 2>&1; echo $? >"$tmp.rc"; } |
+		while IFS= read -r line; do
+			printf '# %s\n' "$line"
+			printf '%s\n' "$line" >>"$tmp"
+		done
+	rc=$(cat "$tmp.rc")
 	p=$(grep -cE '^ok [0-9]+ ' "$tmp" | head -n1)
 	s=$(grep -cE '^ok [0-9]+ .*# SKIP' "$tmp" | head -n1)
 	f=$(grep -cE '^not ok [0-9]+ ' "$tmp" | head -n1)
@@ -50,6 +52,6 @@ for prog in "$@"; do
 		echo "not ok $n selftests: $group: $name # exit=$rc"
 	fi
 done
-rm -f "$tmp"
+rm -f "$tmp" "$tmp.rc"
 echo "# totals: pass=$pass fail=$fail skip=$skip"
 [ "$fail" -eq 0 ]
