@@ -79,7 +79,7 @@ dkms-install:
 	rm -rf $(DESTDIR)/usr/src/velo-$(VERSION)
 	install -d $(DESTDIR)/usr/src/velo-$(VERSION)
 	cp -r Kbuild Makefile dkms.conf include kernel $(DESTDIR)/usr/src/velo-$(VERSION)/
-	dkms add -m velo -v $(VERSION) || true
+	dkms status -m velo -v $(VERSION) | grep -q . || dkms add -m velo -v $(VERSION)
 	dkms build -m velo -v $(VERSION) -k $$($(MAKE) -s kernelrelease)
 	dkms install -m velo -v $(VERSION) -k $$($(MAKE) -s kernelrelease)
 
