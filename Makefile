@@ -22,6 +22,7 @@ B := build
 ENGINE_OBJ  := $(patsubst user/%.c,$(B)/obj/%.o,$(wildcard user/engine/*.c))
 COMMON_OBJ  := $(patsubst user/%.c,$(B)/obj/%.o,$(wildcard user/common/*.c))
 PRELOAD_OBJ := $(patsubst user/%.c,$(B)/obj/%.o,$(wildcard user/preload/*.c))
+CTRL_OBJ    := $(patsubst user/%.c,$(B)/obj/%.o,$(wildcard user/ctrl/*.c))
 VELOCTL_OBJ := $(patsubst user/%.c,$(B)/obj/%.o,$(wildcard user/veloctl/*.c))
 
 .PHONY: all user module check test clean clean-module install dkms-install kernelrelease \
@@ -35,13 +36,13 @@ $(B)/obj/%.o: user/%.c
 	$(CC) $(VELO_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # Everything of libvelo but the interposer, for tests that link it directly.
-$(B)/libvelo-core.a: $(ENGINE_OBJ) $(COMMON_OBJ)
+$(B)/libvelo-core.a: $(ENGINE_OBJ) $(CTRL_OBJ) $(COMMON_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/libvelo.so: $(PRELOAD_OBJ) $(ENGINE_OBJ) $(COMMON_OBJ)
+$(B)/libvelo.so: $(PRELOAD_OBJ) $(ENGINE_OBJ) $(CTRL_OBJ) $(COMMON_OBJ)
 	$(CC) -shared -Wl,-z,defs \
-		-o $@ $^ -ldl -lpthread
+		-o $@ $^ -ldl -lpthread -lmnl
 
 $(B)/veloctl: $(VELOCTL_OBJ) $(COMMON_OBJ)
 	$(CC) -o $@ $^ -lmnl

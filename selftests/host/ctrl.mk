@@ -1,0 +1,1 @@
+$(OUT)/host/ctrl_rtnl: LDLIBS += -lmnl
