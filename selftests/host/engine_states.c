@@ -1,0 +1,529 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Scripted segment-level tests of the TCP engine's state machine:
+ * handshakes with and without options, simultaneous open/close,
+ * half-close, TIME_WAIT, RST both ways, challenge ACKs, PAWS, closed ports.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "engine_script.h"
+#include "ktap.h"
+
+static struct es E;
+
+static int do_listen(struct es *es)
+{
+	struct sockaddr_storage ss;
+
+	es->lsock = vtcp_socket(es->st, es->v6 ? AF_INET6 : AF_INET);
+	es_local_addr(es, &ss, es->lport);
+	if (vtcp_bind(es->st, es->lsock, (struct sockaddr *)&ss, sizeof(ss)))
+		return -1;
+	return vtcp_listen(es->st, es->lsock, 8);
+}
+
+static int do_accept(struct es *es)
+{
+	es->sock = vtcp_accept(es->st, es->lsock, NULL, NULL);
+	return es->sock < 0;
+}
+
+static int no_accept(struct es *es)
+{
+	return vtcp_accept(es->st, es->lsock, NULL, NULL) != -EAGAIN;
+}
+
+static int do_connect(struct es *es)
+{
+	struct sockaddr_storage ss;
+	int err;
+
+	es->sock = vtcp_socket(es->st, es->v6 ? AF_INET6 : AF_INET);
+	es_local_addr(es, &ss, es->lport);
+	if (vtcp_bind(es->st, es->sock, (struct sockaddr *)&ss, sizeof(ss)))
+		return -1;
+	es_peer_addr(es, &ss, es->pport);
+	err = vtcp_connect(es->st, es->sock, (struct sockaddr *)&ss, sizeof(ss));
+	return err != -EINPROGRESS;
+}
+
+static int state_is(struct es *es, int state)
+{
+	struct vtcp_info ti;
+
+	if (vtcp_get_info(es->st, es->sock, &ti))
+		return -1;
+	if (ti.tcpi_state != state)
+		ktap_diag("state %d, expected %d", ti.tcpi_state, state);
+	return ti.tcpi_state != state;
+}
+
+#define STATE_FN(name, st)                          \
+	static int name(struct es *es)              \
+	{                                           \
+		return state_is(es, st);            \
+	}
+STATE_FN(is_established, VTCP_ESTABLISHED)
+STATE_FN(is_synrecv, VTCP_SYN_RECV)
+STATE_FN(is_close_wait, VTCP_CLOSE_WAIT)
+STATE_FN(is_last_ack, VTCP_LAST_ACK)
+STATE_FN(is_fin_wait1, VTCP_FIN_WAIT1)
+STATE_FN(is_fin_wait2, VTCP_FIN_WAIT2)
+STATE_FN(is_time_wait, VTCP_TIME_WAIT)
+STATE_FN(is_closing, VTCP_CLOSING)
+STATE_FN(is_closed, VTCP_CLOSE)
+
+static int recv_100(struct es *es)
+{
+	char buf[200];
+	ssize_t n = vtcp_recv(es->st, es->sock, buf, sizeof(buf), 0);
+
+	if (n != 100)
+		ktap_diag("recv %zd", n);
+	return n != 100;
+}
+
+static int send_50(struct es *es)
+{
+	char buf[50];
+
+	memset(buf, 'x', sizeof(buf));
+	return vtcp_send(es->st, es->sock, buf, sizeof(buf), 0) != 50;
+}
+
+static int do_shut_wr(struct es *es)
+{
+	return vtcp_shutdown(es->st, es->sock, SHUT_WR);
+}
+
+static int do_close(struct es *es)
+{
+	return vtcp_close(es->st, es->sock);
+}
+
+static int recv_eof(struct es *es)
+{
+	char b[8];
+
+	return vtcp_recv(es->st, es->sock, b, sizeof(b), 0) != 0 ||
+	       !(vtcp_events(es->st, es->sock) & VTCP_EV_RDHUP);
+}
+
+static int err_refused(struct es *es)
+{
+	return vtcp_sock_error(es->st, es->sock) != ECONNREFUSED;
+}
+
+static int err_reset(struct es *es)
+{
+	char b[8];
+
+	return vtcp_recv(es->st, es->sock, b, sizeof(b), 0) != -ECONNRESET ||
+	       vtcp_send(es->st, es->sock, b, 1, 0) != -EPIPE;
+}
+
+static int opts_all(struct es *es)
+{
+	struct vtcp_info ti;
+
+	vtcp_get_info(es->st, es->sock, &ti);
+	return ti.tcpi_options != (VTCP_OPT_TIMESTAMPS | VTCP_OPT_SACK | VTCP_OPT_WSCALE) ||
+	       ti.tcpi_snd_wscale != 7 || ti.tcpi_rcv_wscale != 1 || ti.tcpi_snd_mss != 1448;
+}
+
+static int opts_none(struct es *es)
+{
+	struct vtcp_info ti;
+
+	vtcp_get_info(es->st, es->sock, &ti);
+	return ti.tcpi_options != 0 || ti.tcpi_snd_mss != 536;
+}
+
+static int run(const struct es_step *steps, bool v6)
+{
+	int r;
+
+	if (es_init(&E, NULL, v6))
+		return KTAP_FAIL;
+	r = es_run(&E, steps);
+	es_fini(&E);
+	return r;
+}
+
+/* Linux-like SYN with every option; data both ways; peer closes first. */
+static int passive_all_options(void)
+{
+	static const struct es_step s[] = {
+		CALL(0, do_listen),
+		IN(0, F_SYN, 0, 0, 64240, 0, "mss=1460,sackok,ts=100:0,ws=7"),
+		OUT(0, F_SYN | F_ACK, 0, 1, 65535, 0, "mss=1460,sackok,ts,ws=1"),
+		CALL(0, no_accept),
+		IN(10, F_ACK, 1, 1, 502, 0, "ts=101"),
+		CALL(10, do_accept),
+		CALL(10, is_established),
+		CALL(10, opts_all),
+		IN(20, F_PSH | F_ACK, 1, 1, 502, 100, "ts=102"),
+		OUT(20, F_ACK, 1, 101, ANY, 0, "ts"), /* quick ACK at start */
+		CALL(20, recv_100),
+		CALL(20, send_50),
+		OUT(20, F_PSH | F_ACK, 1, 101, ANY, 50, "ts"),
+		IN(30, F_ACK, 101, 51, 502, 0, "ts=103"),
+		IN(40, F_FIN | F_ACK, 101, 51, 502, 0, "ts=104"),
+		OUT(40, F_ACK, 51, 102, ANY, 0, NULL),
+		CALL(40, is_close_wait),
+		CALL(40, recv_eof),
+		CALL(50, do_shut_wr),
+		OUT(50, F_FIN | F_ACK, 51, 102, ANY, 0, NULL),
+		CALL(50, is_last_ack),
+		IN(60, F_ACK, 102, 52, 502, 0, "ts=105"),
+		CALL(60, is_closed),
+		NONE(70),
+		END,
+	};
+
+	return run(s, false);
+}
+
+/* No options at all: MSS falls back to 536, no TS, no scaling. */
+static int passive_no_options(void)
+{
+	static const struct es_step s[] = {
+		CALL(0, do_listen),
+		IN(0, F_SYN, 0, 0, 8192, 0, NULL),
+		OUT(0, F_SYN | F_ACK, 0, 1, 65535, 0, "mss=1460,nots,nosackok,nows"),
+		IN(10, F_ACK, 1, 1, 8192, 0, NULL),
+		CALL(10, do_accept),
+		CALL(10, opts_none),
+		END,
+	};
+
+	return run(s, false);
+}
+
+static int active_handshake(void)
+{
+	static const struct es_step s[] = {
+		CALL(0, do_connect),
+		OUT(0, F_SYN, 0, ANY, 65535, 0, "mss=1460,sackok,ts,ws=1"),
+		IN(10, F_SYN | F_ACK, 0, 1, 65160, 0, "mss=1460,sackok,ts=500,ws=7"),
+		OUT(10, F_ACK, 1, 1, ANY, 0, "ts"),
+		CALL(10, is_established),
+		END,
+	};
+
+	return run(s, false);
+}
+
+static int active_v6(void)
+{
+	static const struct es_step s[] = {
+		CALL(0, do_connect),
+		OUT(0, F_SYN, 0, ANY, 65535, 0, "mss=1440,sackok,ts,ws=1"),
+		IN(10, F_SYN | F_ACK, 0, 1, 65160, 0, "mss=1440,sackok,ts=500,ws=7"),
+		OUT(10, F_ACK, 1, 1, ANY, 0, "ts"),
+		CALL(10, is_established),
+		END,
+	};
+
+	return run(s, true);
+}
+
+static int connect_refused(void)
+{
+	static const struct es_step s[] = {
+		CALL(0, do_connect),
+		OUT(0, F_SYN, 0, ANY, ANY, 0, NULL),
+		IN(5, F_RST | F_ACK, 0, 1, 0, 0, NULL),
+		CALL(5, err_refused),
+		CALL(5, is_closed),
+		END,
+	};
+
+	return run(s, false);
+}
+
+static int is_syn_sent(struct es *es)
+{
+	struct vtcp_info ti;
+
+	vtcp_get_info(es->st, es->sock, &ti);
+	return ti.tcpi_state != VTCP_SYN_SENT;
+}
+
+/* SYN retransmits at 1, 3, 7, 15, 31, 63 s, ETIMEDOUT at 127 s (Linux). */
+static int err_timedout(struct es *es)
+{
+	return vtcp_sock_error(es->st, es->sock) != ETIMEDOUT;
+}
+
+static int syn_retries(void)
+{
+	static const struct es_step s[] = {
+		CALL(0, do_connect),
+		OUT(0, F_SYN, 0, ANY, ANY, 0, NULL),
+		NONE(999),
+		OUT(1000, F_SYN, 0, ANY, ANY, 0, NULL),
+		NONE(2999),
+		OUT(3000, F_SYN, 0, ANY, ANY, 0, NULL),
+		OUT(7000, F_SYN, 0, ANY, ANY, 0, NULL),
+		OUT(15000, F_SYN, 0, ANY, ANY, 0, NULL),
+		OUT(31000, F_SYN, 0, ANY, ANY, 0, NULL),
+		OUT(63000, F_SYN, 0, ANY, ANY, 0, NULL),
+		NONE(126999),
+		CALL(126999, is_syn_sent),
+		CALL(127000, err_timedout),
+		NONE(200000),
+		END,
+	};
+
+	return run(s, false);
+}
+
+/* Both sides send SYN: SYN-RECEIVED, then ESTABLISHED. */
+static int simultaneous_open(void)
+{
+	static const struct es_step s[] = {
+		CALL(0, do_connect),
+		OUT(0, F_SYN, 0, ANY, ANY, 0, NULL),
+		IN(5, F_SYN, 0, 0, 65535, 0, "mss=1460"),
+		OUT(5, F_SYN | F_ACK, 0, 1, ANY, 0, "mss=1460"),
+		CALL(5, is_synrecv),
+		IN(10, F_SYN | F_ACK, 0, 1, 65535, 0, "mss=1460"),
+		/* the peer's SYN-ACK is a retransmitted SYN here: challenge/ACK */
+		IN(10, F_ACK, 1, 1, 65535, 0, NULL),
+		CALL(10, is_established),
+		END,
+	};
+
+	return run(s, false);
+}
+
+#define HANDSHAKE_PASSIVE(o)                                      \
+	CALL(0, do_listen),                                       \
+	IN(0, F_SYN, 0, 0, 65535, 0, o),                          \
+	OUT(0, F_SYN | F_ACK, 0, 1, ANY, 0, NULL),                \
+	IN(1, F_ACK, 1, 1, 65535, 0, NULL),                        \
+	CALL(1, do_accept)
+
+/* Simultaneous close: FIN_WAIT_1 -> CLOSING -> TIME_WAIT, then 60 s. */
+static int simultaneous_close(void)
+{
+	static const struct es_step s[] = {
+		HANDSHAKE_PASSIVE("mss=1460"),
+		CALL(10, do_shut_wr),
+		OUT(10, F_FIN | F_ACK, 1, 1, ANY, 0, NULL),
+		CALL(10, is_fin_wait1),
+		IN(11, F_FIN | F_ACK, 1, 1, 65535, 0, NULL),
+		OUT(11, F_ACK, 2, 2, ANY, 0, NULL),
+		CALL(11, is_closing),
+		IN(12, F_ACK, 2, 2, 65535, 0, NULL),
+		CALL(12, is_time_wait),
+		NONE(100),
+		END,
+	};
+
+	return run(s, false);
+}
+
+static int do_shut_and_check(struct es *es)
+{
+	return do_shut_wr(es) || is_fin_wait1(es);
+}
+
+static int send_50_ok_in_fw2(struct es *es)
+{
+	char buf[100];
+
+	/* half-closed: we still receive */
+	return is_fin_wait2(es) || vtcp_recv(es->st, es->sock, buf, sizeof(buf), 0) != 100;
+}
+
+/* Half-close: we shut down writes, the peer keeps sending, then closes. */
+static int half_close(void)
+{
+	static const struct es_step s[] = {
+		HANDSHAKE_PASSIVE("mss=1460"),
+		CALL(10, do_shut_and_check),
+		OUT(10, F_FIN | F_ACK, 1, 1, ANY, 0, NULL),
+		IN(11, F_ACK, 1, 2, 65535, 0, NULL),
+		IN(12, F_PSH | F_ACK, 1, 2, 65535, 100, NULL),
+		OUT(12, F_ACK, 2, 101, ANY, 0, NULL),
+		CALL(12, send_50_ok_in_fw2),
+		IN(13, F_FIN | F_ACK, 101, 2, 65535, 0, NULL),
+		OUT(13, F_ACK, 2, 102, ANY, 0, NULL),
+		CALL(13, is_time_wait),
+		/* a retransmitted FIN in TIME_WAIT is ACKed again */
+		IN(500, F_FIN | F_ACK, 101, 2, 65535, 0, NULL),
+		OUT(500, F_ACK, 2, 102, ANY, 0, NULL),
+		CALL(500, is_time_wait),
+		CALL(60499, is_time_wait),
+		CALL(60500, is_closed),
+		END,
+	};
+
+	return run(s, false);
+}
+
+static int rst_in_window(void)
+{
+	static const struct es_step s[] = {
+		HANDSHAKE_PASSIVE("mss=1460"),
+		/* RFC 5961: in-window but not exact -> challenge ACK, connection stays */
+		IN(10, F_RST, 100, 0, 0, 0, NULL),
+		OUT(10, F_ACK, 1, 1, ANY, 0, NULL),
+		CALL(10, is_established),
+		/* out of window: ignored silently */
+		IN(11, F_RST, 1000000, 0, 0, 0, NULL),
+		NONE(20),
+		/* exact: reset */
+		IN(30, F_RST, 1, 0, 0, 0, NULL),
+		CALL(30, err_reset),
+		END,
+	};
+
+	return run(s, false);
+}
+
+static int syn_in_established(void)
+{
+	static const struct es_step s[] = {
+		HANDSHAKE_PASSIVE("mss=1460"),
+		IN(10, F_SYN, 500, 0, 65535, 0, "mss=1460"),
+		OUT(10, F_ACK, 1, 1, ANY, 0, NULL), /* RFC 5961 4.2 challenge ACK */
+		CALL(10, is_established),
+		END,
+	};
+
+	return run(s, false);
+}
+
+static int ack_too_old_or_new(void)
+{
+	static const struct es_step s[] = {
+		HANDSHAKE_PASSIVE("mss=1460"),
+		IN(10, F_ACK, 1, 5000, 65535, 0, NULL),	 /* acks unsent data */
+		OUT(10, F_ACK, 1, 1, ANY, 0, NULL),
+		IN(11, F_ACK | F_PSH, 1, 5000, 65535, 10, NULL), /* and drops it */
+		OUT(11, F_ACK, 1, 1, ANY, 0, NULL),
+		END,
+	};
+
+	return run(s, false);
+}
+
+static int abort_sends_rst(struct es *es)
+{
+	return vtcp_abort(es->st, es->sock);
+}
+
+static int rst_outgoing(void)
+{
+	static const struct es_step s[] = {
+		HANDSHAKE_PASSIVE("mss=1460"),
+		CALL(10, abort_sends_rst),
+		OUT(10, F_RST | F_ACK, 1, 1, 0, 0, NULL),
+		NONE(100),
+		/* the tuple is gone: a segment now draws a RST from the closed port */
+		IN(200, F_ACK, 1, 1, 65535, 0, NULL),
+		OUT(200, F_RST, 1, ANY, 0, 0, NULL),
+		END,
+	};
+
+	return run(s, false);
+}
+
+static int closed_port(void)
+{
+	static const struct es_step s[] = {
+		IN(0, F_SYN, 0, 0, 65535, 0, "mss=1460"),
+		OUT(0, F_RST | F_ACK, 0, 1, 0, 0, NULL),
+		IN(1, F_ACK, 5, 77, 65535, 0, NULL),
+		OUT(1, F_RST, 77, ANY, 0, 0, NULL),
+		IN(2, F_RST, 5, 0, 0, 0, NULL),
+		NONE(10),
+		END,
+	};
+
+	return run(s, false);
+}
+
+static int closed_port_v6(void)
+{
+	static const struct es_step s[] = {
+		IN(0, F_SYN, 0, 0, 65535, 0, "mss=1440"),
+		OUT(0, F_RST | F_ACK, 0, 1, 0, 0, NULL),
+		END,
+	};
+
+	return run(s, true);
+}
+
+/* PAWS: an old timestamp is dropped with a duplicate ACK. */
+static int paws(void)
+{
+	static const struct es_step s[] = {
+		CALL(0, do_listen),
+		IN(0, F_SYN, 0, 0, 65535, 0, "mss=1460,ts=1000:0"),
+		OUT(0, F_SYN | F_ACK, 0, 1, ANY, 0, "ts"),
+		IN(1, F_ACK, 1, 1, 65535, 0, "ts=1001"),
+		CALL(1, do_accept),
+		IN(2, F_ACK | F_PSH, 1, 1, 65535, 100, "ts=1002"),
+		OUT(2, F_ACK, 1, 101, ANY, 0, NULL),
+		IN(3, F_ACK | F_PSH, 101, 1, 65535, 100, "ts=900"),
+		OUT(3, F_ACK, 1, 101, ANY, 0, NULL), /* not 201: dropped */
+		IN(4, F_ACK | F_PSH, 101, 1, 65535, 100, "ts=1003"),
+		OUT(4, F_ACK, 1, 201, ANY, 0, NULL),
+		END,
+	};
+
+	return run(s, false);
+}
+
+/* TIME_WAIT accepts a new SYN with a higher timestamp (safe reuse). */
+static int timewait_reuse(void)
+{
+	static const struct es_step s[] = {
+		CALL(0, do_listen),
+		IN(0, F_SYN, 0, 0, 65535, 0, "mss=1460,ts=1000:0"),
+		OUT(0, F_SYN | F_ACK, 0, 1, ANY, 0, "ts"),
+		IN(1, F_ACK, 1, 1, 65535, 0, "ts=1001"),
+		CALL(1, do_accept),
+		CALL(2, do_close),
+		OUT(2, F_FIN | F_ACK, 1, 1, ANY, 0, NULL),
+		IN(3, F_FIN | F_ACK, 1, 2, 65535, 0, "ts=1002"),
+		OUT(3, F_ACK, 2, 2, ANY, 0, NULL),
+		/* old duplicate SYN (older timestamp): just an ACK */
+		IN(1000, F_SYN, 5, 0, 65535, 0, "mss=1460,ts=999:0"),
+		OUT(1000, F_ACK, 2, 2, ANY, 0, NULL),
+		/* new incarnation */
+		IN(2000, F_SYN, 100000, 0, 65535, 0, "mss=1460,ts=5000:0"),
+		OUT(2000, F_SYN | F_ACK, ANY, 100001, ANY, 0, "ts"),
+		END,
+	};
+
+	return run(s, false);
+}
+
+static const struct ktap_case cases[] = {
+	{ "passive_all_options", passive_all_options, 0 },
+	{ "passive_no_options", passive_no_options, 0 },
+	{ "active_handshake", active_handshake, 0 },
+	{ "active_v6", active_v6, 0 },
+	{ "connect_refused", connect_refused, 0 },
+	{ "syn_retries", syn_retries, 0 },
+	{ "simultaneous_open", simultaneous_open, 0 },
+	{ "simultaneous_close", simultaneous_close, 0 },
+	{ "half_close_time_wait", half_close, 0 },
+	{ "rst_in_window_challenge", rst_in_window, 0 },
+	{ "syn_in_established_challenge", syn_in_established, 0 },
+	{ "ack_unsent_data", ack_too_old_or_new, 0 },
+	{ "rst_outgoing_abort", rst_outgoing, 0 },
+	{ "closed_port_rst", closed_port, 0 },
+	{ "closed_port_rst_v6", closed_port_v6, 0 },
+	{ "paws", paws, 0 },
+	{ "timewait_reuse", timewait_reuse, 0 },
+};
+
+KTAP_MAIN(cases)

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * velo TCP/IP engine: public API (sans-I/O).
+ *
+ * The engine never performs I/O and never reads a clock. A host drives it:
+ *
+ *   st = vtcp_stack_create(&cfg);           all memory is allocated here
+ *   vtcp_addr_add(st, &my_ip, plen);         addresses/neighbours/routes come
+ *   vtcp_neigh_set(st, &gw_ip, mac);         from the kernel, via the host
+ *   for (;;) {
+ *       vtcp_input(st, frame, len, now);    for every received Ethernet frame
+ *       vtcp_poll(st, now, tx, ctx);         emits frames through tx(), runs
+ *                                            timers, reports readiness changes
+ *       sleep until vtcp_next_deadline(st) or the next frame
+ *   }
+ *
+ * Socket calls (vtcp_connect, vtcp_send, ...) act at the time last passed to
+ * vtcp_input()/vtcp_poll(); their output leaves at the next vtcp_poll().
+ * Sockets are small integers (handles); errors are negative errno values,
+ * the same ones Linux returns for the equivalent socket call.
+ */
+#ifndef VELO_ENGINE_H
+#define VELO_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#define VTCP_API __attribute__((visibility("default")))
+
+struct vtcp_stack;
+
+/* A route as the host's routing table gives it for one destination. */
+struct vtcp_route {
+	struct sockaddr_storage nexthop; /* AF_UNSPEC: destination is on-link */
+	struct sockaddr_storage src;	 /* AF_UNSPEC: engine picks a local address */
+	uint32_t mtu;			 /* 0: the link MTU */
+};
+
+/* Returns 0 and fills *rt, or -ENETUNREACH / -EHOSTUNREACH. */
+typedef int (*vtcp_route_fn)(void *ctx, const struct sockaddr *dst,
+			     struct vtcp_route *rt);
+/* Receives one frame to put on the wire; the buffer is only valid during the call. */
+typedef void (*vtcp_tx_fn)(void *ctx, const void *frame, size_t len);
+/* A socket's readiness (VTCP_EV_*) changed; called from vtcp_poll(). */
+typedef void (*vtcp_event_fn)(void *ctx, int sock, unsigned int events);
+
+struct vtcp_config {
+	unsigned int max_sockets;  /* control blocks, incl. TIME_WAIT and embryonic */
+	uint32_t sndbuf_max;	   /* per-socket send buffer pool, bytes */
+	uint32_t rcvbuf_max;	   /* per-socket receive buffer pool, bytes */
+	uint8_t mac[6];		   /* the link's address */
+	uint32_t ifindex;	   /* the link's index: scope id of link-local addresses */
+	uint32_t mtu;		   /* the link MTU (IP bytes) */
+	uint8_t isn_secret[16];	   /* RFC 6528 key, from the host's random source */
+	/* Linux sysctl equivalents; 0 takes Linux's default. */
+	uint32_t keepalive_time_s;   /* net.ipv4.tcp_keepalive_time (7200) */
+	uint32_t keepalive_intvl_s;  /* net.ipv4.tcp_keepalive_intvl (75) */
+	uint32_t keepalive_probes;   /* net.ipv4.tcp_keepalive_probes (9) */
+	uint32_t syn_retries;	     /* net.ipv4.tcp_syn_retries (6) */
+	uint32_t synack_retries;     /* net.ipv4.tcp_synack_retries (5) */
+	uint32_t retries2;	     /* net.ipv4.tcp_retries2 (15) */
+	uint32_t fin_timeout_s;	     /* net.ipv4.tcp_fin_timeout (60) */
+	int no_sack;		     /* !net.ipv4.tcp_sack */
+	int no_timestamps;	     /* !net.ipv4.tcp_timestamps */
+	int no_window_scaling;	     /* !net.ipv4.tcp_window_scaling */
+	int ecn;		     /* net.ipv4.tcp_ecn: 1 request+accept, 0 never */
+	const char *congestion_control; /* "cubic" (default) or "reno" */
+	vtcp_route_fn route;	     /* NULL: every destination on-link */
+	void *route_ctx;
+	vtcp_event_fn on_event;	     /* optional */
+	void *event_ctx;
+};
+
+/* Readiness, as poll(2) would see it. */
+#define VTCP_EV_READABLE 0x01u /* data, EOF or a connection to accept */
+#define VTCP_EV_WRITABLE 0x02u
+#define VTCP_EV_RDHUP	 0x04u /* peer sent FIN */
+#define VTCP_EV_HUP	 0x08u /* both directions closed or reset */
+#define VTCP_EV_ERR	 0x10u /* vtcp_sock_error() has an error */
+
+/* Linux's TCP state numbers (as in tcp_info.tcpi_state). */
+enum vtcp_state {
+	VTCP_ESTABLISHED = 1,
+	VTCP_SYN_SENT,
+	VTCP_SYN_RECV,
+	VTCP_FIN_WAIT1,
+	VTCP_FIN_WAIT2,
+	VTCP_TIME_WAIT,
+	VTCP_CLOSE,
+	VTCP_CLOSE_WAIT,
+	VTCP_LAST_ACK,
+	VTCP_LISTEN,
+	VTCP_CLOSING,
+};
+
+/* Integer socket options; values as setsockopt(2) takes them. */
+enum vtcp_opt {
+	VTCP_NODELAY,	   /* TCP_NODELAY */
+	VTCP_CORK,	   /* TCP_CORK */
+	VTCP_KEEPALIVE,	   /* SO_KEEPALIVE */
+	VTCP_KEEPIDLE,	   /* TCP_KEEPIDLE, seconds */
+	VTCP_KEEPINTVL,	   /* TCP_KEEPINTVL, seconds */
+	VTCP_KEEPCNT,	   /* TCP_KEEPCNT */
+	VTCP_USER_TIMEOUT, /* TCP_USER_TIMEOUT, milliseconds */
+	VTCP_RCVBUF,	   /* SO_RCVBUF (doubled and clamped, as Linux does) */
+	VTCP_SNDBUF,	   /* SO_SNDBUF (likewise) */
+	VTCP_MAXSEG,	   /* TCP_MAXSEG, before connect/listen */
+	VTCP_ECN,	   /* 1: negotiate ECN on this socket */
+	VTCP_FLOWLABEL,	   /* IPv6 flow label (20 bits); 0: derived from the flow */
+	VTCP_QUICKACK,	   /* TCP_QUICKACK */
+};
+
+/* send/recv flags */
+#define VTCP_MSG_MORE 0x1u /* MSG_MORE */
+#define VTCP_MSG_PEEK 0x2u /* MSG_PEEK */
+
+/*
+ * Same layout and units as the head of Linux's struct tcp_info (through
+ * tcpi_total_retrans), so a host can hand it to getsockopt(TCP_INFO) callers.
+ */
+struct vtcp_info {
+	uint8_t tcpi_state;
+	uint8_t tcpi_ca_state;
+	uint8_t tcpi_retransmits;
+	uint8_t tcpi_probes;
+	uint8_t tcpi_backoff;
+	uint8_t tcpi_options;
+	uint8_t tcpi_snd_wscale : 4, tcpi_rcv_wscale : 4;
+	uint8_t tcpi_delivery_rate_app_limited : 1, tcpi_fastopen_client_fail : 2;
+	uint32_t tcpi_rto;	/* us */
+	uint32_t tcpi_ato;	/* us */
+	uint32_t tcpi_snd_mss;
+	uint32_t tcpi_rcv_mss;
+	uint32_t tcpi_unacked;	/* segments */
+	uint32_t tcpi_sacked;
+	uint32_t tcpi_lost;
+	uint32_t tcpi_retrans;
+	uint32_t tcpi_fackets;
+	uint32_t tcpi_last_data_sent; /* ms ago */
+	uint32_t tcpi_last_ack_sent;
+	uint32_t tcpi_last_data_recv;
+	uint32_t tcpi_last_ack_recv;
+	uint32_t tcpi_pmtu;
+	uint32_t tcpi_rcv_ssthresh;
+	uint32_t tcpi_rtt;	/* us */
+	uint32_t tcpi_rttvar;	/* us */
+	uint32_t tcpi_snd_ssthresh;
+	uint32_t tcpi_snd_cwnd;	/* segments */
+	uint32_t tcpi_advmss;
+	uint32_t tcpi_reordering;
+	uint32_t tcpi_rcv_rtt;
+	uint32_t tcpi_rcv_space;
+	uint32_t tcpi_total_retrans;
+};
+
+/* tcpi_options bits, as Linux */
+#define VTCP_OPT_TIMESTAMPS 1
+#define VTCP_OPT_SACK	    2
+#define VTCP_OPT_WSCALE	    4
+#define VTCP_OPT_ECN	    8
+
+/* Stack */
+VTCP_API struct vtcp_stack *vtcp_stack_create(const struct vtcp_config *cfg);
+VTCP_API void vtcp_stack_destroy(struct vtcp_stack *st);
+VTCP_API int vtcp_addr_add(struct vtcp_stack *st, const struct sockaddr *addr);
+VTCP_API int vtcp_addr_del(struct vtcp_stack *st, const struct sockaddr *addr);
+/* mac NULL removes the entry. */
+VTCP_API int vtcp_neigh_set(struct vtcp_stack *st, const struct sockaddr *ip,
+			    const uint8_t *mac);
+
+/* Datapath */
+VTCP_API void vtcp_input(struct vtcp_stack *st, const void *frame, size_t len,
+			 uint64_t now_ns);
+/* Runs due timers and emits every pending frame; returns how many. */
+VTCP_API int vtcp_poll(struct vtcp_stack *st, uint64_t now_ns, vtcp_tx_fn tx,
+		       void *ctx);
+/* Absolute time at which vtcp_poll() has work; UINT64_MAX: none. */
+VTCP_API uint64_t vtcp_next_deadline(struct vtcp_stack *st);
+
+/* Sockets */
+VTCP_API int vtcp_socket(struct vtcp_stack *st, int family);
+VTCP_API int vtcp_bind(struct vtcp_stack *st, int s, const struct sockaddr *a,
+		       socklen_t len);
+VTCP_API int vtcp_listen(struct vtcp_stack *st, int s, int backlog);
+VTCP_API int vtcp_accept(struct vtcp_stack *st, int s, struct sockaddr *peer,
+			 socklen_t *len);
+VTCP_API int vtcp_connect(struct vtcp_stack *st, int s,
+			  const struct sockaddr *a, socklen_t len);
+VTCP_API ssize_t vtcp_send(struct vtcp_stack *st, int s, const void *buf,
+			   size_t len, unsigned int flags);
+VTCP_API ssize_t vtcp_recv(struct vtcp_stack *st, int s, void *buf, size_t len,
+			   unsigned int flags);
+/* Zero-copy receive: up to two spans of in-order data, then consume. */
+VTCP_API ssize_t vtcp_recv_peek(struct vtcp_stack *st, int s,
+				const void **p1, size_t *l1,
+				const void **p2, size_t *l2);
+VTCP_API int vtcp_recv_consume(struct vtcp_stack *st, int s, size_t n);
+VTCP_API int vtcp_shutdown(struct vtcp_stack *st, int s, int how);
+/* Graceful close (RST if unread data or SO_LINGER {1,0}); handle is freed. */
+VTCP_API int vtcp_close(struct vtcp_stack *st, int s);
+/* Send RST and free the handle. */
+VTCP_API int vtcp_abort(struct vtcp_stack *st, int s);
+
+VTCP_API int vtcp_setopt(struct vtcp_stack *st, int s, enum vtcp_opt opt,
+			 int val);
+VTCP_API int vtcp_getopt(struct vtcp_stack *st, int s, enum vtcp_opt opt,
+			 int *val);
+VTCP_API int vtcp_set_linger(struct vtcp_stack *st, int s, int onoff,
+			     int seconds);
+/* TCP_CONGESTION: "cubic" or "reno" */
+VTCP_API int vtcp_set_cc(struct vtcp_stack *st, int s, const char *name);
+VTCP_API int vtcp_get_info(struct vtcp_stack *st, int s, struct vtcp_info *ti);
+VTCP_API unsigned int vtcp_events(struct vtcp_stack *st, int s);
+/* SO_ERROR: returns and clears the pending error (positive errno or 0). */
+VTCP_API int vtcp_sock_error(struct vtcp_stack *st, int s);
+VTCP_API int vtcp_getsockname(struct vtcp_stack *st, int s, struct sockaddr *a,
+			      socklen_t *len);
+VTCP_API int vtcp_getpeername(struct vtcp_stack *st, int s, struct sockaddr *a,
+			      socklen_t *len);
+
+#endif /* VELO_ENGINE_H */

@@ -1,0 +1,619 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * TCP input: the RFC 9293 segment-arrival rules for every state, with
+ * RFC 5961 (challenge ACKs), RFC 7323 (PAWS, RTTM), SACK/DSACK processing,
+ * loss detection, ECN feedback, reassembly and the delayed-ACK policy.
+ */
+#include "internal.h"
+
+#define CE 0x03
+#define CHALLENGE_PER_SEC 1000 /* net.ipv4.tcp_challenge_ack_limit */
+
+struct seg {
+	uint32_t seq, ack, end; /* end: seq + data + SYN + FIN */
+	uint32_t wnd;
+	uint8_t flags;
+	const uint8_t *data;
+	uint32_t len;
+	struct tcp_opts o;
+	bool ce;
+};
+
+static void challenge_ack(struct vtcp_stack *st, struct tcb *tp)
+{
+	uint64_t sec = st->now / NS_PER_S;
+
+	if (sec != st->challenge_sec) {
+		st->challenge_sec = sec;
+		st->challenge_count = 0;
+	}
+	if (st->challenge_count++ < CHALLENGE_PER_SEC)
+		tp->ack_now = true;
+}
+
+static uint8_t wscale_for(uint32_t space)
+{
+	uint8_t ws = 0;
+
+	while (ws < TCP_MAX_WSCALE && (space >> ws) > 65535)
+		ws++;
+	return ws;
+}
+
+/* Options a SYN or SYN-ACK settles for the connection. */
+static void negotiate(struct vtcp_stack *st, struct tcb *tp, const struct seg *sg)
+{
+	tp->ws_ok = sg->o.ws_ok && !st->cfg.no_window_scaling;
+	tp->snd_wscale = tp->ws_ok ? sg->o.ws : 0;
+	tp->rcv_wscale = tp->ws_ok ? wscale_for(tp->rcvq.cap) : 0;
+	tp->ts_ok = sg->o.ts_ok && !st->cfg.no_timestamps;
+	if (tp->ts_ok) {
+		tp->ts_recent = sg->o.tsval;
+		tp->ts_recent_ns = st->now;
+	}
+	tp->sack_ok = sg->o.sack_ok && !st->cfg.no_sack;
+	tcp_set_mss(tp, sg->o.mss_ok ? sg->o.mss :
+			(tp->raddr.fam == 6 ? TCP_MSS6_DEFAULT : TCP_MSS_DEFAULT));
+	tp->irs = sg->seq;
+	tp->rcv_nxt = sg->seq + 1;
+	tp->rcv_adv = tp->rcv_nxt;
+	tp->snd_wl1 = sg->seq;
+	tp->cwnd = TCP_INIT_CWND;
+	tp->ssthresh = UINT32_MAX >> 1;
+	tp->quick = TCP_QUICKACKS;
+	tp->cc->init(tp);
+}
+
+static void become_established(struct vtcp_stack *st, struct tcb *tp,
+			       const struct seg *sg)
+{
+	tp->state = VTCP_ESTABLISHED;
+	tp->snd_una = sg->ack;
+	tp->sndq_seq = sg->ack;
+	tp->snd_wnd = sg->wnd << tp->snd_wscale;
+	tp->max_snd_wnd = tp->snd_wnd;
+	tp->snd_wl1 = sg->seq;
+	tp->snd_wl2 = sg->ack;
+	tp->t_rtx = NO_DEADLINE;
+	/* the handshake RTT, unless the SYN was retransmitted (Karn) */
+	if (!tp->retransmits)
+		tcp_rtt_sample(tp, (uint32_t)((st->now - tp->retrans_stamp) / NS_PER_US));
+	tp->retransmits = tp->backoff = 0;
+	tp->retrans_stamp = 0;
+	tp->last_rcv_ns = st->now;
+	tcp_arm_keepalive(st, tp);
+	tp->want_tx = true;
+}
+
+static void listen_input(struct vtcp_stack *st, struct tcb *lp,
+			 const struct ip_meta *m, uint16_t sport, uint16_t dport,
+			 const struct seg *sg)
+{
+	struct tcb *tp;
+
+	if (sg->flags & TH_RST)
+		return;
+	if (sg->flags & TH_ACK) {
+		tcp_reply_rst(st, m, sport, dport, sg->ack, 0, TH_RST);
+		return;
+	}
+	if (!(sg->flags & TH_SYN) || lp->nchild >= lp->backlog)
+		return; /* a full queue drops the SYN, as Linux: the peer retries */
+	tp = tcb_alloc(st);
+	if (!tp)
+		return;
+	tp->laddr = m->dst;
+	tp->raddr = m->src;
+	tp->lport = dport;
+	tp->rport = sport;
+	tp->bound = true;
+	tp->orphan = true; /* nobody holds it until accept() */
+	tp->parent = tcb_index(st, lp);
+	if (route_lookup(st, &tp->raddr, &tp->nexthop, NULL, &tp->pmtu)) {
+		tcb_free(st, tp);
+		return;
+	}
+	/* inherited socket options */
+	tp->nodelay = lp->nodelay;
+	tp->keepalive = lp->keepalive;
+	tp->keepidle_s = lp->keepidle_s;
+	tp->keepintvl_s = lp->keepintvl_s;
+	tp->keepcnt = lp->keepcnt;
+	tp->user_timeout_ms = lp->user_timeout_ms;
+	tp->user_mss = lp->user_mss;
+	tp->sndbuf = lp->sndbuf;
+	tp->rcvbuf = lp->rcvbuf;
+	tp->cc = lp->cc;
+	tp->ecn_want = lp->ecn_want;
+	tp->linger_on = lp->linger_on;
+	tp->linger_s = lp->linger_s;
+	tp->flowlabel = lp->flowlabel;
+	tp->rcv_wnd_cap = lp->rcv_wnd_cap;
+	if (tp->raddr.fam == 6 && !tp->flowlabel)
+		tp->flowlabel = (uint32_t)siphash24(st->cfg.isn_secret, &tp->lport, 4) & 0xfffff;
+	negotiate(st, tp, sg);
+	tp->ecn_ok = tp->ecn_want && (sg->flags & (TH_ECE | TH_CWR)) == (TH_ECE | TH_CWR);
+	tp->snd_wnd = sg->wnd;
+	tp->iss = isn_generate(st, tp);
+	tp->ts_offset = ts_offset_generate(st, tp);
+	tp->snd_una = tp->snd_nxt = tp->iss;
+	tp->state = VTCP_SYN_RECV;
+	tp->last_rcv_ns = st->now;
+	tcb_hash(st, tp);
+	lp->nchild++;
+	tp->want_tx = true;
+}
+
+static void synsent_input(struct vtcp_stack *st, struct tcb *tp, const struct seg *sg)
+{
+	if ((sg->flags & TH_ACK) &&
+	    (SEQ_LEQ(sg->ack, tp->iss) || SEQ_GT(sg->ack, tp->snd_nxt))) {
+		if (!(sg->flags & TH_RST))
+			tcp_send_ctl(st, tp, TH_RST, sg->ack);
+		return;
+	}
+	if (sg->flags & TH_RST) {
+		if (sg->flags & TH_ACK)
+			tcp_done(st, tp, ECONNREFUSED);
+		return;
+	}
+	if (!(sg->flags & TH_SYN))
+		return;
+	negotiate(st, tp, sg);
+	if (sg->flags & TH_ACK) {
+		tp->ecn_ok = tp->ecn_want && (sg->flags & (TH_ECE | TH_CWR)) == TH_ECE;
+		become_established(st, tp, sg);
+		tp->ack_now = true;
+		return;
+	}
+	/* simultaneous open: answer with SYN-ACK on the same ISS */
+	tp->ecn_ok = tp->ecn_want && (sg->flags & (TH_ECE | TH_CWR)) == (TH_ECE | TH_CWR);
+	tp->state = VTCP_SYN_RECV;
+	tp->snd_wnd = sg->wnd;
+	tp->snd_nxt = tp->iss;
+	tp->want_tx = true;
+}
+
+/* Returns true when a new SYN may reuse this TIME_WAIT tuple. */
+static bool timewait_input(struct vtcp_stack *st, struct tcb *tp, const struct seg *sg)
+{
+	if (sg->flags & TH_RST) {
+		if (sg->seq == tp->rcv_nxt)
+			tcp_done(st, tp, 0);
+		return false;
+	}
+	if ((sg->flags & (TH_SYN | TH_ACK)) == TH_SYN) {
+		/* RFC 6191 / Linux: a SYN clearly newer than the old connection */
+		if ((tp->ts_ok && sg->o.ts_ok && (int32_t)(sg->o.tsval - tp->ts_recent) > 0) ||
+		    (!(tp->ts_ok && sg->o.ts_ok) && SEQ_GT(sg->seq, tp->rcv_nxt))) {
+			tcp_done(st, tp, 0);
+			return true;
+		}
+	}
+	/* a retransmitted FIN: our last ACK was lost; ACK again, restart 2MSL */
+	if (sg->flags & TH_FIN)
+		tp->t_keep = st->now + TCP_TW_NS;
+	tp->ack_now = true;
+	return false;
+}
+
+static bool seq_acceptable(const struct tcb *tp, const struct seg *sg)
+{
+	uint32_t wnd = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt : 0;
+	uint32_t seglen = sg->end - sg->seq;
+
+	if (!seglen)
+		return wnd ? SEQ_LEQ(tp->rcv_nxt, sg->seq) && SEQ_LT(sg->seq, tp->rcv_nxt + wnd)
+			   : sg->seq == tp->rcv_nxt;
+	if (!wnd)
+		return false;
+	return (SEQ_LEQ(tp->rcv_nxt, sg->seq) && SEQ_LT(sg->seq, tp->rcv_nxt + wnd)) ||
+	       (SEQ_LT(tp->rcv_nxt, sg->end) && SEQ_LEQ(sg->end, tp->rcv_nxt + wnd));
+}
+
+static void rst_input(struct vtcp_stack *st, struct tcb *tp, const struct seg *sg)
+{
+	int err = ECONNRESET;
+
+	if (sg->seq != tp->rcv_nxt) {
+		challenge_ack(st, tp); /* RFC 5961 3.2 */
+		return;
+	}
+	if (tp->state == VTCP_CLOSE_WAIT)
+		err = EPIPE;
+	else if (tp->state == VTCP_SYN_RECV && tp->parent >= 0)
+		err = 0; /* an embryonic child just goes away */
+	tcp_done(st, tp, err);
+}
+
+/* Estimates the receive rate and widens the window within SO_RCVBUF. */
+static void rcv_autotune(struct vtcp_stack *st, struct tcb *tp)
+{
+	uint64_t rtt = MAX((uint64_t)tp->srtt_us * NS_PER_US, NS_PER_MS);
+
+	if (!tp->rcvq_space_ns) {
+		tp->rcvq_space_ns = st->now;
+		return;
+	}
+	if (st->now - tp->rcvq_space_ns < rtt)
+		return;
+	/* two RTTs' worth of what arrived in the last one, as Linux's DRS */
+	if (tp->rcvq_copied * 2 > tp->rcv_wnd_cap / 2)
+		tp->rcv_wnd_cap = MIN(MAX(tp->rcv_wnd_cap, tp->rcvq_copied * 4), tp->rcvbuf);
+	tp->rcvq_copied = 0;
+	tp->rcvq_space_ns = st->now;
+}
+
+static void fin_input(struct vtcp_stack *st, struct tcb *tp)
+{
+	tp->rcv_nxt++;
+	tp->fin_rcvd = true;
+	tp->ooo_fin = false;
+	tp->ack_now = true;
+	switch (tp->state) {
+	case VTCP_SYN_RECV:
+	case VTCP_ESTABLISHED:
+		tp->state = VTCP_CLOSE_WAIT;
+		break;
+	case VTCP_FIN_WAIT1:
+		/* our FIN not yet acknowledged: simultaneous close */
+		tp->state = VTCP_CLOSING;
+		break;
+	case VTCP_FIN_WAIT2:
+		tcp_enter_timewait(st, tp);
+		break;
+	default:
+		break;
+	}
+}
+
+static void data_input(struct vtcp_stack *st, struct tcb *tp, const struct seg *sg)
+{
+	uint32_t seq = sg->seq, len = sg->len, off, space;
+	const uint8_t *data = sg->data;
+	bool fin = sg->flags & TH_FIN, in_order, had_ooo = tp->nooo > 0;
+
+	if (SEQ_LT(seq, tp->rcv_nxt)) {
+		uint32_t dup = MIN(tp->rcv_nxt - seq, len);
+
+		if (dup && tp->sack_ok) {
+			/* RFC 2883: report the duplicate */
+			tp->dsack = true;
+			tp->dsack_start = seq;
+			tp->dsack_end = seq + dup;
+			tp->ack_now = true;
+		}
+		data += dup;
+		len -= dup;
+		seq += dup;
+	}
+	off = seq - tp->rcv_nxt;
+	space = tp->rcvq.cap - tp->rcvq.len;
+	if (off > space || (off == space && len)) {
+		tp->ack_now = true;
+		return;
+	}
+	if (len > space - off) {
+		len = space - off;
+		fin = false;
+	}
+	in_order = off == 0;
+	if (len) {
+		ring_write_at(&tp->rcvq, tp->rcvq.len + off, data, len);
+		tp->last_data_rcv_ns = st->now;
+		if (len > tp->rcv_mss)
+			tp->rcv_mss = (uint16_t)MIN(len, (uint32_t)tp->adv_mss);
+		if (in_order) {
+			tp->rcv_nxt += len;
+			tp->rcvq.len += len;
+			tp->rcvq_copied += len;
+			ooo_advance(tp);
+			if (had_ooo)
+				tp->ack_now = true; /* a hole filled: tell the sender now */
+			rcv_autotune(st, tp);
+		} else {
+			ooo_add(tp, seq, seq + len);
+			tp->ack_now = true; /* duplicate ACK with SACK blocks */
+		}
+	}
+	if (fin) {
+		tp->ooo_fin = true;
+		tp->ooo_fin_seq = seq + len;
+	}
+	if (tp->ooo_fin && tp->ooo_fin_seq == tp->rcv_nxt)
+		fin_input(st, tp);
+	if (!len || !in_order)
+		return;
+	/* delayed ACK: quick ACKs at start, then every second full segment or 40 ms */
+	if (len >= tp->rcv_mss)
+		tp->segs_unacked++;
+	if (tp->quick) {
+		tp->quick--;
+		tp->ack_now = true;
+	} else if (tp->segs_unacked >= 2) {
+		tp->ack_now = true;
+	} else if (tp->t_delack == NO_DEADLINE) {
+		tp->t_delack = st->now + TCP_DELACK_NS;
+	}
+}
+
+static void sack_input(struct vtcp_stack *st, struct tcb *tp, const struct seg *sg)
+{
+	for (unsigned int i = 0; i < sg->o.nsack; i++) {
+		uint32_t start = sg->o.sack[i][0], end = sg->o.sack[i][1];
+
+		if (!SEQ_LT(start, end))
+			continue;
+		/* RFC 2883: a first block below the ACK or inside the second is a DSACK */
+		if (i == 0 && (SEQ_LEQ(end, sg->ack) ||
+			       (sg->o.nsack > 1 && SEQ_GEQ(start, sg->o.sack[1][0]) &&
+				SEQ_LEQ(end, sg->o.sack[1][1])))) {
+			/* our retransmission was spurious: allow more reordering */
+			tp->rack_reo_mult = (uint32_t)MIN(tp->rack_reo_mult + 1, 16u);
+			continue;
+		}
+		if (SEQ_LT(start, tp->snd_una) || SEQ_GT(end, tp->snd_nxt))
+			continue;
+		sb_mark_sacked(tp, start, end, st->now);
+	}
+}
+
+/* Processes the acknowledgment fields; returns false to drop the segment. */
+static bool ack_input(struct vtcp_stack *st, struct tcb *tp, const struct seg *sg)
+{
+	bool advanced = SEQ_GT(sg->ack, tp->snd_una);
+	uint32_t wnd = sg->wnd << tp->snd_wscale, prior_wnd = tp->snd_wnd;
+
+	if (SEQ_GT(sg->ack, tp->snd_nxt)) {
+		tp->ack_now = true; /* acks what we never sent */
+		return false;
+	}
+	if (SEQ_LT(sg->ack, tp->snd_una - tp->max_snd_wnd)) {
+		challenge_ack(st, tp); /* RFC 5961 5.2 */
+		return false;
+	}
+	tp->probes_out = 0;
+	if (SEQ_LT(tp->snd_wl1, sg->seq) ||
+	    (tp->snd_wl1 == sg->seq && SEQ_LEQ(tp->snd_wl2, sg->ack))) {
+		tp->snd_wnd = wnd;
+		tp->snd_wl1 = sg->seq;
+		tp->snd_wl2 = sg->ack;
+		tp->max_snd_wnd = MAX(tp->max_snd_wnd, wnd);
+		if (wnd > prior_wnd) {
+			tp->want_tx = true;
+			if (tp->rtx_kind == RTX_PERSIST && tp->t_rtx != NO_DEADLINE) {
+				tp->t_rtx = NO_DEADLINE;
+				tp->backoff = 0;
+				if (!tp->packets_out)
+					tp->retrans_stamp = 0;
+			}
+		}
+	}
+	if (tp->ecn_ok && (sg->flags & TH_ECE) && tp->ca_state <= CA_DISORDER && advanced)
+		cc_ecn_reduce(tp, st->now);
+	if (tp->sack_ok && sg->o.nsack)
+		sack_input(st, tp, sg);
+	if (advanced) {
+		uint32_t acked_bytes = sg->ack - tp->snd_una, nsegs, pop;
+		uint64_t oldest;
+		bool karn_ok;
+
+		nsegs = sb_ack(tp, sg->ack, st->now, &karn_ok, &oldest);
+		if (tp->ts_ok && sg->o.ts_ok && sg->o.tsecr)
+			tcp_rtt_sample(tp, (tcp_tsval(st, tp) - sg->o.tsecr) * 1000u);
+		else if (karn_ok && oldest)
+			tcp_rtt_sample(tp, (uint32_t)((st->now - oldest) / NS_PER_US));
+		if (SEQ_GT(sg->ack, tp->sndq_seq)) {
+			pop = MIN(sg->ack - tp->sndq_seq, tp->sndq.len);
+			ring_pop(&tp->sndq, pop);
+			tp->sndq_seq += pop;
+		}
+		tp->snd_una = sg->ack;
+		tp->bytes_acked += acked_bytes;
+		tp->backoff = 0;
+		tp->retransmits = 0;
+		tp->tlp_out = false;
+		tp->retrans_stamp = tp->seg_cnt ? sb_seg(tp, 0)->xmit_ns : 0;
+		tp->reno_sacked = nsegs >= tp->reno_sacked ? 0 : tp->reno_sacked - nsegs;
+		tp->dupacks = 0;
+		if (tp->ca_state >= CA_CWR && SEQ_GEQ(sg->ack, tp->recover)) {
+			if (tp->ca_state != CA_CWR)
+				tp->cwnd = MAX(tp->cwnd, MIN(tp->ssthresh, tp->prior_cwnd ? tp->prior_cwnd : tp->ssthresh));
+			tp->ca_state = CA_OPEN;
+		} else if (tp->ca_state == CA_RECOVERY && !tp->sack_ok && tp->seg_cnt) {
+			sb_set_lost(tp, sb_seg(tp, 0)); /* RFC 6582 partial ACK */
+		}
+		if (tp->ca_state != CA_RECOVERY)
+			cc_on_ack(tp, nsegs ? nsegs : 1, st->now);
+		tp->want_tx = true;
+		tcp_arm_rtx(st, tp);
+	} else if (sg->ack == tp->snd_una && !sg->len && !(sg->flags & (TH_SYN | TH_FIN)) &&
+		   tp->packets_out && wnd == prior_wnd && !tp->sack_ok) {
+		/* a duplicate ACK without SACK: NewReno counts it as one delivered */
+		tp->dupacks++;
+		if (tp->reno_sacked + 1 < tp->packets_out)
+			tp->reno_sacked++;
+		if (tp->dupacks == 3 && tp->ca_state < CA_RECOVERY && tp->seg_cnt &&
+		    SEQ_GEQ(tp->snd_una, tp->recover)) {
+			sb_set_lost(tp, sb_seg(tp, 0));
+			cc_enter_recovery(tp, st->now);
+		}
+		tp->want_tx = true;
+	}
+	if (tp->sack_ok && tp->packets_out) {
+		sb_detect_dupthresh(tp);
+		rack_detect(st, tp);
+		if (tp->lost_out && tp->ca_state < CA_RECOVERY)
+			cc_enter_recovery(tp, st->now);
+		else if (tp->sacked_out && tp->ca_state == CA_OPEN)
+			tp->ca_state = CA_DISORDER;
+		else if (!tp->sacked_out && tp->ca_state == CA_DISORDER)
+			tp->ca_state = CA_OPEN;
+		if (tp->lost_out)
+			tp->want_tx = true;
+	}
+	return true;
+}
+
+static void fin_acked(struct vtcp_stack *st, struct tcb *tp)
+{
+	switch (tp->state) {
+	case VTCP_FIN_WAIT1:
+		tp->state = VTCP_FIN_WAIT2;
+		if (tp->orphan)
+			tp->t_keep = st->now + (uint64_t)st->cfg.fin_timeout_s * NS_PER_S;
+		break;
+	case VTCP_CLOSING:
+		tcp_enter_timewait(st, tp);
+		break;
+	case VTCP_LAST_ACK:
+		tcp_done(st, tp, 0);
+		break;
+	default:
+		break;
+	}
+}
+
+static void synchronized_input(struct vtcp_stack *st, struct tcb *tp,
+			       const struct seg *sg)
+{
+	/* RFC 7323 5.3: PAWS */
+	if (tp->ts_ok && sg->o.ts_ok && !(sg->flags & TH_RST) &&
+	    (int32_t)(sg->o.tsval - tp->ts_recent) < 0 &&
+	    st->now - tp->ts_recent_ns < TCP_PAWS_24DAYS_NS) {
+		tp->ack_now = true;
+		return;
+	}
+	if (!seq_acceptable(tp, sg)) {
+		if (!(sg->flags & TH_RST)) {
+			if (sg->len && tp->sack_ok && SEQ_LEQ(sg->seq + sg->len, tp->rcv_nxt)) {
+				tp->dsack = true;
+				tp->dsack_start = sg->seq;
+				tp->dsack_end = sg->seq + sg->len;
+			}
+			tp->ack_now = true;
+		}
+		return;
+	}
+	if (sg->flags & TH_RST) {
+		rst_input(st, tp, sg);
+		return;
+	}
+	if (sg->flags & TH_SYN) {
+		if (tp->state == VTCP_SYN_RECV && sg->seq == tp->irs) {
+			tp->snd_nxt = tp->iss; /* our SYN-ACK was lost: resend it */
+			tp->want_tx = true;
+		} else {
+			challenge_ack(st, tp); /* RFC 5961 4.2 */
+		}
+		return;
+	}
+	if (!(sg->flags & TH_ACK))
+		return;
+	tp->last_rcv_ns = st->now;
+	if (tp->state == VTCP_SYN_RECV) {
+		if (!SEQ_LT(tp->snd_una, sg->ack) || SEQ_GT(sg->ack, tp->snd_nxt)) {
+			tcp_send_ctl(st, tp, TH_RST, sg->ack);
+			return;
+		}
+		become_established(st, tp, sg);
+		if (tp->parent >= 0) {
+			struct tcb *lp = &st->tcbs[tp->parent];
+			int me = tcb_index(st, tp);
+
+			tp->aq_next = -1;
+			if (lp->aq_tail >= 0)
+				st->tcbs[lp->aq_tail].aq_next = me;
+			else
+				lp->aq_head = me;
+			lp->aq_tail = me;
+			lp->naq++;
+		}
+	} else if (!ack_input(st, tp, sg)) {
+		return;
+	}
+	/* RFC 7323 4.3: TS.Recent from segments at or left of the window */
+	if (tp->ts_ok && sg->o.ts_ok && SEQ_LEQ(sg->seq, tp->rcv_nxt) &&
+	    (int32_t)(sg->o.tsval - tp->ts_recent) >= 0) {
+		tp->ts_recent = sg->o.tsval;
+		tp->ts_recent_ns = st->now;
+	}
+	if (tp->fin_sent && SEQ_GT(tp->snd_una, tp->fin_seq)) {
+		fin_acked(st, tp);
+		if (!tp->used || tp->state == VTCP_CLOSE)
+			return;
+	}
+	if (sg->ce && tp->ecn_ok)
+		tp->ece_pending = true;
+	if (tp->ecn_ok && (sg->flags & TH_CWR))
+		tp->ece_pending = false;
+	if (!sg->len && !(sg->flags & TH_FIN))
+		return;
+	if (tp->state != VTCP_ESTABLISHED && tp->state != VTCP_FIN_WAIT1 &&
+	    tp->state != VTCP_FIN_WAIT2)
+		return; /* after the peer's FIN: nothing more to take */
+	if (tp->orphan && sg->len && SEQ_GT(sg->seq + sg->len, tp->rcv_nxt)) {
+		/* data for a closed socket: Linux resets the connection */
+		tcp_send_ctl(st, tp, TH_RST | TH_ACK, tp->snd_nxt);
+		tcp_done(st, tp, ECONNRESET);
+		return;
+	}
+	data_input(st, tp, sg);
+}
+
+void tcp_input(struct vtcp_stack *st, const struct ip_meta *m,
+	       const uint8_t *p, size_t len)
+{
+	struct seg sg;
+	struct tcb *tp;
+	uint16_t sport, dport;
+	unsigned int doff;
+
+	if (len < TCP_HLEN)
+		return;
+	if (csum_fold(csum_add(csum_pseudo(&m->src, &m->dst, 6, (uint32_t)len), p, len)))
+		return;
+	doff = (p[12] >> 4) * 4u;
+	if (doff < TCP_HLEN || doff > len)
+		return;
+	memset(&sg, 0, sizeof(sg));
+	sport = (uint16_t)(p[0] << 8 | p[1]);
+	dport = (uint16_t)(p[2] << 8 | p[3]);
+	sg.seq = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
+	sg.ack = (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 | (uint32_t)p[10] << 8 | p[11];
+	sg.flags = p[13];
+	sg.wnd = (uint32_t)(p[14] << 8 | p[15]);
+	sg.data = p + doff;
+	sg.len = (uint32_t)(len - doff);
+	sg.end = sg.seq + sg.len + !!(sg.flags & TH_SYN) + !!(sg.flags & TH_FIN);
+	sg.ce = (m->tos & CE) == CE;
+	if (!tcp_opts_parse(p + TCP_HLEN, doff - TCP_HLEN, sg.flags & TH_SYN, &sg.o))
+		return;
+	if (!sport || !dport)
+		return;
+
+	tp = tcb_lookup(st, &m->dst, dport, &m->src, sport);
+	if (tp && tp->state == VTCP_TIME_WAIT && timewait_input(st, tp, &sg))
+		tp = tcb_lookup(st, &m->dst, dport, &m->src, sport);
+	if (!tp || tp->state == VTCP_CLOSE) {
+		/* RFC 9293 3.10.7.1: no connection, answer with RST */
+		if (sg.flags & TH_RST)
+			return;
+		if (sg.flags & TH_ACK)
+			tcp_reply_rst(st, m, sport, dport, sg.ack, 0, TH_RST);
+		else
+			tcp_reply_rst(st, m, sport, dport, 0, sg.end, TH_RST | TH_ACK);
+		return;
+	}
+	if (tp->state == VTCP_TIME_WAIT)
+		return;
+	if (tp->state == VTCP_LISTEN) {
+		listen_input(st, tp, m, sport, dport, &sg);
+		return;
+	}
+	if (tp->state == VTCP_SYN_SENT) {
+		synsent_input(st, tp, &sg);
+		return;
+	}
+	synchronized_input(st, tp, &sg);
+}

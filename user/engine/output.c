@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * TCP output: segment construction, window advertisement, and the send
+ * decision (retransmissions first, then new data under the peer's window,
+ * cwnd, Nagle/cork/MSG_MORE, sender SWS avoidance, FIN, pure ACKs).
+ */
+#include "internal.h"
+
+#define ECT0 0x02
+
+static unsigned int ip_tcp_overhead(const struct tcb *tp)
+{
+	return (tp->raddr.fam == 6 ? IP6_HLEN : IP4_HLEN) + TCP_HLEN;
+}
+
+void tcp_set_mss(struct tcb *tp, uint16_t peer_mss)
+{
+	uint32_t m = tp->pmtu - ip_tcp_overhead(tp);
+
+	tp->adv_mss = (uint16_t)(tp->user_mss ? MIN(m, tp->user_mss) : m);
+	m = MIN(m, peer_mss);
+	if (tp->user_mss)
+		m = MIN(m, tp->user_mss);
+	if (tp->ts_ok)
+		m -= 12; /* the timestamp option rides on every segment */
+	tp->mss = (uint16_t)MAX(m, 64u);
+	tp->rcv_mss = MIN(tp->adv_mss, (uint16_t)TCP_MSS_DEFAULT);
+}
+
+/* Space the receive queue can still take beyond rcv_nxt. */
+uint32_t tcp_rcv_window(const struct tcb *tp)
+{
+	uint32_t limit = MIN(tp->rcvbuf, tp->rcv_wnd_cap);
+
+	return tp->rcvq.len >= limit ? 0 : limit - tp->rcvq.len;
+}
+
+/* The window field; the right edge never moves left (RFC 9293 3.8.6). */
+static uint16_t select_window(struct tcb *tp, bool syn)
+{
+	uint32_t win = tcp_rcv_window(tp), cur = 0;
+
+	if (SEQ_GT(tp->rcv_adv, tp->rcv_nxt))
+		cur = tp->rcv_adv - tp->rcv_nxt;
+	/* receiver SWS avoidance: do not open by less than an MSS */
+	if (win < cur || (win - cur < tp->rcv_mss && win < tp->rcvbuf / 2 && cur))
+		win = cur;
+	if (syn)
+		win = MIN(win, 65535u);
+	else
+		win = MIN(win, 65535u << tp->rcv_wscale) >> tp->rcv_wscale << tp->rcv_wscale;
+	if (win < cur)
+		win = cur; /* rounding must not shrink either */
+	tp->rcv_adv = tp->rcv_nxt + win;
+	return (uint16_t)MIN(syn ? win : win >> tp->rcv_wscale, 65535u);
+}
+
+/* Builds and emits one segment; data come from the send queue at seq. */
+static void xmit(struct vtcp_stack *st, struct tcb *tp, uint32_t seq,
+		 uint32_t len, uint8_t flags, uint8_t tos)
+{
+	uint8_t *f = st->frame, *ip = f + ETH_HLEN, *th;
+	bool syn = flags & TH_SYN, v6 = tp->raddr.fam == 6;
+	struct tcp_opts o;
+	unsigned int iphl = v6 ? IP6_HLEN : IP4_HLEN, olen, tlen;
+	uint32_t ack = tp->rcv_nxt;
+	uint16_t win, c;
+
+	memset(&o, 0, sizeof(o));
+	if (syn) {
+		o.mss_ok = true;
+		o.mss = tp->adv_mss;
+		o.ws_ok = tp->ws_ok;
+		o.ws = tp->rcv_wscale;
+		o.sack_ok = tp->sack_ok;
+	}
+	if (tp->ts_ok) {
+		o.ts_ok = true;
+		o.tsval = tcp_tsval(st, tp);
+		o.tsecr = tp->ts_recent;
+	}
+	if (tp->sack_ok && !syn && (flags & TH_ACK))
+		o.nsack = (uint8_t)sack_blocks(tp, o.sack, tp->ts_ok ? 3 : 4);
+	th = ip + iphl;
+	olen = tcp_opts_build(th + TCP_HLEN, &o, syn);
+	tlen = TCP_HLEN + olen + len;
+	if (iphl + tlen > tp->pmtu)
+		return;
+	if (len) {
+		const uint8_t *p1, *p2;
+		uint32_t l1, l2;
+
+		ring_spans(&tp->sndq, seq - tp->sndq_seq, len, &p1, &l1, &p2, &l2);
+		memcpy(th + TCP_HLEN + olen, p1, l1);
+		memcpy(th + TCP_HLEN + olen + l1, p2, l2);
+	}
+	if (!(flags & TH_ACK))
+		ack = 0;
+	else if (tp->ece_pending)
+		flags |= TH_ECE;
+	win = (flags & TH_RST) ? 0 : select_window(tp, syn);
+	th[0] = (uint8_t)(tp->lport >> 8);
+	th[1] = (uint8_t)tp->lport;
+	th[2] = (uint8_t)(tp->rport >> 8);
+	th[3] = (uint8_t)tp->rport;
+	for (int i = 0; i < 4; i++) {
+		th[4 + i] = (uint8_t)(seq >> (24 - 8 * i));
+		th[8 + i] = (uint8_t)(ack >> (24 - 8 * i));
+	}
+	th[12] = (uint8_t)(((TCP_HLEN + olen) / 4) << 4);
+	th[13] = flags;
+	th[14] = (uint8_t)(win >> 8);
+	th[15] = (uint8_t)win;
+	th[16] = th[17] = th[18] = th[19] = 0;
+	c = csum_fold(csum_add(csum_pseudo(&tp->laddr, &tp->raddr, 6, tlen), th, tlen));
+	th[16] = (uint8_t)(c >> 8);
+	th[17] = (uint8_t)c;
+	f[12] = v6 ? 0x86 : 0x08;
+	f[13] = v6 ? 0xdd : 0x00;
+	if (v6)
+		ip6_header(ip, &tp->laddr, &tp->raddr, tlen, tos, tp->flowlabel);
+	else
+		ip4_header(st, ip, &tp->laddr, &tp->raddr, tlen, tos);
+	if (flags & TH_ACK) {
+		tp->ack_now = false;
+		tp->segs_unacked = 0;
+		tp->t_delack = NO_DEADLINE;
+		tp->dsack = false;
+		tp->last_ack_snd_ns = st->now;
+	}
+	if (st->in_poll)
+		neigh_output(st, &tp->nexthop, f, ETH_HLEN + iphl + tlen);
+	else
+		ctl_queue(st, &tp->nexthop, f, ETH_HLEN + iphl + tlen);
+}
+
+void tcp_send_ctl(struct vtcp_stack *st, struct tcb *tp, uint8_t flags, uint32_t seq)
+{
+	xmit(st, tp, seq, 0, flags, 0);
+}
+
+void tcp_send_syn(struct vtcp_stack *st, struct tcb *tp)
+{
+	uint8_t flags = TH_SYN;
+
+	if (tp->state == VTCP_SYN_RECV) {
+		flags |= TH_ACK;
+		if (tp->ecn_ok)
+			flags |= TH_ECE;
+	} else if (tp->ecn_want) {
+		flags |= TH_ECE | TH_CWR;
+	}
+	xmit(st, tp, tp->iss, 0, flags, 0);
+	tp->snd_nxt = tp->iss + 1;
+}
+
+void tcp_send_range(struct vtcp_stack *st, struct tcb *tp, uint32_t seq,
+		    uint32_t end, bool retrans)
+{
+	uint8_t flags = TH_ACK, tos = 0;
+	uint32_t len = end - seq;
+
+	if (tp->fin_sent && end == tp->fin_seq + 1) {
+		flags |= TH_FIN;
+		len--;
+	}
+	if (len)
+		flags |= TH_PSH;
+	/* RFC 3168 6.1.5: ECT only on new data; CWR once after a reduction */
+	if (tp->ecn_ok && len && !retrans) {
+		tos = ECT0;
+		if (tp->cwr_pending) {
+			flags |= TH_CWR;
+			tp->cwr_pending = false;
+		}
+	}
+	xmit(st, tp, seq, len, flags, tos);
+	if (len)
+		tp->last_data_snd_ns = st->now;
+}
+
+static uint32_t unsent_bytes(const struct tcb *tp)
+{
+	uint32_t sent = tp->snd_nxt - tp->sndq_seq;
+
+	if (tp->fin_sent)
+		return 0;
+	return tp->sndq.len > sent ? tp->sndq.len - sent : 0;
+}
+
+static void send_retransmissions(struct vtcp_stack *st, struct tcb *tp)
+{
+	for (uint32_t i = 0; i < tp->seg_cnt && tp->lost_out > tp->retrans_out; i++) {
+		struct txseg *s = sb_seg(tp, i);
+
+		if ((s->flags & (SEG_LOST | SEG_RETRANS | SEG_SACKED)) != SEG_LOST)
+			continue;
+		if (sb_in_flight(tp) >= tp->cwnd)
+			break;
+		tcp_send_range(st, tp, s->seq, s->end, true);
+		sb_mark_retrans(tp, s, st->now);
+	}
+}
+
+/* Sends new data; returns true when something left. */
+static bool send_new_data(struct vtcp_stack *st, struct tcb *tp)
+{
+	bool sent = false;
+
+	for (;;) {
+		uint32_t unsent = unsent_bytes(tp), room = 0, len;
+		bool fin = tp->fin_queued && !tp->fin_sent;
+		struct txseg *s;
+
+		if (!unsent && !fin)
+			break;
+		if (SEQ_GT(tp->snd_una + tp->snd_wnd, tp->snd_nxt))
+			room = tp->snd_una + tp->snd_wnd - tp->snd_nxt;
+		if (unsent && sb_in_flight(tp) >= tp->cwnd + tp->tlp_force)
+			break;
+		if (tp->seg_cnt == tp->seg_cap)
+			break;
+		len = MIN(unsent, MIN((uint32_t)tp->mss, room));
+		if (unsent && !len) {
+			/* zero window: the persist timer probes it */
+			if (!tp->packets_out)
+				tcp_arm_rtx(st, tp);
+			break;
+		}
+		if (len < unsent && len < tp->mss) {
+			/* sender SWS avoidance (RFC 9293 3.8.6.2.1) */
+			if (len < tp->max_snd_wnd / 2) {
+				if (!tp->packets_out)
+					tcp_arm_rtx(st, tp);
+				break;
+			}
+		} else if (len == unsent && len < tp->mss && !fin) {
+			/* Nagle, TCP_CORK, MSG_MORE: hold a partial segment */
+			if (tp->cork || tp->more)
+				break;
+			if (!tp->nodelay && tp->packets_out)
+				break;
+		}
+		fin = fin && len == unsent;
+		if (fin) {
+			tp->fin_sent = true;
+			tp->fin_seq = tp->snd_nxt + len;
+		}
+		s = sb_append(tp, tp->snd_nxt, tp->snd_nxt + len + fin, st->now);
+		if (fin)
+			s->flags |= SEG_FIN;
+		if (!tp->retrans_stamp)
+			tp->retrans_stamp = st->now;
+		tcp_send_range(st, tp, tp->snd_nxt, tp->snd_nxt + len + fin, false);
+		tp->snd_nxt += len + fin;
+		tp->tlp_force = false;
+		sent = true;
+		if (tp->t_rtx == NO_DEADLINE || tp->rtx_kind == RTX_PERSIST)
+			tcp_arm_rtx(st, tp);
+	}
+	return sent;
+}
+
+void tcp_output(struct vtcp_stack *st, struct tcb *tp)
+{
+	bool sent = false;
+
+	tp->want_tx = false;
+	switch (tp->state) {
+	case VTCP_SYN_SENT:
+	case VTCP_SYN_RECV:
+		if (tp->snd_nxt == tp->iss) {
+			tcp_send_syn(st, tp);
+			tp->rtx_kind = RTX_SYN;
+			tp->t_rtx = st->now + (tp->rto_ns << tp->backoff);
+			tp->retrans_stamp = st->now;
+			return;
+		}
+		break;
+	case VTCP_ESTABLISHED:
+	case VTCP_CLOSE_WAIT:
+	case VTCP_FIN_WAIT1:
+	case VTCP_CLOSING:
+	case VTCP_LAST_ACK:
+		send_retransmissions(st, tp);
+		sent = send_new_data(st, tp);
+		break;
+	default:
+		break;
+	}
+	if (tp->ack_now && !sent && tp->state != VTCP_CLOSE &&
+	    tp->state != VTCP_LISTEN && tp->state != VTCP_SYN_SENT)
+		tcp_send_ctl(st, tp, TH_ACK, tp->snd_nxt);
+	tp->ack_now = false;
+}
+
+void tcp_reply_rst(struct vtcp_stack *st, const struct ip_meta *m,
+		   uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
+		   uint8_t flags)
+{
+	struct tcb t;
+
+	/* a throwaway control block describes the reply */
+	memset(&t, 0, sizeof(t));
+	t.laddr = m->dst;
+	t.raddr = m->src;
+	t.lport = dport;
+	t.rport = sport;
+	t.rcv_nxt = ack;
+	if (route_lookup(st, &m->src, &t.nexthop, NULL, &t.pmtu))
+		return;
+	t.pmtu = MAX(t.pmtu, 576u);
+	xmit(st, &t, seq, 0, flags, 0);
+}

@@ -1,0 +1,682 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The socket API: handles, bind/listen/accept/connect, send/recv (copying
+ * and peek/consume), shutdown/close/abort, options, TCP_INFO and readiness,
+ * each returning what Linux would for the same call on a non-blocking socket.
+ */
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "internal.h"
+
+#define TW_REUSE_NS NS_PER_S /* net.ipv4.tcp_tw_reuse: 1 s after entering TIME_WAIT */
+
+static struct tcb *sock_get(struct vtcp_stack *st, int s)
+{
+	struct tcb *tp;
+
+	if (s < 0 || (unsigned int)s >= st->ntcb)
+		return NULL;
+	tp = &st->tcbs[s];
+	return tp->used && !tp->orphan ? tp : NULL;
+}
+
+int vtcp_socket(struct vtcp_stack *st, int family)
+{
+	struct tcb *tp;
+
+	if (family != AF_INET && family != AF_INET6)
+		return -EAFNOSUPPORT;
+	tp = tcb_alloc(st);
+	if (!tp)
+		return -ENOBUFS;
+	tp->laddr.fam = family == AF_INET ? 4 : 6;
+	tp->rcv_wnd_cap = MIN(65535u, tp->rcvbuf);
+	return tcb_index(st, tp);
+}
+
+static int check_family(const struct tcb *tp, const struct sockaddr *a, socklen_t len)
+{
+	if (!a)
+		return -EFAULT;
+	if (tp->laddr.fam == 4 && (a->sa_family != AF_INET || len < sizeof(struct sockaddr_in)))
+		return -EAFNOSUPPORT;
+	if (tp->laddr.fam == 6 && (a->sa_family != AF_INET6 || len < sizeof(struct sockaddr_in6)))
+		return -EAFNOSUPPORT;
+	return 0;
+}
+
+int vtcp_bind(struct vtcp_stack *st, int s, const struct sockaddr *a, socklen_t len)
+{
+	struct tcb *tp = sock_get(st, s);
+	static const uint8_t zero[16];
+	struct vaddr v;
+	uint16_t port;
+	int err;
+
+	if (!tp)
+		return -EBADF;
+	if ((err = check_family(tp, a, len)))
+		return err;
+	if (tp->bound || tp->state != VTCP_CLOSE)
+		return -EINVAL;
+	vaddr_from_sa(&v, &port, a);
+	if (memcmp(v.a, zero, 16) && !addr_is_local(st, &v))
+		return -EADDRNOTAVAIL;
+	if (v.fam == 6 && v.a[0] == 0xfe && (v.a[1] & 0xc0) == 0x80) {
+		if (!v.scope)
+			return -EINVAL; /* link-local needs its interface */
+		if (v.scope != st->cfg.ifindex)
+			return -ENODEV;
+	}
+	if (!port)
+		port = port_ephemeral(st, &v, NULL, 0);
+	else if (port_in_use(st, &v, port, NULL, 0))
+		return -EADDRINUSE;
+	if (!port)
+		return -EADDRINUSE;
+	tp->laddr = v;
+	tp->lport = port;
+	tp->bound = true;
+	return 0;
+}
+
+int vtcp_listen(struct vtcp_stack *st, int s, int backlog)
+{
+	struct tcb *tp = sock_get(st, s);
+
+	if (!tp)
+		return -EBADF;
+	if (tp->state != VTCP_CLOSE && tp->state != VTCP_LISTEN)
+		return -EINVAL;
+	if (!tp->bound) {
+		struct vaddr any = { .fam = tp->laddr.fam };
+		uint16_t port = port_ephemeral(st, &any, NULL, 0);
+
+		if (!port)
+			return -EADDRINUSE;
+		tp->laddr = any;
+		tp->lport = port;
+		tp->bound = true;
+	}
+	tp->backlog = backlog < 1 ? 1 : MIN(backlog, 4096);
+	tp->state = VTCP_LISTEN;
+	return 0;
+}
+
+int vtcp_accept(struct vtcp_stack *st, int s, struct sockaddr *peer, socklen_t *len)
+{
+	struct tcb *lp = sock_get(st, s), *tp;
+
+	if (!lp)
+		return -EBADF;
+	if (lp->state != VTCP_LISTEN)
+		return -EINVAL;
+	if (lp->aq_head < 0)
+		return -EAGAIN;
+	tp = &st->tcbs[lp->aq_head];
+	lp->aq_head = tp->aq_next;
+	if (lp->aq_head < 0)
+		lp->aq_tail = -1;
+	lp->naq--;
+	lp->nchild--;
+	tp->parent = -1;
+	tp->aq_next = -1;
+	tp->orphan = false;
+	if (peer && len)
+		*len = vaddr_to_sa(&tp->raddr, tp->rport, peer, *len);
+	return tcb_index(st, tp);
+}
+
+/* A 4-tuple held by TIME_WAIT may be taken over when timestamps protect it. */
+static int reuse_timewait(struct vtcp_stack *st, struct tcb *tp)
+{
+	struct tcb *tw = tcb_lookup(st, &tp->laddr, tp->lport, &tp->raddr, tp->rport);
+
+	if (!tw || tw->state == VTCP_LISTEN || tw == tp)
+		return 0;
+	if (tw->state != VTCP_TIME_WAIT || !tw->ts_ok || st->cfg.no_timestamps ||
+	    st->now - tw->tw_start_ns < TW_REUSE_NS)
+		return -EADDRNOTAVAIL;
+	tcp_done(st, tw, 0);
+	return 0;
+}
+
+int vtcp_connect(struct vtcp_stack *st, int s, const struct sockaddr *a, socklen_t len)
+{
+	struct tcb *tp = sock_get(st, s);
+	struct vaddr src;
+	int err;
+
+	if (!tp)
+		return -EBADF;
+	switch (tp->state) {
+	case VTCP_SYN_SENT:
+		return -EALREADY;
+	case VTCP_CLOSE:
+		if (tp->rport)
+			return -EISCONN; /* a handle connects once */
+		break;
+	case VTCP_LISTEN:
+		return -EINVAL;
+	default:
+		return -EISCONN;
+	}
+	if ((err = check_family(tp, a, len)))
+		return err;
+	vaddr_from_sa(&tp->raddr, &tp->rport, a);
+	if (!tp->rport)
+		return -ECONNREFUSED;
+	if (tp->raddr.fam == 6 && tp->raddr.a[0] == 0xfe && (tp->raddr.a[1] & 0xc0) == 0x80 &&
+	    !tp->raddr.scope)
+		tp->raddr.scope = tp->laddr.scope ? tp->laddr.scope : st->cfg.ifindex;
+	err = route_lookup(st, &tp->raddr, &tp->nexthop, &src, &tp->pmtu);
+	if (err)
+		return err;
+	if (!tp->bound || !memcmp(tp->laddr.a, (uint8_t[16]){ 0 }, 16)) {
+		uint16_t lport = tp->lport;
+
+		tp->laddr = src;
+		if (!tp->bound)
+			lport = port_ephemeral(st, &src, &tp->raddr, tp->rport);
+		if (!lport)
+			return -EADDRNOTAVAIL;
+		tp->lport = lport;
+		tp->bound = true;
+	}
+	if ((err = reuse_timewait(st, tp)))
+		return err;
+	if (tp->raddr.fam == 6 && !tp->flowlabel)
+		tp->flowlabel = (uint32_t)siphash24(st->cfg.isn_secret, &tp->lport, 4) & 0xfffff;
+	tp->iss = isn_generate(st, tp);
+	tp->ts_offset = ts_offset_generate(st, tp);
+	tp->snd_una = tp->snd_nxt = tp->iss;
+	/* offer what the stack allows; the SYN-ACK settles it */
+	tp->ws_ok = !st->cfg.no_window_scaling;
+	tp->rcv_wscale = 0;
+	if (tp->ws_ok)
+		while (tp->rcv_wscale < TCP_MAX_WSCALE && (tp->rcvq.cap >> tp->rcv_wscale) > 65535)
+			tp->rcv_wscale++;
+	tp->sack_ok = !st->cfg.no_sack;
+	tp->ts_ok = !st->cfg.no_timestamps;
+	tcp_set_mss(tp, 65535);
+	tp->ts_ok = !st->cfg.no_timestamps;
+	tp->state = VTCP_SYN_SENT;
+	tcb_hash(st, tp);
+	tp->want_tx = true;
+	return -EINPROGRESS;
+}
+
+static int send_error(struct tcb *tp)
+{
+	if (tp->err) {
+		int e = tp->err;
+
+		tp->err = 0;
+		return -e;
+	}
+	if (tp->shut_wr || tp->reset)
+		return -EPIPE;
+	switch (tp->state) {
+	case VTCP_ESTABLISHED:
+	case VTCP_CLOSE_WAIT:
+		return 0;
+	case VTCP_SYN_SENT:
+	case VTCP_SYN_RECV:
+		return -EAGAIN;
+	default:
+		return -EPIPE;
+	}
+}
+
+ssize_t vtcp_send(struct vtcp_stack *st, int s, const void *buf, size_t len,
+		  unsigned int flags)
+{
+	struct tcb *tp = sock_get(st, s);
+	uint32_t limit, room, n;
+	int err;
+
+	if (!tp)
+		return -EBADF;
+	if ((err = send_error(tp)))
+		return err;
+	limit = MIN(tp->sndbuf, tp->sndq.cap);
+	room = tp->sndq.len < limit ? limit - tp->sndq.len : 0;
+	if (!room)
+		return len ? -EAGAIN : 0;
+	n = (uint32_t)MIN(len, (size_t)room);
+	ring_write_at(&tp->sndq, tp->sndq.len, buf, n);
+	tp->sndq.len += n;
+	tp->more = flags & VTCP_MSG_MORE;
+	tp->want_tx = true;
+	return n;
+}
+
+/* After the application took data: open the window when it matters. */
+static void rcv_consumed(struct vtcp_stack *st, struct tcb *tp, uint32_t n)
+{
+	uint32_t cur = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt : 0;
+
+	(void)st;
+	ring_pop(&tp->rcvq, n);
+	if (tp->state == VTCP_CLOSE || tp->state == VTCP_SYN_SENT)
+		return;
+	/* as tcp_cleanup_rbuf(): a window that at least doubles is announced now */
+	if (tcp_rcv_window(tp) >= 2 * cur && tcp_rcv_window(tp) - cur >= tp->rcv_mss)
+		tp->ack_now = true;
+}
+
+static ssize_t recv_empty(struct tcb *tp)
+{
+	if (tp->err) {
+		int e = tp->err;
+
+		tp->err = 0;
+		return -e;
+	}
+	if (tp->fin_rcvd || tp->shut_rd || tp->reset)
+		return 0;
+	if (tp->state == VTCP_CLOSE || tp->state == VTCP_LISTEN)
+		return -ENOTCONN;
+	return -EAGAIN;
+}
+
+ssize_t vtcp_recv(struct vtcp_stack *st, int s, void *buf, size_t len, unsigned int flags)
+{
+	struct tcb *tp = sock_get(st, s);
+	uint32_t n;
+
+	if (!tp)
+		return -EBADF;
+	if (!tp->rcvq.len)
+		return recv_empty(tp);
+	n = (uint32_t)MIN(len, (size_t)tp->rcvq.len);
+	ring_read_at(&tp->rcvq, 0, buf, n);
+	if (!(flags & VTCP_MSG_PEEK))
+		rcv_consumed(st, tp, n);
+	return n;
+}
+
+ssize_t vtcp_recv_peek(struct vtcp_stack *st, int s, const void **p1, size_t *l1,
+		       const void **p2, size_t *l2)
+{
+	struct tcb *tp = sock_get(st, s);
+	const uint8_t *a, *b;
+	uint32_t la, lb;
+
+	if (!tp)
+		return -EBADF;
+	if (!tp->rcvq.len)
+		return recv_empty(tp);
+	ring_spans(&tp->rcvq, 0, tp->rcvq.len, &a, &la, &b, &lb);
+	*p1 = a;
+	*l1 = la;
+	*p2 = b;
+	*l2 = lb;
+	return tp->rcvq.len;
+}
+
+int vtcp_recv_consume(struct vtcp_stack *st, int s, size_t n)
+{
+	struct tcb *tp = sock_get(st, s);
+
+	if (!tp)
+		return -EBADF;
+	if (n > tp->rcvq.len)
+		return -EINVAL;
+	rcv_consumed(st, tp, (uint32_t)n);
+	return 0;
+}
+
+static void send_fin(struct tcb *tp)
+{
+	if (tp->fin_queued)
+		return;
+	tp->fin_queued = true;
+	tp->want_tx = true;
+	if (tp->state == VTCP_ESTABLISHED || tp->state == VTCP_SYN_RECV)
+		tp->state = VTCP_FIN_WAIT1;
+	else if (tp->state == VTCP_CLOSE_WAIT)
+		tp->state = VTCP_LAST_ACK;
+}
+
+int vtcp_shutdown(struct vtcp_stack *st, int s, int how)
+{
+	struct tcb *tp = sock_get(st, s);
+
+	if (!tp)
+		return -EBADF;
+	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
+		return -EINVAL;
+	if (tp->state == VTCP_CLOSE || tp->state == VTCP_LISTEN)
+		return -ENOTCONN;
+	if (how != SHUT_WR)
+		tp->shut_rd = true;
+	if (how != SHUT_RD) {
+		tp->shut_wr = true;
+		if (tp->state == VTCP_SYN_SENT)
+			tcp_done(st, tp, 0);
+		else
+			send_fin(tp);
+	}
+	return 0;
+}
+
+static void reset_conn(struct vtcp_stack *st, struct tcb *tp)
+{
+	switch (tp->state) {
+	case VTCP_ESTABLISHED:
+	case VTCP_CLOSE_WAIT:
+	case VTCP_FIN_WAIT1:
+	case VTCP_FIN_WAIT2:
+	case VTCP_SYN_RECV:
+	case VTCP_CLOSING:
+	case VTCP_LAST_ACK:
+		tcp_send_ctl(st, tp, TH_RST | TH_ACK, tp->snd_nxt);
+		break;
+	default:
+		break;
+	}
+	tcp_done(st, tp, 0);
+}
+
+static void close_listener(struct vtcp_stack *st, struct tcb *lp)
+{
+	int me = tcb_index(st, lp);
+
+	for (unsigned int i = 0; i < st->ntcb; i++) {
+		struct tcb *tp = &st->tcbs[i];
+
+		if (tp->used && tp->parent == me)
+			reset_conn(st, tp);
+	}
+	tcb_free(st, lp);
+}
+
+int vtcp_close(struct vtcp_stack *st, int s)
+{
+	struct tcb *tp = sock_get(st, s);
+
+	if (!tp)
+		return -EBADF;
+	tp->orphan = true;
+	if (tp->state == VTCP_LISTEN) {
+		close_listener(st, tp);
+		return 0;
+	}
+	/* unread data or SO_LINGER {1, 0}: abortive close, as Linux */
+	if (tp->rcvq.len || (tp->linger_on && !tp->linger_s)) {
+		reset_conn(st, tp);
+		return 0;
+	}
+	switch (tp->state) {
+	case VTCP_CLOSE:
+	case VTCP_SYN_SENT:
+		tcp_done(st, tp, 0);
+		break;
+	case VTCP_FIN_WAIT2:
+		tp->t_keep = st->now + (uint64_t)st->cfg.fin_timeout_s * NS_PER_S;
+		break;
+	default:
+		tp->shut_rd = tp->shut_wr = true;
+		send_fin(tp);
+		break;
+	}
+	return 0;
+}
+
+int vtcp_abort(struct vtcp_stack *st, int s)
+{
+	struct tcb *tp = sock_get(st, s);
+
+	if (!tp)
+		return -EBADF;
+	tp->orphan = true;
+	if (tp->state == VTCP_LISTEN)
+		close_listener(st, tp);
+	else
+		reset_conn(st, tp);
+	return 0;
+}
+
+int vtcp_setopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int val)
+{
+	struct tcb *tp = sock_get(st, s);
+
+	if (!tp)
+		return -EBADF;
+	switch (opt) {
+	case VTCP_NODELAY:
+		tp->nodelay = val != 0;
+		tp->want_tx = true;
+		break;
+	case VTCP_CORK:
+		tp->cork = val != 0;
+		tp->want_tx = true; /* uncorking pushes what was held */
+		break;
+	case VTCP_KEEPALIVE:
+		tp->keepalive = val != 0;
+		tcp_arm_keepalive(st, tp);
+		break;
+	case VTCP_KEEPIDLE:
+		if (val < 1 || val > 32767)
+			return -EINVAL;
+		tp->keepidle_s = (uint32_t)val;
+		tcp_arm_keepalive(st, tp);
+		break;
+	case VTCP_KEEPINTVL:
+		if (val < 1 || val > 32767)
+			return -EINVAL;
+		tp->keepintvl_s = (uint32_t)val;
+		break;
+	case VTCP_KEEPCNT:
+		if (val < 1 || val > 127)
+			return -EINVAL;
+		tp->keepcnt = (uint32_t)val;
+		break;
+	case VTCP_USER_TIMEOUT:
+		if (val < 0)
+			return -EINVAL;
+		tp->user_timeout_ms = (uint32_t)val;
+		break;
+	case VTCP_RCVBUF:
+		if (val < 0)
+			return -EINVAL;
+		tp->rcvbuf = (uint32_t)MIN(MAX((uint64_t)val, 2304u), (uint64_t)tp->rcvq.cap);
+		tp->rcv_wnd_cap = MIN(MAX(tp->rcv_wnd_cap, 65535u), tp->rcvbuf);
+		break;
+	case VTCP_SNDBUF:
+		if (val < 0)
+			return -EINVAL;
+		tp->sndbuf = (uint32_t)MIN(MAX((uint64_t)val, 4608u), (uint64_t)tp->sndq.cap);
+		break;
+	case VTCP_MAXSEG:
+		if (val < 88 || val > 65535)
+			return -EINVAL;
+		tp->user_mss = (uint16_t)val;
+		break;
+	case VTCP_ECN:
+		tp->ecn_want = val != 0;
+		break;
+	case VTCP_FLOWLABEL:
+		tp->flowlabel = (uint32_t)val & 0xfffff;
+		break;
+	case VTCP_QUICKACK:
+		if (val) {
+			tp->quick = TCP_QUICKACKS;
+			if (tp->t_delack != NO_DEADLINE)
+				tp->ack_now = true;
+		}
+		break;
+	default:
+		return -ENOPROTOOPT;
+	}
+	return 0;
+}
+
+int vtcp_getopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int *val)
+{
+	struct tcb *tp = sock_get(st, s);
+
+	if (!tp)
+		return -EBADF;
+	switch (opt) {
+	case VTCP_NODELAY: *val = tp->nodelay; break;
+	case VTCP_CORK: *val = tp->cork; break;
+	case VTCP_KEEPALIVE: *val = tp->keepalive; break;
+	case VTCP_KEEPIDLE: *val = (int)tp->keepidle_s; break;
+	case VTCP_KEEPINTVL: *val = (int)tp->keepintvl_s; break;
+	case VTCP_KEEPCNT: *val = (int)tp->keepcnt; break;
+	case VTCP_USER_TIMEOUT: *val = (int)tp->user_timeout_ms; break;
+	/* Linux reports twice the value set (bookkeeping overhead) */
+	case VTCP_RCVBUF: *val = (int)MIN(2ull * tp->rcvbuf, (uint64_t)INT32_MAX); break;
+	case VTCP_SNDBUF: *val = (int)MIN(2ull * tp->sndbuf, (uint64_t)INT32_MAX); break;
+	case VTCP_MAXSEG: *val = tp->state == VTCP_ESTABLISHED ? tp->mss :
+				 (tp->user_mss ? tp->user_mss : TCP_MSS_DEFAULT); break;
+	case VTCP_ECN: *val = tp->ecn_ok; break;
+	case VTCP_FLOWLABEL: *val = (int)tp->flowlabel; break;
+	case VTCP_QUICKACK: *val = tp->quick > 0; break;
+	default: return -ENOPROTOOPT;
+	}
+	return 0;
+}
+
+int vtcp_set_linger(struct vtcp_stack *st, int s, int onoff, int seconds)
+{
+	struct tcb *tp = sock_get(st, s);
+
+	if (!tp)
+		return -EBADF;
+	tp->linger_on = onoff != 0;
+	tp->linger_s = seconds < 0 ? 0 : seconds;
+	return 0;
+}
+
+int vtcp_set_cc(struct vtcp_stack *st, int s, const char *name)
+{
+	struct tcb *tp = sock_get(st, s);
+	const struct cc_ops *cc = name ? cc_find(name) : NULL;
+
+	if (!tp)
+		return -EBADF;
+	if (!cc)
+		return -ENOENT;
+	tp->cc = cc;
+	cc->init(tp);
+	return 0;
+}
+
+static uint32_t ms_ago(const struct vtcp_stack *st, uint64_t t)
+{
+	return t ? (uint32_t)((st->now - t) / NS_PER_MS) : 0;
+}
+
+int vtcp_get_info(struct vtcp_stack *st, int s, struct vtcp_info *ti)
+{
+	struct tcb *tp = sock_get(st, s);
+
+	if (!tp)
+		return -EBADF;
+	memset(ti, 0, sizeof(*ti));
+	ti->tcpi_state = tp->state;
+	ti->tcpi_ca_state = tp->ca_state;
+	ti->tcpi_retransmits = tp->retransmits;
+	ti->tcpi_probes = tp->probes_out;
+	ti->tcpi_backoff = tp->backoff;
+	ti->tcpi_options = (uint8_t)((tp->ts_ok ? VTCP_OPT_TIMESTAMPS : 0) |
+				     (tp->sack_ok ? VTCP_OPT_SACK : 0) |
+				     (tp->ws_ok ? VTCP_OPT_WSCALE : 0) |
+				     (tp->ecn_ok ? VTCP_OPT_ECN : 0));
+	if (tp->ws_ok) {
+		ti->tcpi_snd_wscale = tp->snd_wscale & 0xf;
+		ti->tcpi_rcv_wscale = tp->rcv_wscale & 0xf;
+	}
+	ti->tcpi_rto = (uint32_t)(MIN(tp->rto_ns << tp->backoff, TCP_RTO_MAX_NS) / NS_PER_US);
+	ti->tcpi_ato = (uint32_t)(TCP_DELACK_NS / NS_PER_US);
+	ti->tcpi_snd_mss = tp->mss;
+	ti->tcpi_rcv_mss = tp->rcv_mss;
+	ti->tcpi_unacked = tp->packets_out;
+	ti->tcpi_sacked = tp->sacked_out;
+	ti->tcpi_lost = tp->lost_out;
+	ti->tcpi_retrans = tp->retrans_out;
+	ti->tcpi_last_data_sent = ms_ago(st, tp->last_data_snd_ns);
+	ti->tcpi_last_ack_sent = 0; /* Linux leaves it unset too */
+	ti->tcpi_last_data_recv = ms_ago(st, tp->last_data_rcv_ns);
+	ti->tcpi_last_ack_recv = ms_ago(st, tp->last_rcv_ns);
+	ti->tcpi_pmtu = tp->pmtu;
+	ti->tcpi_rcv_ssthresh = tcp_rcv_window(tp);
+	ti->tcpi_rtt = tp->srtt_us;
+	ti->tcpi_rttvar = tp->rttvar_us;
+	ti->tcpi_snd_ssthresh = tp->ssthresh;
+	ti->tcpi_snd_cwnd = tp->cwnd;
+	ti->tcpi_advmss = tp->adv_mss;
+	ti->tcpi_reordering = 3;
+	ti->tcpi_rcv_space = tp->rcv_wnd_cap;
+	ti->tcpi_total_retrans = tp->total_retrans;
+	return 0;
+}
+
+unsigned int sock_events(struct vtcp_stack *st, struct tcb *tp)
+{
+	unsigned int ev = 0;
+
+	(void)st;
+	if (tp->state == VTCP_LISTEN)
+		return tp->aq_head >= 0 ? VTCP_EV_READABLE : 0;
+	if (tp->rcvq.len || tp->fin_rcvd || tp->shut_rd || tp->reset)
+		ev |= VTCP_EV_READABLE;
+	if (tp->fin_rcvd || tp->reset)
+		ev |= VTCP_EV_RDHUP;
+	if (tp->err)
+		ev |= VTCP_EV_ERR;
+	if (tp->reset || (tp->shut_wr && (tp->fin_rcvd || tp->state == VTCP_CLOSE)) ||
+	    (tp->state == VTCP_CLOSE && tp->bound && tp->rport))
+		ev |= VTCP_EV_HUP;
+	if ((tp->state == VTCP_ESTABLISHED || tp->state == VTCP_CLOSE_WAIT) && !tp->shut_wr &&
+	    tp->sndq.len < MIN(tp->sndbuf, tp->sndq.cap))
+		ev |= VTCP_EV_WRITABLE;
+	if (tp->reset || (tp->shut_wr && tp->state != VTCP_SYN_SENT))
+		ev |= VTCP_EV_WRITABLE; /* a write would fail at once, as poll(2) shows */
+	return ev;
+}
+
+unsigned int vtcp_events(struct vtcp_stack *st, int s)
+{
+	struct tcb *tp = sock_get(st, s);
+
+	return tp ? sock_events(st, tp) : VTCP_EV_ERR | VTCP_EV_HUP;
+}
+
+int vtcp_sock_error(struct vtcp_stack *st, int s)
+{
+	struct tcb *tp = sock_get(st, s);
+	int e;
+
+	if (!tp)
+		return EBADF;
+	e = tp->err;
+	tp->err = 0;
+	return e;
+}
+
+int vtcp_getsockname(struct vtcp_stack *st, int s, struct sockaddr *a, socklen_t *len)
+{
+	struct tcb *tp = sock_get(st, s);
+
+	if (!tp)
+		return -EBADF;
+	*len = vaddr_to_sa(&tp->laddr, tp->lport, a, *len);
+	return 0;
+}
+
+int vtcp_getpeername(struct vtcp_stack *st, int s, struct sockaddr *a, socklen_t *len)
+{
+	struct tcb *tp = sock_get(st, s);
+
+	if (!tp)
+		return -EBADF;
+	if (!tp->rport || tp->state == VTCP_LISTEN || tp->state == VTCP_SYN_SENT)
+		return -ENOTCONN;
+	*len = vaddr_to_sa(&tp->raddr, tp->rport, a, *len);
+	return 0;
+}
