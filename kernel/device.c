@@ -1,5 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The /dev/velo misc character device and its ioctl entry point. */
+/*
+ * The /dev/velo misc character device and its ioctl entry point. Opening it
+ * needs only the file's permissions (scripts/60-velo.rules: group velo), so
+ * unprivileged users may create stacks; what a stack may do is checked per
+ * call (policy, filters, RLIMIT_MEMLOCK).
+ */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/fs.h>
@@ -24,6 +29,8 @@ static long velo_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	switch (cmd) {
 	case VELO_IOC_VERSION:
 		return velo_ioctl_version((void __user *)arg);
+	case VELO_IOC_STACK_CREATE:
+		return velo_stack_create((void __user *)arg);
 	default:
 		return -ENOTTY;
 	}

@@ -6,6 +6,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
+#include <linux/rcupdate.h>
 
 #include "velo.h"
 
@@ -13,24 +14,65 @@ static bool selftest = true;
 module_param(selftest, bool, 0444);
 MODULE_PARM_DESC(selftest, "Run the in-module self-tests at load (default: yes)");
 
+unsigned int velo_max_mem_mb = 1024;
+module_param_named(max_mem_mb, velo_max_mem_mb, uint, 0644);
+MODULE_PARM_DESC(max_mem_mb, "Memory of all stacks together, MiB (default: 1024)");
+
+struct workqueue_struct *velo_wq;
+
 static int __init velo_init(void)
 {
 	int ret;
 
 	if (selftest && !velo_selftests_run())
 		return -ENOTRECOVERABLE;
-
+	velo_wq = alloc_workqueue("velo", WQ_UNBOUND, 0);
+	if (!velo_wq)
+		return -ENOMEM;
+	ret = velo_sysfs_init();
+	if (ret)
+		goto err_wq;
+	ret = velo_rx_init();
+	if (ret)
+		goto err_sysfs;
+	ret = velo_stacks_init();
+	if (ret)
+		goto err_rx;
+	ret = velo_netlink_init();
+	if (ret)
+		goto err_stacks;
 	ret = velo_device_init();
 	if (ret)
-		return ret;
-
+		goto err_netlink;
 	pr_info("version %s loaded\n", VELO_VERSION);
 	return 0;
+
+err_netlink:
+	velo_netlink_exit();
+err_stacks:
+	velo_stacks_exit();
+err_rx:
+	velo_rx_exit();
+err_sysfs:
+	velo_sysfs_exit();
+err_wq:
+	destroy_workqueue(velo_wq);
+	return ret;
 }
 
+/*
+ * Stack fds pin the module, so no stack is alive here; their RCU-deferred
+ * frees (filters, stack memory) may still be queued: wait for them.
+ */
 static void __exit velo_exit(void)
 {
 	velo_device_exit();
+	velo_netlink_exit();
+	velo_stacks_exit();
+	rcu_barrier();
+	destroy_workqueue(velo_wq);
+	velo_rx_exit();
+	velo_sysfs_exit();
 	pr_info("unloaded\n");
 }
 

@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * RFS filters: which TCP frames of a netdev belong to which stack.
+ *
+ * One global hash table keyed by (netns, ifindex, family, tuple): lookups
+ * are O(1) under RCU from the receive hook, writers serialize on a
+ * spinlock. A filter is owned by a never-reused 64-bit handle, not by a
+ * socket fd number: removing a stale handle can never remove the filter
+ * of a newer socket that reuses the fd or the tuple (XLIO issue 3440429),
+ * and VELO_FILTER_F_TAKEOVER lets a new socket take a tuple over from a
+ * closing one of the same stack instead of failing with EEXIST.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/hash.h>
+#include <linux/in.h>
+#include <linux/inetdevice.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/jhash.h>
+#include <linux/rculist.h>
+#include <linux/slab.h>
+#include <linux/tcp.h>
+#include <linux/uaccess.h>
+#include <net/addrconf.h>
+#include <net/ip.h>
+#include <net/netns/hash.h>
+
+#include "velo.h"
+
+#define VELO_FTAB_BITS	12
+/* The key's bytes that matter, without the struct's tail padding. */
+#define VELO_KEY_LEN	offsetofend(struct velo_key, raddr)
+#define VELO_KEY_HASHED	(VELO_KEY_LEN - offsetof(struct velo_key, ifindex))
+
+static struct hlist_head velo_ftab[1 << VELO_FTAB_BITS];
+static DEFINE_SPINLOCK(velo_ftab_lock);
+static atomic64_t velo_handle_gen;
+
+static struct hlist_head *velo_bucket(const struct velo_key *k)
+{
+	u32 h = jhash2((const u32 *)&k->ifindex, VELO_KEY_HASHED / 4,
+		       net_hash_mix(k->net));
+
+	return &velo_ftab[hash_32(h, VELO_FTAB_BITS)];
+}
+
+/* Under RCU or velo_ftab_lock. */
+struct velo_filt *velo_ftab_lookup(const struct velo_key *k)
+{
+	struct velo_filt *f;
+
+	hlist_for_each_entry_rcu(f, velo_bucket(k), hnode,
+				 lockdep_is_held(&velo_ftab_lock))
+		if (!memcmp(&f->key, k, VELO_KEY_LEN))
+			return f;
+	return NULL;
+}
+
+/* Connected first, then listening on the address, then on any address. */
+struct velo_filt *velo_ftab_match(const struct velo_key *k)
+{
+	struct velo_key l = *k;
+	struct velo_filt *f;
+
+	l.listen = 0;
+	f = velo_ftab_lookup(&l);
+	if (f)
+		return f;
+	l.listen = 1;
+	l.rport = 0;
+	memset(l.raddr, 0, sizeof(l.raddr));
+	f = velo_ftab_lookup(&l);
+	if (f)
+		return f;
+	memset(l.laddr, 0, sizeof(l.laddr));
+	return velo_ftab_lookup(&l);
+}
+
+/*
+ * Insert @f. A filter with the same key is a duplicate (-EEXIST) unless
+ * @takeover and it belongs to the same stack: then @f replaces it
+ * atomically for readers and the old one is returned in @old.
+ */
+int velo_ftab_insert(struct velo_filt *f, bool takeover, struct velo_filt **old)
+{
+	struct velo_filt *cur;
+
+	*old = NULL;
+	spin_lock(&velo_ftab_lock);
+	cur = velo_ftab_lookup(&f->key);
+	if (cur && (!takeover || cur->stack != f->stack)) {
+		spin_unlock(&velo_ftab_lock);
+		return -EEXIST;
+	}
+	if (cur)
+		hlist_replace_rcu(&cur->hnode, &f->hnode);
+	else
+		hlist_add_head_rcu(&f->hnode, velo_bucket(&f->key));
+	spin_unlock(&velo_ftab_lock);
+	*old = cur;
+	return 0;
+}
+
+void velo_ftab_remove(struct velo_filt *f)
+{
+	spin_lock(&velo_ftab_lock);
+	hlist_del_rcu(&f->hnode);
+	spin_unlock(&velo_ftab_lock);
+}
+
+/*
+ * The key of a TCP/IP header at @p (@len bytes available, protocol
+ * @proto): local = source when @out (a frame we send), else destination.
+ * Returns the IP header length or -EINVAL.
+ */
+int velo_key_parse(const u8 *p, unsigned int len, __be16 proto, bool out,
+		   struct velo_key *k)
+{
+	const struct tcphdr *th;
+	unsigned int l3len, alen;
+	const u8 *src, *dst;
+
+	if (proto == htons(ETH_P_IP)) {
+		const struct iphdr *iph = (const void *)p;
+
+		if (len < sizeof(*iph) || iph->version != 4 || iph->ihl < 5 ||
+		    iph->protocol != IPPROTO_TCP || ip_is_fragment(iph))
+			return -EINVAL;
+		l3len = iph->ihl * 4;
+		src = (const u8 *)&iph->saddr;
+		dst = (const u8 *)&iph->daddr;
+		alen = 4;
+		k->family = AF_INET;
+	} else if (proto == htons(ETH_P_IPV6)) {
+		const struct ipv6hdr *ip6 = (const void *)p;
+
+		if (len < sizeof(*ip6) || ip6->version != 6 || ip6->nexthdr != IPPROTO_TCP)
+			return -EINVAL;
+		l3len = sizeof(*ip6);
+		src = ip6->saddr.s6_addr;
+		dst = ip6->daddr.s6_addr;
+		alen = 16;
+		k->family = AF_INET6;
+	} else {
+		return -EINVAL;
+	}
+	if (len < l3len + sizeof(*th))
+		return -EINVAL;
+	th = (const void *)(p + l3len);
+	if (th->doff < 5)
+		return -EINVAL;
+	memcpy(k->laddr, out ? src : dst, alen);
+	memcpy(k->raddr, out ? dst : src, alen);
+	k->lport = out ? th->source : th->dest;
+	k->rport = out ? th->dest : th->source;
+	return l3len;
+}
+
+bool velo_addr_local(struct net *net, u16 family, const u8 *addr)
+{
+	bool local;
+
+	if (family == AF_INET6)
+		return ipv6_chk_addr(net, (const struct in6_addr *)addr, NULL, 0);
+	rcu_read_lock();
+	local = __ip_dev_find(net, *(const __be32 *)addr, false);
+	rcu_read_unlock();
+	return local;
+}
+
+static bool velo_zero(const u8 *p, size_t n)
+{
+	return !memchr_inv(p, 0, n);
+}
+
+/* Validate a user filter and turn it into a key of stack @s. */
+static int velo_filter_key(struct velo_stack *s, const struct velo_filter *uf,
+			   struct velo_key *k)
+{
+	bool listen = uf->flags & VELO_FILTER_F_LISTEN;
+	size_t alen = uf->family == AF_INET6 ? 16 : 4;
+
+	if ((uf->family != AF_INET && uf->family != AF_INET6) ||
+	    uf->protocol != IPPROTO_TCP || uf->reserved || uf->reserved2 ||
+	    (uf->flags & ~(VELO_FILTER_F_LISTEN | VELO_FILTER_F_TAKEOVER)) ||
+	    !uf->lport || !velo_zero(uf->laddr + alen, 16 - alen) ||
+	    !velo_zero(uf->raddr + alen, 16 - alen))
+		return -EINVAL;
+	if (listen && (uf->rport || !velo_zero(uf->raddr, 16)))
+		return -EINVAL;
+	if (!listen && (!uf->rport || velo_zero(uf->raddr, 16) || velo_zero(uf->laddr, 16)))
+		return -EINVAL;
+	/* A stack may only claim (and so send from) its own host's addresses. */
+	if (!velo_zero(uf->laddr, 16) && !velo_addr_local(s->net, uf->family, uf->laddr))
+		return -EADDRNOTAVAIL;
+	if (inet_port_requires_bind_service(s->net, ntohs(uf->lport)) &&
+	    !ns_capable(s->net->user_ns, CAP_NET_BIND_SERVICE))
+		return -EACCES;
+	memset(k, 0, sizeof(*k));
+	k->net = s->net;
+	k->ifindex = s->ifindex;
+	k->family = uf->family;
+	k->listen = listen;
+	k->lport = uf->lport;
+	k->rport = uf->rport;
+	memcpy(k->laddr, uf->laddr, 16);
+	memcpy(k->raddr, uf->raddr, 16);
+	return 0;
+}
+
+static void velo_filter_unlink(struct velo_stack *s, struct velo_filt *f)
+{
+	velo_ftab_remove(f);
+	list_del(&f->snode);
+	kfree_rcu(f, rcu);
+	s->nfilters--;
+	atomic_dec(&velo_live_filters);
+	velo_rx_filter_removed(s->net);
+}
+
+static int velo_filter_insert(struct velo_stack *s, struct velo_filt *f, bool takeover)
+{
+	struct velo_filt *old;
+	int ret;
+
+	ret = velo_ftab_insert(f, takeover, &old);
+	if (ret)
+		return ret;
+	list_add_tail(&f->snode, &s->filters);
+	if (old) {
+		list_del(&old->snode);
+		kfree_rcu(old, rcu);
+		return 0;
+	}
+	s->nfilters++;
+	atomic_inc(&velo_live_filters);
+	velo_rx_filter_added(s->net);
+	return 0;
+}
+
+long velo_filter_add(struct velo_stack *s, void __user *arg)
+{
+	struct velo_filter __user *uarg = arg;
+	struct velo_filter uf;
+	struct velo_filt *f;
+	int ret;
+
+	if (copy_from_user(&uf, uarg, sizeof(uf)))
+		return -EFAULT;
+	f = kzalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
+	if (!f)
+		return -ENOMEM;
+	f->stack = s;
+	f->handle = atomic64_inc_return(&velo_handle_gen);
+	mutex_lock(&s->lock);
+	ret = s->dev ? velo_filter_key(s, &uf, &f->key) : -ENODEV;
+	/* The handle is out before the filter exists: no filter without one. */
+	if (!ret && put_user(f->handle, &uarg->handle))
+		ret = -EFAULT;
+	if (!ret)
+		ret = velo_filter_insert(s, f, uf.flags & VELO_FILTER_F_TAKEOVER);
+	mutex_unlock(&s->lock);
+	if (ret)
+		kfree(f);
+	return ret;
+}
+
+long velo_filter_del(struct velo_stack *s, void __user *arg)
+{
+	struct velo_filter __user *uarg = arg;
+	struct velo_filt *f;
+	int ret = -ENOENT;
+	u64 handle;
+
+	if (get_user(handle, &uarg->handle))
+		return -EFAULT;
+	mutex_lock(&s->lock);
+	list_for_each_entry(f, &s->filters, snode) {
+		if (f->handle == handle) {
+			velo_filter_unlink(s, f);
+			ret = 0;
+			break;
+		}
+	}
+	mutex_unlock(&s->lock);
+	return ret;
+}
+
+void velo_filters_flush(struct velo_stack *s)
+{
+	struct velo_filt *f, *tmp;
+
+	lockdep_assert_held(&s->lock);
+	list_for_each_entry_safe(f, tmp, &s->filters, snode)
+		velo_filter_unlink(s, f);
+}
+
+/*
+ * May stack @s send a frame of key @k? Its local side must be one of the
+ * stack's filters: the connection itself, or a listening filter on the
+ * port (for SYN-ACKs), whose wildcard address must then be local.
+ */
+bool velo_filter_owns(struct velo_stack *s, const struct velo_key *k)
+{
+	struct velo_filt *f;
+	bool ok;
+
+	rcu_read_lock();
+	f = velo_ftab_match(k);
+	ok = f && f->stack == s;
+	if (ok && f->key.listen && velo_zero(f->key.laddr, 16))
+		ok = velo_addr_local(s->net, k->family, k->laddr);
+	rcu_read_unlock();
+	return ok;
+}

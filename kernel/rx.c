@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The receive hook: frames matching a filter are stolen for their stack
+ * before the kernel's IP stack sees them (so it never answers them with an
+ * RST); everything else passes untouched.
+ *
+ * Why netfilter PRE_ROUTING rather than an rx_handler: an rx_handler is
+ * exclusive per netdev and would make velo incompatible with bridges,
+ * bonds, macvlan and openvswitch on the same device; a tc ingress hook
+ * needs a classifier and qdisc setup; a packet_type cannot keep a frame
+ * from ip_rcv. PRE_ROUTING hooks are per network namespace (as filters
+ * are), coexist with everything, see frames after the IP header checks
+ * (bad headers never reach a stack) and can steal them (NF_STOLEN). The
+ * priority is before conntrack's defragmentation (-400) and the raw table,
+ * so stolen flows are never tracked. When no filter exists anywhere a
+ * static key skips the hook's body; a per-netns count does it per netns.
+ *
+ * This file also keeps the per-netns state: that count and the
+ * per-interface acceleration policy.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
+#include <linux/skbuff.h>
+#include <linux/xarray.h>
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
+
+#include "velo.h"
+
+#define VELO_NF_PRIORITY	(NF_IP_PRI_CONNTRACK_DEFRAG - 100)
+/* Largest IPv4 header (60) plus a TCP header without options. */
+#define VELO_HDR_MAX		80
+
+struct velo_net {
+	atomic_t nfilters;
+	struct xarray policy;	/* ifindex -> xa_mk_value(accelerate) */
+};
+
+static unsigned int velo_net_id __read_mostly;
+static DEFINE_STATIC_KEY_FALSE(velo_rx_key);
+
+static struct velo_net *velo_net(const struct net *net)
+{
+	return net_generic(net, velo_net_id);
+}
+
+void velo_rx_filter_added(const struct net *net)
+{
+	atomic_inc(&velo_net(net)->nfilters);
+	static_branch_inc(&velo_rx_key);
+}
+
+void velo_rx_filter_removed(const struct net *net)
+{
+	static_branch_dec(&velo_rx_key);
+	atomic_dec(&velo_net(net)->nfilters);
+}
+
+static unsigned int velo_rx_hook(void *priv, struct sk_buff *skb,
+				 const struct nf_hook_state *state)
+{
+	unsigned int len = min_t(unsigned int, skb->len, VELO_HDR_MAX);
+	struct velo_key k = {};
+	u8 buf[VELO_HDR_MAX];
+	struct velo_filt *f;
+	const u8 *p;
+
+	if (!static_branch_unlikely(&velo_rx_key) ||
+	    !atomic_read(&velo_net(state->net)->nfilters) ||
+	    !skb_mac_header_was_set(skb))
+		return NF_ACCEPT;
+	p = skb_header_pointer(skb, 0, len, buf);
+	if (!p || velo_key_parse(p, len, skb->protocol, false, &k) < 0)
+		return NF_ACCEPT;
+	k.net = state->net;
+	k.ifindex = state->in->ifindex;
+	f = velo_ftab_match(&k);	/* hooks run under rcu_read_lock() */
+	if (!f)
+		return NF_ACCEPT;
+	velo_soft_rx(f->stack, skb);
+	consume_skb(skb);
+	return NF_STOLEN;
+}
+
+static const struct nf_hook_ops velo_nf_ops[] = {
+	{
+		.hook = velo_rx_hook,
+		.pf = NFPROTO_IPV4,
+		.hooknum = NF_INET_PRE_ROUTING,
+		.priority = VELO_NF_PRIORITY,
+	},
+	{
+		.hook = velo_rx_hook,
+		.pf = NFPROTO_IPV6,
+		.hooknum = NF_INET_PRE_ROUTING,
+		.priority = VELO_NF_PRIORITY,
+	},
+};
+
+static int __net_init velo_net_init(struct net *net)
+{
+	struct velo_net *vn = velo_net(net);
+
+	atomic_set(&vn->nfilters, 0);
+	xa_init(&vn->policy);
+	return nf_register_net_hooks(net, velo_nf_ops, ARRAY_SIZE(velo_nf_ops));
+}
+
+static void __net_exit velo_net_exit(struct net *net)
+{
+	nf_unregister_net_hooks(net, velo_nf_ops, ARRAY_SIZE(velo_nf_ops));
+	xa_destroy(&velo_net(net)->policy);
+}
+
+static struct pernet_operations velo_net_ops = {
+	.init = velo_net_init,
+	.exit = velo_net_exit,
+	.id = &velo_net_id,
+	.size = sizeof(struct velo_net),
+};
+
+int velo_policy_set(struct net *net, u32 ifindex, bool accelerate)
+{
+	return xa_err(xa_store(&velo_net(net)->policy, ifindex,
+			       xa_mk_value(accelerate), GFP_KERNEL));
+}
+
+/* 1: accelerate (the default for interfaces without a policy), 0: not. */
+int velo_policy_get(struct net *net, u32 ifindex)
+{
+	void *v = xa_load(&velo_net(net)->policy, ifindex);
+
+	return v ? xa_to_value(v) : 1;
+}
+
+/* The first interface with a policy at or after *@ifindex, or -ENOENT. */
+int velo_policy_next(struct net *net, unsigned long *ifindex)
+{
+	void *v = xa_find(&velo_net(net)->policy, ifindex, ULONG_MAX, XA_PRESENT);
+
+	return v ? xa_to_value(v) : -ENOENT;
+}
+
+int velo_rx_init(void)
+{
+	return register_pernet_subsys(&velo_net_ops);
+}
+
+void velo_rx_exit(void)
+{
+	unregister_pernet_subsys(&velo_net_ops);
+}
