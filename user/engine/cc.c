@@ -63,6 +63,12 @@ void cc_enter_loss(struct tcb *tp, uint64_t now)
 	tp->ca_state = CA_LOSS;
 	tp->recover = tp->snd_nxt;
 	tp->reno_sacked = 0;
+	/* the peer sits on a segment it SACKed: it reneged, forget every SACK */
+	if (tp->seg_cnt && (sb_seg(tp, 0)->flags & SEG_SACKED)) {
+		for (uint32_t i = 0; i < tp->seg_cnt; i++)
+			sb_seg(tp, i)->flags &= (uint8_t)~SEG_SACKED;
+		tp->sacked_out = 0;
+	}
 	for (uint32_t i = 0; i < tp->seg_cnt; i++)
 		sb_set_lost(tp, sb_seg(tp, i));
 }

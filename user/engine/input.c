@@ -312,7 +312,8 @@ static void data_input(struct vtcp_stack *st, struct tcb *tp, const struct seg *
 				tp->ack_now = true; /* a hole filled: tell the sender now */
 			rcv_autotune(st, tp);
 		} else {
-			ooo_add(tp, seq, seq + len);
+			if (!ooo_add(tp, seq, seq + len))
+				fin = false;
 			tp->ack_now = true; /* duplicate ACK with SACK blocks */
 		}
 	}

@@ -35,7 +35,7 @@
 #define TCP_MSS6_DEFAULT 1220
 #define TCP_MAX_WSCALE	 14
 #define TCP_PAWS_24DAYS_NS (24ull * 86400 * NS_PER_S)
-#define TCP_OOO_MAX	 8 /* receive-side out-of-order ranges (and SACK blocks) */
+#define TCP_OOO_MAX	 32 /* receive-side out-of-order ranges (and SACK blocks) */
 
 #define ETH_HLEN 14
 #define IP4_HLEN 20
@@ -368,6 +368,7 @@ void tcp_reply_rst(struct vtcp_stack *st, const struct ip_meta *m,
 		   uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
 		   uint8_t flags);
 uint32_t tcp_rcv_window(const struct tcb *tp);
+uint32_t tcp_current_mss(const struct tcb *tp);
 void tcp_set_mss(struct tcb *tp, uint16_t peer_mss);
 
 /* timers.c */
@@ -380,7 +381,7 @@ uint64_t tcp_deadline(const struct tcb *tp);
 void tcp_done(struct vtcp_stack *st, struct tcb *tp, int err);
 
 /* sack.c: both scoreboards */
-void ooo_add(struct tcb *tp, uint32_t start, uint32_t end);
+bool ooo_add(struct tcb *tp, uint32_t start, uint32_t end);
 void ooo_advance(struct tcb *tp);
 unsigned int sack_blocks(struct tcb *tp, uint32_t out[4][2], unsigned int max);
 void sb_mark_sacked(struct tcb *tp, uint32_t start, uint32_t end, uint64_t now);

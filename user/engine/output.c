@@ -27,6 +27,16 @@ void tcp_set_mss(struct tcb *tp, uint16_t peer_mss)
 	tp->rcv_mss = MIN(tp->adv_mss, (uint16_t)TCP_MSS_DEFAULT);
 }
 
+/* The MSS left for payload beside the SACK blocks we owe (tcp_current_mss()). */
+uint32_t tcp_current_mss(const struct tcb *tp)
+{
+	unsigned int blocks = tp->nooo + tp->dsack;
+
+	if (!tp->sack_ok || !blocks)
+		return tp->mss;
+	return tp->mss - (4 + 8 * MIN(blocks, tp->ts_ok ? 3u : 4u));
+}
+
 /* Space the receive queue can still take beyond rcv_nxt. */
 uint32_t tcp_rcv_window(const struct tcb *tp)
 {
@@ -79,8 +89,13 @@ static void xmit(struct vtcp_stack *st, struct tcb *tp, uint32_t seq,
 		o.tsval = tcp_tsval(st, tp);
 		o.tsecr = tp->ts_recent;
 	}
-	if (tp->sack_ok && !syn && (flags & TH_ACK))
-		o.nsack = (uint8_t)sack_blocks(tp, o.sack, tp->ts_ok ? 3 : 4);
+	if (tp->sack_ok && !syn && (flags & TH_ACK)) {
+		/* as many blocks as fit beside the payload */
+		int room = (int)tp->pmtu - (int)(iphl + TCP_HLEN + len) - (tp->ts_ok ? 12 : 0) - 4;
+		unsigned int max = room < 8 ? 0 : (unsigned int)MIN(room / 8, tp->ts_ok ? 3 : 4);
+
+		o.nsack = (uint8_t)sack_blocks(tp, o.sack, max);
+	}
 	th = ip + iphl;
 	olen = tcp_opts_build(th + TCP_HLEN, &o, syn);
 	tlen = TCP_HLEN + olen + len;
@@ -208,7 +223,7 @@ static bool send_new_data(struct vtcp_stack *st, struct tcb *tp)
 	bool sent = false;
 
 	for (;;) {
-		uint32_t unsent = unsent_bytes(tp), room = 0, len;
+		uint32_t unsent = unsent_bytes(tp), room = 0, len, mss_now = tcp_current_mss(tp);
 		bool fin = tp->fin_queued && !tp->fin_sent;
 		struct txseg *s;
 
@@ -220,21 +235,21 @@ static bool send_new_data(struct vtcp_stack *st, struct tcb *tp)
 			break;
 		if (tp->seg_cnt == tp->seg_cap)
 			break;
-		len = MIN(unsent, MIN((uint32_t)tp->mss, room));
+		len = MIN(unsent, MIN(mss_now, room));
 		if (unsent && !len) {
 			/* zero window: the persist timer probes it */
 			if (!tp->packets_out)
 				tcp_arm_rtx(st, tp);
 			break;
 		}
-		if (len < unsent && len < tp->mss) {
+		if (len < unsent && len < mss_now) {
 			/* sender SWS avoidance (RFC 9293 3.8.6.2.1) */
 			if (len < tp->max_snd_wnd / 2) {
 				if (!tp->packets_out)
 					tcp_arm_rtx(st, tp);
 				break;
 			}
-		} else if (len == unsent && len < tp->mss && !fin) {
+		} else if (len == unsent && len < mss_now && !fin) {
 			/* Nagle, TCP_CORK, MSG_MORE: hold a partial segment */
 			if (tp->cork || tp->more)
 				break;

@@ -13,11 +13,11 @@
 
 /* Receiver */
 
-void ooo_add(struct tcb *tp, uint32_t start, uint32_t end)
+/* Records [start, end) as held; false when there is no room to remember it. */
+bool ooo_add(struct tcb *tp, uint32_t start, uint32_t end)
 {
-	unsigned int i, j, oldest = 0;
+	unsigned int i;
 
-	tp->ooo_stamp++;
 	/* merge with every range it touches */
 	for (i = 0; i < tp->nooo;) {
 		struct seq_range *r = &tp->ooo[i];
@@ -32,14 +32,14 @@ void ooo_add(struct tcb *tp, uint32_t start, uint32_t end)
 		}
 		i++;
 	}
-	if (tp->nooo == TCP_OOO_MAX) {
-		/* forget the stalest range: its data gets resent, never lost */
-		for (j = 1; j < tp->nooo; j++)
-			if (tp->ooo[j].stamp < tp->ooo[oldest].stamp)
-				oldest = j;
-		tp->ooo[oldest] = tp->ooo[--tp->nooo];
-	}
-	tp->ooo[tp->nooo++] = (struct seq_range){ start, end, tp->ooo_stamp };
+	/*
+	 * A full table refuses the segment rather than forgetting a range:
+	 * what was SACKed must stay held (no reneging), the sender resends.
+	 */
+	if (tp->nooo == TCP_OOO_MAX)
+		return false;
+	tp->ooo[tp->nooo++] = (struct seq_range){ start, end, ++tp->ooo_stamp };
+	return true;
 }
 
 /* Pulls ranges that now touch rcv_nxt into the in-order queue. */
