@@ -24,8 +24,10 @@ COMMON_OBJ  := $(patsubst user/%.c,$(B)/obj/%.o,$(wildcard user/common/*.c))
 PRELOAD_OBJ := $(patsubst user/%.c,$(B)/obj/%.o,$(wildcard user/preload/*.c))
 CTRL_OBJ    := $(patsubst user/%.c,$(B)/obj/%.o,$(wildcard user/ctrl/*.c))
 VELOCTL_OBJ := $(patsubst user/%.c,$(B)/obj/%.o,$(wildcard user/veloctl/*.c))
+XDP_OBJ     := $(patsubst user/%.c,$(B)/obj/%.o,$(wildcard user/xdp/*.c)) \
+	$(B)/obj/xdp/prog_blob.o
 
-.PHONY: all user module check test clean clean-module install dkms-install kernelrelease \
+.PHONY: all user bpf module check test clean clean-module install dkms-install kernelrelease \
 	deps demo bench fuzz
 all: user module
 
@@ -36,13 +38,25 @@ $(B)/obj/%.o: user/%.c
 	$(CC) $(VELO_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # Everything of libvelo but the interposer, for tests that link it directly.
-$(B)/libvelo-core.a: $(ENGINE_OBJ) $(CTRL_OBJ) $(COMMON_OBJ)
+$(B)/libvelo-core.a: $(ENGINE_OBJ) $(CTRL_OBJ) $(COMMON_OBJ) $(XDP_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/libvelo.so: $(PRELOAD_OBJ) $(ENGINE_OBJ) $(CTRL_OBJ) $(COMMON_OBJ)
+$(B)/libvelo.so: $(PRELOAD_OBJ) $(ENGINE_OBJ) $(CTRL_OBJ) $(COMMON_OBJ) $(XDP_OBJ)
 	$(CC) -shared -Wl,-z,defs \
-		-o $@ $^ -ldl -lpthread -lmnl
+		-o $@ $^ -ldl -lpthread -lmnl -lxdp -lbpf
+
+# The XDP steering program; user/xdp/prog_blob.S embeds it into libvelo.
+bpf: $(B)/velo_xdp.bpf.o
+
+$(B)/velo_xdp.bpf.o: bpf/velo_xdp.bpf.c bpf/velo_xdp.h
+	@mkdir -p $(@D)
+	clang -O2 -g -Wall -Werror -target bpf \
+		-I/usr/include/$(shell $(CC) -dumpmachine) -c -o $@ $<
+
+$(B)/obj/xdp/prog_blob.o: user/xdp/prog_blob.S $(B)/velo_xdp.bpf.o
+	@mkdir -p $(@D)
+	$(CC) -Wa,-I$(B) -c -o $@ $<
 
 $(B)/veloctl: $(VELOCTL_OBJ) $(COMMON_OBJ)
 	$(CC) -o $@ $^ -lmnl
