@@ -28,6 +28,8 @@
 #define DEFAULT_FRAME_SIZE 2048
 /* copy-mode transmission handles this many frames per sendto() */
 #define KERNEL_TX_BATCH 32
+#define BIND_BUSY_TRIES 50
+#define BIND_BUSY_WAIT_US 10000
 
 struct velo_xsk {
 	struct xsk_ring_prod fill, tx;
@@ -137,12 +139,24 @@ static int create_socket(struct velo_xsk *x, const char *ifname)
 		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
 		.bind_flags = XDP_USE_NEED_WAKEUP,
 	};
+	unsigned int tries;
 	int err;
 
 	/* a generic-mode program only ever sees copies */
 	if (x->steer.mode_flags & XDP_FLAGS_SKB_MODE)
 		scfg.bind_flags |= XDP_COPY;
-	err = xsk_socket__create(&x->xsk, ifname, x->queue, x->umem, &x->rx, &x->tx, &scfg);
+	/*
+	 * The kernel releases a closed socket's hold on its queue from a work
+	 * item, a moment after close (or after its process died): wait a bit
+	 * before telling a successor that the queue is taken.
+	 */
+	for (tries = 0; tries < BIND_BUSY_TRIES; tries++) {
+		err = xsk_socket__create(&x->xsk, ifname, x->queue, x->umem, &x->rx, &x->tx,
+					 &scfg);
+		if (err != -EBUSY)
+			break;
+		usleep(BIND_BUSY_WAIT_US);
+	}
 	if (err)
 		velo_err("xdp: binding an AF_XDP socket to %s queue %u failed: %s%s", ifname,
 			 x->queue, strerror(-err),
