@@ -74,6 +74,8 @@ static void become_established(struct vtcp_stack *st, struct tcb *tp,
 	tp->max_snd_wnd = tp->snd_wnd;
 	tp->snd_wl1 = sg->seq;
 	tp->snd_wl2 = sg->ack;
+	tp->recover = sg->ack;
+	tp->snd_sml = sg->ack;
 	tp->t_rtx = NO_DEADLINE;
 	/* the handshake RTT, unless the SYN was retransmitted (Karn) */
 	if (!tp->retransmits)

@@ -160,6 +160,7 @@ struct tcb {
 	/* send sequence space */
 	uint32_t iss, snd_una, snd_nxt, snd_wnd, max_snd_wnd, snd_wl1, snd_wl2;
 	uint32_t sndq_seq; /* sequence number of sndq's first byte */
+	uint32_t snd_sml;  /* end of the last small segment sent (Nagle) */
 	bool fin_queued, fin_sent;
 	uint32_t fin_seq;  /* our FIN's sequence number once sent */
 	/* receive sequence space */

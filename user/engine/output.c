@@ -179,7 +179,8 @@ void tcp_send_range(struct vtcp_stack *st, struct tcb *tp, uint32_t seq,
 		flags |= TH_FIN;
 		len--;
 	}
-	if (len)
+	/* PSH where the queued data ends, as Linux marks the tail of a write */
+	if (len && seq + len == tp->sndq_seq + tp->sndq.len)
 		flags |= TH_PSH;
 	/* RFC 3168 6.1.5: ECT only on new data; CWR once after a reduction */
 	if (tp->ecn_ok && len && !retrans) {
@@ -253,7 +254,8 @@ static bool send_new_data(struct vtcp_stack *st, struct tcb *tp)
 			/* Nagle, TCP_CORK, MSG_MORE: hold a partial segment */
 			if (tp->cork || tp->more)
 				break;
-			if (!tp->nodelay && tp->packets_out)
+			/* Minshall's Nagle, as Linux: only while a small segment is unacked */
+			if (!tp->nodelay && SEQ_GT(tp->snd_sml, tp->snd_una))
 				break;
 		}
 		fin = fin && len == unsent;
@@ -268,9 +270,12 @@ static bool send_new_data(struct vtcp_stack *st, struct tcb *tp)
 			tp->retrans_stamp = st->now;
 		tcp_send_range(st, tp, tp->snd_nxt, tp->snd_nxt + len + fin, false);
 		tp->snd_nxt += len + fin;
+		if (len < tp->mss)
+			tp->snd_sml = tp->snd_nxt;
 		tp->tlp_force = false;
 		sent = true;
-		if (tp->t_rtx == NO_DEADLINE || tp->rtx_kind == RTX_PERSIST)
+		/* the probe timeout follows the newest transmission (RFC 8985 7.2) */
+		if (tp->t_rtx == NO_DEADLINE || tp->rtx_kind != RTX_RTO)
 			tcp_arm_rtx(st, tp);
 	}
 	return sent;

@@ -502,11 +502,10 @@ int vtcp_setopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int val)
 		tp->flowlabel = (uint32_t)val & 0xfffff;
 		break;
 	case VTCP_QUICKACK:
-		if (val) {
-			tp->quick = TCP_QUICKACKS;
-			if (tp->t_delack != NO_DEADLINE)
-				tp->ack_now = true;
-		}
+		/* 1: ACK every segment for a while, flushing a delayed one; 0: delay now */
+		tp->quick = val ? TCP_QUICKACKS : 0;
+		if (val && tp->t_delack != NO_DEADLINE)
+			tp->ack_now = true;
 		break;
 	default:
 		return -ENOPROTOOPT;
