@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The soft provider's datapath against a kernel peer in another netns over
+ * veth: filtered frames land in the receive CQ and the kernel stays silent,
+ * unfiltered ones reach the kernel, sent frames arrive byte-exact, spoofed
+ * ones are dropped and counted.
+ */
+#include <poll.h>
+
+#include "velo_test.h"
+
+#define RXBUF (1 << 20)
+
+/*
+ * In the peer: a non-blocking connect to @addr:@port, then wait @ms.
+ * Returns 0 if still in progress (nobody answered), the socket error
+ * otherwise (ECONNREFUSED: the kernel answered with an RST).
+ */
+static int peer_connect(int family, const char *addr, uint16_t port, int ms)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct pollfd p;
+	socklen_t len, el = sizeof(int);
+	int fd, err = 0;
+
+	if (vt_enter_peer())
+		return -1;
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (void *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		inet_pton(AF_INET6, addr, &s6->sin6_addr);
+		len = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (void *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		inet_pton(AF_INET, addr, &s4->sin_addr);
+		len = sizeof(*s4);
+	}
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	if (!connect(fd, (void *)&ss, len) || errno != EINPROGRESS)
+		return -1;
+	p.fd = fd;
+	p.events = POLLOUT;
+	if (poll(&p, 1, ms) == 0)
+		return 0;
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
+	return err ? err : -1;
+}
+
+static pid_t fork_peer_connect(int family, const char *addr, uint16_t port, int ms)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(peer_connect(family, addr, port, ms));
+	return pid;
+}
+
+static int child_status(pid_t pid)
+{
+	int st;
+
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+static int check_syn(struct vt_stack *t, struct vt_cqe *e, int family, uint16_t dport)
+{
+	const uint8_t *f = t->buf + (uint64_t)(be16toh(e->wqe_counter) & 63) * VT_SLOT;
+	unsigned int l3 = family == AF_INET6 ? 40 : 20;
+	const struct tcphdr *th = (const void *)(f + 14 + l3);
+
+	KTAP_EXPECT((e->op_own >> 4) == VT_CQE_RESP);
+	KTAP_EXPECT(be32toh(e->byte_cnt) >= 14 + l3 + 20);
+	KTAP_EXPECT(!memcmp(f, vt_mac0, 6) && !memcmp(f + 6, vt_mac1, 6));
+	KTAP_EXPECT(f[12] == (family == AF_INET6 ? 0x86 : 0x08));
+	KTAP_EXPECT(ntohs(th->dest) == dport && th->syn && !th->ack);
+	return KTAP_PASS;
+}
+
+static int rx_filtered_no_rst(int family, const char *local, const char *peer_dst,
+			      uint16_t port)
+{
+	struct vt_stack t;
+	struct vt_tuple u;
+	struct vt_cqe *e;
+	struct pollfd p;
+	pid_t pid;
+
+	KTAP_EXPECT(vt_setup() == 0);
+	KTAP_EXPECT(vt_stack_open(&t, "v0", RXBUF) == 0);
+	if (family == AF_INET6)
+		vt_tuple6(&u, local, port, "::", 0);
+	else
+		vt_tuple4(&u, local, port, "0.0.0.0", 0);
+	KTAP_EXPECT(vt_filter(&t, &u, VELO_FILTER_F_LISTEN, NULL) == 0);
+	vt_post_rx(&t, 32);
+	pid = fork_peer_connect(family, peer_dst, port, 700);
+	/* poll() sees the completion, then the CQE is there. */
+	p.fd = t.fd;
+	p.events = POLLIN;
+	KTAP_EXPECT(poll(&p, 1, 3000) == 1 && (p.revents & POLLIN));
+	e = vt_cq_wait(&t, &t.rcq, 100);
+	KTAP_EXPECT(e);
+	KTAP_EXPECT(check_syn(&t, e, family, port) == KTAP_PASS);
+	/* The peer's connect is still pending: the kernel sent no RST. */
+	KTAP_EXPECT(child_status(pid) == 0);
+	KTAP_EXPECT(vt_stack_cnt(&t, "rx_frames") >= 1);
+	vt_stack_close(&t);
+	return KTAP_PASS;
+}
+
+static int rx_filtered_ipv4(void)
+{
+	return rx_filtered_no_rst(AF_INET, "10.9.0.1", "10.9.0.1", 5000);
+}
+
+static int rx_filtered_ipv6(void)
+{
+	return rx_filtered_no_rst(AF_INET6, "fd09::1", "fd09::1", 5002);
+}
+
+/* Wildcard listening filter: any local address of the netns. */
+static int rx_filtered_wildcard(void)
+{
+	return rx_filtered_no_rst(AF_INET, "0.0.0.0", "10.9.0.1", 5003);
+}
+
+static int rx_unfiltered_reaches_kernel(void)
+{
+	struct vt_stack t;
+	struct vt_tuple u;
+
+	KTAP_EXPECT(vt_setup() == 0);
+	KTAP_EXPECT(vt_stack_open(&t, "v0", RXBUF) == 0);
+	vt_tuple4(&u, "10.9.0.1", 5000, "0.0.0.0", 0);
+	KTAP_EXPECT(vt_filter(&t, &u, VELO_FILTER_F_LISTEN, NULL) == 0);
+	vt_post_rx(&t, 32);
+	/* Another port: the kernel answers (RST: connection refused). */
+	KTAP_EXPECT(child_status(fork_peer_connect(AF_INET, "10.9.0.1", 5001, 2000)) ==
+		    ECONNREFUSED);
+	KTAP_EXPECT(!vt_cq_next(&t.rcq));
+	KTAP_EXPECT(vt_stack_cnt(&t, "rx_frames") == 0);
+	vt_stack_close(&t);
+	return KTAP_PASS;
+}
+
+/* In the peer: wait for @len bytes equal to @frame on v1; 0 on success. */
+static pid_t fork_peer_capture(const void *frame, unsigned int len, int ms, int ready)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd;
+
+		if (vt_enter_peer())
+			_exit(10);
+		fd = vt_packet_socket("v1");
+		if (fd < 0)
+			_exit(11);
+		if (write(ready, "r", 1) != 1)
+			_exit(12);
+		_exit(vt_packet_expect(fd, frame, len, ms) ? 1 : 0);
+	}
+	return pid;
+}
+
+static int wait_ready(int fd)
+{
+	char c;
+
+	return read(fd, &c, 1) == 1 ? 0 : -1;
+}
+
+/* A 5-tuple stack 10.9.0.1:6000 <-> 10.9.0.2:6001 on a fresh topology. */
+static int conn_stack(struct vt_stack *t, struct vt_tuple *u)
+{
+	if (vt_setup() || vt_stack_open(t, "v0", RXBUF))
+		return -1;
+	vt_tuple4(u, "10.9.0.1", 6000, "10.9.0.2", 6001);
+	return vt_filter(t, u, 0, NULL);
+}
+
+static int capture(struct vt_stack *t, const uint8_t *frame, unsigned int len,
+		   const uint8_t *expect, unsigned int inl, uint8_t cs, int ms)
+{
+	int pfd[2];
+	pid_t pid;
+
+	if (pipe(pfd))
+		return -1;
+	pid = fork_peer_capture(expect, len, ms, pfd[1]);
+	if (wait_ready(pfd[0]) || vt_send(t, frame, len, inl, cs))
+		return -1;
+	close(pfd[0]);
+	close(pfd[1]);
+	return child_status(pid);
+}
+
+static int send_and_capture(struct vt_stack *t, const uint8_t *frame, unsigned int len,
+			    const uint8_t *expect, unsigned int inl, uint8_t cs)
+{
+	return capture(t, frame, len, expect, inl, cs, 2000);
+}
+
+static int tx_byte_exact(void)
+{
+	static const char payload[] = "velo byte-exact payload 0123456789";
+	uint8_t frame[256], raw[256];
+	struct vt_stack t;
+	struct vt_tuple u;
+	struct vt_cqe *e;
+	unsigned int len;
+
+	KTAP_EXPECT(conn_stack(&t, &u) == 0);
+	len = vt_tcp_frame(frame, vt_mac0, vt_mac1, &u, 1000, 2000, VT_ACK | VT_PSH,
+			   payload, sizeof(payload));
+	/* All from the buffer area; then with an 18-byte inline header. */
+	KTAP_EXPECT(send_and_capture(&t, frame, len, frame, 0, 0) == 0);
+	e = vt_cq_wait(&t, &t.scq, 100);
+	KTAP_EXPECT(e && (e->op_own >> 4) == VT_CQE_REQ);
+	KTAP_EXPECT(be16toh(e->wqe_counter) == 0 && be32toh(e->byte_cnt) == len);
+	KTAP_EXPECT(send_and_capture(&t, frame, len, frame, 18, 0) == 0);
+	KTAP_EXPECT(vt_cq_wait(&t, &t.scq, 100));
+	/* Checksum offload: zeroed sums in, correct sums out. */
+	memcpy(raw, frame, len);
+	memset(raw + 14 + 10, 0, 2);
+	memset(raw + 14 + 20 + 16, 0, 2);
+	KTAP_EXPECT(send_and_capture(&t, raw, len, frame, 0, VT_CSUM_L3 | VT_CSUM_L4) == 0);
+	KTAP_EXPECT(vt_stack_cnt(&t, "tx_frames") == 3);
+	KTAP_EXPECT(vt_stack_cnt(&t, "tx_bytes") == 3 * len);
+	vt_stack_close(&t);
+	return KTAP_PASS;
+}
+
+static int tx_ipv6_listen_synack(void)
+{
+	uint8_t frame[256];
+	struct vt_stack t;
+	struct vt_tuple u;
+	unsigned int len;
+
+	KTAP_EXPECT(vt_setup() == 0);
+	KTAP_EXPECT(vt_stack_open(&t, "v0", RXBUF) == 0);
+	vt_tuple6(&u, "fd09::1", 6100, "::", 0);
+	KTAP_EXPECT(vt_filter(&t, &u, VELO_FILTER_F_LISTEN, NULL) == 0);
+	/* From a listening filter's port to any peer: a SYN-ACK. */
+	vt_tuple6(&u, "fd09::1", 6100, "fd09::2", 6101);
+	len = vt_tcp_frame(frame, vt_mac0, vt_mac1, &u, 1, 2, VT_SYN | VT_ACK, NULL, 0);
+	KTAP_EXPECT(send_and_capture(&t, frame, len, frame, 0, 0) == 0);
+	vt_stack_close(&t);
+	return KTAP_PASS;
+}
+
+/* A frame that must not leave: an error CQE, the counter, nothing at the peer. */
+static int expect_dropped(struct vt_stack *t, const uint8_t *frame, unsigned int len,
+			  const char *counter)
+{
+	long long before = vt_stack_cnt(t, counter);
+	struct vt_cqe *e;
+
+	if (capture(t, frame, len, frame, 0, 0, 300) != 1)
+		return -1;
+	e = vt_cq_wait(t, &t->scq, 100);
+	if (!e || (e->op_own >> 4) != VT_CQE_REQ_ERR)
+		return -2;
+	return vt_stack_cnt(t, counter) == before + 1 ? 0 : -3;
+}
+
+static int tx_spoof_dropped(void)
+{
+	static const uint8_t other_mac[6] = { 2, 0, 0, 0, 0, 9 };
+	uint8_t frame[256];
+	struct vt_stack t;
+	struct vt_tuple u, s;
+	unsigned int len;
+
+	KTAP_EXPECT(conn_stack(&t, &u) == 0);
+	/* Someone else's MAC address. */
+	len = vt_tcp_frame(frame, other_mac, vt_mac1, &u, 1, 2, VT_ACK, NULL, 0);
+	KTAP_EXPECT(expect_dropped(&t, frame, len, "tx_drop_spoof") == 0);
+	/* Another host's address. */
+	vt_tuple4(&s, "10.9.0.77", 6000, "10.9.0.2", 6001);
+	len = vt_tcp_frame(frame, vt_mac0, vt_mac1, &s, 1, 2, VT_ACK, NULL, 0);
+	KTAP_EXPECT(expect_dropped(&t, frame, len, "tx_drop_spoof") == 0);
+	/* Our address, a port the stack has no filter for. */
+	vt_tuple4(&s, "10.9.0.1", 6002, "10.9.0.2", 6001);
+	len = vt_tcp_frame(frame, vt_mac0, vt_mac1, &s, 1, 2, VT_ACK, NULL, 0);
+	KTAP_EXPECT(expect_dropped(&t, frame, len, "tx_drop_spoof") == 0);
+	/* Our port, another peer (not the filtered connection). */
+	vt_tuple4(&s, "10.9.0.1", 6000, "10.9.0.2", 6009);
+	len = vt_tcp_frame(frame, vt_mac0, vt_mac1, &s, 1, 2, VT_ACK, NULL, 0);
+	KTAP_EXPECT(expect_dropped(&t, frame, len, "tx_drop_spoof") == 0);
+	/* Not TCP/IP: an ARP frame. */
+	memset(frame, 0, 64);
+	memcpy(frame, vt_mac1, 6);
+	memcpy(frame + 6, vt_mac0, 6);
+	frame[12] = 0x08;
+	frame[13] = 0x06;
+	KTAP_EXPECT(expect_dropped(&t, frame, 60, "tx_drop_bad_frame") == 0);
+	/* The real connection still goes out. */
+	len = vt_tcp_frame(frame, vt_mac0, vt_mac1, &u, 1, 2, VT_ACK, NULL, 0);
+	KTAP_EXPECT(send_and_capture(&t, frame, len, frame, 0, 0) == 0);
+	KTAP_EXPECT(vt_sysfs_u64("/sys/kernel/velo/stats/tx_drop_spoof") >= 4);
+	vt_stack_close(&t);
+	return KTAP_PASS;
+}
+
+static const struct ktap_case cases[] = {
+	{ "rx_filtered_ipv4_no_rst", rx_filtered_ipv4, 0 },
+	{ "rx_filtered_ipv6_no_rst", rx_filtered_ipv6, 0 },
+	{ "rx_filtered_wildcard_listen", rx_filtered_wildcard, 0 },
+	{ "rx_unfiltered_reaches_kernel", rx_unfiltered_reaches_kernel, 0 },
+	{ "tx_byte_exact", tx_byte_exact, 0 },
+	{ "tx_ipv6_listen_synack", tx_ipv6_listen_synack, 0 },
+	{ "tx_spoof_dropped_and_counted", tx_spoof_dropped, 0 },
+};
+
+KTAP_MAIN(cases)
