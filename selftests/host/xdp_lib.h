@@ -150,9 +150,13 @@ static inline int with_net(unsigned int queues, int (*body)(void))
 	return rc;
 }
 
+/* Set by a case to run the sut's program in generic (skb) mode. */
+static int sut_generic;
+
 static inline int open_xsk(enum side s, uint32_t queue, struct velo_xsk **x)
 {
-	struct velo_xsk_config cfg = { .ifname = net.ifname[s], .queue = queue };
+	struct velo_xsk_config cfg = { .ifname = net.ifname[s], .queue = queue,
+				       .force_generic = s == SUT && sut_generic };
 	int err;
 
 	net_enter(s);

@@ -269,6 +269,55 @@ static int queue_without_socket_passes(void)
 	return KTAP_PASS;
 }
 
+/* IPv6 extension headers are not walked: such frames go to the kernel. */
+static int ipv6_extension_header_passes(void)
+{
+	struct velo_xsk_flow flow = listener_of(AF_INET6, LISTEN_PORT);
+	struct seg syn = { .family = AF_INET6, .from = PEER, .sport = 40005,
+			   .dport = LISTEN_PORT, .flags = TH_SYN };
+	/* hop-by-hop: next header TCP, 8 bytes, a 4-byte PadN */
+	static const uint8_t hbh[8] = { 6, 0, 1, 4, 0, 0, 0, 0 };
+	struct velo_xsk_stats before, after;
+	uint8_t frame[2048], got[2048];
+	struct velo_xsk_filter h;
+	struct velo_xsk *x;
+	size_t len, l4 = 14 + 40;
+	int pfd;
+
+	len = build_seg(frame, &syn);
+	memmove(frame + l4 + sizeof(hbh), frame + l4, len - l4);
+	memcpy(frame + l4, hbh, sizeof(hbh));
+	frame[14 + 6] = 0; /* next header: hop-by-hop */
+	frame[14 + 5] += sizeof(hbh); /* payload length (small: low byte) */
+	len += sizeof(hbh);
+	KTAP_EXPECT(open_xsk(SUT, 0, &x) == 0);
+	KTAP_EXPECT(velo_xsk_filter_add(x, &flow, &h) == 0);
+	pfd = packet_socket(PEER);
+	KTAP_EXPECT(pfd >= 0);
+	velo_xsk_get_stats(x, &before);
+	KTAP_EXPECT(send(pfd, frame, len, 0) == (ssize_t)len);
+	KTAP_EXPECT(xsk_recv(x, got, sizeof(got), 300) == 0);
+	velo_xsk_get_stats(x, &after);
+	KTAP_EXPECT(after.passed > before.passed && after.redirected == before.redirected);
+	close(pfd);
+	close_xsk(SUT, x);
+	return KTAP_PASS;
+}
+
+/* Generic (skb) mode, as where the driver has no XDP: same behaviour. */
+static int generic_mode_steers_and_passes(void)
+{
+	int rc;
+
+	sut_generic = 1;
+	rc = filtered_lands_in_xsk(AF_INET);
+	if (rc == KTAP_PASS)
+		rc = unfiltered_reaches_kernel(AF_INET6);
+	if (rc == KTAP_PASS)
+		rc = tx_byte_exact(AF_INET);
+	return rc;
+}
+
 /* ARP and ND (and ICMP) pass untouched while the program steers TCP. */
 static int arp_nd_ping_while_attached(void)
 {
@@ -307,6 +356,8 @@ static int five_tuple(void) { return with_net(1, five_tuple_only_that_flow); }
 static int options(void) { return with_net(1, ipv4_options_and_fragments); }
 static int multiqueue(void) { return with_net(2, queue_without_socket_passes); }
 static int ping(void) { return with_net(1, arp_nd_ping_while_attached); }
+static int ipv6_ext(void) { return with_net(1, ipv6_extension_header_passes); }
+static int generic(void) { return with_net(1, generic_mode_steers_and_passes); }
 
 static const struct ktap_case cases[] = {
 	{ "filtered_ipv4_syn_lands_in_xsk_kernel_silent", filtered_v4, 0 },
@@ -321,6 +372,8 @@ static const struct ktap_case cases[] = {
 	{ "ipv4_options_steered_fragments_passed", options, 0 },
 	{ "multiqueue_queue_without_socket_passes", multiqueue, 0 },
 	{ "arp_nd_ping_while_attached", ping, 0 },
+	{ "ipv6_extension_header_passes", ipv6_ext, 0 },
+	{ "generic_mode_steers_and_passes", generic, 0 },
 };
 
 int main(void)
