@@ -16,6 +16,7 @@ static int filtered_lands_in_xsk(int family)
 	struct velo_xsk_flow flow = listener_of(family, LISTEN_PORT);
 	struct velo_xsk_filter h;
 	struct velo_xsk_stats st;
+	struct pollfd wait;
 	struct velo_xsk *x;
 	uint8_t frame[2048];
 	const uint8_t *tcp;
@@ -25,9 +26,13 @@ static int filtered_lands_in_xsk(int family)
 
 	KTAP_EXPECT(open_xsk(SUT, 0, &x) == 0);
 	KTAP_EXPECT(velo_xsk_filter_add(x, &flow, &h) == 0);
+	wait = (struct pollfd){ .fd = velo_xsk_fd(x), .events = POLLIN };
 	rsts = tcp_mib(SUT, "OutRsts");
+	KTAP_EXPECT(poll(&wait, 1, 0) == 0);
 	fd = kernel_connect(family, PEER, 0, LISTEN_PORT);
 	KTAP_EXPECT(fd >= 0);
+	/* the socket fd is what a stack sleeps on */
+	KTAP_EXPECT(poll(&wait, 1, 2000) == 1 && (wait.revents & POLLIN));
 	len = xsk_recv(x, frame, sizeof(frame), 2000);
 	KTAP_EXPECT(len > 0);
 	tcp = tcp_of(frame, len);
