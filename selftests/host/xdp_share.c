@@ -158,14 +158,27 @@ static int memlock_too_small_fails_clearly(void)
 	return KTAP_PASS;
 }
 
+/* An open that fails after attaching the program leaves nothing behind. */
+static int failed_open_detaches(void)
+{
+	struct velo_xsk *x;
+
+	/* a queue the single-queue veth does not have: bind fails */
+	KTAP_EXPECT(open_xsk(SUT, 5, &x) != 0);
+	KTAP_EXPECT(sut_prog_id() == 0);
+	return KTAP_PASS;
+}
+
 static int two_owners(void) { return with_net(2, two_owners_one_interface); }
 static int sigkill(void) { return with_net(1, sigkilled_owner_collected); }
 static int memlock(void) { return with_net(1, memlock_too_small_fails_clearly); }
+static int failed_open(void) { return with_net(1, failed_open_detaches); }
 
 static const struct ktap_case cases[] = {
 	{ "two_owners_one_interface_isolated", two_owners, 0 },
 	{ "sigkilled_owner_leftovers_collected", sigkill, 0 },
 	{ "umem_over_memlock_fails_clearly", memlock, 0 },
+	{ "failed_open_leaves_no_program", failed_open, 0 },
 };
 
 int main(void)

@@ -34,7 +34,7 @@ struct velo_steer {
 int velo_steer_attach(struct velo_steer *s, int ifindex, bool force_generic);
 /* Registers a live owner (after collecting dead ones). */
 int velo_steer_join(struct velo_steer *s, uint64_t owner);
-/* Removes the owner's flows and record; detaches if no owner is left. */
+/* Removes the owner's flows and record (0: none); detaches if no owner is left. */
 void velo_steer_leave(struct velo_steer *s, uint64_t owner);
 void velo_steer_close(struct velo_steer *s);
 

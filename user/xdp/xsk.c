@@ -283,10 +283,11 @@ void velo_xsk_close(struct velo_xsk *x)
 		velo_steer_unbind_queue(&x->steer, x->queue, x->owner);
 	if (x->xsk)
 		xsk_socket__delete(x->xsk);
-	if (x->primary)
-		velo_steer_leave(&x->steer, x->owner);
-	if (x->steer_open)
+	if (x->steer_open) {
+		/* also when open failed after attaching: no owner, no program */
+		velo_steer_leave(&x->steer, x->primary ? x->owner : 0);
 		velo_steer_close(&x->steer);
+	}
 	if (x->umem)
 		xsk_umem__delete(x->umem);
 	if (x->area)
