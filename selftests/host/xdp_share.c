@@ -158,6 +158,51 @@ static int memlock_too_small_fails_clearly(void)
 	return KTAP_PASS;
 }
 
+/* One process's share of the churn: open, register, close, over and over. */
+static void churn(uint32_t queue)
+{
+	struct velo_xsk_flow flow = listener_of(AF_INET, (uint16_t)(7100 + queue));
+	struct velo_xsk_filter h;
+	struct velo_xsk *x;
+	int i;
+
+	for (i = 0; i < 30; i++) {
+		if (open_xsk(SUT, queue, &x))
+			_exit(1);
+		if (velo_xsk_filter_add(x, &flow, &h))
+			_exit(2);
+		close_xsk(SUT, x);
+	}
+	_exit(0);
+}
+
+/*
+ * Two processes attach, join, leave and detach concurrently: the last one
+ * out may detach while the other joins, which must then attach again.
+ */
+static int concurrent_open_close(void)
+{
+	pid_t pid[2];
+	int i, status, failed = 0;
+
+	for (i = 0; i < 2; i++) {
+		pid[i] = fork();
+		KTAP_EXPECT(pid[i] >= 0);
+		if (pid[i] == 0)
+			churn((uint32_t)i);
+	}
+	for (i = 0; i < 2; i++) {
+		KTAP_EXPECT(waitpid(pid[i], &status, 0) == pid[i]);
+		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+			ktap_diag("churn %d: status %#x", i, status);
+			failed = 1;
+		}
+	}
+	KTAP_EXPECT(!failed);
+	KTAP_EXPECT(sut_prog_id() == 0);
+	return KTAP_PASS;
+}
+
 /* An open that fails after attaching the program leaves nothing behind. */
 static int failed_open_detaches(void)
 {
@@ -173,12 +218,14 @@ static int two_owners(void) { return with_net(2, two_owners_one_interface); }
 static int sigkill(void) { return with_net(1, sigkilled_owner_collected); }
 static int memlock(void) { return with_net(1, memlock_too_small_fails_clearly); }
 static int failed_open(void) { return with_net(1, failed_open_detaches); }
+static int concurrent(void) { return with_net(2, concurrent_open_close); }
 
 static const struct ktap_case cases[] = {
 	{ "two_owners_one_interface_isolated", two_owners, 0 },
 	{ "sigkilled_owner_leftovers_collected", sigkill, 0 },
 	{ "umem_over_memlock_fails_clearly", memlock, 0 },
 	{ "failed_open_leaves_no_program", failed_open, 0 },
+	{ "concurrent_open_close_two_processes", concurrent, 120 },
 };
 
 int main(void)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_link.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -45,6 +46,21 @@ void velo_steer_close(struct velo_steer *s)
 	close_fd(&s->prog_fd);
 	for (i = 0; i < sizeof(map_names) / sizeof(map_names[0]); i++)
 		close_fd(map_fd_slot(s, i));
+}
+
+/* libbpf's messages go to velo's log at debug level, not to the app's stderr. */
+static int libbpf_to_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[256];
+	size_t n;
+
+	(void)level;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	if (n && line[n - 1] == '\n')
+		line[n - 1] = 0;
+	velo_dbg("libbpf: %s", line);
+	return 0;
 }
 
 /* Opens the maps of a program found attached, by their names. */
@@ -118,7 +134,8 @@ static int load_and_attach(struct velo_steer *s)
 		return -errno;
 	err = bpf_object__load(obj);
 	if (err) {
-		velo_err("xdp: loading the steering program failed: %s", strerror(-err));
+		velo_err("xdp: loading the steering program failed: %s "
+			 "(VELO_LOG=debug shows the verifier's log)", strerror(-err));
 		goto out;
 	}
 	fd = bpf_program__fd(bpf_object__find_program_by_name(obj, VELO_XDP_PROG_NAME));
@@ -167,6 +184,7 @@ int velo_steer_attach(struct velo_steer *s, int ifindex, bool force_generic)
 	unsigned int tries, i;
 	int err = -EAGAIN;
 
+	libbpf_set_print(libbpf_to_log);
 	memset(s, 0, sizeof(*s));
 	s->ifindex = ifindex;
 	s->force_generic = force_generic;
@@ -338,7 +356,10 @@ void velo_steer_leave(struct velo_steer *s, uint64_t owner)
 		return;
 	/* detaches nothing if the interface runs another program by now */
 	err = bpf_xdp_detach(s->ifindex, s->mode_flags, &only_ours);
-	if (err)
+	if (err == -EEXIST)
+		velo_info("xdp: ifindex %d runs another program by now: left attached",
+			  s->ifindex);
+	else if (err)
 		velo_warn("xdp: detaching program %u from ifindex %d: %s", s->prog_id,
 			  s->ifindex, strerror(-err));
 	else
