@@ -194,18 +194,24 @@ int velo_steer_attach(struct velo_steer *s, int ifindex, bool force_generic)
 	for (tries = 0; tries < ATTACH_TRIES; tries++) {
 		uint32_t id = attached_prog(ifindex, &s->mode_flags);
 
-		if (id) {
-			err = adopt(s, id);
-			/* it may have been detached by its last owner meanwhile */
-			if (err != -ENOENT)
+		if (!id) {
+			err = load_and_attach(s);
+			if (err && err != -EEXIST)
 				break;
-			velo_steer_close(s);
-			continue;
+			/* ours, or the one that won the race */
+			id = attached_prog(ifindex, &s->mode_flags);
+			if (!id)
+				continue;
 		}
-		err = load_and_attach(s);
-		if (err && err != -EEXIST)
+		err = adopt(s, id);
+		/* it may have been detached by its last owner meanwhile */
+		if (err != -ENOENT)
 			break;
+		velo_steer_close(s);
 	}
+	if (err == -ENOENT)
+		velo_err("xdp: ifindex %d: the attached velo program has not all its maps",
+			 ifindex);
 	if (err)
 		velo_steer_close(s);
 	else
