@@ -100,7 +100,11 @@ void velo_xsk_rx_release(struct velo_xsk *x, const struct velo_xsk_frame *f,
 /* Up to n free TX buffers of frame_size bytes; each must be submitted. */
 unsigned int velo_xsk_tx_alloc(struct velo_xsk *x, struct velo_xsk_frame *f,
 			       unsigned int n);
-/* Queues the frames (len set by the caller) and wakes the kernel if it sleeps. */
+/*
+ * Queues the frames (len set by the caller) and wakes the kernel if it
+ * sleeps. A kick the kernel refused (no room for completions, ENOBUFS)
+ * leaves frames queued: n == 0 kicks again, e.g. from the next timer.
+ */
 void velo_xsk_tx_submit(struct velo_xsk *x, const struct velo_xsk_frame *f,
 			unsigned int n);
 /* Takes back buffers the kernel has sent; tx_alloc does it when short. */
