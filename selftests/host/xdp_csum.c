@@ -3,6 +3,7 @@
  * AF_XDP backend checksums (user/xdp/csum.c), no privileges needed:
  * CHECKSUM_PARTIAL frames are completed, complete ones are left alone.
  */
+#include "engine/internal.h"
 #include "xdp_lib.h"
 
 static const uint8_t payload[] = "0123456789abcdefghijklmnopqrstuvwxyz!";
@@ -23,9 +24,9 @@ static void make_partial(uint8_t *p, size_t len)
 	uint32_t tcp_len = (uint32_t)(len - (size_t)(tcp - p));
 	/* the same words as the IPv6 form (length, zeros, next header) */
 	uint8_t tail[4] = { 0, 6, (uint8_t)(tcp_len >> 8), (uint8_t)tcp_len };
-	uint32_t sum = p[12] == 0x08 ? velo_csum_add(0, p + 14 + 12, 8)
-				     : velo_csum_add(0, p + 14 + 8, 32);
-	uint16_t partial = (uint16_t)~velo_csum_fold(velo_csum_add(sum, tail, sizeof(tail)));
+	uint32_t sum = p[12] == 0x08 ? csum_add(0, p + 14 + 12, 8)
+				     : csum_add(0, p + 14 + 8, 32);
+	uint16_t partial = (uint16_t)~csum_fold(csum_add(sum, tail, sizeof(tail)));
 
 	tcp[16] = (uint8_t)(partial >> 8);
 	tcp[17] = (uint8_t)partial;
@@ -69,10 +70,10 @@ static int ipv4_header_sum_filled(void)
 	uint8_t p[256];
 	size_t len = frame_of(AF_INET, p, 2);
 
-	KTAP_EXPECT(velo_csum_fold(velo_csum_add(0, p + 14, 28)) == 0);
+	KTAP_EXPECT(csum_fold(csum_add(0, p + 14, 28)) == 0);
 	p[14 + 10] ^= 0xff;
 	KTAP_EXPECT(velo_csum_tx_fill(p, len) == 0);
-	KTAP_EXPECT(velo_csum_fold(velo_csum_add(0, p + 14, 28)) == 0);
+	KTAP_EXPECT(csum_fold(csum_add(0, p + 14, 28)) == 0);
 	return KTAP_PASS;
 }
 

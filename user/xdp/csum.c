@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Checksums for the AF_XDP backend: see csum.h for the partial-sum rule. */
-#include <errno.h>
-#include <string.h>
-
+/* the engine's RFC 1071 sums: csum_add(), csum_fold() */
+#include "engine/internal.h"
 #include "xdp/csum.h"
 
 #define ETH_HLEN 14
@@ -21,33 +20,10 @@ struct tcp_span {
 	uint32_t pseudo;
 };
 
-uint32_t velo_csum_add(uint32_t sum, const void *data, size_t len)
-{
-	const uint8_t *p = data;
-	uint64_t acc = sum;
-
-	while (len >= 2) {
-		acc += (uint32_t)(p[0] << 8 | p[1]);
-		p += 2;
-		len -= 2;
-	}
-	if (len)
-		acc += (uint32_t)p[0] << 8;
-	while (acc >> 32)
-		acc = (acc & 0xffffffff) + (acc >> 32);
-	return (uint32_t)acc;
-}
-
+/* The folded sum, not complemented: what a partial checksum field holds. */
 static uint16_t fold(uint32_t sum)
 {
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
-uint16_t velo_csum_fold(uint32_t sum)
-{
-	return (uint16_t)~fold(sum);
+	return (uint16_t)~csum_fold(sum);
 }
 
 static uint16_t get16(const uint8_t *p)
@@ -76,7 +52,7 @@ static int span_ipv4(uint8_t *ip, size_t room, struct tcp_span *s)
 	s->tcp = ip + ihl;
 	s->tcp_len = total - ihl;
 	put16(tail + 2, (uint16_t)s->tcp_len);
-	s->pseudo = velo_csum_add(velo_csum_add(0, ip + 12, 8), tail, sizeof(tail));
+	s->pseudo = csum_add(csum_add(0, ip + 12, 8), tail, sizeof(tail));
 	return 0;
 }
 
@@ -92,7 +68,7 @@ static int span_ipv6(uint8_t *ip, size_t room, struct tcp_span *s)
 	s->ip = NULL;
 	s->tcp = ip + IPV6_HLEN;
 	put16(tail + 2, (uint16_t)s->tcp_len);
-	s->pseudo = velo_csum_add(velo_csum_add(0, ip + 8, 32), tail, sizeof(tail));
+	s->pseudo = csum_add(csum_add(0, ip + 8, 32), tail, sizeof(tail));
 	return 0;
 }
 
@@ -116,7 +92,7 @@ static void fill_tcp_sum(const struct tcp_span *s)
 {
 	put16(s->tcp + TCP_CSUM_OFF, 0);
 	put16(s->tcp + TCP_CSUM_OFF,
-	      velo_csum_fold(velo_csum_add(s->pseudo, s->tcp, s->tcp_len)));
+	      csum_fold(csum_add(s->pseudo, s->tcp, s->tcp_len)));
 }
 
 void velo_csum_rx_complete_partial(void *frame, size_t len)
@@ -141,7 +117,7 @@ int velo_csum_tx_fill(void *frame, size_t len)
 		return err;
 	if (s.ip) {
 		put16(s.ip + 10, 0);
-		put16(s.ip + 10, velo_csum_fold(velo_csum_add(0, s.ip, (s.ip[0] & 0xfu) * 4u)));
+		put16(s.ip + 10, csum_fold(csum_add(0, s.ip, (s.ip[0] & 0xfu) * 4u)));
 	}
 	fill_tcp_sum(&s);
 	return 0;

@@ -14,11 +14,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* RFC 1071 running sum of big-endian 16-bit words (odd tail zero-padded). */
-uint32_t velo_csum_add(uint32_t sum, const void *data, size_t len);
-/* Folds and complements a running sum into a checksum field value. */
-uint16_t velo_csum_fold(uint32_t sum);
-
 /*
  * If the Ethernet frame is IPv4/IPv6 TCP whose checksum field holds the
  * partial (pseudo-header only) sum, replaces it by the full checksum.
