@@ -202,7 +202,7 @@ static int five_tuple_only_that_flow(void)
 	return KTAP_PASS;
 }
 
-/* IPv4 options are skipped; fragments are left to the kernel. */
+/* IPv4 options are skipped; fragments and UDP are left to the kernel. */
 static int ipv4_options_and_fragments(void)
 {
 	struct velo_xsk_flow flow = listener_of(AF_INET, LISTEN_PORT);
@@ -232,6 +232,13 @@ static int ipv4_options_and_fragments(void)
 	KTAP_EXPECT(xsk_recv(x, frame, sizeof(frame), 300) == 0);
 	velo_xsk_get_stats(x, &after);
 	KTAP_EXPECT(after.passed > before.passed && after.redirected == before.redirected);
+	/* the same ports over UDP: only TCP is steered */
+	len = build_seg(frame, &opt);
+	frame[14 + 9] = 17;
+	KTAP_EXPECT(send(pfd, frame, len, 0) == (ssize_t)len);
+	KTAP_EXPECT(xsk_recv(x, frame, sizeof(frame), 300) == 0);
+	velo_xsk_get_stats(x, &before);
+	KTAP_EXPECT(before.passed > after.passed && before.redirected == after.redirected);
 	close(pfd);
 	close_xsk(SUT, x);
 	return KTAP_PASS;
@@ -374,7 +381,7 @@ static const struct ktap_case cases[] = {
 	{ "duplicate_filter_is_eexist", duplicates, 0 },
 	{ "remove_readd_and_stale_handle", readd, 0 },
 	{ "five_tuple_steers_only_that_flow", five_tuple, 0 },
-	{ "ipv4_options_steered_fragments_passed", options, 0 },
+	{ "ipv4_options_steered_fragments_udp_passed", options, 0 },
 	{ "multiqueue_queue_without_socket_passes", multiqueue, 0 },
 	{ "arp_nd_ping_while_attached", ping, 0 },
 	{ "ipv6_extension_header_passes", ipv6_ext, 0 },
