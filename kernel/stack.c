@@ -295,8 +295,11 @@ static int velo_stack_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct velo_stack *s = file->private_data;
 
+	/* Shared (so fork shares it), never executable. */
 	if (!(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
+	if (vma->vm_flags & VM_EXEC)
+		return -EPERM;
 	vma->vm_flags |= VM_DONTEXPAND;
 	vma->vm_flags &= ~VM_MAYEXEC;
 	return remap_vmalloc_range(vma, s->mem, vma->vm_pgoff);

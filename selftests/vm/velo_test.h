@@ -87,7 +87,6 @@ struct vt_cqe {
 #define VT_CQE_RESP_ERR	14
 
 #define VT_SLOT		2048
-#define VT_TX_BASE	(512 * 1024)	/* buffer area: RX slots below, TX above */
 
 struct vt_cq {
 	struct vt_cqe *cqes;
@@ -156,10 +155,13 @@ static inline int64_t vt_now_ns(void)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static inline int vt_stack_open(struct vt_stack *t, const char *ifname, uint32_t buf_size)
+/* Create a stack on @dev (an open /dev/velo) and map it. */
+static inline int vt_stack_create(struct vt_stack *t, int dev, const char *ifname,
+				  uint32_t buf_size)
 {
 	memset(t, 0, sizeof(*t));
-	t->dev = open(VELO_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	t->fd = -1;
+	t->dev = dev;
 	if (t->dev < 0)
 		return -1;
 	t->c.ifindex = if_nametoindex(ifname);
@@ -186,6 +188,11 @@ static inline int vt_stack_open(struct vt_stack *t, const char *ifname, uint32_t
 	t->scq.log = t->c.log_cq_size;
 	t->conns = (void *)(t->map + t->c.conns.offset);
 	return 0;
+}
+
+static inline int vt_stack_open(struct vt_stack *t, const char *ifname, uint32_t buf_size)
+{
+	return vt_stack_create(t, open(VELO_DEVICE_PATH, O_RDWR | O_CLOEXEC), ifname, buf_size);
 }
 
 static inline void vt_stack_close(struct vt_stack *t)
@@ -257,7 +264,8 @@ static inline int vt_send(struct vt_stack *t, const void *frame, unsigned int le
 	uint8_t wqe[16 * 64] = { 0 };
 	struct vt_ctrl *ctrl = (void *)wqe;
 	struct vt_eth *eth = (void *)(wqe + 16);
-	uint64_t off = VT_TX_BASE + (uint64_t)(t->tx_slot++ % 64) * VT_SLOT;
+	/* RX slots in the first 128 KiB, TX slots in the upper half (>= 256 KiB). */
+	uint64_t off = t->c.buf.size / 2 + (uint64_t)(t->tx_slot++ % 64) * VT_SLOT;
 
 	ctrl->opmod_idx_opcode = htobe32((uint32_t)t->sq_pc << 8 | VT_OPCODE_SEND);
 	ctrl->qpn_ds = htobe32(t->c.sqn << 8 | ds);
