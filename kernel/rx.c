@@ -128,6 +128,12 @@ int velo_policy_set(struct net *net, u32 ifindex, bool accelerate)
 			       xa_mk_value(accelerate), GFP_KERNEL));
 }
 
+/* A device's policy goes with it: its ifindex may name another one later. */
+void velo_policy_forget(struct net *net, u32 ifindex)
+{
+	xa_erase(&velo_net(net)->policy, ifindex);
+}
+
 /* 1: accelerate (the default for interfaces without a policy), 0: not. */
 int velo_policy_get(struct net *net, u32 ifindex)
 {

@@ -420,11 +420,13 @@ static int velo_stack_dev_gone(struct velo_stack *s, void *dev)
 
 static int velo_netdev_event(struct notifier_block *nb, unsigned long event, void *ptr)
 {
+	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
 	unsigned long pos = 0;
 
-	if (event == NETDEV_UNREGISTER)
-		velo_stacks_for_each(&pos, velo_stack_dev_gone,
-				     netdev_notifier_info_to_dev(ptr));
+	if (event != NETDEV_UNREGISTER)
+		return NOTIFY_DONE;
+	velo_stacks_for_each(&pos, velo_stack_dev_gone, dev);
+	velo_policy_forget(dev_net(dev), dev->ifindex);
 	return NOTIFY_DONE;
 }
 

@@ -158,6 +158,7 @@ void velo_rx_filter_added(const struct net *net);
 void velo_rx_filter_removed(const struct net *net);
 int velo_policy_set(struct net *net, u32 ifindex, bool accelerate);
 int velo_policy_get(struct net *net, u32 ifindex);
+void velo_policy_forget(struct net *net, u32 ifindex);
 int velo_policy_next(struct net *net, unsigned long *ifindex);
 
 /* tx.c: transmit validation and checksums. */
