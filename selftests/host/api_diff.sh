@@ -10,7 +10,7 @@
 #
 # env: VELO_TOP, VELO_BUILD (exported by selftests/Makefile), VELO_DIFF_DIR
 # (the built programs; default $VELO_BUILD/selftests/diff), VELO_DIFF_TIMEOUT
-# (seconds per run, default 60), VELO_DIFF_ONLY (a grep -E filter on names).
+# (seconds per run, default 30), VELO_DIFF_ONLY (a grep -E filter on names).
 #
 # usage: api_diff.sh                run the suite
 #        api_diff.sh --repeat N     run each program N times natively and
@@ -22,7 +22,7 @@ top=${VELO_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${VELO_BUILD:-$top/build}
 dir=${VELO_DIFF_DIR:-$build/selftests/diff}
 lib=$build/libvelo.so
-tmo=${VELO_DIFF_TIMEOUT:-60}
+tmo=${VELO_DIFF_TIMEOUT:-30}
 known=$top/selftests/diff/KNOWN_FAILING
 
 progs=()
