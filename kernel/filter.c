@@ -224,6 +224,10 @@ static int velo_filter_insert(struct velo_stack *s, struct velo_filt *f, bool ta
 	struct velo_filt *old;
 	int ret;
 
+	if (s->nfilters >= READ_ONCE(velo_max_filters)) {
+		pr_warn_ratelimited("stack %u: over max_filters=%u\n", s->id, velo_max_filters);
+		return -ENOSPC;
+	}
 	ret = velo_ftab_insert(f, takeover, &old);
 	if (ret)
 		return ret;

@@ -18,6 +18,10 @@ unsigned int velo_max_mem_mb = 1024;
 module_param_named(max_mem_mb, velo_max_mem_mb, uint, 0644);
 MODULE_PARM_DESC(max_mem_mb, "Memory of all stacks together, MiB (default: 1024)");
 
+unsigned int velo_max_filters = 65536;
+module_param_named(max_filters, velo_max_filters, uint, 0644);
+MODULE_PARM_DESC(max_filters, "Filters per stack (default: 65536)");
+
 struct workqueue_struct *velo_wq;
 
 static int __init velo_init(void)

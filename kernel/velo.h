@@ -23,6 +23,7 @@
 
 /* main.c: module parameters and the workqueue that frees stacks. */
 extern unsigned int velo_max_mem_mb;
+extern unsigned int velo_max_filters;
 extern struct workqueue_struct *velo_wq;
 
 /* A completion queue as the soft provider writes it. */

@@ -169,7 +169,31 @@ static int close_removes_filters(void)
 	return KTAP_PASS;
 }
 
+/* velo.max_filters bounds a stack's filters. */
+static int filter_limit(void)
+{
+	int fd = open("/sys/module/velo/parameters/max_filters", O_WRONLY);
+	struct vt_stack t;
+	struct vt_tuple u;
+	int i, r = KTAP_PASS;
+
+	KTAP_EXPECT(fd >= 0 && write(fd, "3", 1) == 1);
+	KTAP_EXPECT(vt_setup() == 0);
+	KTAP_EXPECT(vt_stack_open(&t, "v0", BUF) == 0);
+	for (i = 0; i < 4; i++) {
+		vt_tuple4(&u, "10.9.0.1", 8600 + i, "0.0.0.0", 0);
+		if ((vt_filter(&t, &u, VELO_FILTER_F_LISTEN, NULL) == 0) != (i < 3) ||
+		    (i == 3 && errno != ENOSPC))
+			r = KTAP_FAIL;
+	}
+	KTAP_EXPECT(write(fd, "65536", 5) == 5);
+	close(fd);
+	vt_stack_close(&t);
+	return r;
+}
+
 static const struct ktap_case cases[] = {
+	{ "filter_limit", filter_limit, 0 },
 	{ "duplicates_eexist", duplicates_eexist, 0 },
 	{ "fd_reuse_during_teardown", fd_reuse_during_teardown, 0 },
 	{ "refused_filters", refused_filters, 0 },

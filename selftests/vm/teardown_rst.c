@@ -178,7 +178,24 @@ static int fork_keeps_stack(void)
 	return KTAP_PASS;
 }
 
+/* velo.ko cannot be unloaded while a stack lives, even as a mapping only. */
+static int unload_refused_with_live_stack(void)
+{
+	struct vt_stack t;
+
+	KTAP_EXPECT(vt_setup() == 0);
+	KTAP_EXPECT(vt_stack_open(&t, "v0", 256 * 1024) == 0);
+	close(t.fd);
+	close(t.dev);
+	KTAP_EXPECT(system("/sbin/rmmod velo 2>/dev/null") != 0);
+	KTAP_EXPECT(access("/dev/velo", F_OK) == 0);
+	t.conns[0].state = 0;	/* the mapping still works */
+	munmap(t.map, t.c.mmap_size);
+	return KTAP_PASS;
+}
+
 static const struct ktap_case cases[] = {
+	{ "unload_refused_with_live_stack", unload_refused_with_live_stack, 0 },
 	{ "sigkill_rsts_peer_within_1s", sigkill_rsts_peer, 0 },
 	{ "fork_keeps_stack_until_last_holder", fork_keeps_stack, 0 },
 };

@@ -118,41 +118,55 @@ static int poll_eintr(void)
 	return KTAP_PASS;
 }
 
-/* A frame wakes a blocked waiter; time from the peer's send to wakeup. */
+/*
+ * A frame wakes a blocked waiter: the peer stamps CLOCK_MONOTONIC (shared by
+ * all netns) just before sending a raw SYN; the waiter stamps its wakeup.
+ */
 static int frame_wakes_waiter(void)
 {
 	struct velo_wait w = { 0 };
 	struct vt_stack t;
-	struct vt_tuple u;
-	int64_t t0;
-	pid_t pid;
+	struct vt_tuple u, r;
+	int64_t sent = 0, woken;
+	int pfd[2], i, r_ok = KTAP_PASS;
+	uint8_t frame[128];
+	unsigned int len;
 
 	KTAP_EXPECT(open_stack(&t) == 0);
 	vt_tuple4(&u, "10.9.0.1", 8400, "0.0.0.0", 0);
 	KTAP_EXPECT(vt_filter(&t, &u, VELO_FILTER_F_LISTEN, NULL) == 0);
-	pid = fork();
-	if (pid == 0) {
-		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(8400) };
-		int fd;
+	vt_tuple4(&r, "10.9.0.2", 40000, "10.9.0.1", 8400);
+	len = vt_tcp_frame(frame, vt_mac1, vt_mac0, &r, 1, 0, VT_SYN, NULL, 0);
+	KTAP_EXPECT(pipe(pfd) == 0);
+	for (i = 0; i < 5; i++) {
+		if (fork() == 0) {
+			struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_halen = 6 };
+			int fd;
 
-		usleep(300000);
-		if (vt_enter_peer())
-			_exit(1);
-		inet_pton(AF_INET, "10.9.0.1", &sin.sin_addr);
-		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-		connect(fd, (void *)&sin, sizeof(sin));
-		usleep(500000);
-		_exit(0);
+			if (vt_enter_peer())
+				_exit(1);
+			fd = socket(AF_PACKET, SOCK_RAW, 0);
+			sll.sll_ifindex = if_nametoindex("v1");
+			usleep(200000);
+			sent = vt_now_ns();
+			if (sendto(fd, frame, len, 0, (void *)&sll, sizeof(sll)) != (ssize_t)len ||
+			    write(pfd[1], &sent, sizeof(sent)) != sizeof(sent))
+				_exit(1);
+			_exit(0);
+		}
+		if (ioctl(t.fd, VELO_IOC_WAIT, &w) || !(w.events & VELO_EV_RX))
+			r_ok = KTAP_FAIL;
+		woken = vt_now_ns();
+		KTAP_EXPECT(read(pfd[0], &sent, sizeof(sent)) == sizeof(sent));
+		wait(NULL);
+		ktap_diag("woken %lld us after the peer's send", (long long)(woken - sent) / 1000);
+		KTAP_EXPECT(vt_cq_next(&t.rcq));
+		/* Generous for TCG on shared CPUs; the figure is what matters. */
+		KTAP_EXPECT(woken - sent < 100000000LL);
 	}
-	t0 = vt_now_ns();
-	KTAP_EXPECT(ioctl(t.fd, VELO_IOC_WAIT, &w) == 0 && (w.events & VELO_EV_RX));
-	ktap_diag("woken after %lld us (peer sends after ~300000 us)",
-		  (long long)(vt_now_ns() - t0) / 1000);
-	KTAP_EXPECT(vt_cq_next(&t.rcq));
-	KTAP_EXPECT(vt_stack_cnt(&t, "wakeups") >= 1);
-	waitpid(pid, NULL, 0);
+	KTAP_EXPECT(vt_stack_cnt(&t, "wakeups") >= 5);
 	vt_stack_close(&t);
-	return KTAP_PASS;
+	return r_ok;
 }
 
 /* No sleeper, no wakeup: a stack that polls its CQs is not woken per frame. */
