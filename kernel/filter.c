@@ -23,8 +23,11 @@
 #include <linux/tcp.h>
 #include <linux/uaccess.h>
 #include <net/addrconf.h>
+#include <net/inet6_hashtables.h>
+#include <net/inet_hashtables.h>
 #include <net/ip.h>
 #include <net/netns/hash.h>
+#include <net/sock.h>
 
 #include "velo.h"
 
@@ -174,6 +177,72 @@ static bool velo_zero(const u8 *p, size_t n)
 	return !memchr_inv(p, 0, n);
 }
 
+/* The kernel's listener for @k's local side, under RCU (no reference). */
+static struct sock *velo_kernel_listener(struct net *net, const struct velo_key *k)
+{
+	struct inet_hashinfo *h = net->ipv4.tcp_death_row.hashinfo;
+
+	if (k->family == AF_INET6)
+		return inet6_lookup_listener(net, h, NULL, 0, (const void *)k->raddr, k->rport,
+					     (const void *)k->laddr, ntohs(k->lport),
+					     k->ifindex, 0);
+	return __inet_lookup_listener(net, h, NULL, 0, *(const __be32 *)k->raddr, k->rport,
+				      *(const __be32 *)k->laddr, ntohs(k->lport),
+				      k->ifindex, 0);
+}
+
+/* The kernel's connection of @k, with a reference. */
+static struct sock *velo_kernel_conn(struct net *net, const struct velo_key *k)
+{
+	struct inet_hashinfo *h = net->ipv4.tcp_death_row.hashinfo;
+
+	if (k->family == AF_INET6)
+		return __inet6_lookup_established(net, h, (const void *)k->raddr, k->rport,
+						  (const void *)k->laddr, ntohs(k->lport),
+						  k->ifindex, 0);
+	return __inet_lookup_established(net, h, *(const __be32 *)k->raddr, k->rport,
+					 *(const __be32 *)k->laddr, ntohs(k->lport),
+					 k->ifindex, 0);
+}
+
+/* May the caller take over @sk's tuple? TIME_WAIT: nobody's any more. */
+static bool velo_sock_mine(struct sock *sk)
+{
+	if (!sk_fullsock(sk))
+		return sk->sk_state == TCP_TIME_WAIT;
+	return uid_eq(sock_i_uid(sk), current_fsuid());
+}
+
+/*
+ * A tuple a kernel TCP socket already uses belongs to that socket's owner:
+ * a stack may claim it only for a socket of the same user (a user-space
+ * stack keeping a kernel twin of its socket, as XLIO does) or with
+ * CAP_NET_ADMIN. Otherwise anyone allowed to open /dev/velo could steal
+ * another user's listener or connection on ports >= 1024. A wildcard
+ * listening filter is checked against wildcard kernel listeners only.
+ */
+static int velo_tuple_check(struct net *net, const struct velo_key *k)
+{
+	bool taken = false;
+	struct sock *sk;
+
+	if (ns_capable(net->user_ns, CAP_NET_ADMIN))
+		return 0;
+	rcu_read_lock();
+	sk = velo_kernel_listener(net, k);
+	if (sk)
+		taken = !velo_sock_mine(sk);
+	rcu_read_unlock();
+	if (!taken && !k->listen) {
+		sk = velo_kernel_conn(net, k);
+		if (sk) {
+			taken = !velo_sock_mine(sk);
+			sock_gen_put(sk);
+		}
+	}
+	return taken ? -EADDRINUSE : 0;
+}
+
 /* Validate a user filter and turn it into a key of stack @s. */
 static int velo_filter_key(struct velo_stack *s, const struct velo_filter *uf,
 			   struct velo_key *k)
@@ -206,7 +275,7 @@ static int velo_filter_key(struct velo_stack *s, const struct velo_filter *uf,
 	k->rport = uf->rport;
 	memcpy(k->laddr, uf->laddr, 16);
 	memcpy(k->raddr, uf->raddr, 16);
-	return 0;
+	return velo_tuple_check(s->net, k);
 }
 
 static void velo_filter_unlink(struct velo_stack *s, struct velo_filt *f)

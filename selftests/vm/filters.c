@@ -192,7 +192,60 @@ static int filter_limit(void)
 	return r;
 }
 
+static int kernel_listener(uint16_t port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	inet_pton(AF_INET, "10.9.0.1", &sin.sin_addr);
+	if (fd < 0 || bind(fd, (void *)&sin, sizeof(sin)) || listen(fd, 1))
+		return -1;
+	return fd;
+}
+
+/*
+ * A tuple a kernel socket uses is its owner's: another unprivileged user
+ * cannot claim it (listening or connected), the owner and root can.
+ */
+static int kernel_socket_owner(void)
+{
+	struct vt_stack t;
+	struct vt_tuple l, c;
+	int dev, st;
+	pid_t pid;
+
+	KTAP_EXPECT(vt_setup() == 0);
+	KTAP_EXPECT(kernel_listener(8800) >= 0);
+	vt_tuple4(&l, "10.9.0.1", 8800, "0.0.0.0", 0);
+	vt_tuple4(&c, "10.9.0.1", 8800, "10.9.0.2", 1234);
+	pid = fork();
+	if (pid == 0) {
+		struct vt_tuple m;
+
+		dev = open(VELO_DEVICE_PATH, O_RDWR);
+		if (setgid(65534) || setuid(65534) || vt_stack_create(&t, dev, "v0", BUF))
+			_exit(1);
+		if (vt_filter(&t, &l, VELO_FILTER_F_LISTEN, NULL) != -1 || errno != EADDRINUSE)
+			_exit(2);
+		if (vt_filter(&t, &c, 0, NULL) != -1 || errno != EADDRINUSE)
+			_exit(3);
+		vt_tuple4(&m, "10.9.0.1", 8801, "0.0.0.0", 0);
+		if (kernel_listener(8801) < 0 || vt_filter(&t, &m, VELO_FILTER_F_LISTEN, NULL))
+			_exit(4);
+		_exit(0);
+	}
+	KTAP_EXPECT(waitpid(pid, &st, 0) == pid && WIFEXITED(st));
+	if (WEXITSTATUS(st))
+		ktap_diag("unprivileged step %d failed", WEXITSTATUS(st));
+	KTAP_EXPECT(WEXITSTATUS(st) == 0);
+	KTAP_EXPECT(vt_stack_open(&t, "v0", BUF) == 0);
+	KTAP_EXPECT(vt_filter(&t, &l, VELO_FILTER_F_LISTEN, NULL) == 0);
+	vt_stack_close(&t);
+	return KTAP_PASS;
+}
+
 static const struct ktap_case cases[] = {
+	{ "kernel_socket_owner", kernel_socket_owner, 0 },
 	{ "filter_limit", filter_limit, 0 },
 	{ "duplicates_eexist", duplicates_eexist, 0 },
 	{ "fd_reuse_during_teardown", fd_reuse_during_teardown, 0 },
