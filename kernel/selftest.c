@@ -75,6 +75,8 @@ static bool velo_selftest_wqe_parse(void)
 	seg = (void *)(w + 32);
 	seg->byte_count |= cpu_to_be32(BIT(31));
 	ok &= velo_wqe_parse(w, ds, ST_LKEY, ST_BUF, d) == VELO_CNT_TX_BAD_DATA;
+	ds = st_wqe(w, 0, 20, 0, 4000);		/* 80000 bytes: too long */
+	ok &= velo_wqe_parse(w, ds, ST_LKEY, ST_BUF, d) == VELO_CNT_TX_BAD_DATA;
 	ds = st_wqe(w, VELO_MAX_INLINE + 1, 0, 0, 0);
 	ok &= velo_wqe_parse(w, ds, ST_LKEY, ST_BUF, d) == VELO_CNT_TX_BAD_WQE;
 	ds = st_wqe(w, 200, 0, 0, 0);

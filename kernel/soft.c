@@ -125,6 +125,9 @@ int velo_wqe_parse(const u8 *wqe, unsigned int ds, u32 lkey, u64 buf_size,
 		if (!velo_dseg_ok(&d->segs[i], lkey, buf_size))
 			return VELO_CNT_TX_BAD_DATA;
 		d->len += be32_to_cpu(d->segs[i].byte_count);
+		/* Bounded before it can wrap: 60 segments of up to 256 MiB each. */
+		if (d->len > VELO_MAX_FRAME)
+			return VELO_CNT_TX_BAD_DATA;
 	}
 	return 0;
 }

@@ -278,16 +278,20 @@ static void velo_stack_detach(struct velo_stack *s, bool rst)
 	wake_up_interruptible_poll(&s->wq, EPOLLERR);
 }
 
-static int velo_stack_release(struct inode *inode, struct file *file)
+/* The end of a registered stack: RSTs, filters, then the deferred free. */
+static void velo_stack_destroy(struct velo_stack *s)
 {
-	struct velo_stack *s = file->private_data;
-
 	velo_stack_unregister(s);
 	mutex_lock(&s->lock);
 	velo_stack_detach(s, true);
 	mutex_unlock(&s->lock);
 	/* The receive hook may still be writing to s->mem under RCU. */
 	queue_rcu_work(velo_wq, &s->free_work);
+}
+
+static int velo_stack_release(struct inode *inode, struct file *file)
+{
+	velo_stack_destroy(file->private_data);
 	return 0;
 }
 
@@ -342,7 +346,10 @@ static const struct file_operations velo_stack_fops = {
 	.llseek = noop_llseek,
 };
 
-/* Hand the stack out as a new fd; the copy-out happens before fd_install. */
+/*
+ * Hand the stack out as a new fd; the copy-out happens before fd_install.
+ * On failure the stack is destroyed (by ->release once a file exists).
+ */
 static long velo_stack_install(struct velo_stack *s, struct velo_stack_create *c,
 			       void __user *arg)
 {
@@ -350,11 +357,14 @@ static long velo_stack_install(struct velo_stack *s, struct velo_stack_create *c
 	int fd;
 
 	fd = get_unused_fd_flags(O_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		velo_stack_destroy(s);
 		return fd;
+	}
 	file = anon_inode_getfile("[velo-stack]", &velo_stack_fops, s, O_RDWR);
 	if (IS_ERR(file)) {
 		put_unused_fd(fd);
+		velo_stack_destroy(s);
 		return PTR_ERR(file);
 	}
 	c->fd = fd;

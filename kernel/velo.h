@@ -20,6 +20,7 @@
 #define VELO_MAX_WQEBBS		16
 #define VELO_MAX_INLINE		256
 #define VELO_MAX_DSEGS		60
+#define VELO_MAX_FRAME		65535
 
 /* main.c: module parameters and the workqueue that frees stacks. */
 extern unsigned int velo_max_mem_mb;
