@@ -59,6 +59,39 @@ void velo_rx_filter_removed(const struct net *net)
 	atomic_dec(&velo_net(net)->nfilters);
 }
 
+/*
+ * A NIC hands its queues wire frames; the kernel may have merged them
+ * (GRO on virtio-net, veth with NAPI...). Split such a frame back, as
+ * openvswitch does for its upcalls (not the transmit path's segmentation,
+ * which would warn about receive checksums).
+ */
+static void velo_rx_deliver(struct velo_stack *s, struct sk_buff *skb)
+{
+	struct sk_buff *segs, *seg, *next;
+
+	if (!skb_is_gso(skb)) {
+		velo_soft_rx(s, skb);
+		return;
+	}
+	__skb_push(skb, skb->data - skb_mac_header(skb));
+	segs = __skb_gso_segment(skb, NETIF_F_SG, false);
+	__skb_pull(skb, skb_network_offset(skb));
+	if (IS_ERR(segs)) {
+		velo_count(s, VELO_CNT_RX_SPLIT_FAIL, 1);
+		return;
+	}
+	if (!segs) {		/* a single segment: already a wire frame */
+		velo_soft_rx(s, skb);
+		return;
+	}
+	velo_count(s, VELO_CNT_RX_GRO_SPLIT, 1);
+	skb_list_walk_safe(segs, seg, next) {
+		__skb_pull(seg, skb_network_offset(seg));
+		velo_soft_rx(s, seg);
+		consume_skb(seg);
+	}
+}
+
 static unsigned int velo_rx_hook(void *priv, struct sk_buff *skb,
 				 const struct nf_hook_state *state)
 {
@@ -80,7 +113,7 @@ static unsigned int velo_rx_hook(void *priv, struct sk_buff *skb,
 	f = velo_ftab_match(&k);	/* hooks run under rcu_read_lock() */
 	if (!f)
 		return NF_ACCEPT;
-	velo_soft_rx(f->stack, skb);
+	velo_rx_deliver(f->stack, skb);
 	consume_skb(skb);
 	return NF_STOLEN;
 }

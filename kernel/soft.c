@@ -268,11 +268,13 @@ static void velo_rx_cqe(struct mlx5_cqe64 *cqe, const struct sk_buff *skb,
 
 /*
  * A frame for one of the stack's filters, from the receive hook (softirq,
- * RCU): copy it into the next posted receive WQE and complete it.
+ * RCU), skb->data at its network header: copy it, link-layer header
+ * included, into the next posted receive WQE and complete it.
  */
 void velo_soft_rx(struct velo_stack *s, const struct sk_buff *skb)
 {
-	unsigned int len = skb->mac_len + skb->len;
+	unsigned int hlen = skb->data - skb_mac_header(skb);
+	unsigned int len = hlen + skb->len;
 	struct mlx5_wqe_data_seg seg;
 	struct mlx5_cqe64 cqe = {};
 	u16 pc, posted;
@@ -301,8 +303,8 @@ void velo_soft_rx(struct velo_stack *s, const struct sk_buff *skb)
 		goto out;
 	}
 	addr = be64_to_cpu(seg.addr);
-	memcpy(s->buf + addr, skb_mac_header(skb), skb->mac_len);
-	skb_copy_bits(skb, 0, s->buf + addr + skb->mac_len, skb->len);
+	memcpy(s->buf + addr, skb_mac_header(skb), hlen);
+	skb_copy_bits(skb, 0, s->buf + addr + hlen, skb->len);
 	velo_rx_cqe(&cqe, skb, len);
 	velo_cq_post(&s->rcq, &cqe, MLX5_CQE_RESP_SEND);
 	velo_count(s, VELO_CNT_RX_FRAMES, 1);

@@ -313,7 +313,86 @@ static int tx_spoof_dropped(void)
 	return KTAP_PASS;
 }
 
+/*
+ * The kernel may hand the hook merged frames (GRO, or a GSO frame a peer
+ * sent over veth); the stack still gets wire frames, one per receive WQE.
+ * The peer sends one 4000-byte TCP GSO frame (packet socket with a virtio
+ * net header, gso_size 1000); the stack must receive four 1000-byte frames.
+ */
+static int rx_gso_split_back(void)
+{
+	uint8_t frame[4200], payload[4000];
+	struct vt_tuple l, r;
+	struct vt_stack t;
+	int i, got = 0;
+	unsigned int len;
+	uint32_t sum;
+	pid_t pid;
+
+	KTAP_EXPECT(vt_setup() == 0);
+	KTAP_EXPECT(vt_stack_open(&t, "v0", RXBUF) == 0);
+	vt_tuple4(&l, "10.9.0.1", 5100, "0.0.0.0", 0);
+	KTAP_EXPECT(vt_filter(&t, &l, VELO_FILTER_F_LISTEN, NULL) == 0);
+	vt_post_rx(&t, 32);
+	for (i = 0; i < 4000; i++)
+		payload[i] = 'a' + i / 1000;
+	vt_tuple4(&r, "10.9.0.2", 41000, "10.9.0.1", 5100);
+	/* A virtio net header, then the frame with a partial (pseudo) TCP sum. */
+	memset(frame, 0, 10);
+	frame[0] = 1;			/* VIRTIO_NET_HDR_F_NEEDS_CSUM */
+	frame[1] = 1;			/* VIRTIO_NET_HDR_GSO_TCPV4 */
+	frame[2] = 54;			/* hdr_len */
+	frame[4] = 1000 & 0xff;		/* gso_size, little-endian */
+	frame[5] = 1000 >> 8;
+	frame[6] = 34;			/* csum_start */
+	frame[8] = 16;			/* csum_offset */
+	len = vt_tcp_frame(frame + 10, vt_mac1, vt_mac0, &r, 5000, 1, VT_ACK, payload, 4000);
+	sum = vt_csum_add(0, r.saddr, 4);
+	sum = vt_csum_add(sum, r.daddr, 4);
+	sum += IPPROTO_TCP + 20 + 4000;
+	((struct tcphdr *)(frame + 10 + 34))->check = htons((uint16_t)~vt_csum_fold(sum));
+	pid = fork();
+	if (pid == 0) {
+		struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_halen = 6 };
+		int fd, on = 1;
+
+		if (vt_enter_peer())
+			_exit(1);
+		fd = socket(AF_PACKET, SOCK_RAW, 0);
+		sll.sll_ifindex = if_nametoindex("v1");
+		if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &on, sizeof(on)) ||
+		    sendto(fd, frame, 10 + len, 0, (void *)&sll, sizeof(sll)) != 10 + (ssize_t)len)
+			_exit(2);
+		_exit(0);
+	}
+	KTAP_EXPECT(waitpid(pid, &i, 0) == pid && WIFEXITED(i) && WEXITSTATUS(i) == 0);
+	while (got < 4) {
+		struct vt_cqe *e = vt_cq_wait(&t, &t.rcq, 1000);
+		const struct tcphdr *th;
+		const uint8_t *f;
+
+		if (!e)
+			break;
+		f = t.buf + (uint64_t)(be16toh(e->wqe_counter) & 63) * VT_SLOT;
+		th = (const void *)(f + 34);
+		KTAP_EXPECT((e->op_own >> 4) == VT_CQE_RESP && be32toh(e->byte_cnt) == 1054);
+		KTAP_EXPECT(ntohl(th->seq) == 5000u + got * 1000);
+		KTAP_EXPECT(!memcmp(f + 54, payload + got * 1000, 1000));
+		/* Checksums as on the wire: the pseudo header plus the segment. */
+		sum = vt_csum_add(0, r.saddr, 4);
+		sum = vt_csum_add(sum, r.daddr, 4);
+		sum += IPPROTO_TCP + 1020;
+		KTAP_EXPECT(vt_csum_fold(vt_csum_add(sum, th, 1020)) == 0);
+		got++;
+	}
+	ktap_diag("%d frames, rx_gro_split %lld", got, vt_stack_cnt(&t, "rx_gro_split"));
+	KTAP_EXPECT(got == 4 && vt_stack_cnt(&t, "rx_gro_split") == 1);
+	vt_stack_close(&t);
+	return KTAP_PASS;
+}
+
 static const struct ktap_case cases[] = {
+	{ "rx_gso_split_back", rx_gso_split_back, 0 },
 	{ "rx_filtered_ipv4_no_rst", rx_filtered_ipv4, 0 },
 	{ "rx_filtered_ipv6_no_rst", rx_filtered_ipv6, 0 },
 	{ "rx_filtered_wildcard_listen", rx_filtered_wildcard, 0 },

@@ -164,6 +164,8 @@ enum velo_counter {
 	VELO_CNT_RX_NO_WQE,	/* no posted receive WQE: dropped */
 	VELO_CNT_RX_BAD_WQE,	/* receive WQE with bad lkey/addr/length */
 	VELO_CNT_RX_CQ_FULL,	/* receive CQ full: dropped */
+	VELO_CNT_RX_GRO_SPLIT,	/* GRO-merged frames split back into wire frames */
+	VELO_CNT_RX_SPLIT_FAIL,	/* ... that could not be split: dropped */
 	VELO_CNT_TX_FRAMES,
 	VELO_CNT_TX_BYTES,
 	VELO_CNT_TX_BAD_INDEX,	/* SQ doorbell beyond the ring */
