@@ -43,6 +43,7 @@
 #define PORT 5001
 #define SEC 1000000000ull
 #define MS 1000000ull
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
 
 static const uint8_t engine_mac[6] = { 0x02, 0x00, 0x00, 0x09, 0x00, 0x02 };
 
@@ -214,21 +215,22 @@ static void release_held(struct drv *d)
 static void drv_step(struct drv *d, int max_wait_ms)
 {
 	struct pollfd p[2] = { { .fd = d->tap, .events = POLLIN }, { .fd = d->tap2, .events = POLLIN } };
+	uint64_t wait = (uint64_t)max_wait_ms * MS;
+	struct timespec ts;
 	uint8_t f[2048];
-	int wait = max_wait_ms;
 	ssize_t n;
 
+	/* engine timers are finer than a millisecond: sleep in nanoseconds */
 	if (d->st) {
 		uint64_t dl = vtcp_next_deadline(d->st), t = now_ns();
 
-		if (dl <= t)
-			wait = 0;
-		else if (dl - t < (uint64_t)wait * MS)
-			wait = (int)((dl - t + MS - 1) / MS);
+		wait = dl <= t ? 0 : MIN(wait, dl - t);
 	}
-	if (d->nheld && wait > 1)
-		wait = 1;
-	poll(p, d->tap2 >= 0 ? 2 : 1, wait);
+	if (d->nheld)
+		wait = MIN(wait, 100000ull);
+	ts.tv_sec = (time_t)(wait / SEC);
+	ts.tv_nsec = (long)(wait % SEC);
+	ppoll(p, d->tap2 >= 0 ? 2 : 1, &ts, NULL);
 	/* from the TAP to the engine, or across the relay to the other TAP */
 	for (int k = 0; k < 256 && (n = read(d->tap, f, sizeof(f))) > 0; k++)
 		pass(d, d->st ? 0 : 1, f, (size_t)n);
@@ -872,36 +874,66 @@ static double kernel_pair_mbps(struct impair im, uint64_t bytes)
 	return -1;
 }
 
+/* One engine->kernel run in a fresh namespace; Mbit/s, or -1. */
+static double engine_mbps(struct impair im, uint64_t bytes)
+{
+	struct kpeer k = { .listen = true };
+	struct eside e = { .to_send = bytes };
+	double mbps = -1;
+	uint64_t t0;
+
+	if (setup(NULL))
+		return -1;
+	D.im = im;
+	if (kpeer_start(&k))
+		return -1;
+	e.sock = econnect(false);
+	if (e.sock >= 0 && wait_established(e.sock, 5 * SEC)) {
+		t0 = now_ns();
+		while (now_ns() < t0 + 300 * SEC && !atomic_load(&k.done) && !e.err) {
+			drv_step(&D, 5);
+			epump(&e);
+		}
+		if (k.got == bytes && !k.bad)
+			mbps = (double)bytes * 8 / ((double)(now_ns() - t0) / 1e9) / 1e6;
+	}
+	vtcp_abort(D.st, e.sock);
+	pthread_join(k.th, NULL);
+	vtcp_stack_destroy(D.st);
+	close(D.tap);
+	return mbps;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Alternating runs, medians: the host is shared, single runs are noisy. */
 static int throughput_vs_kernel(void)
 {
 	struct impair im = { .loss_ppm = 10000 };
 	uint64_t bytes = bulk_bytes() / 4;
-	struct kpeer k = { .listen = true };
-	struct eside e = { .to_send = bytes };
-	double eng, ker;
-	uint64_t t0;
-	int r = setup(NULL);
+	double eng[3], ker[3];
 
-	if (r)
-		return r;
-	D.im = im;
-	KTAP_EXPECT(kpeer_start(&k) == 0);
-	e.sock = econnect(false);
-	KTAP_EXPECT(wait_established(e.sock, 5 * SEC));
-	t0 = now_ns();
-	while (now_ns() < t0 + 300 * SEC && !atomic_load(&k.done) && !e.err) {
-		drv_step(&D, 5);
-		epump(&e);
+	if (geteuid() != 0)
+		return KTAP_SKIP;
+	for (int i = 0; i < 3; i++) {
+		eng[i] = engine_mbps(im, bytes);
+		if (netns_enter())
+			return KTAP_SKIP;
+		ker[i] = kernel_pair_mbps(im, bytes);
+		close(D.tap);
+		close(D.tap2);
+		ktap_diag("run %d: engine->kernel %.1f Mbit/s, kernel->kernel %.1f Mbit/s", i, eng[i], ker[i]);
+		KTAP_EXPECT(eng[i] > 0 && ker[i] > 0);
 	}
-	pthread_join(k.th, NULL);
-	KTAP_EXPECT(k.got == bytes && !k.bad);
-	eng = (double)bytes * 8 / ((double)(now_ns() - t0) / 1e9) / 1e6;
-	vtcp_stack_destroy(D.st);
-	close(D.tap);
-	ker = kernel_pair_mbps(im, bytes);
-	ktap_diag("1%% loss, %llu MB: engine->kernel %.1f Mbit/s, kernel->kernel %.1f Mbit/s (ratio %.2f)",
-		  (unsigned long long)(bytes >> 20), eng, ker, ker > 0 ? eng / ker : 0);
-	KTAP_EXPECT(ker > 0);
+	qsort(eng, 3, sizeof(eng[0]), cmp_double);
+	qsort(ker, 3, sizeof(ker[0]), cmp_double);
+	ktap_diag("1%% loss each way, %llu MB, medians: engine->kernel %.1f Mbit/s, kernel->kernel %.1f Mbit/s (engine/kernel %.2f)",
+		  (unsigned long long)(bytes >> 20), eng[1], ker[1], eng[1] / ker[1]);
 	return KTAP_PASS;
 }
 

@@ -46,10 +46,44 @@ void cc_enter_recovery(struct tcb *tp, uint64_t now)
 {
 	tp->prior_cwnd = tp->cwnd;
 	tp->ssthresh = tp->cc->ssthresh(tp, now);
-	tp->cwnd = MAX(tp->ssthresh, 2u);
 	tp->cwnd_cnt = 0;
+	tp->prr_delivered = tp->prr_out = 0;
 	tp->ca_state = CA_RECOVERY;
 	tp->recover = tp->snd_nxt;
+}
+
+/*
+ * RFC 6937: send in proportion to what is delivered while the flight is
+ * above ssthresh, then slow-start back up to it (PRR-SSRB), so the ACK
+ * clock keeps running through recovery instead of stalling.
+ */
+void cc_prr(struct tcb *tp, uint32_t delivered)
+{
+	uint32_t pipe = sb_in_flight(tp), sndcnt;
+
+	tp->prr_delivered += delivered;
+	if (pipe > tp->ssthresh) {
+		uint64_t want = ((uint64_t)tp->prr_delivered * tp->ssthresh +
+				 MAX(tp->prior_cwnd, 1u) - 1) / MAX(tp->prior_cwnd, 1u);
+
+		sndcnt = want > tp->prr_out ? (uint32_t)(want - tp->prr_out) : 0;
+	} else {
+		uint32_t limit = MAX(tp->prr_delivered > tp->prr_out ?
+					     tp->prr_delivered - tp->prr_out : 0, delivered) + 1;
+
+		sndcnt = MIN(tp->ssthresh - pipe, limit);
+	}
+	/* a retransmission must be able to leave on the first ACK */
+	if (!sndcnt && !tp->prr_out)
+		sndcnt = 1;
+	tp->cwnd = pipe + sndcnt;
+}
+
+void cc_end_recovery(struct tcb *tp)
+{
+	if (tp->ca_state == CA_RECOVERY || tp->ca_state == CA_CWR)
+		tp->cwnd = MAX(tp->ssthresh, 2u);
+	tp->ca_state = CA_OPEN;
 }
 
 /* RTO: everything outstanding is presumed lost, cwnd restarts at one. */

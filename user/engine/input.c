@@ -340,8 +340,11 @@ static void data_input(struct vtcp_stack *st, struct tcb *tp, const struct seg *
 	}
 }
 
-static void sack_input(struct vtcp_stack *st, struct tcb *tp, const struct seg *sg)
+/* Returns how many segments the blocks newly SACKed. */
+static uint32_t sack_input(struct vtcp_stack *st, struct tcb *tp, const struct seg *sg)
 {
+	uint32_t n = 0;
+
 	for (unsigned int i = 0; i < sg->o.nsack; i++) {
 		uint32_t start = sg->o.sack[i][0], end = sg->o.sack[i][1];
 
@@ -357,15 +360,16 @@ static void sack_input(struct vtcp_stack *st, struct tcb *tp, const struct seg *
 		}
 		if (SEQ_LT(start, tp->snd_una) || SEQ_GT(end, tp->snd_nxt))
 			continue;
-		sb_mark_sacked(tp, start, end, st->now);
+		n += sb_mark_sacked(tp, start, end, st->now);
 	}
+	return n;
 }
 
 /* Processes the acknowledgment fields; returns false to drop the segment. */
 static bool ack_input(struct vtcp_stack *st, struct tcb *tp, const struct seg *sg)
 {
 	bool advanced = SEQ_GT(sg->ack, tp->snd_una);
-	uint32_t wnd = sg->wnd << tp->snd_wscale, prior_wnd = tp->snd_wnd;
+	uint32_t wnd = sg->wnd << tp->snd_wscale, prior_wnd = tp->snd_wnd, delivered = 0;
 
 	if (SEQ_GT(sg->ack, tp->snd_nxt)) {
 		tp->ack_now = true; /* acks what we never sent */
@@ -395,17 +399,20 @@ static bool ack_input(struct vtcp_stack *st, struct tcb *tp, const struct seg *s
 	if (tp->ecn_ok && (sg->flags & TH_ECE) && tp->ca_state <= CA_DISORDER && advanced)
 		cc_ecn_reduce(tp, st->now);
 	if (tp->sack_ok && sg->o.nsack)
-		sack_input(st, tp, sg);
+		delivered = sack_input(st, tp, sg);
 	if (advanced) {
 		uint32_t acked_bytes = sg->ack - tp->snd_una, nsegs, pop;
 		uint64_t oldest;
 		bool karn_ok;
 
 		nsegs = sb_ack(tp, sg->ack, st->now, &karn_ok, &oldest);
-		if (tp->ts_ok && sg->o.ts_ok && sg->o.tsecr)
-			tcp_rtt_sample(tp, (tcp_tsval(st, tp) - sg->o.tsecr) * 1000u);
-		else if (karn_ok && oldest)
+		delivered += nsegs;
+		/* our own send times are exact (Karn: never a retransmission); TS
+		 * echoes, with their 1 ms clock, only when those are ambiguous */
+		if (karn_ok && oldest)
 			tcp_rtt_sample(tp, (uint32_t)((st->now - oldest) / NS_PER_US));
+		else if (tp->ts_ok && sg->o.ts_ok && sg->o.tsecr)
+			tcp_rtt_sample(tp, (tcp_tsval(st, tp) - sg->o.tsecr) * 1000u);
 		if (SEQ_GT(sg->ack, tp->sndq_seq)) {
 			pop = MIN(sg->ack - tp->sndq_seq, tp->sndq.len);
 			ring_pop(&tp->sndq, pop);
@@ -420,9 +427,7 @@ static bool ack_input(struct vtcp_stack *st, struct tcb *tp, const struct seg *s
 		tp->reno_sacked = nsegs >= tp->reno_sacked ? 0 : tp->reno_sacked - nsegs;
 		tp->dupacks = 0;
 		if (tp->ca_state >= CA_CWR && SEQ_GEQ(sg->ack, tp->recover)) {
-			if (tp->ca_state != CA_CWR)
-				tp->cwnd = MAX(tp->cwnd, MIN(tp->ssthresh, tp->prior_cwnd ? tp->prior_cwnd : tp->ssthresh));
-			tp->ca_state = CA_OPEN;
+			cc_end_recovery(tp);
 		} else if (tp->ca_state == CA_RECOVERY && !tp->sack_ok && tp->seg_cnt) {
 			sb_set_lost(tp, sb_seg(tp, 0)); /* RFC 6582 partial ACK */
 		}
@@ -436,6 +441,7 @@ static bool ack_input(struct vtcp_stack *st, struct tcb *tp, const struct seg *s
 		tp->dupacks++;
 		if (tp->reno_sacked + 1 < tp->packets_out)
 			tp->reno_sacked++;
+		delivered = 1;
 		if (tp->dupacks == 3 && tp->ca_state < CA_RECOVERY && tp->seg_cnt &&
 		    SEQ_GEQ(tp->snd_una, tp->recover)) {
 			sb_set_lost(tp, sb_seg(tp, 0));
@@ -455,6 +461,8 @@ static bool ack_input(struct vtcp_stack *st, struct tcb *tp, const struct seg *s
 		if (tp->lost_out)
 			tp->want_tx = true;
 	}
+	if (tp->ca_state == CA_RECOVERY)
+		cc_prr(tp, delivered);
 	return true;
 }
 

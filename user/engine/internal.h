@@ -202,6 +202,7 @@ struct tcb {
 	uint8_t ca_state;
 	uint32_t recover, dupacks, high_sacked;
 	uint32_t reno_sacked; /* dupacks counted as SACKs without SACK */
+	uint32_t prr_delivered, prr_out; /* RFC 6937 */
 	struct cubic_state cubic;
 	bool ece_pending, cwr_pending;
 
@@ -385,7 +386,8 @@ void tcp_done(struct vtcp_stack *st, struct tcb *tp, int err);
 bool ooo_add(struct tcb *tp, uint32_t start, uint32_t end);
 void ooo_advance(struct tcb *tp);
 unsigned int sack_blocks(struct tcb *tp, uint32_t out[4][2], unsigned int max);
-void sb_mark_sacked(struct tcb *tp, uint32_t start, uint32_t end, uint64_t now);
+/* Returns how many segments became SACKed. */
+uint32_t sb_mark_sacked(struct tcb *tp, uint32_t start, uint32_t end, uint64_t now);
 void sb_set_lost(struct tcb *tp, struct txseg *s);
 void sb_clear_lost(struct tcb *tp, struct txseg *s);
 void sb_mark_retrans(struct tcb *tp, struct txseg *s, uint64_t now);
@@ -409,6 +411,9 @@ void tlp_fire(struct vtcp_stack *st, struct tcb *tp);
 void cc_enter_recovery(struct tcb *tp, uint64_t now);
 void cc_enter_loss(struct tcb *tp, uint64_t now);
 void cc_on_ack(struct tcb *tp, uint32_t acked, uint64_t now);
+/* Proportional rate reduction: cwnd during recovery, per ACK. */
+void cc_prr(struct tcb *tp, uint32_t delivered);
+void cc_end_recovery(struct tcb *tp);
 void cc_ecn_reduce(struct tcb *tp, uint64_t now);
 
 static inline uint64_t tcp_now_ms(const struct vtcp_stack *st)

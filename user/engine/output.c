@@ -215,6 +215,7 @@ static void send_retransmissions(struct vtcp_stack *st, struct tcb *tp)
 			break;
 		tcp_send_range(st, tp, s->seq, s->end, true);
 		sb_mark_retrans(tp, s, st->now);
+		tp->prr_out++;
 	}
 }
 

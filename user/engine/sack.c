@@ -212,8 +212,10 @@ static uint32_t sb_search(struct tcb *tp, uint32_t seq)
 	return lo;
 }
 
-void sb_mark_sacked(struct tcb *tp, uint32_t start, uint32_t end, uint64_t now)
+uint32_t sb_mark_sacked(struct tcb *tp, uint32_t start, uint32_t end, uint64_t now)
 {
+	uint32_t n = 0;
+
 	for (uint32_t i = sb_search(tp, start); i < tp->seg_cnt; i++) {
 		struct txseg *s = sb_seg(tp, i);
 
@@ -224,10 +226,12 @@ void sb_mark_sacked(struct tcb *tp, uint32_t start, uint32_t end, uint64_t now)
 		sb_clear_lost(tp, s);
 		s->flags |= SEG_SACKED;
 		tp->sacked_out++;
+		n++;
 		if (SEQ_GT(s->end, tp->high_sacked))
 			tp->high_sacked = s->end;
 		rack_update(tp, s, now);
 	}
+	return n;
 }
 
 void sb_detect_dupthresh(struct tcb *tp)

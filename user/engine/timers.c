@@ -265,8 +265,10 @@ void tcp_timers(struct vtcp_stack *st, struct tcb *tp)
 	}
 	if (tp->t_rack <= now) {
 		rack_detect(st, tp);
-		if (tp->lost_out && tp->ca_state < CA_RECOVERY)
+		if (tp->lost_out && tp->ca_state < CA_RECOVERY) {
 			cc_enter_recovery(tp, now);
+			cc_prr(tp, 0);
+		}
 		tp->want_tx = true;
 	}
 	if (tp->t_rtx <= now) {
