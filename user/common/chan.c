@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Loopback channel ring copies and cross-process locks. */
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/chan.h"
+
+static size_t iov_total(const struct iovec *iov, int iovcnt)
+{
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < iovcnt; i++)
+		n += iov[i].iov_len;
+	return n;
+}
+
+ssize_t velo_ring_read(struct velo_chan_dir *d, uint8_t *ring,
+		       const struct iovec *iov, int iovcnt, size_t len, bool peek)
+{
+	int64_t used = velo_ring_used(d);
+	uint64_t h = atomic_load_explicit(&d->head, memory_order_relaxed);
+	size_t n, done = 0;
+	int i = 0;
+	size_t off = 0;
+
+	if (used < 0)
+		return -1;
+	n = iov_total(iov, iovcnt);
+	if (len > n)
+		len = n;
+	if (len > (uint64_t)used)
+		len = used;
+	while (done < len) {
+		size_t pos = (h + done) & (VELO_CHAN_RING - 1);
+		size_t chunk = len - done;
+
+		while (i < iovcnt && off == iov[i].iov_len) {
+			i++;
+			off = 0;
+		}
+		if (i >= iovcnt)
+			break;
+		if (chunk > VELO_CHAN_RING - pos)
+			chunk = VELO_CHAN_RING - pos;
+		if (chunk > iov[i].iov_len - off)
+			chunk = iov[i].iov_len - off;
+		memcpy((char *)iov[i].iov_base + off, ring + pos, chunk);
+		off += chunk;
+		done += chunk;
+	}
+	if (!peek && done)
+		atomic_store_explicit(&d->head, h + done, memory_order_release);
+	return done;
+}
+
+ssize_t velo_ring_skip(struct velo_chan_dir *d, size_t len)
+{
+	int64_t used = velo_ring_used(d);
+	uint64_t h = atomic_load_explicit(&d->head, memory_order_relaxed);
+
+	if (used < 0)
+		return -1;
+	if (len > (uint64_t)used)
+		len = used;
+	atomic_store_explicit(&d->head, h + len, memory_order_release);
+	return len;
+}
+
+ssize_t velo_ring_write(struct velo_chan_dir *d, uint8_t *ring,
+			const struct iovec *iov, int iovcnt, size_t len)
+{
+	int64_t used = velo_ring_used(d);
+	uint64_t t = atomic_load_explicit(&d->tail, memory_order_relaxed);
+	size_t n, done = 0, space, off = 0;
+	int i = 0;
+
+	if (used < 0)
+		return -1;
+	space = VELO_CHAN_RING - used;
+	n = iov_total(iov, iovcnt);
+	if (len > n)
+		len = n;
+	if (len > space)
+		len = space;
+	while (done < len) {
+		size_t pos = (t + done) & (VELO_CHAN_RING - 1);
+		size_t chunk = len - done;
+
+		while (i < iovcnt && off == iov[i].iov_len) {
+			i++;
+			off = 0;
+		}
+		if (i >= iovcnt)
+			break;
+		if (chunk > VELO_CHAN_RING - pos)
+			chunk = VELO_CHAN_RING - pos;
+		if (chunk > iov[i].iov_len - off)
+			chunk = iov[i].iov_len - off;
+		memcpy(ring + pos, (const char *)iov[i].iov_base + off, chunk);
+		off += chunk;
+		done += chunk;
+	}
+	if (done)
+		atomic_store_explicit(&d->tail, t + done, memory_order_release);
+	return done;
+}
+
+void velo_shlock(_Atomic uint32_t *l)
+{
+	uint32_t me = (uint32_t)getpid();
+	unsigned int spins = 0;
+	int saved = errno;
+
+	for (;;) {
+		uint32_t cur = 0;
+
+		if (atomic_compare_exchange_weak_explicit(l, &cur, me, memory_order_acquire,
+							  memory_order_relaxed)) {
+			errno = saved;
+			return;
+		}
+		if (++spins < 200) {
+			__builtin_ia32_pause();
+			continue;
+		}
+		if ((spins & 1023) == 0 && cur && cur != me && kill((pid_t)cur, 0) < 0 &&
+		    errno == ESRCH) {
+			/* the holder died: take the lock over */
+			if (atomic_compare_exchange_strong(l, &cur, me)) {
+				errno = saved;
+				return;
+			}
+		}
+		sched_yield();
+	}
+}
+
+void velo_shunlock(_Atomic uint32_t *l)
+{
+	atomic_store_explicit(l, 0, memory_order_release);
+}

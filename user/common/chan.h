@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The loopback channel: one shared-memory file per accelerated TCP
+ * connection, mapped by both ends (and by every process sharing either end's
+ * socket through fork). All-zero is its initial state, so both ends create
+ * or open it, ftruncate it to the same size and map it without any
+ * initialisation race.
+ *
+ * Everything read from here may have been written by a faulty or hostile
+ * peer: indexes are taken modulo the ring size and lengths are clamped, so a
+ * bad peer can garble or stall its own connection but never make us read or
+ * write outside the mapping.
+ */
+#ifndef VELO_COMMON_CHAN_H
+#define VELO_COMMON_CHAN_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#define VELO_CHAN_RING (256u * 1024u) /* bytes per direction, power of 2 */
+
+struct velo_chan_end {
+	_Atomic uint64_t cookie;   /* SO_COOKIE of this end's kernel socket */
+	_Atomic uint32_t present;  /* 1 once this end has attached */
+	_Atomic uint32_t closed;   /* 1 once this end's last reference closed */
+	_Atomic int32_t refs;      /* processes holding this end */
+	_Atomic uint32_t nonblock; /* O_NONBLOCK of this end's file */
+	_Atomic uint32_t pid;      /* last attacher, for diagnostics */
+	_Atomic uint32_t shut_wr;  /* this end did shutdown(SHUT_WR) */
+	char pad[32];
+};
+
+/* One direction; produced by end e into dir[e]. */
+struct velo_chan_dir {
+	/* producer's cache line */
+	_Atomic uint64_t tail;     /* bytes ever written to the ring */
+	_Atomic uint64_t ksent;    /* bytes sent through the kernel */
+	_Atomic uint64_t kbytes;   /* ksent when switched (valid once switched) */
+	_Atomic uint32_t switched; /* producer writes the ring from now on */
+	_Atomic uint32_t plock;
+	char pad1[32];
+	/* consumer's cache line */
+	_Atomic uint64_t head;       /* bytes ever consumed from the ring */
+	_Atomic uint64_t kread;      /* kernel bytes consumed */
+	_Atomic uint32_t armed;      /* consumers about to sleep: ring the doorbell */
+	_Atomic uint32_t clock;
+	_Atomic uint32_t space_wait; /* producers sleeping on head_seq */
+	_Atomic uint32_t head_seq;   /* futex word, bumped when space frees */
+	_Atomic uint32_t out_armed;  /* pollers waiting for ring space */
+	char pad2[28];
+};
+
+struct velo_chan {
+	struct velo_chan_end end[2];
+	struct velo_chan_dir dir[2];
+	uint8_t ring[2][VELO_CHAN_RING];
+};
+
+/* Bytes readable in the ring, or -1 when the indexes are inconsistent. */
+static inline int64_t velo_ring_used(struct velo_chan_dir *d)
+{
+	uint64_t t = atomic_load_explicit(&d->tail, memory_order_acquire);
+	uint64_t h = atomic_load_explicit(&d->head, memory_order_acquire);
+
+	if (t - h > VELO_CHAN_RING)
+		return -1;
+	return (int64_t)(t - h);
+}
+
+/*
+ * Copy up to len bytes from the ring into iov (consumer side; the caller
+ * holds the consumer lock). peek leaves them in the ring. Returns the number
+ * copied or -1 when the peer corrupted the indexes.
+ */
+ssize_t velo_ring_read(struct velo_chan_dir *d, uint8_t *ring,
+		       const struct iovec *iov, int iovcnt, size_t len, bool peek);
+/* Copy up to len bytes from iov into the ring (producer side). */
+ssize_t velo_ring_write(struct velo_chan_dir *d, uint8_t *ring,
+			const struct iovec *iov, int iovcnt, size_t len);
+/* Discard up to len bytes (recv with MSG_TRUNC and no buffer). */
+ssize_t velo_ring_skip(struct velo_chan_dir *d, size_t len);
+
+/*
+ * Cross-process lock on a shared word: holds the owner's pid. A holder that
+ * died is detected (kill(pid, 0) == ESRCH) and its lock taken over, so a
+ * crashed process cannot wedge the survivors.
+ */
+void velo_shlock(_Atomic uint32_t *l);
+void velo_shunlock(_Atomic uint32_t *l);
+
+#endif /* VELO_COMMON_CHAN_H */

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * libvelo configuration: VELO_* environment variables and a rules file
+ * (/etc/velo.conf, or VELO_CONFIG=path). File syntax, one item a line,
+ * '#' starts a comment:
+ *
+ *   spin_us 50                 # busy-poll before sleeping (VELO_SPIN_US)
+ *   loopback on|off            # shared-memory loopback (VELO_LOOPBACK)
+ *   share_with UID|any|none    # peers of another uid (VELO_SHARE_WITH)
+ *   accelerate  [ADDR[/LEN]] [port N[-M]] [prog NAME]
+ *   passthrough [ADDR[/LEN]] [port N[-M]] [prog NAME]
+ *
+ * Rules match the connection's peer address and port (or, for a listener's
+ * accepted connections, the local ones), first match wins, the default is
+ * accelerate. ADDR is IPv4 or IPv6, "*" matches any.
+ */
+#ifndef VELO_COMMON_CONFIG_H
+#define VELO_COMMON_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define VELO_MAX_RULES 64
+
+struct velo_rule {
+	bool accelerate;
+	int family;          /* 0: any address */
+	uint8_t addr[16];
+	int prefix;
+	uint16_t port_lo, port_hi; /* 0,65535: any */
+	char prog[64];       /* "": any */
+};
+
+struct velo_config {
+	long spin_us;
+	bool loopback;
+	long share_with;     /* -1: any uid, -2: none but ours, else a uid */
+	int nrules;
+	struct velo_rule rules[VELO_MAX_RULES];
+};
+
+void velo_config_defaults(struct velo_config *c);
+/* Parse one line; 0, or -1 with a message in err. */
+int velo_config_parse_line(struct velo_config *c, const char *line, char *err, size_t errlen);
+/* Load a file; problems are reported with velo_warn. -1 if unreadable. */
+int velo_config_load_file(struct velo_config *c, const char *path);
+/* Apply VELO_* environment variables; unknown ones are reported. */
+void velo_config_load_env(struct velo_config *c);
+/* Whether a connection to addr by program prog may be accelerated. */
+bool velo_config_accelerate(const struct velo_config *c, const struct sockaddr *addr,
+			    const char *prog);
+
+#endif /* VELO_COMMON_CONFIG_H */

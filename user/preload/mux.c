@@ -1,0 +1,918 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * poll, select and epoll over a mix of kernel and accelerated fds.
+ *
+ * A set without LOOP sockets goes straight to the kernel (epoll still
+ * translates its data, see below). With LOOP sockets, readiness is the
+ * kernel's for the kernel part of each socket (data sent before the switch,
+ * FIN, RST, errors) merged with the rings' (no system call); doorbell-only
+ * kernel readability is dropped. Waiting: spin VELO_SPIN_US on the rings,
+ * then arm the channels (so peers ring the doorbell) and sleep in the real
+ * poll/epoll_wait on the kernel fds; neither is ever restarted after a
+ * signal, as in Linux.
+ *
+ * epoll stale-event guard (HAProxy's fd generations): the kernel is given
+ * (generation << 32 | fd) as each registration's data; the app's data is
+ * kept in velo's per-epoll table. An event whose generation is not the fd's
+ * current one (closed, or closed and reopened) is dropped and counted.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "preload/velo.h"
+
+extern void __chk_fail(void) __attribute__((noreturn));
+
+#define IN_EVENTS (POLLIN | POLLRDNORM)
+
+/* ----------------------------------------------------------------- poll */
+
+static int64_t ts_to_ns(const struct timespec *ts)
+{
+	if (!ts)
+		return -1;
+	return (int64_t)ts->tv_sec * 1000000000ll + ts->tv_nsec;
+}
+
+static struct timespec ns_to_ts(int64_t ns)
+{
+	struct timespec ts = { ns / 1000000000ll, ns % 1000000000ll };
+
+	return ts;
+}
+
+/* Fill fds[].revents from kfds (kernel view) and the rings. */
+static int poll_merge(struct pollfd *fds, struct pollfd *kfds, struct vsock **vss, nfds_t n)
+{
+	int ready = 0;
+	nfds_t i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t ev = kfds[i].revents;
+
+		if (vss[i])
+			ev = velo_loop_kernel_events(vss[i], fds[i].fd, ev) &
+			     (fds[i].events | POLLERR | POLLHUP | POLLNVAL);
+		fds[i].revents = ev;
+		if (ev)
+			ready++;
+	}
+	return ready;
+}
+
+static bool rings_ready(struct pollfd *fds, struct vsock **vss, nfds_t n)
+{
+	nfds_t i;
+
+	for (i = 0; i < n; i++)
+		if (vss[i] && (velo_loop_ring_events(vss[i]) & fds[i].events))
+			return true;
+	return false;
+}
+
+static int mux_poll(struct pollfd *fds, nfds_t n, int64_t tmo_ns, const sigset_t *mask)
+{
+	struct vsock *stackv[64], **vss = stackv;
+	struct pollfd stackk[64], *kfds = stackk;
+	uint64_t start = velo_now_ns(), spin_ns = (uint64_t)velo_cfg.spin_us * 1000;
+	bool any = false;
+	nfds_t i;
+	int r = 0;
+
+	if (!atomic_load_explicit(&velo_loop_count, memory_order_relaxed) || !fds)
+		goto kernel;
+	for (i = 0; i < n && !any; i++) {
+		struct vsock *vs = fds[i].fd >= 0 ? velo_fd_get(fds[i].fd) : NULL;
+
+		if (vs) {
+			any = atomic_load(&vs->state) == VELO_SS_LOOP;
+			velo_vs_put(vs);
+		}
+	}
+	if (!any)
+		goto kernel;
+	if (n > 64) {
+		vss = calloc(n, sizeof(*vss));
+		kfds = calloc(n, sizeof(*kfds));
+		if (!vss || !kfds) {
+			free(vss == stackv ? NULL : vss);
+			free(kfds == stackk ? NULL : kfds);
+			errno = ENOMEM;
+			return -1;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		struct vsock *vs = fds[i].fd >= 0 ? velo_fd_get(fds[i].fd) : NULL;
+
+		if (vs && (atomic_load(&vs->state) != VELO_SS_LOOP || !vs->ch)) {
+			velo_vs_put(vs);
+			vs = NULL;
+		}
+		vss[i] = vs;
+		kfds[i] = fds[i];
+		if (vs)
+			kfds[i].events |= POLLIN | POLLRDHUP;
+	}
+	for (bool armed = false;;) {
+		struct timespec zero = { 0, 0 }, left;
+		int64_t rem = -1;
+
+		for (i = 0; i < n; i++)
+			kfds[i].revents = 0;
+		r = REAL(ppoll)(kfds, n, &zero, NULL);
+		if (r < 0)
+			break;
+		r = poll_merge(fds, kfds, vss, n);
+		if (r || tmo_ns == 0)
+			break;
+		if (tmo_ns > 0) {
+			uint64_t el = velo_now_ns() - start;
+
+			if (el >= (uint64_t)tmo_ns)
+				break;
+			rem = tmo_ns - el;
+		}
+		if (!armed && spin_ns) {
+			uint64_t s0 = velo_now_ns();
+			unsigned int it = 0;
+
+			while (!rings_ready(fds, vss, n) && velo_now_ns() - s0 < spin_ns &&
+			       (rem < 0 || velo_now_ns() - start < (uint64_t)tmo_ns) && ++it % 64)
+				__builtin_ia32_pause();
+			if (it % 64 == 0 && it)
+				continue; /* look at the kernel fds again */
+			if (velo_now_ns() - s0 < spin_ns)
+				continue;
+		}
+		for (i = 0; i < n; i++)
+			if (vss[i])
+				velo_loop_arm(vss[i], fds[i].events & POLLOUT);
+		armed = true;
+		if (rings_ready(fds, vss, n)) {
+			r = 0;
+		} else {
+			left = ns_to_ts(rem);
+			for (i = 0; i < n; i++)
+				kfds[i].revents = 0;
+			r = REAL(ppoll)(kfds, n, rem < 0 ? NULL : &left, mask);
+		}
+		for (i = 0; i < n; i++)
+			if (vss[i])
+				velo_loop_disarm(vss[i], fds[i].events & POLLOUT);
+		if (r < 0)
+			break;
+		velo_stat_add(VELO_STAT_SLEEPS, 1);
+		armed = false;
+	}
+	for (i = 0; i < n; i++)
+		velo_vs_put(vss[i]);
+	if (vss != stackv)
+		free(vss);
+	if (kfds != stackk)
+		free(kfds);
+	return r;
+kernel:
+	if (tmo_ns < 0)
+		return REAL(ppoll)(fds, n, NULL, mask);
+	{
+		struct timespec ts = ns_to_ts(tmo_ns);
+
+		return REAL(ppoll)(fds, n, &ts, mask);
+	}
+}
+
+VELO_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+	if (!atomic_load_explicit(&velo_loop_count, memory_order_relaxed))
+		return REAL(poll)(fds, n, timeout);
+	return mux_poll(fds, n, timeout < 0 ? -1 : (int64_t)timeout * 1000000, NULL);
+}
+
+VELO_EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen)
+{
+	if (fdslen / sizeof(*fds) < n)
+		__chk_fail();
+	return poll(fds, n, timeout);
+}
+
+VELO_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
+{
+	if (!atomic_load_explicit(&velo_loop_count, memory_order_relaxed) ||
+	    (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)))
+		return REAL(ppoll)(fds, n, ts, mask);
+	return mux_poll(fds, n, ts_to_ns(ts), mask);
+}
+
+VELO_EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts,
+			    const sigset_t *mask, size_t fdslen)
+{
+	if (fdslen / sizeof(*fds) < n)
+		__chk_fail();
+	return ppoll(fds, n, ts, mask);
+}
+
+/* --------------------------------------------------------------- select */
+
+static bool set_has_loop(int nfds, fd_set *r, fd_set *w, fd_set *e)
+{
+	int fd;
+
+	if (nfds > FD_SETSIZE)
+		nfds = FD_SETSIZE;
+	for (fd = 0; fd < nfds; fd++) {
+		struct vsock *vs;
+		bool loop;
+
+		if (!((r && FD_ISSET(fd, r)) || (w && FD_ISSET(fd, w)) || (e && FD_ISSET(fd, e))))
+			continue;
+		vs = velo_fd_get(fd);
+		if (!vs)
+			continue;
+		loop = atomic_load(&vs->state) == VELO_SS_LOOP;
+		velo_vs_put(vs);
+		if (loop)
+			return true;
+	}
+	return false;
+}
+
+static int mux_select(int nfds, fd_set *r, fd_set *w, fd_set *e, int64_t tmo_ns,
+		      const sigset_t *mask, int64_t *left_ns)
+{
+	struct pollfd pf[FD_SETSIZE];
+	int fd, n = 0, i, ret, count = 0;
+	uint64_t start = velo_now_ns();
+
+	for (fd = 0; fd < nfds; fd++) {
+		short ev = 0;
+
+		if (r && FD_ISSET(fd, r))
+			ev |= POLLIN;
+		if (w && FD_ISSET(fd, w))
+			ev |= POLLOUT;
+		if (e && FD_ISSET(fd, e))
+			ev |= POLLPRI;
+		if (ev) {
+			pf[n].fd = fd;
+			pf[n].events = ev;
+			pf[n].revents = 0;
+			n++;
+		}
+	}
+	ret = mux_poll(pf, n, tmo_ns, mask);
+	if (left_ns && tmo_ns >= 0) {
+		int64_t el = velo_now_ns() - start;
+
+		*left_ns = el >= tmo_ns ? 0 : tmo_ns - el;
+	}
+	if (ret < 0)
+		return ret;
+	for (i = 0; i < n; i++)
+		if (pf[i].revents & POLLNVAL) {
+			errno = EBADF;
+			return -1;
+		}
+	if (r)
+		FD_ZERO(r);
+	if (w)
+		FD_ZERO(w);
+	if (e)
+		FD_ZERO(e);
+	for (i = 0; i < n; i++) {
+		short re = pf[i].revents;
+
+		if ((pf[i].events & POLLIN) && (re & (POLLIN | POLLHUP | POLLERR))) {
+			FD_SET(pf[i].fd, r);
+			count++;
+		}
+		if ((pf[i].events & POLLOUT) && (re & (POLLOUT | POLLERR))) {
+			FD_SET(pf[i].fd, w);
+			count++;
+		}
+		if ((pf[i].events & POLLPRI) && (re & POLLPRI)) {
+			FD_SET(pf[i].fd, e);
+			count++;
+		}
+	}
+	return count;
+}
+
+VELO_EXPORT int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
+{
+	int64_t tmo, left = 0;
+	int ret;
+
+	if (!atomic_load_explicit(&velo_loop_count, memory_order_relaxed) || nfds < 0 ||
+	    nfds > FD_SETSIZE || (tv && (tv->tv_sec < 0 || tv->tv_usec < 0)) ||
+	    !set_has_loop(nfds, r, w, e))
+		return REAL(select)(nfds, r, w, e, tv);
+	tmo = tv ? (int64_t)tv->tv_sec * 1000000000ll + (int64_t)tv->tv_usec * 1000 : -1;
+	ret = mux_select(nfds, r, w, e, tmo, NULL, &left);
+	if (tv) {
+		tv->tv_sec = left / 1000000000ll;
+		tv->tv_usec = (left % 1000000000ll) / 1000;
+	}
+	return ret;
+}
+
+VELO_EXPORT int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec *ts,
+			const sigset_t *mask)
+{
+	if (!atomic_load_explicit(&velo_loop_count, memory_order_relaxed) || nfds < 0 ||
+	    nfds > FD_SETSIZE || (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 ||
+					 ts->tv_nsec >= 1000000000)) ||
+	    !set_has_loop(nfds, r, w, e))
+		return REAL(pselect)(nfds, r, w, e, ts, mask);
+	return mux_select(nfds, r, w, e, ts_to_ns(ts), mask, NULL);
+}
+
+/* ---------------------------------------------------------------- epoll */
+
+struct ep_reg {
+	int fd;
+	uint32_t gen;
+	uint32_t events;     /* the app's */
+	epoll_data_t data;   /* the app's */
+	struct vepoll *ep;
+	struct vsock *vs;    /* referenced while registered, TCP sockets only */
+	bool loop;           /* readiness computed by velo */
+	bool disabled;       /* EPOLLONESHOT fired */
+	int loop_idx;
+	uint64_t last_tail, last_head; /* EPOLLET: ring positions last reported */
+	uint64_t round;
+	int out_idx;
+	struct ep_reg *vs_next;
+};
+
+struct vepoll {
+	pthread_mutex_t mu;
+	int epfd;
+	struct ep_reg **regs; /* by fd */
+	size_t cap;
+	struct ep_reg **loops;
+	size_t nloops, loops_cap;
+	uint64_t round;
+};
+
+static struct vepoll *ep_new(int epfd)
+{
+	struct vepoll *ep = calloc(1, sizeof(*ep));
+
+	if (!ep)
+		return NULL;
+	pthread_mutex_init(&ep->mu, NULL);
+	ep->epfd = epfd;
+	return ep;
+}
+
+static struct vepoll *ep_get(int epfd, bool create)
+{
+	struct vepoll *ep = velo_fd_epoll(epfd);
+
+	if (!ep && create) {
+		ep = ep_new(epfd);
+		if (ep)
+			velo_fd_set_epoll(epfd, ep);
+	}
+	return ep;
+}
+
+static void loops_add(struct vepoll *ep, struct ep_reg *reg)
+{
+	if (reg->loop_idx >= 0)
+		return;
+	if (ep->nloops == ep->loops_cap) {
+		size_t nc = ep->loops_cap ? ep->loops_cap * 2 : 16;
+		struct ep_reg **nl = realloc(ep->loops, nc * sizeof(*nl));
+
+		if (!nl)
+			return;
+		ep->loops = nl;
+		ep->loops_cap = nc;
+	}
+	reg->loop_idx = ep->nloops;
+	ep->loops[ep->nloops++] = reg;
+}
+
+static void loops_del(struct vepoll *ep, struct ep_reg *reg)
+{
+	int i = reg->loop_idx;
+
+	if (i < 0)
+		return;
+	ep->loops[i] = ep->loops[--ep->nloops];
+	ep->loops[i]->loop_idx = i;
+	reg->loop_idx = -1;
+}
+
+static uint32_t kernel_mask(const struct ep_reg *reg)
+{
+	uint32_t ev = reg->events;
+
+	if (reg->loop)
+		ev |= EPOLLIN | EPOLLRDHUP; /* doorbells, FIN */
+	return ev;
+}
+
+static void vs_link(struct ep_reg *reg)
+{
+	if (!reg->vs)
+		return;
+	pthread_mutex_lock(&reg->vs->mu);
+	reg->vs_next = reg->vs->regs;
+	reg->vs->regs = reg;
+	pthread_mutex_unlock(&reg->vs->mu);
+}
+
+static void vs_unlink(struct ep_reg *reg)
+{
+	struct ep_reg **pp;
+
+	if (!reg->vs)
+		return;
+	pthread_mutex_lock(&reg->vs->mu);
+	for (pp = &reg->vs->regs; *pp; pp = &(*pp)->vs_next)
+		if (*pp == reg) {
+			*pp = reg->vs_next;
+			break;
+		}
+	pthread_mutex_unlock(&reg->vs->mu);
+}
+
+static void reg_free(struct ep_reg *reg)
+{
+	vs_unlink(reg);
+	velo_vs_put(reg->vs);
+	free(reg);
+}
+
+/* Detach the registration of fd from ep (caller holds ep->mu); returns it. */
+static struct ep_reg *reg_take(struct vepoll *ep, int fd)
+{
+	struct ep_reg *reg;
+
+	if (fd < 0 || (size_t)fd >= ep->cap || !(reg = ep->regs[fd]))
+		return NULL;
+	ep->regs[fd] = NULL;
+	loops_del(ep, reg);
+	return reg;
+}
+
+static int reg_put(struct vepoll *ep, int fd, struct ep_reg *reg)
+{
+	if ((size_t)fd >= ep->cap) {
+		size_t nc = ep->cap ? ep->cap : 64;
+		struct ep_reg **n;
+
+		while (nc <= (size_t)fd)
+			nc *= 2;
+		n = realloc(ep->regs, nc * sizeof(*n));
+		if (!n)
+			return -1;
+		memset(n + ep->cap, 0, (nc - ep->cap) * sizeof(*n));
+		ep->regs = n;
+		ep->cap = nc;
+	}
+	ep->regs[fd] = reg;
+	if (reg->loop)
+		loops_add(ep, reg);
+	return 0;
+}
+
+void velo_epoll_destroy(struct vepoll *ep)
+{
+	size_t i;
+
+	if (!ep)
+		return;
+	pthread_mutex_lock(&ep->mu);
+	for (i = 0; i < ep->cap; i++) {
+		struct ep_reg *reg = reg_take(ep, (int)i);
+
+		if (reg)
+			reg_free(reg);
+	}
+	free(ep->regs);
+	free(ep->loops);
+	pthread_mutex_unlock(&ep->mu);
+	pthread_mutex_destroy(&ep->mu);
+	free(ep);
+}
+
+void velo_epoll_fd_closed(int fd)
+{
+	struct vepoll *ep = velo_fd_epoll(fd);
+
+	if (ep) {
+		velo_fd_set_epoll(fd, NULL);
+		velo_epoll_destroy(ep);
+	}
+}
+
+/* fd is being closed: its registrations stop (the kernel's may live on in dups). */
+void velo_epoll_vs_fd_closed(struct vsock *vs, int fd)
+{
+	struct ep_reg *list[16];
+	struct ep_reg *reg;
+	int n = 0, i;
+
+	pthread_mutex_lock(&vs->mu);
+	for (reg = vs->regs; reg && n < 16; reg = reg->vs_next)
+		if (reg->fd == fd)
+			list[n++] = reg;
+	pthread_mutex_unlock(&vs->mu);
+	for (i = 0; i < n; i++) {
+		struct vepoll *ep = list[i]->ep;
+		struct ep_reg *got = NULL;
+
+		pthread_mutex_lock(&ep->mu);
+		if ((size_t)fd < ep->cap && ep->regs[fd] == list[i])
+			got = reg_take(ep, fd);
+		pthread_mutex_unlock(&ep->mu);
+		if (got)
+			reg_free(got);
+	}
+}
+
+void velo_epoll_socket_attached(struct vsock *vs)
+{
+	struct ep_reg *list[16];
+	struct ep_reg *reg;
+	int n = 0, i;
+
+	pthread_mutex_lock(&vs->mu);
+	for (reg = vs->regs; reg && n < 16; reg = reg->vs_next)
+		list[n++] = reg;
+	pthread_mutex_unlock(&vs->mu);
+	for (i = 0; i < n; i++) {
+		struct vepoll *ep = list[i]->ep;
+
+		pthread_mutex_lock(&ep->mu);
+		reg = list[i];
+		if ((size_t)reg->fd < ep->cap && ep->regs[reg->fd] == reg && !reg->loop) {
+			struct epoll_event kev;
+
+			reg->loop = true;
+			kev.events = kernel_mask(reg);
+			kev.data.u64 = ((uint64_t)reg->gen << 32) | (uint32_t)reg->fd;
+			REAL(epoll_ctl)(ep->epfd, EPOLL_CTL_MOD, reg->fd, &kev);
+			loops_add(ep, reg);
+			/* a waiter may sleep on the kernel fd only: make the peer ring */
+			velo_loop_arm(vs, false);
+		}
+		pthread_mutex_unlock(&ep->mu);
+	}
+}
+
+VELO_EXPORT int epoll_create(int size)
+{
+	int r = REAL(epoll_create)(size);
+
+	if (r >= 0) {
+		velo_fd_opened(r);
+		velo_fd_set_epoll(r, ep_new(r));
+	}
+	return r;
+}
+
+VELO_EXPORT int epoll_create1(int flags)
+{
+	int r = REAL(epoll_create1)(flags);
+
+	if (r >= 0) {
+		velo_fd_opened(r);
+		velo_fd_set_epoll(r, ep_new(r));
+	}
+	return r;
+}
+
+VELO_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	struct vepoll *ep;
+	struct ep_reg *reg, *old;
+	struct epoll_event kev;
+	struct vsock *vs = NULL;
+	int r, saved;
+
+	if ((op != EPOLL_CTL_ADD && op != EPOLL_CTL_MOD && op != EPOLL_CTL_DEL) ||
+	    (op != EPOLL_CTL_DEL && !ev) || fd < 0 || epfd == fd || !(ep = ep_get(epfd, true)))
+		return REAL(epoll_ctl)(epfd, op, fd, ev);
+	if (op == EPOLL_CTL_DEL) {
+		r = REAL(epoll_ctl)(epfd, op, fd, ev);
+		if (!r) {
+			pthread_mutex_lock(&ep->mu);
+			old = reg_take(ep, fd);
+			pthread_mutex_unlock(&ep->mu);
+			if (old)
+				reg_free(old);
+		}
+		return r;
+	}
+	if (op == EPOLL_CTL_ADD) {
+		vs = velo_fd_get(fd);
+		if (vs && atomic_load(&vs->state) == VELO_SS_PENDING)
+			velo_loop_try_attach(vs, fd);
+		reg = calloc(1, sizeof(*reg));
+		if (!reg) {
+			velo_vs_put(vs);
+			errno = ENOMEM;
+			return -1;
+		}
+		reg->fd = fd;
+		reg->gen = velo_fd_gen(fd);
+		reg->events = ev->events;
+		reg->data = ev->data;
+		reg->ep = ep;
+		reg->vs = vs;
+		reg->loop = vs && atomic_load(&vs->state) == VELO_SS_LOOP && vs->ch;
+		reg->loop_idx = -1;
+		reg->last_tail = reg->last_head = UINT64_MAX;
+		kev.events = kernel_mask(reg);
+		kev.data.u64 = ((uint64_t)reg->gen << 32) | (uint32_t)fd;
+		pthread_mutex_lock(&ep->mu);
+		r = REAL(epoll_ctl)(epfd, op, fd, &kev);
+		saved = errno;
+		old = NULL;
+		if (!r) {
+			old = reg_take(ep, fd); /* a stale one of a closed earlier file */
+			if (reg_put(ep, fd, reg) < 0) {
+				REAL(epoll_ctl)(epfd, EPOLL_CTL_DEL, fd, NULL);
+				r = -1;
+				saved = ENOMEM;
+			}
+		}
+		pthread_mutex_unlock(&ep->mu);
+		if (old)
+			reg_free(old);
+		if (r) {
+			velo_vs_put(vs);
+			free(reg);
+		} else {
+			vs_link(reg);
+		}
+		errno = saved;
+		return r;
+	}
+	/* MOD */
+	pthread_mutex_lock(&ep->mu);
+	reg = (size_t)fd < ep->cap ? ep->regs[fd] : NULL;
+	if (!reg || reg->gen != velo_fd_gen(fd)) {
+		/* not registered through us, or a stale entry: the kernel decides */
+		pthread_mutex_unlock(&ep->mu);
+		kev.events = ev->events;
+		kev.data.u64 = ((uint64_t)velo_fd_gen(fd) << 32) | (uint32_t)fd;
+		r = REAL(epoll_ctl)(epfd, op, fd, &kev);
+		if (!r) {
+			/* registered by a file we did not see: adopt it */
+			struct ep_reg *n = calloc(1, sizeof(*n));
+
+			if (n) {
+				n->fd = fd;
+				n->gen = velo_fd_gen(fd);
+				n->events = ev->events;
+				n->data = ev->data;
+				n->ep = ep;
+				n->loop_idx = -1;
+				pthread_mutex_lock(&ep->mu);
+				old = reg_take(ep, fd);
+				if (reg_put(ep, fd, n) < 0)
+					free(n);
+				pthread_mutex_unlock(&ep->mu);
+				if (old)
+					reg_free(old);
+			}
+		}
+		return r;
+	}
+	{
+		struct ep_reg tmp = *reg;
+
+		tmp.events = ev->events;
+		kev.events = kernel_mask(&tmp);
+		kev.data.u64 = ((uint64_t)reg->gen << 32) | (uint32_t)fd;
+		r = REAL(epoll_ctl)(epfd, op, fd, &kev);
+		if (!r) {
+			reg->events = ev->events;
+			reg->data = ev->data;
+			reg->disabled = false;
+			reg->last_tail = reg->last_head = UINT64_MAX;
+		}
+	}
+	pthread_mutex_unlock(&ep->mu);
+	return r;
+}
+
+static void count_stale(int fd)
+{
+	if (velo_fd_is_closed(fd))
+		velo_stat_add(VELO_STAT_EPOLL_STALE_CLOSED, 1);
+	else if (velo_fd_opener(fd) == velo_gettid())
+		velo_stat_add(VELO_STAT_EPOLL_STALE_REOPEN_SAME, 1);
+	else
+		velo_stat_add(VELO_STAT_EPOLL_STALE_REOPEN_OTHER, 1);
+}
+
+/* Ring readiness of a LOOP registration, with ET/ONESHOT; caller holds ep->mu. */
+static uint32_t reg_ring_events(struct ep_reg *reg, bool consume)
+{
+	struct vsock *vs = reg->vs;
+	uint32_t ev;
+
+	if (reg->disabled || !vs->ch || reg->gen != velo_fd_gen(reg->fd))
+		return 0;
+	ev = velo_loop_ring_events(vs) & (reg->events | EPOLLERR | EPOLLHUP);
+	if (ev && (reg->events & EPOLLET)) {
+		uint64_t t = atomic_load(&vs_in(vs)->tail), h = atomic_load(&vs_out(vs)->head);
+
+		if ((ev & EPOLLIN) && t == reg->last_tail)
+			ev &= ~(EPOLLIN | EPOLLRDNORM);
+		if ((ev & EPOLLOUT) && h == reg->last_head)
+			ev &= ~(EPOLLOUT | EPOLLWRNORM);
+		if (consume) {
+			if (ev & EPOLLIN)
+				reg->last_tail = t;
+			if (ev & EPOLLOUT)
+				reg->last_head = h;
+		}
+	}
+	return ev;
+}
+
+static bool ep_rings_ready(struct vepoll *ep)
+{
+	size_t i;
+	bool any = false;
+
+	pthread_mutex_lock(&ep->mu);
+	for (i = 0; i < ep->nloops && !any; i++)
+		any = reg_ring_events(ep->loops[i], false) != 0;
+	pthread_mutex_unlock(&ep->mu);
+	return any;
+}
+
+static __thread struct epoll_event *kbuf;
+static __thread int kbuf_len;
+
+static int ep_collect(struct vepoll *ep, int epfd, struct epoll_event *out, int max,
+		      int tmo_ms, const sigset_t *mask, int *kerr)
+{
+	int n = 0, k, i;
+	uint64_t round;
+
+	*kerr = 0;
+	if (kbuf_len < max) {
+		struct epoll_event *nb = realloc(kbuf, (size_t)max * sizeof(*nb));
+
+		if (!nb) {
+			*kerr = ENOMEM;
+			return -1;
+		}
+		kbuf = nb;
+		kbuf_len = max;
+	}
+	pthread_mutex_lock(&ep->mu);
+	round = ++ep->round;
+	for (i = 0; (size_t)i < ep->nloops && n < max; i++) {
+		struct ep_reg *reg = ep->loops[i];
+		uint32_t ev = reg_ring_events(reg, true);
+
+		if (!ev)
+			continue;
+		out[n].events = ev;
+		out[n].data = reg->data;
+		reg->round = round;
+		reg->out_idx = n++;
+		if (reg->events & EPOLLONESHOT)
+			reg->disabled = true;
+	}
+	pthread_mutex_unlock(&ep->mu);
+	if (n)
+		tmo_ms = 0;
+	k = REAL(epoll_pwait)(epfd, kbuf, max - n > 0 ? max - n : 1, tmo_ms, mask);
+	if (k < 0) {
+		*kerr = errno;
+		return n ? n : -1;
+	}
+	pthread_mutex_lock(&ep->mu);
+	for (i = 0; i < k; i++) {
+		int fd = (int)(uint32_t)kbuf[i].data.u64;
+		uint32_t gen = (uint32_t)(kbuf[i].data.u64 >> 32);
+		struct ep_reg *reg = fd >= 0 && (size_t)fd < ep->cap ? ep->regs[fd] : NULL;
+		uint32_t ev = kbuf[i].events;
+
+		if (!reg || reg->gen != gen || velo_fd_gen(fd) != gen) {
+			count_stale(fd);
+			continue;
+		}
+		if (reg->loop && reg->vs && reg->vs->ch) {
+			ev = velo_loop_kernel_events(reg->vs, fd, ev) &
+			     (reg->events | EPOLLERR | EPOLLHUP);
+			if (reg->round == round) {
+				out[reg->out_idx].events |= ev;
+				continue;
+			}
+			if (reg->disabled && !(reg->events & EPOLLONESHOT))
+				continue;
+			if (reg->events & EPOLLET) {
+				uint64_t t = atomic_load(&vs_in(reg->vs)->tail);
+
+				reg->last_tail = t;
+			}
+			if (reg->events & EPOLLONESHOT)
+				reg->disabled = true;
+		}
+		if (!ev || n >= max)
+			continue;
+		out[n].events = ev;
+		out[n].data = reg->data;
+		reg->round = round;
+		reg->out_idx = n++;
+	}
+	pthread_mutex_unlock(&ep->mu);
+	return n;
+}
+
+static int mux_epoll(int epfd, struct epoll_event *events, int max, int64_t tmo_ns,
+		     const sigset_t *mask)
+{
+	struct vepoll *ep = ep_get(epfd, false);
+	uint64_t start = velo_now_ns(), spin_ns = (uint64_t)velo_cfg.spin_us * 1000;
+	int n, kerr;
+
+	if (!ep || !events || max <= 0 || max > INT_MAX / (int)sizeof(*events)) {
+		int ms = tmo_ns < 0 ? -1 : (int)((tmo_ns + 999999) / 1000000);
+
+		return REAL(epoll_pwait)(epfd, events, max, ms, mask);
+	}
+	for (bool first = true;; first = false) {
+		int64_t rem = -1;
+		int ms;
+		size_t i, nl = ep->nloops;
+
+		if (!first || nl) {
+			n = ep_collect(ep, epfd, events, max, 0, NULL, &kerr);
+			if (n != 0)
+				goto done;
+			if (tmo_ns == 0)
+				return 0;
+		}
+		if (tmo_ns > 0) {
+			uint64_t el = velo_now_ns() - start;
+
+			if (el >= (uint64_t)tmo_ns)
+				return 0;
+			rem = tmo_ns - el;
+		}
+		if (nl && spin_ns && velo_now_ns() - start < spin_ns) {
+			unsigned int it;
+
+			for (it = 0; it < 256 && !ep_rings_ready(ep); it++)
+				__builtin_ia32_pause();
+			continue;
+		}
+		if (nl) {
+			pthread_mutex_lock(&ep->mu);
+			for (i = 0; i < ep->nloops; i++)
+				velo_loop_arm(ep->loops[i]->vs, false);
+			pthread_mutex_unlock(&ep->mu);
+			if (ep_rings_ready(ep))
+				continue;
+			velo_stat_add(VELO_STAT_SLEEPS, 1);
+		}
+		ms = rem < 0 ? -1 : (int)((rem + 999999) / 1000000);
+		n = ep_collect(ep, epfd, events, max, ms, mask, &kerr);
+		if (n != 0)
+			goto done;
+	}
+done:
+	if (n < 0)
+		errno = kerr;
+	return n;
+}
+
+VELO_EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int tmo)
+{
+	return mux_epoll(epfd, ev, max, tmo < 0 ? -1 : (int64_t)tmo * 1000000, NULL);
+}
+
+VELO_EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int tmo,
+			    const sigset_t *mask)
+{
+	return mux_epoll(epfd, ev, max, tmo < 0 ? -1 : (int64_t)tmo * 1000000, mask);
+}
+
+VELO_EXPORT int epoll_pwait2(int epfd, struct epoll_event *ev, int max,
+			     const struct timespec *ts, const sigset_t *mask)
+{
+	struct vepoll *ep = ep_get(epfd, false);
+
+	if (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000))
+		return REAL(epoll_pwait2)(epfd, ev, max, ts, mask);
+	if (!ep)
+		return REAL(epoll_pwait2)(epfd, ev, max, ts, mask);
+	return mux_epoll(epfd, ev, max, ts_to_ns(ts), mask);
+}

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * libvelo internals.
+ *
+ * fd table: fd -> struct vsock (process-local view of one kernel socket
+ * file), plus a generation counter per fd number for epoll's stale-event
+ * guard. dup'ed fds point to the same vsock. Everything that must be shared
+ * by every holder of the socket file (other processes after fork, exec or
+ * SCM_RIGHTS) lives in the loopback channel, which is keyed by the kernel
+ * sockets' identities (SO_COOKIE of both ends), never by fd numbers.
+ *
+ * Backends: a vsock is KERNEL (passthrough: every call goes to libc),
+ * PENDING (TCP not connected yet: kernel, attach attempted when it
+ * connects), LISTEN (kernel) or LOOP (attached to a shared-memory channel
+ * with a local velo peer). A future NIC/engine backend is another state with
+ * its own ops beside these.
+ */
+#ifndef VELO_PRELOAD_VELO_H
+#define VELO_PRELOAD_VELO_H
+
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "common/chan.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/stats.h"
+
+#define VELO_EXPORT __attribute__((visibility("default")))
+
+/* ---- real libc functions ---- */
+#define VELO_REAL_LIST(X)                                                      \
+	X(socket) X(socketpair) X(bind) X(listen) X(accept) X(accept4) X(connect) \
+	X(shutdown) X(close) X(fclose) X(read) X(readv) X(recv) X(recvfrom)   \
+	X(recvmsg) X(recvmmsg) X(write) X(writev) X(send) X(sendto) X(sendmsg) \
+	X(sendmmsg) X(sendfile) X(sendfile64) X(splice) X(getsockname)        \
+	X(getpeername) X(getsockopt) X(setsockopt) X(fcntl) X(fcntl64) X(ioctl) \
+	X(dup) X(dup2) X(dup3) X(fork) X(execve) X(execvpe) X(fexecve)        \
+	X(epoll_create) X(epoll_create1) X(epoll_ctl) X(epoll_wait)           \
+	X(epoll_pwait) X(epoll_pwait2) X(poll) X(ppoll) X(select) X(pselect)  \
+	X(open) X(open64) X(openat) X(openat64) X(pipe) X(pipe2) X(eventfd)   \
+	X(_exit) X(_Exit)
+
+enum {
+#define X(n) VR_##n,
+	VELO_REAL_LIST(X)
+#undef X
+	VR_MAX
+};
+
+extern void *velo_real_tab[VR_MAX];
+void *velo_real_resolve(int idx);
+void velo_real_init(void);
+
+#define REAL(n)                                                              \
+	((__typeof__(&n))(__atomic_load_n(&velo_real_tab[VR_##n], __ATOMIC_RELAXED) ?: \
+			  velo_real_resolve(VR_##n)))
+
+/* ---- sockets ---- */
+struct vepoll;
+struct ep_reg;
+
+struct vsock {
+	_Atomic int refs;       /* fd-table entries + users in flight */
+	_Atomic uint32_t state; /* enum velo_sock_state */
+	uint64_t ino;
+	int family;
+	pthread_mutex_t mu;     /* attach, epoll registrations */
+	/* LOOP backend */
+	struct velo_chan *ch;
+	int end;                /* our end index in ch */
+	uint64_t cookie, peer_cookie;
+	char path[128];
+	unsigned int attach_tries;
+	_Atomic int pend_err;   /* kernel error consumed while draining doorbells */
+	bool rule_checked;
+	/* statistics slot, -1 if none */
+	int slot;
+	/* epoll registrations of this socket (to switch them on attach) */
+	struct ep_reg *regs;
+};
+
+static inline struct velo_chan_dir *vs_in(struct vsock *vs)
+{
+	return &vs->ch->dir[!vs->end];
+}
+
+static inline struct velo_chan_dir *vs_out(struct vsock *vs)
+{
+	return &vs->ch->dir[vs->end];
+}
+
+/* ---- fd table ---- */
+struct vsock *velo_fd_get(int fd);       /* takes a reference, NULL if none */
+void velo_vs_put(struct vsock *vs);
+void velo_fd_install(int fd, struct vsock *vs); /* takes over a reference */
+struct vsock *velo_fd_remove(int fd);    /* returns the table's reference */
+void velo_fd_opened(int fd);             /* a new file got this fd number */
+void velo_fd_closed(int fd);
+uint32_t velo_fd_gen(int fd);
+bool velo_fd_is_closed(int fd);
+pid_t velo_fd_opener(int fd);
+struct vepoll *velo_fd_epoll(int fd);
+void velo_fd_set_epoll(int fd, struct vepoll *ep);
+void velo_fd_foreach(void (*fn)(int fd, struct vsock *vs, void *arg), void *arg);
+bool velo_fd_any_loop(void);
+
+struct vsock *velo_vs_new(int fd, int family, uint32_t state);
+
+/* ---- global state ---- */
+extern struct velo_config velo_cfg;
+extern struct velo_stats *velo_st;
+extern char velo_prog[64];
+extern _Atomic bool velo_exiting;
+extern atomic_uint velo_loop_count; /* LOOP sockets ever attached (fast-path hint) */
+
+static inline void velo_stat_add(enum velo_stat s, uint64_t v)
+{
+	if (velo_st)
+		atomic_fetch_add_explicit(&velo_st->ctr[s], v, memory_order_relaxed);
+}
+
+void velo_slot_update(struct vsock *vs, int fd);
+void velo_slot_free(struct vsock *vs);
+pid_t velo_gettid(void);
+uint64_t velo_now_ns(void);
+void velo_init(void);
+
+/* ---- loopback backend ---- */
+/* Try to attach a PENDING TCP socket that has connected. */
+void velo_loop_try_attach(struct vsock *vs, int fd);
+ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int iovcnt, int flags);
+ssize_t velo_loop_send(struct vsock *vs, int fd, const struct iovec *iov, int iovcnt, int flags);
+/* Last reference of this end in this process is going away. */
+void velo_loop_release(struct vsock *vs, int fd, bool exec);
+void velo_loop_after_fork(struct vsock *vs);
+void velo_loop_shutdown(struct vsock *vs, int how);
+void velo_loop_set_nonblock(struct vsock *vs, bool nb);
+/*
+ * Readiness of a LOOP socket: ring part (no system call) merged with the
+ * kernel's revents (kev, from poll/epoll; doorbell-only POLLIN is dropped).
+ */
+uint32_t velo_loop_ring_events(struct vsock *vs);
+uint32_t velo_loop_kernel_events(struct vsock *vs, int fd, uint32_t kev);
+/* Ask the peer to ring the doorbell on new data (want_out: on ring space). */
+void velo_loop_arm(struct vsock *vs, bool want_out);
+void velo_loop_disarm(struct vsock *vs, bool want_out);
+int velo_loop_fionread(struct vsock *vs, int fd, int *out);
+
+/* ---- multiplexers ---- */
+void velo_epoll_fd_closed(int fd);
+void velo_epoll_vs_fd_closed(struct vsock *vs, int fd);
+void velo_adopt_inherited(void);
+void velo_epoll_socket_attached(struct vsock *vs);
+void velo_epoll_destroy(struct vepoll *ep);
+
+/* ---- signals ---- */
+/* After EINTR of an internal timed wait: would the kernel have restarted? */
+bool velo_all_handlers_restart(void);
+
+#endif /* VELO_PRELOAD_VELO_H */
