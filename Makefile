@@ -80,6 +80,17 @@ check test:
 	scripts/deps
 	scripts/check
 
+# Benchmarks: velo and the kernel side by side (bench/run --help).
+BENCH_TOOLS := $(patsubst bench/tools/%.c,$(B)/bench/%,$(wildcard bench/tools/*.c))
+
+$(B)/bench/%: bench/tools/%.c bench/tools/tool.h
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $<
+
+bench: user $(BENCH_TOOLS)
+	scripts/deps
+	bench/run $(BENCH_ARGS)
+
 demo:
 	scripts/deps
 	$(MAKE) user
