@@ -230,7 +230,17 @@ static void drv_step(struct drv *d, int max_wait_ms)
 		wait = MIN(wait, 100000ull);
 	ts.tv_sec = (time_t)(wait / SEC);
 	ts.tv_nsec = (long)(wait % SEC);
-	ppoll(p, d->tap2 >= 0 ? 2 : 1, &ts, NULL);
+	/* busy-poll briefly first, as a kernel-bypass datapath does */
+	for (uint64_t spin = now_ns() + 20000; wait && now_ns() < spin;) {
+		struct timespec zero = { 0, 0 };
+
+		if (ppoll(p, d->tap2 >= 0 ? 2 : 1, &zero, NULL) > 0) {
+			wait = 0;
+			break;
+		}
+	}
+	if (wait)
+		ppoll(p, d->tap2 >= 0 ? 2 : 1, &ts, NULL);
 	/* from the TAP to the engine, or across the relay to the other TAP */
 	for (int k = 0; k < 256 && (n = read(d->tap, f, sizeof(f))) > 0; k++)
 		pass(d, d->st ? 0 : 1, f, (size_t)n);
