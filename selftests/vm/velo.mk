@@ -1,5 +1,8 @@
 # velo.ko VM tests: all share velo_test.h; the netlink tests use veloctl's
-# own generic netlink client (user/veloctl/genl.c) over libmnl.
+# own generic netlink client (user/veloctl/genl.c) over libmnl, and
+# veloctl_cli builds veloctl's main.c in.
+VELOCTL_SRC := $(TOP)/user/veloctl/genl.c $(TOP)/user/veloctl/genl.h $(TOP)/user/veloctl/main.c
 $(filter $(OUT)/vm/%,$(TEST_GEN_PROGS)): vm/velo_test.h
-$(OUT)/vm/netlink_sysfs $(OUT)/vm/fuzz: $(TOP)/user/veloctl/genl.c $(TOP)/user/veloctl/genl.h
-$(OUT)/vm/netlink_sysfs $(OUT)/vm/fuzz: LDLIBS += $(TOP)/user/veloctl/genl.c -lmnl
+$(OUT)/vm/netlink_sysfs $(OUT)/vm/fuzz $(OUT)/vm/veloctl_cli: $(VELOCTL_SRC)
+$(OUT)/vm/netlink_sysfs $(OUT)/vm/fuzz $(OUT)/vm/veloctl_cli: LDLIBS += $(TOP)/user/veloctl/genl.c -lmnl
+$(OUT)/vm/veloctl_cli: CFLAGS += -DVELO_VERSION='"vmtest"'
