@@ -14,3 +14,6 @@ all: $(DIFF_PROGS)
 $(OUT)/diff/%: $(TOP)/selftests/diff/%.c $(TOP)/selftests/diff/diff.h
 	@mkdir -p $(@D)
 	$(CC) $(DIFF_CFLAGS) -o $@ $< -lpthread
+
+# Built fortified, so glibc's __recv_chk, __poll_chk, ... entry points are used.
+$(OUT)/diff/glibc_entry_points: DIFF_CFLAGS += -D_FORTIFY_SOURCE=2
