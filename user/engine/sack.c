@@ -147,9 +147,10 @@ uint32_t sb_ack(struct tcb *tp, uint32_t ack, uint64_t now, bool *karn_ok,
 				s->seq = ack; /* partially acknowledged */
 			break;
 		}
+		/* SACKed segments were timed when SACKed; a retransmission is ambiguous */
 		if (s->flags & SEG_EVER_RT)
 			*karn_ok = false;
-		else if (!*oldest_xmit)
+		else if (!*oldest_xmit && !(s->flags & SEG_SACKED))
 			*oldest_xmit = s->xmit_ns;
 		if (!(s->flags & SEG_SACKED))
 			rack_update(tp, s, now);

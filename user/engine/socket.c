@@ -61,14 +61,14 @@ int vtcp_bind(struct vtcp_stack *st, int s, const struct sockaddr *a, socklen_t 
 	if (tp->bound || tp->state != VTCP_CLOSE)
 		return -EINVAL;
 	vaddr_from_sa(&v, &port, a);
-	if (memcmp(v.a, zero, 16) && !addr_is_local(st, &v))
-		return -EADDRNOTAVAIL;
 	if (v.fam == 6 && v.a[0] == 0xfe && (v.a[1] & 0xc0) == 0x80) {
 		if (!v.scope)
 			return -EINVAL; /* link-local needs its interface */
 		if (v.scope != st->cfg.ifindex)
 			return -ENODEV;
 	}
+	if (memcmp(v.a, zero, 16) && !addr_is_local(st, &v))
+		return -EADDRNOTAVAIL;
 	if (!port)
 		port = port_ephemeral(st, &v, NULL, 0);
 	else if (port_in_use(st, &v, port, NULL, 0))
@@ -145,7 +145,8 @@ static int reuse_timewait(struct vtcp_stack *st, struct tcb *tp)
 int vtcp_connect(struct vtcp_stack *st, int s, const struct sockaddr *a, socklen_t len)
 {
 	struct tcb *tp = sock_get(st, s);
-	struct vaddr src;
+	struct vaddr src, ra;
+	uint16_t rport;
 	int err;
 
 	if (!tp)
@@ -164,15 +165,16 @@ int vtcp_connect(struct vtcp_stack *st, int s, const struct sockaddr *a, socklen
 	}
 	if ((err = check_family(tp, a, len)))
 		return err;
-	vaddr_from_sa(&tp->raddr, &tp->rport, a);
-	if (!tp->rport)
+	vaddr_from_sa(&ra, &rport, a);
+	if (!rport)
 		return -ECONNREFUSED;
-	if (tp->raddr.fam == 6 && tp->raddr.a[0] == 0xfe && (tp->raddr.a[1] & 0xc0) == 0x80 &&
-	    !tp->raddr.scope)
-		tp->raddr.scope = tp->laddr.scope ? tp->laddr.scope : st->cfg.ifindex;
-	err = route_lookup(st, &tp->raddr, &tp->nexthop, &src, &tp->pmtu);
+	if (ra.fam == 6 && ra.a[0] == 0xfe && (ra.a[1] & 0xc0) == 0x80 && !ra.scope)
+		ra.scope = tp->laddr.scope ? tp->laddr.scope : st->cfg.ifindex;
+	err = route_lookup(st, &ra, &tp->nexthop, &src, &tp->pmtu);
 	if (err)
 		return err;
+	tp->raddr = ra;
+	tp->rport = rport;
 	if (!tp->bound || !memcmp(tp->laddr.a, (uint8_t[16]){ 0 }, 16)) {
 		uint16_t lport = tp->lport;
 
