@@ -278,6 +278,7 @@ struct vtcp_stack {
 	uint16_t ip_id;
 	struct local_addr addrs[ADDR_MAX];
 	struct neigh neigh[NEIGH_MAX];
+	unsigned int nheld; /* neighbours holding a frame */
 	struct ctl_frame ctl[CTL_QUEUE];
 	unsigned int nctl;
 	uint8_t *frame; /* scratch for building a frame */

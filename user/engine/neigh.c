@@ -47,6 +47,8 @@ static struct neigh *neigh_get(struct vtcp_stack *st, const struct vaddr *ip)
 			victim = n;
 	}
 	n = victim;
+	if (n->held_len)
+		st->nheld--;
 	n->used = true;
 	n->valid = false;
 	n->ip = *ip;
@@ -69,7 +71,7 @@ static void neigh_learn(struct vtcp_stack *st, const struct vaddr *ip,
 /* Sends the frames that waited for their neighbour to resolve. */
 void neigh_flush(struct vtcp_stack *st)
 {
-	for (unsigned int i = 0; i < NEIGH_MAX; i++) {
+	for (unsigned int i = 0; st->nheld && i < NEIGH_MAX; i++) {
 		struct neigh *n = &st->neigh[i];
 
 		if (n->used && n->valid && n->held_len) {
@@ -77,6 +79,7 @@ void neigh_flush(struct vtcp_stack *st)
 			st->tx(st->tx_ctx, n->held, n->held_len);
 			st->emitted++;
 			n->held_len = 0;
+			st->nheld--;
 		}
 	}
 }
@@ -95,8 +98,12 @@ int vtcp_neigh_set(struct vtcp_stack *st, const struct sockaddr *sa,
 		return 0;
 	}
 	n = neigh_find(st, &ip);
-	if (n)
+	if (n) {
+		if (n->held_len)
+			st->nheld--;
+		n->held_len = 0;
 		n->used = false;
+	}
 	return 0;
 }
 
@@ -255,6 +262,8 @@ void neigh_output(struct vtcp_stack *st, const struct vaddr *nexthop,
 	}
 	memcpy(n->held, frame, len);
 	memcpy(n->held + 6, st->cfg.mac, 6);
+	if (!n->held_len)
+		st->nheld++;
 	n->held_len = (uint16_t)len;
 	if (n->asked_ns && st->now - n->asked_ns < NEIGH_RETRY_NS)
 		return;

@@ -495,7 +495,8 @@ int vtcp_poll(struct vtcp_stack *st, uint64_t now_ns, vtcp_tx_fn tx, void *ctx)
 			tcp_timers(st, tp);
 		if (tp->used && (tp->want_tx || tp->ack_now))
 			tcp_output(st, tp);
-		ctl_flush(st);
+		if (st->nctl)
+			ctl_flush(st);
 		if (tp->used && !tp->orphan && st->cfg.on_event) {
 			unsigned int ev = sock_events(st, tp);
 
