@@ -252,6 +252,7 @@ out:
 	mutex_unlock(&s->lock);
 	if (velo_cq_pending(&s->scq))
 		velo_wake(s);
+	velo_db_arm(s);
 	return ret;
 }
 

@@ -127,6 +127,7 @@ static void velo_rings_init(struct velo_stack *s)
 	s->sq = m + c->sq.offset;
 	s->rq = (void *)(m + c->rq.offset);
 	s->qp_dbr = (void *)(dbr + VELO_DBR_QP);
+	s->sq_poll = (void *)(dbr + VELO_DBR_SQ_POLL);
 	s->conns = (void *)(m + c->conns.offset);
 	s->rcq.cqes = (void *)(m + c->rcq.offset);
 	s->rcq.dbr = (void *)(dbr + VELO_DBR_RCQ);
@@ -167,6 +168,7 @@ static struct velo_stack *velo_stack_alloc(void)
 	INIT_LIST_HEAD(&s->filters);
 	init_waitqueue_head(&s->wq);
 	INIT_RCU_WORK(&s->free_work, velo_stack_free_work);
+	velo_db_init(s);
 	s->uid = current_uid();
 	s->tgid = task_tgid_nr(current);
 	atomic_inc(&velo_live_stacks);
@@ -285,6 +287,7 @@ static void velo_stack_destroy(struct velo_stack *s)
 	mutex_lock(&s->lock);
 	velo_stack_detach(s, true);
 	mutex_unlock(&s->lock);
+	velo_db_stop(s);
 	/* The receive hook may still be writing to s->mem under RCU. */
 	queue_rcu_work(velo_wq, &s->free_work);
 }

@@ -3,6 +3,7 @@
 #define VELO_VELO_H
 
 #include <linux/atomic.h>
+#include <linux/hrtimer.h>
 #include <linux/kobject.h>
 #include <linux/mlx5/device.h>
 #include <linux/mlx5/qp.h>
@@ -71,6 +72,9 @@ struct velo_stack {
 	u8 *sq;
 	struct mlx5_wqe_data_seg *rq;
 	__be32 *qp_dbr;
+	__u32 *sq_poll;		/* VELO_DBR_SQ_POLL: doorbell polling armed */
+	struct hrtimer db_timer;
+	struct work_struct db_work;
 	struct velo_cq rcq;
 	struct velo_cq scq;
 	struct velo_conn *conns;
@@ -109,6 +113,11 @@ int velo_stacks_for_each(unsigned long *pos, velo_stack_fn fn, void *arg);
 /* mlx5.c: the mlx5 provider. */
 bool velo_mlx5_netdev(const struct net_device *dev);
 int velo_mlx5_stack_init(struct velo_stack *s, struct net_device *dev);
+
+/* dbpoll.c: doorbell polling for the soft provider. */
+void velo_db_init(struct velo_stack *s);
+void velo_db_arm(struct velo_stack *s);
+void velo_db_stop(struct velo_stack *s);
 
 /* soft.c: the soft provider's rings (the module plays the NIC). */
 int velo_wqe_parse(const u8 *wqe, unsigned int ds, u32 lkey, u64 buf_size,

@@ -391,7 +391,76 @@ static int rx_gso_split_back(void)
 	return KTAP_PASS;
 }
 
+/* Post without a kick; does the frame reach the peer within @ms? */
+static int posted_arrives(struct vt_stack *t, const uint8_t *frame, unsigned int len, int ms)
+{
+	int pfd[2], r;
+	pid_t pid;
+
+	if (pipe(pfd))
+		return -1;
+	pid = fork_peer_capture(frame, len, ms, pfd[1]);
+	if (wait_ready(pfd[0]))
+		return -1;
+	vt_post_send(t, frame, len, 0, 0);
+	r = child_status(pid);
+	close(pfd[0]);
+	close(pfd[1]);
+	return r;
+}
+
+static int write_param(const char *name, const char *val)
+{
+	char path[128];
+	int fd, r;
+
+	snprintf(path, sizeof(path), "/sys/module/velo/parameters/%s", name);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	r = write(fd, val, strlen(val)) == (ssize_t)strlen(val) ? 0 : -1;
+	close(fd);
+	return r;
+}
+
+/* Armed doorbell polling: sends with no system call at all. */
+static int tx_doorbell_polling(void)
+{
+	uint8_t frame[128];
+	struct vt_stack t;
+	struct vt_tuple u;
+	uint32_t *arm;
+	long long kicks;
+	unsigned int len;
+	int i;
+
+	KTAP_EXPECT(write_param("db_poll_us", "200") == 0);
+	KTAP_EXPECT(conn_stack(&t, &u) == 0);
+	arm = (uint32_t *)(t.map + t.c.dbr.offset + VELO_DBR_SQ_POLL);
+	*arm = 1;
+	KTAP_EXPECT(ioctl(t.fd, VELO_IOC_KICK) == 0);
+	kicks = vt_stack_cnt(&t, "kicks");
+	for (i = 0; i < 3; i++) {
+		len = vt_tcp_frame(frame, vt_mac0, vt_mac1, &u, 100 + i, 1, VT_ACK, "x", 1);
+		KTAP_EXPECT(posted_arrives(&t, frame, len, 2000) == 0);
+		KTAP_EXPECT(vt_cq_wait(&t, &t.scq, 100));
+	}
+	KTAP_EXPECT(vt_stack_cnt(&t, "kicks") >= kicks + 3);
+	KTAP_EXPECT(vt_stack_cnt(&t, "tx_frames") == 3);
+	/* Disarmed: the doorbell record alone does nothing; a kick sends. */
+	*arm = 0;
+	usleep(20000);
+	len = vt_tcp_frame(frame, vt_mac0, vt_mac1, &u, 200, 1, VT_ACK, "y", 1);
+	KTAP_EXPECT(posted_arrives(&t, frame, len, 300) == 1);
+	KTAP_EXPECT(ioctl(t.fd, VELO_IOC_KICK) == 0);
+	KTAP_EXPECT(vt_stack_cnt(&t, "tx_frames") == 4);
+	KTAP_EXPECT(write_param("db_poll_us", "0") == 0);
+	vt_stack_close(&t);
+	return KTAP_PASS;
+}
+
 static const struct ktap_case cases[] = {
+	{ "tx_doorbell_polling", tx_doorbell_polling, 0 },
 	{ "rx_gso_split_back", rx_gso_split_back, 0 },
 	{ "rx_filtered_ipv4_no_rst", rx_filtered_ipv4, 0 },
 	{ "rx_filtered_ipv6_no_rst", rx_filtered_ipv6, 0 },

@@ -253,10 +253,11 @@ static inline struct vt_cqe *vt_cq_wait(struct vt_stack *t, struct vt_cq *cq, in
 
 /*
  * Post a SEND of @frame: @inl bytes inline in the eth segment, the rest from
- * a data segment in the TX part of the buffer area; then ring the doorbell.
+ * a data segment in the TX part of the buffer area; update the doorbell
+ * record (vt_send() then rings the doorbell: VELO_IOC_KICK).
  */
-static inline int vt_send(struct vt_stack *t, const void *frame, unsigned int len,
-			  unsigned int inl, uint8_t cs_flags)
+static inline void vt_post_send(struct vt_stack *t, const void *frame, unsigned int len,
+				unsigned int inl, uint8_t cs_flags)
 {
 	unsigned int mask = (1U << t->c.log_sq_size) - 1;
 	unsigned int eth_ds = inl > 2 ? 1 + (inl - 2 + 15) / 16 : 1;
@@ -286,6 +287,12 @@ static inline int vt_send(struct vt_stack *t, const void *frame, unsigned int le
 	t->sq_pc += nbb;
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	t->qp_dbr[1] = htobe32(t->sq_pc);
+}
+
+static inline int vt_send(struct vt_stack *t, const void *frame, unsigned int len,
+			  unsigned int inl, uint8_t cs_flags)
+{
+	vt_post_send(t, frame, len, inl, cs_flags);
 	return ioctl(t->fd, VELO_IOC_KICK);
 }
 

@@ -49,6 +49,13 @@ struct velo_region {
 #define VELO_DBR_QP	0
 #define VELO_DBR_RCQ	64
 #define VELO_DBR_SCQ	128
+/*
+ * Soft provider, doorbell polling (when velo.db_poll_us > 0): a non-zero
+ * __u32 here, followed by one VELO_IOC_KICK, makes the module poll the SQ
+ * doorbell record every db_poll_us until it reads zero again, so sends
+ * need no system call. VELO_IOC_KICK is the doorbell otherwise.
+ */
+#define VELO_DBR_SQ_POLL 192
 
 #define VELO_LOG_Q_MIN	4	/* queue sizes: 2^4 ... 2^13 entries */
 #define VELO_LOG_Q_MAX	13
@@ -174,7 +181,7 @@ enum velo_counter {
 	VELO_CNT_TX_BAD_FRAME,	/* not an Ethernet/IP/TCP frame velo sends */
 	VELO_CNT_TX_SPOOF,	/* source MAC/address/port not the stack's */
 	VELO_CNT_TX_DEV_DROP,	/* the device refused the frame */
-	VELO_CNT_KICKS,
+	VELO_CNT_KICKS,		/* doorbells: VELO_IOC_KICK or a polled doorbell */
 	VELO_CNT_WAKEUPS,
 	VELO_CNT_RST_SENT,	/* teardown RSTs */
 	VELO_CNT_RST_INVALID,	/* connection records refused at teardown */
