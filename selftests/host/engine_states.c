@@ -506,6 +506,147 @@ static int timewait_reuse(void)
 	return run(s, false);
 }
 
+static int connect_reuse_at(struct es *es, int expect)
+{
+	struct sockaddr_storage ss;
+	int s = vtcp_socket(es->st, AF_INET), err;
+
+	vtcp_setopt(es->st, s, VTCP_REUSEADDR, 1);
+	es_local_addr(es, &ss, es->lport);
+	if (vtcp_bind(es->st, s, (struct sockaddr *)&ss, sizeof(ss)))
+		return -1;
+	es_peer_addr(es, &ss, es->pport);
+	err = vtcp_connect(es->st, s, (struct sockaddr *)&ss, sizeof(ss));
+	if (err != expect)
+		ktap_diag("connect: %d, expected %d", err, expect);
+	if (err == -EINPROGRESS)
+		es->sock = s;
+	else
+		vtcp_close(es->st, s);
+	return err != expect;
+}
+
+static int connect_reuse(struct es *es)
+{
+	return connect_reuse_at(es, -EINPROGRESS);
+}
+
+static int connect_reuse_too_soon(struct es *es)
+{
+	return connect_reuse_at(es, -EADDRNOTAVAIL);
+}
+
+/* Active TIME_WAIT reuse (tcp_tw_reuse): timestamps and 1 s in TIME_WAIT. */
+static int timewait_active_reuse(void)
+{
+	static const struct es_step s[] = {
+		CALL(0, connect_reuse),
+		OUT(0, F_SYN, 0, ANY, ANY, 0, "ts"),
+		IN(1, F_SYN | F_ACK, 0, 1, 65535, 0, "mss=1460,ts=100"),
+		OUT(1, F_ACK, 1, 1, ANY, 0, NULL),
+		CALL(2, do_close),
+		OUT(2, F_FIN | F_ACK, 1, 1, ANY, 0, NULL),
+		IN(3, F_FIN | F_ACK, 1, 2, 65535, 0, "ts=101"),
+		OUT(3, F_ACK, 2, 2, ANY, 0, NULL),
+		CALL(500, connect_reuse_too_soon),
+		NONE(500),
+		CALL(1500, connect_reuse),
+		OUT(1500, F_SYN, ANY, ANY, ANY, 0, "ts"),
+		END,
+	};
+
+	return run(s, false);
+}
+
+static int peek_consume_100(struct es *es)
+{
+	const void *p1, *p2;
+	size_t l1, l2;
+	char first;
+
+	if (vtcp_recv_peek(es->st, es->sock, &p1, &l1, &p2, &l2) != 100 || l1 + l2 != 100)
+		return -1;
+	first = *(const char *)p1;
+	/* the peer's payload bytes are 'a' + seq % 26 */
+	if (first != (char)('a' + (es->peer_isn + 1) % 26))
+		return -1;
+	return vtcp_recv_consume(es->st, es->sock, 100) ||
+	       vtcp_recv_peek(es->st, es->sock, &p1, &l1, &p2, &l2) != -EAGAIN;
+}
+
+static int events_after_reset(struct es *es)
+{
+	unsigned int ev = vtcp_events(es->st, es->sock);
+	unsigned int want = VTCP_EV_READABLE | VTCP_EV_RDHUP | VTCP_EV_HUP | VTCP_EV_ERR;
+
+	if ((ev & want) != want)
+		ktap_diag("events %#x, expected %#x set", ev, want);
+	return (ev & want) != want;
+}
+
+static int bufs_doubled(struct es *es)
+{
+	int v = 0;
+
+	vtcp_setopt(es->st, es->sock, VTCP_RCVBUF, 10000);
+	vtcp_getopt(es->st, es->sock, VTCP_RCVBUF, &v);
+	if (v != 20000)
+		return -1;
+	vtcp_setopt(es->st, es->sock, VTCP_SNDBUF, 1 << 30); /* clamped to the pool */
+	vtcp_getopt(es->st, es->sock, VTCP_SNDBUF, &v);
+	return v != 2 * 65536;
+}
+
+static unsigned int ev_seen;
+
+static void on_event(void *ctx, int sock, unsigned int events)
+{
+	(void)ctx;
+	(void)sock;
+	ev_seen |= events;
+}
+
+static int writable_reported(struct es *es)
+{
+	(void)es;
+	return !(ev_seen & VTCP_EV_WRITABLE);
+}
+
+static int readable_reported(struct es *es)
+{
+	(void)es;
+	return !(ev_seen & VTCP_EV_READABLE);
+}
+
+static int events_and_peek(void)
+{
+	static const struct es_step s[] = {
+		HANDSHAKE_PASSIVE("mss=1460"),
+		CALL(2, writable_reported),
+		CALL(2, bufs_doubled),
+		IN(3, F_PSH | F_ACK, 1, 1, 65535, 100, NULL),
+		OUT(3, F_ACK, 1, 101, ANY, 0, NULL),
+		CALL(3, readable_reported),
+		CALL(3, peek_consume_100),
+		IN(4, F_RST, 101, 0, 0, 0, NULL),
+		CALL(4, events_after_reset),
+		END,
+	};
+	struct vtcp_config c;
+	int r;
+
+	memset(&c, 0, sizeof(c));
+	c.max_sockets = 8;
+	c.sndbuf_max = c.rcvbuf_max = 65536;
+	c.on_event = on_event;
+	ev_seen = 0;
+	if (es_init(&E, &c, false))
+		return KTAP_FAIL;
+	r = es_run(&E, s);
+	es_fini(&E);
+	return r;
+}
+
 static const struct ktap_case cases[] = {
 	{ "passive_all_options", passive_all_options, 0 },
 	{ "passive_no_options", passive_no_options, 0 },
@@ -524,6 +665,8 @@ static const struct ktap_case cases[] = {
 	{ "closed_port_rst_v6", closed_port_v6, 0 },
 	{ "paws", paws, 0 },
 	{ "timewait_reuse", timewait_reuse, 0 },
+	{ "timewait_active_reuse", timewait_active_reuse, 0 },
+	{ "events_peek_consume_bufs", events_and_peek, 0 },
 };
 
 KTAP_MAIN(cases)

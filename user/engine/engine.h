@@ -110,6 +110,7 @@ enum vtcp_opt {
 	VTCP_ECN,	   /* 1: negotiate ECN on this socket */
 	VTCP_FLOWLABEL,	   /* IPv6 flow label (20 bits); 0: derived from the flow */
 	VTCP_QUICKACK,	   /* TCP_QUICKACK */
+	VTCP_REUSEADDR,	   /* SO_REUSEADDR (inherited by accepted sockets) */
 };
 
 /* send/recv flags */

@@ -224,7 +224,7 @@ struct tcb {
 	bool pingpong_off;
 
 	/* options */
-	bool nodelay, cork, more, keepalive, ecn_want;
+	bool nodelay, cork, more, keepalive, ecn_want, reuseaddr;
 	uint32_t keepidle_s, keepintvl_s, keepcnt;
 	uint32_t user_timeout_ms;
 	bool linger_on;

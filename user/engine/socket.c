@@ -46,6 +46,25 @@ static int check_family(const struct tcb *tp, const struct sockaddr *a, socklen_
 	return 0;
 }
 
+/* Linux's rule: a port is shared only when both set SO_REUSEADDR and neither listens. */
+static bool bind_conflict(struct vtcp_stack *st, const struct tcb *tp, const struct vaddr *v,
+			  uint16_t port)
+{
+	static const uint8_t any[16];
+
+	for (unsigned int j = 0; j < st->ntcb; j++) {
+		const struct tcb *o = &st->tcbs[j];
+
+		if (o == tp || !o->used || !o->bound || o->lport != port || o->laddr.fam != v->fam)
+			continue;
+		if (!vaddr_eq(&o->laddr, v) && memcmp(o->laddr.a, any, 16) && memcmp(v->a, any, 16))
+			continue;
+		if (!(tp->reuseaddr && o->reuseaddr && o->state != VTCP_LISTEN))
+			return true;
+	}
+	return false;
+}
+
 int vtcp_bind(struct vtcp_stack *st, int s, const struct sockaddr *a, socklen_t len)
 {
 	struct tcb *tp = sock_get(st, s);
@@ -71,7 +90,7 @@ int vtcp_bind(struct vtcp_stack *st, int s, const struct sockaddr *a, socklen_t 
 		return -EADDRNOTAVAIL;
 	if (!port)
 		port = port_ephemeral(st, &v, NULL, 0);
-	else if (port_in_use(st, &v, port, NULL, 0))
+	else if (bind_conflict(st, tp, &v, port))
 		return -EADDRINUSE;
 	if (!port)
 		return -EADDRINUSE;
@@ -503,6 +522,9 @@ int vtcp_setopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int val)
 	case VTCP_FLOWLABEL:
 		tp->flowlabel = (uint32_t)val & 0xfffff;
 		break;
+	case VTCP_REUSEADDR:
+		tp->reuseaddr = val != 0;
+		break;
 	case VTCP_QUICKACK:
 		/* 1: ACK every segment for a while, flushing a delayed one; 0: delay now */
 		tp->quick = val ? TCP_QUICKACKS : 0;
@@ -537,6 +559,7 @@ int vtcp_getopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int *val)
 	case VTCP_ECN: *val = tp->ecn_ok; break;
 	case VTCP_FLOWLABEL: *val = (int)tp->flowlabel; break;
 	case VTCP_QUICKACK: *val = tp->quick > 0; break;
+	case VTCP_REUSEADDR: *val = tp->reuseaddr; break;
 	default: return -ENOPROTOOPT;
 	}
 	return 0;
