@@ -514,11 +514,12 @@ static int elisten(bool v6)
 }
 
 /* Handshake in both directions; options as the kernel's sysctls allow. */
-static int handshake(bool v6, const char *sysctl, int want_opts)
+static int handshake_ecn(bool v6, const char *sysctl, int want_opts, bool ecn)
 {
 	struct kpeer k = { .v6 = v6, .listen = true };
+	struct vtcp_config cfg = { .ecn = ecn };
 	struct vtcp_info ti;
-	int s, r = setup(NULL);
+	int s, r = setup(&cfg);
 
 	if (r)
 		return r;
@@ -537,7 +538,7 @@ static int handshake(bool v6, const char *sysctl, int want_opts)
 	for (uint64_t end = now_ns() + 5 * SEC; !atomic_load(&k.done) && now_ns() < end;)
 		drv_step(&D, 10);
 	KTAP_EXPECT(atomic_load(&k.done) && k.eof && !k.bad);
-	KTAP_EXPECT((k.ti.tcpi_options & 7) == (want_opts & 7));
+	KTAP_EXPECT((k.ti.tcpi_options & 15) == want_opts);
 
 	/* and the kernel connecting to an engine listener */
 	struct kpeer k2 = { .v6 = v6, .listen = false };
@@ -561,6 +562,11 @@ static int handshake(bool v6, const char *sysctl, int want_opts)
 	return KTAP_PASS;
 }
 
+static int handshake(bool v6, const char *sysctl, int want_opts)
+{
+	return handshake_ecn(v6, sysctl, want_opts, false);
+}
+
 #define ALL_OPTS (VTCP_OPT_TIMESTAMPS | VTCP_OPT_SACK | VTCP_OPT_WSCALE)
 
 static int hs_v4(void) { return handshake(false, NULL, ALL_OPTS); }
@@ -568,6 +574,11 @@ static int hs_v6(void) { return handshake(true, NULL, ALL_OPTS); }
 static int hs_nosack(void) { return handshake(false, "net.ipv4.tcp_sack=0", ALL_OPTS & ~VTCP_OPT_SACK); }
 static int hs_nots(void) { return handshake(false, "net.ipv4.tcp_timestamps=0", ALL_OPTS & ~VTCP_OPT_TIMESTAMPS); }
 static int hs_nows(void) { return handshake(false, "net.ipv4.tcp_window_scaling=0", ALL_OPTS & ~VTCP_OPT_WSCALE); }
+static int hs_ecn(void)
+{
+	return handshake_ecn(false, "net.ipv4.tcp_ecn=1", ALL_OPTS | VTCP_OPT_ECN, true);
+}
+
 static int hs_none(void)
 {
 	return handshake(false, "net.ipv4.tcp_sack=0 net.ipv4.tcp_timestamps=0 net.ipv4.tcp_window_scaling=0", 0);
@@ -954,6 +965,7 @@ static const struct ktap_case cases[] = {
 	{ "handshake_kernel_notimestamps", hs_nots, 30 },
 	{ "handshake_kernel_nowscale", hs_nows, 30 },
 	{ "handshake_kernel_no_options", hs_none, 30 },
+	{ "handshake_ecn_both_enabled", hs_ecn, 30 },
 	{ "bulk_both_ways_v4", bulk_clean, 600 },
 	{ "bulk_both_ways_v6", bulk_v6, 600 },
 	{ "bulk_netem_loss3_reorder_dup_corrupt", bulk_netem, 900 },

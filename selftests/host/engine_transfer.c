@@ -16,6 +16,8 @@
 
 static struct ep P;
 
+static uint32_t last_rcv_space;
+
 static int bulk(struct vtcp_config *cfg, bool v6, struct ep_impair im, uint64_t bytes,
 		const char *cc, bool both, uint64_t limit_s)
 {
@@ -35,6 +37,7 @@ static int bulk(struct vtcp_config *cfg, bool v6, struct ep_impair im, uint64_t 
 			  (unsigned long long)b.retrans, (unsigned long long)P.dir[0].dropped,
 			  (unsigned long long)P.dir[0].sent);
 	}
+	last_rcv_space = b.rcv_space;
 	ep_fini(&P);
 	return r ? KTAP_FAIL : KTAP_PASS;
 }
@@ -55,8 +58,12 @@ static const struct ep_impair clean = { .delay_ns = 5 * MS, .rate_bps = 10000000
 static int clean_cubic(void)
 {
 	struct vtcp_config c = base();
+	int r = bulk(&c, false, clean, 20 * MB, "cubic", false, 60);
 
-	return bulk(&c, false, clean, 20 * MB, "cubic", false, 60);
+	/* 100 Mbit/s x 10 ms needs ~125 kB: autotuning must have opened past 64 kB */
+	ktap_diag("receiver window autotuned to %u bytes", last_rcv_space);
+	KTAP_EXPECT(last_rcv_space > 125000 && last_rcv_space <= (1u << 20));
+	return r;
 }
 
 static int clean_reno(void)

@@ -285,6 +285,12 @@ int ep_bulk(struct ep *ep, struct ep_bulk *b, uint64_t limit_ns)
 	b->elapsed_ns = ep->now - start;
 	vtcp_get_info(ep->st[0], c.s[0].sock, &ti);
 	b->retrans = ti.tcpi_total_retrans;
+	if (c.s[1].sock >= 0) {
+		struct vtcp_info rti;
+
+		vtcp_get_info(ep->st[1], c.s[1].sock, &rti);
+		b->rcv_space = rti.tcpi_rcv_space;
+	}
 	if (!ok || c.bad) {
 		ktap_diag("bulk: %s; sent %llu rcvd %llu (of %llu), state %d cwnd %u unacked %u",
 			  c.bad ? "data corrupted" : "timed out",

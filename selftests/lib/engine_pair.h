@@ -58,6 +58,7 @@ struct ep_bulk {
 	const char *cc;
 	uint64_t elapsed_ns; /* out */
 	uint64_t retrans;    /* out: sender's total retransmissions */
+	uint32_t rcv_space;  /* out: receiver's autotuned window (tcpi_rcv_space) */
 };
 int ep_bulk(struct ep *ep, struct ep_bulk *b, uint64_t limit_ns);
 
