@@ -194,7 +194,77 @@ static int unload_refused_with_live_stack(void)
 	return KTAP_PASS;
 }
 
+/* In the peer: wait for the IPv6 RST of a record; 0 when right. */
+static int peer_expect_rst6(int ready)
+{
+	int64_t deadline = vt_now_ns() + 2000000000LL;
+	uint8_t f[2048];
+	int fd;
+
+	if (vt_enter_peer())
+		return 1;
+	fd = vt_packet_socket("v1");
+	if (fd < 0 || write(ready, "r", 1) != 1)
+		return 2;
+	while (vt_now_ns() < deadline) {
+		ssize_t n = recv(fd, f, sizeof(f), 0);
+		const struct tcphdr *th = (const void *)(f + 54);
+		uint32_t sum;
+
+		if (n != 74 || f[12] != 0x86 || f[13] != 0xdd || f[20] != IPPROTO_TCP ||
+		    ntohs(th->source) != 7100)
+			continue;
+		sum = vt_csum_add(0, f + 22, 32);	/* addresses */
+		sum += IPPROTO_TCP + 20;
+		if (!th->rst || !th->ack || ntohl(th->seq) != 0x11223344 ||
+		    ntohl(th->ack_seq) != 0x55667788 || memcmp(f, vt_mac1, 6) ||
+		    vt_csum_fold(vt_csum_add(sum, th, 20)))
+			return 3;
+		return 0;
+	}
+	return 4;
+}
+
+/* IPv6: closing the stack (no kill) RSTs its recorded connection too. */
+static int close_rsts_ipv6(void)
+{
+	struct velo_conn *rec;
+	struct vt_stack t;
+	struct vt_tuple c;
+	int ready[2], st;
+	char ch;
+	pid_t pid;
+
+	KTAP_EXPECT(vt_setup() == 0);
+	/* The peer first: a child forked later would hold the stack too. */
+	KTAP_EXPECT(pipe(ready) == 0);
+	pid = fork();
+	if (pid == 0)
+		_exit(peer_expect_rst6(ready[1]));
+	KTAP_EXPECT(read(ready[0], &ch, 1) == 1);
+	KTAP_EXPECT(vt_stack_open(&t, "v0", 256 * 1024) == 0);
+	vt_tuple6(&c, "fd09::1", 7100, "fd09::2", 7101);
+	KTAP_EXPECT(vt_filter(&t, &c, 0, NULL) == 0);
+	rec = &t.conns[15];
+	rec->family = AF_INET6;
+	memcpy(rec->peer_mac, vt_mac1, 6);
+	memcpy(rec->laddr, c.saddr, 16);
+	memcpy(rec->raddr, c.daddr, 16);
+	rec->lport = htons(7100);
+	rec->rport = htons(7101);
+	rec->snd_nxt = 0x11223344;
+	rec->rcv_nxt = 0x55667788;
+	rec->state = VELO_CONN_OPEN;
+	vt_stack_close(&t);
+	KTAP_EXPECT(waitpid(pid, &st, 0) == pid && WIFEXITED(st));
+	if (WEXITSTATUS(st))
+		ktap_diag("peer check %d failed", WEXITSTATUS(st));
+	KTAP_EXPECT(WEXITSTATUS(st) == 0);
+	return KTAP_PASS;
+}
+
 static const struct ktap_case cases[] = {
+	{ "close_rsts_ipv6_record", close_rsts_ipv6, 0 },
 	{ "unload_refused_with_live_stack", unload_refused_with_live_stack, 0 },
 	{ "sigkill_rsts_peer_within_1s", sigkill_rsts_peer, 0 },
 	{ "fork_keeps_stack_until_last_holder", fork_keeps_stack, 0 },

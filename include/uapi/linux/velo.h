@@ -6,11 +6,46 @@
  * A stack is created on /dev/velo (VELO_IOC_STACK_CREATE), which returns a
  * new file descriptor for it. One mmap(MAP_SHARED) of that fd, offset 0,
  * length mmap_size, maps every region of the stack; each region's offset
- * and size is in struct velo_stack_create on return. The queues use the
- * mlx5 PRM formats (include/linux/mlx5/{qp,device,cq}.h, <infiniband/
- * mlx5dv.h>): send WQEs of 64-byte basic blocks (ctrl, eth, data segments),
- * cyclic receive WQEs of one data segment (16 bytes), 64-byte CQEs with the
- * ownership bit, and mlx5 doorbell records.
+ * and size is in struct velo_stack_create on return. The stack lives until
+ * its last fd and its last mapping are gone (mappings survive fork).
+ *
+ * The queues use the mlx5 PRM formats (include/linux/mlx5/{qp,device,cq}.h,
+ * <infiniband/mlx5dv.h>), all fields big-endian:
+ *
+ * Send queue: 2^log_sq_size WQE basic blocks (WQEBB, 64 bytes), cyclic. A
+ * WQE is ctrl + eth + data segments (16 bytes each), 1 to 16 WQEBBs, and
+ * may wrap around the ring end:
+ *   ctrl.opmod_idx_opcode = producer counter << 8 | MLX5_OPCODE_SEND (or
+ *        MLX5_OPCODE_NOP); ctrl.qpn_ds = sqn << 8 | number of segments;
+ *        ctrl.fm_ce_se: MLX5_WQE_CTRL_CQ_UPDATE asks for a completion.
+ *   eth.cs_flags: MLX5_ETH_WQE_L3_CSUM / _L4_CSUM (IPv4 header, TCP sums
+ *        computed by the provider); eth.inline_hdr.sz: 0..256 bytes of the
+ *        frame's start inline from inline_hdr.start on (then padded to 16).
+ *   data segments: byte_count, lkey (from create), addr = byte offset in
+ *        the "buf" region; up to 60, the frame at most 65535 bytes.
+ * Then user space writes the producer counter (in WQEBBs) to the QP
+ * doorbell record's MLX5_SND_DBR word and rings the doorbell: VELO_IOC_KICK
+ * (or armed doorbell polling, VELO_DBR_SQ_POLL). A frame must be
+ * Ethernet + IPv4/IPv6 + TCP from the device's MAC address, with the local
+ * address and port of one of the stack's filters; anything else is dropped,
+ * counted, and completed with an error CQE.
+ *
+ * Receive queue: 2^log_rq_size WQEs of one data segment (byte_count = room,
+ * lkey, addr in "buf"); user space posts them and writes its producer
+ * counter to MLX5_RCV_DBR. Each frame of the stack's filters is copied,
+ * link-layer header included, into the next WQE (GRO/GSO-merged frames are
+ * split back into wire frames first).
+ *
+ * Completion queues (receive, send): 2^log_cq_size 64-byte struct
+ * mlx5_cqe64, initialised invalid (op_own 0xf1). A CQE at index i is valid
+ * when (op_own & 1) == ((i >> log_cq_size) & 1) and op_own >> 4 is not
+ * MLX5_CQE_INVALID. Filled fields: op_own (MLX5_CQE_RESP_SEND /
+ * MLX5_CQE_REQ, or MLX5_CQE_RESP_ERR / MLX5_CQE_REQ_ERR with the error
+ * CQE's syndrome), wqe_counter (the WQE's counter), byte_cnt, sop_drop_qpn
+ * (sqn/rqn); receive also hds_ip_ext (CQE_L3_OK | CQE_L4_OK when the
+ * kernel verified the checksums) and l4_l3_hdr_type[3:2] (1: IPv6, 2:
+ * IPv4). User space writes its consumer index to the CQ doorbell record;
+ * a full CQ (by that index) stops sends and drops received frames.
  */
 #ifndef _UAPI_LINUX_VELO_H
 #define _UAPI_LINUX_VELO_H
