@@ -199,7 +199,12 @@ VTCP_API ssize_t vtcp_recv_peek(struct vtcp_stack *st, int s,
 				const void **p2, size_t *l2);
 VTCP_API int vtcp_recv_consume(struct vtcp_stack *st, int s, size_t n);
 VTCP_API int vtcp_shutdown(struct vtcp_stack *st, int s, int how);
-/* Graceful close (RST if unread data or SO_LINGER {1,0}); handle is freed. */
+/*
+ * Graceful close; the handle is freed at once and the connection finishes
+ * in the background (FIN, FIN_WAIT_2 timeout, TIME_WAIT). Unread data or
+ * SO_LINGER {1,0} make it abortive (RST), as on Linux. A blocking linger
+ * {1,t>0} is the host's to implement: poll vtcp_get_info() before closing.
+ */
 VTCP_API int vtcp_close(struct vtcp_stack *st, int s);
 /* Send RST and free the handle. */
 VTCP_API int vtcp_abort(struct vtcp_stack *st, int s);

@@ -402,7 +402,7 @@ static bool ack_input(struct vtcp_stack *st, struct tcb *tp, const struct seg *s
 	if (tp->sack_ok && sg->o.nsack)
 		delivered = sack_input(st, tp, sg);
 	if (advanced) {
-		uint32_t acked_bytes = sg->ack - tp->snd_una, nsegs, pop;
+		uint32_t nsegs, pop;
 		uint64_t oldest;
 		bool karn_ok;
 
@@ -420,7 +420,6 @@ static bool ack_input(struct vtcp_stack *st, struct tcb *tp, const struct seg *s
 			tp->sndq_seq += pop;
 		}
 		tp->snd_una = sg->ack;
-		tp->bytes_acked += acked_bytes;
 		tp->backoff = 0;
 		tp->retransmits = 0;
 		tp->tlp_out = false;

@@ -169,7 +169,7 @@ struct tcb {
 	bool ooo_fin;
 	uint32_t ooo_fin_seq;
 	uint32_t rcv_wnd_cap;		/* autotuned window limit */
-	uint32_t rcvq_space, rcvq_copied;
+	uint32_t rcvq_copied;
 	uint64_t rcvq_space_ns;
 
 	/* negotiated options */
@@ -200,7 +200,7 @@ struct tcb {
 	const struct cc_ops *cc;
 	uint32_t cwnd, ssthresh, cwnd_cnt, prior_cwnd;
 	uint8_t ca_state;
-	uint32_t recover, dupacks, high_sacked;
+	uint32_t recover, dupacks;
 	uint32_t reno_sacked; /* dupacks counted as SACKs without SACK */
 	uint32_t prr_delivered, prr_out; /* RFC 6937 */
 	struct cubic_state cubic;
@@ -221,7 +221,6 @@ struct tcb {
 
 	/* ACK policy */
 	uint8_t quick, segs_unacked;
-	bool pingpong_off;
 
 	/* options */
 	bool nodelay, cork, more, keepalive, ecn_want, reuseaddr;
@@ -236,9 +235,8 @@ struct tcb {
 	unsigned int ev_last;
 
 	/* statistics */
-	uint64_t last_rcv_ns, last_data_rcv_ns, last_data_snd_ns, last_ack_snd_ns;
+	uint64_t last_rcv_ns, last_data_rcv_ns, last_data_snd_ns;
 	uint64_t tw_start_ns;
-	uint64_t bytes_acked, bytes_received;
 };
 
 enum { RTX_RTO = 1, RTX_PERSIST, RTX_TLP, RTX_SYN };
@@ -306,7 +304,6 @@ uint32_t ts_offset_generate(struct vtcp_stack *st, const struct tcb *tp);
 struct ip_meta {
 	struct vaddr src, dst;
 	uint8_t tos;	  /* v4 TOS / v6 traffic class: ECN bits */
-	uint32_t flowlabel;
 };
 void ip4_input(struct vtcp_stack *st, const uint8_t *p, size_t len);
 void ip6_input(struct vtcp_stack *st, const uint8_t *p, size_t len);

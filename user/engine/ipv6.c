@@ -31,7 +31,6 @@ void ip6_input(struct vtcp_stack *st, const uint8_t *p, size_t len)
 	memcpy(m.src.a, p + 8, 16);
 	memcpy(m.dst.a, p + 24, 16);
 	m.tos = (uint8_t)((p[0] & 0xf) << 4 | p[1] >> 4);
-	m.flowlabel = (uint32_t)(p[1] & 0xf) << 16 | (uint32_t)p[2] << 8 | p[3];
 	if (is_linklocal(m.src.a))
 		m.src.scope = st->cfg.ifindex;
 	if (is_linklocal(m.dst.a))

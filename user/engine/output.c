@@ -141,7 +141,6 @@ static void xmit(struct vtcp_stack *st, struct tcb *tp, uint32_t seq,
 		tp->segs_unacked = 0;
 		tp->t_delack = NO_DEADLINE;
 		tp->dsack = false;
-		tp->last_ack_snd_ns = st->now;
 	}
 	if (st->in_poll)
 		neigh_output(st, &tp->nexthop, f, ETH_HLEN + iphl + tlen);

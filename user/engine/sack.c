@@ -228,8 +228,6 @@ uint32_t sb_mark_sacked(struct tcb *tp, uint32_t start, uint32_t end, uint64_t n
 		s->flags |= SEG_SACKED;
 		tp->sacked_out++;
 		n++;
-		if (SEQ_GT(s->end, tp->high_sacked))
-			tp->high_sacked = s->end;
 		rack_update(tp, s, now);
 	}
 	return n;
