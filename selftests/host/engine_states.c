@@ -647,6 +647,35 @@ static int events_and_peek(void)
 	return r;
 }
 
+static int pool_full_recycles_timewait(struct es *es)
+{
+	int n = 0, s;
+
+	/* 8 blocks: the listener, the TIME_WAIT one, 6 free; the 7th recycles TIME_WAIT */
+	while ((s = vtcp_socket(es->st, AF_INET)) >= 0)
+		n++;
+	return s != -ENOBUFS || n != 7;
+}
+
+/* A full pool reuses the oldest TIME_WAIT block rather than failing. */
+static int timewait_recycled_when_full(void)
+{
+	static const struct es_step s[] = {
+		HANDSHAKE_PASSIVE("mss=1460"),
+		CALL(10, do_close),
+		OUT(10, F_FIN | F_ACK, 1, 1, ANY, 0, NULL),
+		IN(11, F_FIN | F_ACK, 1, 2, 65535, 0, NULL),
+		OUT(11, F_ACK, 2, 2, ANY, 0, NULL),
+		CALL(12, pool_full_recycles_timewait),
+		/* the old tuple is gone: its segments now draw a RST */
+		IN(13, F_FIN | F_ACK, 1, 2, 65535, 0, NULL),
+		OUT(13, F_RST, 2, ANY, 0, 0, NULL),
+		END,
+	};
+
+	return run(s, false);
+}
+
 static const struct ktap_case cases[] = {
 	{ "passive_all_options", passive_all_options, 0 },
 	{ "passive_no_options", passive_no_options, 0 },
@@ -667,6 +696,7 @@ static const struct ktap_case cases[] = {
 	{ "timewait_reuse", timewait_reuse, 0 },
 	{ "timewait_active_reuse", timewait_active_reuse, 0 },
 	{ "events_peek_consume_bufs", events_and_peek, 0 },
+	{ "timewait_recycled_when_full", timewait_recycled_when_full, 0 },
 };
 
 KTAP_MAIN(cases)

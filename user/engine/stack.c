@@ -385,8 +385,20 @@ struct tcb *tcb_alloc(struct vtcp_stack *st)
 	struct txseg *segs;
 	uint32_t seg_cap;
 
-	if (st->free_head < 0)
-		return NULL;
+	if (st->free_head < 0) {
+		/* out of blocks: the oldest TIME_WAIT goes first, as Linux's tw bucket limit */
+		struct tcb *old = NULL;
+
+		for (unsigned int i = 0; i < st->ntcb; i++) {
+			tp = &st->tcbs[i];
+			if (tp->used && tp->state == VTCP_TIME_WAIT &&
+			    (!old || tp->tw_start_ns < old->tw_start_ns))
+				old = tp;
+		}
+		if (!old)
+			return NULL;
+		tcp_done(st, old, 0);
+	}
 	tp = &st->tcbs[st->free_head];
 	st->free_head = tp->aq_next;
 	sq = tp->sndq;
