@@ -244,7 +244,66 @@ static int kernel_socket_owner(void)
 	return KTAP_PASS;
 }
 
+/*
+ * RCU safety: the peer floods frames at filtered and unfiltered tuples
+ * while stacks and filters come and go as fast as they can.
+ */
+static int churn_under_traffic(void)
+{
+	struct vt_tuple l, c, r;
+	int64_t end;
+	pid_t flood;
+	int cycles = 0, st;
+
+	KTAP_EXPECT(vt_setup() == 0);
+	flood = fork();
+	if (flood == 0) {
+		struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_halen = 6 };
+		uint8_t frame[128];
+		unsigned int len, i = 0;
+		int fd;
+
+		if (vt_enter_peer())
+			_exit(1);
+		fd = socket(AF_PACKET, SOCK_RAW, 0);
+		sll.sll_ifindex = if_nametoindex("v1");
+		end = vt_now_ns() + 3000000000LL;
+		while (vt_now_ns() < end) {
+			vt_tuple4(&r, "10.9.0.2", 30000 + i % 4, "10.9.0.1", 8900 + i % 3);
+			len = vt_tcp_frame(frame, vt_mac1, vt_mac0, &r, i, 0, VT_SYN, NULL, 0);
+			sendto(fd, frame, len, 0, (void *)&sll, sizeof(sll));
+			i++;
+		}
+		_exit(0);
+	}
+	end = vt_now_ns() + 3000000000LL;
+	while (vt_now_ns() < end) {
+		struct vt_stack t;
+		uint64_t h;
+		int i;
+
+		KTAP_EXPECT(vt_stack_open(&t, "v0", BUF) == 0);
+		vt_post_rx(&t, 8);
+		vt_tuple4(&l, "10.9.0.1", 8900, "0.0.0.0", 0);
+		KTAP_EXPECT(vt_filter(&t, &l, VELO_FILTER_F_LISTEN, NULL) == 0);
+		for (i = 0; i < 8; i++) {
+			vt_tuple4(&c, "10.9.0.1", 8901, "10.9.0.2", 30000 + i % 4);
+			if (vt_filter(&t, &c, VELO_FILTER_F_TAKEOVER, &h) == 0 && i % 2)
+				vt_filter_del(&t, h);
+		}
+		vt_stack_close(&t);
+		cycles++;
+	}
+	KTAP_EXPECT(waitpid(flood, &st, 0) == flood && WIFEXITED(st) && !WEXITSTATUS(st));
+	ktap_diag("%d stack cycles under traffic; rx_frames %lld, rx_drop_no_wqe %lld", cycles,
+		  vt_sysfs_u64("/sys/kernel/velo/stats/rx_frames"),
+		  vt_sysfs_u64("/sys/kernel/velo/stats/rx_drop_no_wqe"));
+	KTAP_EXPECT(vt_sysfs_u64("/sys/kernel/velo/stats/rx_frames") > 0);
+	return KTAP_PASS;
+}
+
 static const struct ktap_case cases[] = {
+	{ "churn_under_traffic", churn_under_traffic, 0 },
 	{ "kernel_socket_owner", kernel_socket_owner, 0 },
 	{ "filter_limit", filter_limit, 0 },
 	{ "duplicates_eexist", duplicates_eexist, 0 },
