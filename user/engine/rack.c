@@ -36,7 +36,8 @@ void rack_detect(struct vtcp_stack *st, struct tcb *tp)
 	uint64_t rtt = (uint64_t)tp->rack_rtt_us * NS_PER_US;
 
 	tp->t_rack = NO_DEADLINE;
-	if (!tp->sack_ok || !tp->rack_xmit_ns)
+	/* with nothing SACKed or resent, every delivery was in order */
+	if (!tp->sack_ok || !tp->rack_xmit_ns || (!tp->sacked_out && !tp->retrans_out))
 		return;
 	for (uint32_t i = 0; i < tp->seg_cnt; i++) {
 		struct txseg *s = sb_seg(tp, i);
@@ -47,8 +48,12 @@ void rack_detect(struct vtcp_stack *st, struct tcb *tp)
 		if ((s->flags & SEG_LOST) && !(s->flags & SEG_RETRANS))
 			continue; /* already waiting for retransmission */
 		if (s->xmit_ns > tp->rack_xmit_ns ||
-		    (s->xmit_ns == tp->rack_xmit_ns && !SEQ_LT(s->end, tp->rack_end_seq)))
-			continue; /* not sent before the newest delivered one */
+		    (s->xmit_ns == tp->rack_xmit_ns && !SEQ_LT(s->end, tp->rack_end_seq))) {
+			/* sent once and after it: so was everything above (sequence order) */
+			if (!(s->flags & SEG_EVER_RT))
+				break;
+			continue;
+		}
 		deadline = s->xmit_ns + rtt + reo;
 		if (deadline <= st->now)
 			sb_set_lost(tp, s);
