@@ -40,6 +40,8 @@
 #define ENGINE_IP  "10.9.0.2"
 #define KERNEL_IP6 "fd09::1"
 #define ENGINE_IP6 "fd09::2"
+#define KERNEL_LL6 "fe80::1"
+#define ENGINE_LL6 "fe80::2"
 #define PORT 5001
 #define SEC 1000000000ull
 #define MS 1000000ull
@@ -100,6 +102,19 @@ static int tap_open(const char *name)
 	return fd;
 }
 
+static uint32_t if_index(const char *name)
+{
+	struct ifreq ifr;
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(s, SIOCGIFINDEX, &ifr) < 0)
+		ifr.ifr_ifindex = 0;
+	close(s);
+	return (uint32_t)ifr.ifr_ifindex;
+}
+
 static int tap_mac(const char *name, uint8_t mac[6])
 {
 	struct ifreq ifr;
@@ -144,6 +159,8 @@ struct drv {
 	unsigned int nheld;
 	uint64_t rng;
 	uint64_t frames_in, frames_out;
+	uint32_t ifindex;	/* vtap0's */
+	bool linklocal;		/* v6 cases use fe80:: addresses with scope ids */
 };
 
 static bool chance(struct drv *d, unsigned int ppm)
@@ -258,6 +275,7 @@ static void drv_step(struct drv *d, int max_wait_ms)
 }
 
 static struct drv D;
+static bool want_linklocal;
 
 /* The namespace: kernel side of tap0 has 10.9.0.1 / fd09::1. */
 static int setup(struct vtcp_config *over)
@@ -273,13 +291,16 @@ static int setup(struct vtcp_config *over)
 		return KTAP_SKIP;
 	memset(&D, 0, sizeof(D));
 	D.tap2 = -1;
+	D.linklocal = want_linklocal;
 	D.rng = 0x1234567;
 	D.tap = tap_open("vtap0");
 	if (D.tap < 0)
 		return KTAP_SKIP;
 	if (sh("ip addr add %s/24 dev vtap0 && ip -6 addr add %s/64 dev vtap0 nodad && "
-	       "ip link set vtap0 up", KERNEL_IP, KERNEL_IP6) || tap_mac("vtap0", kmac))
+	       "ip -6 addr add %s/64 dev vtap0 nodad && ip link set vtap0 up",
+	       KERNEL_IP, KERNEL_IP6, KERNEL_LL6) || tap_mac("vtap0", kmac))
 		return KTAP_FAIL;
+	D.ifindex = if_index("vtap0");
 	memset(&c, 0, sizeof(c));
 	if (over)
 		c = *over;
@@ -287,7 +308,7 @@ static int setup(struct vtcp_config *over)
 	c.sndbuf_max = c.sndbuf_max ? c.sndbuf_max : 4 << 20;
 	c.rcvbuf_max = c.rcvbuf_max ? c.rcvbuf_max : 4 << 20;
 	memcpy(c.mac, engine_mac, 6);
-	c.ifindex = 1;
+	c.ifindex = D.ifindex; /* the kernel's index: link-local scope ids agree */
 	c.mtu = 1500;
 	for (int i = 0; i < 16; i++)
 		c.isn_secret[i] = (uint8_t)(now_ns() >> (i % 8));
@@ -297,6 +318,9 @@ static int setup(struct vtcp_config *over)
 	inet_pton(AF_INET, ENGINE_IP, &a4.sin_addr);
 	vtcp_addr_add(D.st, (struct sockaddr *)&a4);
 	inet_pton(AF_INET6, ENGINE_IP6, &a6.sin6_addr);
+	vtcp_addr_add(D.st, (struct sockaddr *)&a6);
+	inet_pton(AF_INET6, ENGINE_LL6, &a6.sin6_addr);
+	a6.sin6_scope_id = D.ifindex;
 	vtcp_addr_add(D.st, (struct sockaddr *)&a6);
 	/* the host tells the engine its neighbour, as it would from the kernel's table */
 	inet_pton(AF_INET, KERNEL_IP, &a4.sin_addr);
@@ -312,7 +336,12 @@ static void kaddr(struct sockaddr_storage *ss, bool v6, bool engine_side)
 
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons(PORT);
-		inet_pton(AF_INET6, engine_side ? ENGINE_IP6 : KERNEL_IP6, &s6->sin6_addr);
+		if (D.linklocal) {
+			inet_pton(AF_INET6, engine_side ? ENGINE_LL6 : KERNEL_LL6, &s6->sin6_addr);
+			s6->sin6_scope_id = D.ifindex;
+		} else {
+			inet_pton(AF_INET6, engine_side ? ENGINE_IP6 : KERNEL_IP6, &s6->sin6_addr);
+		}
 	} else {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
 
@@ -579,6 +608,13 @@ static int hs_v6(void) { return handshake(true, NULL, ALL_OPTS); }
 static int hs_nosack(void) { return handshake(false, "net.ipv4.tcp_sack=0", ALL_OPTS & ~VTCP_OPT_SACK); }
 static int hs_nots(void) { return handshake(false, "net.ipv4.tcp_timestamps=0", ALL_OPTS & ~VTCP_OPT_TIMESTAMPS); }
 static int hs_nows(void) { return handshake(false, "net.ipv4.tcp_window_scaling=0", ALL_OPTS & ~VTCP_OPT_WSCALE); }
+/* IPv6 link-local with scope ids, both directions (and neighbour discovery) */
+static int hs_linklocal(void)
+{
+	want_linklocal = true;
+	return handshake(true, NULL, ALL_OPTS);
+}
+
 static int hs_ecn(void)
 {
 	return handshake_ecn(false, "net.ipv4.tcp_ecn=1", ALL_OPTS | VTCP_OPT_ECN, true);
@@ -974,6 +1010,7 @@ static int throughput_vs_kernel(void)
 static const struct ktap_case cases[] = {
 	{ "handshake_v4_all_options", hs_v4, 30 },
 	{ "handshake_v6_all_options", hs_v6, 30 },
+	{ "handshake_v6_linklocal_scope", hs_linklocal, 30 },
 	{ "handshake_kernel_nosack", hs_nosack, 30 },
 	{ "handshake_kernel_notimestamps", hs_nots, 30 },
 	{ "handshake_kernel_nowscale", hs_nows, 30 },
