@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Local ports and steering filters. A port the stack uses is reserved in the
+ * kernel by a kernel TCP socket bound to it (bind to port 0 lets the kernel
+ * apply ip_local_port_range and ip_local_reserved_ports), so no kernel
+ * socket can take it meanwhile. Filters are shared by tuple within the
+ * stack: closing a socket and at once opening another on the same tuple
+ * finds the lingering filter instead of colliding with it (no EEXIST).
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "wire/priv.h"
+
+/*
+ * Binds a kernel TCP socket to @a (port 0: the kernel picks one). Returns the
+ * socket, with the port in *port, or -errno.
+ */
+int wire_port_reserve(const struct sockaddr *a, uint16_t *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = a->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+						: sizeof(struct sockaddr_in6);
+	int fd = socket(a->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, err;
+
+	if (fd < 0)
+		return -errno;
+	/* the v6 wildcard would also take the v4 port: stay in the family */
+	if (a->sa_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, a, len) || getsockname(fd, (struct sockaddr *)&ss, &len)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	/* sin_port and sin6_port share their offset */
+	*port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return fd;
+}
+
+static bool flow_eq(const struct velo_xsk_flow *a, const struct velo_xsk_flow *b)
+{
+	return a->family == b->family && a->local_port == b->local_port &&
+	       a->remote_port == b->remote_port && !memcmp(a->local_addr, b->local_addr, 16) &&
+	       !memcmp(a->remote_addr, b->remote_addr, 16);
+}
+
+/*
+ * A reference to the stack's filter for @flow, installing it if needed.
+ * On success @resv_fd (or -1) is handed over: kept by a new hold, closed if
+ * the hold existed; on failure it stays the caller's.
+ */
+int wire_hold_get(struct velo_wire_stack *st, const struct velo_xsk_flow *flow, int resv_fd,
+		  struct wire_hold **out)
+{
+	struct wire_hold *h;
+	int err;
+
+	for (h = st->holds; h && !flow_eq(&h->flow, flow); h = h->next)
+		;
+	if (h) {
+		if (resv_fd >= 0)
+			close(resv_fd);
+		h->refs++;
+		*out = h;
+		return 0;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->flow = *flow;
+	err = velo_xsk_filter_add(st->xsk[0], flow, &h->filter);
+	if (err) {
+		free(h);
+		/* someone else's tuple: as a kernel bind would say */
+		return err == -EEXIST ? -EADDRINUSE : err;
+	}
+	h->resv_fd = resv_fd;
+	h->refs = 1;
+	h->next = st->holds;
+	st->holds = h;
+	st->stats.filters++;
+	st->stats.filters_added++;
+	st->stats.reserved_ports += resv_fd >= 0;
+	*out = h;
+	return 0;
+}
+
+/* Drops a socket's reference; the hold stays at least @linger_ns longer. */
+void wire_hold_put(struct velo_wire_stack *st, struct wire_hold *h, uint64_t linger_ns)
+{
+	uint64_t until = wire_now() + linger_ns;
+
+	if (!h)
+		return;
+	h->refs--;
+	if (linger_ns && until > h->linger_until)
+		h->linger_until = until;
+	if (!h->refs && !linger_ns && !h->pool)
+		wire_holds_expire(st, false);
+}
+
+static void hold_free(struct velo_wire_stack *st, struct wire_hold *h)
+{
+	int err = velo_xsk_filter_remove(st->xsk[0], &h->filter);
+
+	if (err)
+		velo_dbg("wire: filter removal: %s", strerror(-err));
+	if (h->resv_fd >= 0) {
+		close(h->resv_fd);
+		st->stats.reserved_ports--;
+	}
+	st->stats.filters--;
+	st->stats.pool_ports -= h->pool;
+	free(h);
+}
+
+/* Frees holds no socket uses whose lingering is over (@all: every hold). */
+void wire_holds_expire(struct velo_wire_stack *st, bool all)
+{
+	uint64_t now = wire_now();
+	struct wire_hold **pp = &st->holds, *h;
+
+	while ((h = *pp)) {
+		if (all || (!h->refs && !h->pool && now >= h->linger_until)) {
+			*pp = h->next;
+			hold_free(st, h);
+		} else {
+			pp = &h->next;
+		}
+	}
+}

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The wire stack's internals, shared by its files. */
+#ifndef VELO_WIRE_PRIV_H
+#define VELO_WIRE_PRIV_H
+
+#include <net/if.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ctrl/ctrl.h"
+#include "engine/engine.h"
+#include "wire/wire.h"
+#include "xdp/velo_xsk.h"
+
+#define WIRE_MAX_QUEUES 64
+#define WIRE_TX_BATCH 64	/* frames per velo_xsk_tx_submit */
+#define WIRE_RX_BATCH 64
+#define WIRE_NEIGH_MAX 32	/* next hops watched for resolution */
+#define WIRE_ADDR_MAX 32	/* local addresses mirrored into the engine */
+
+/*
+ * A steering filter the stack installed, and possibly the kernel socket that
+ * reserves its local port. Live sockets count in @refs; a closed socket may
+ * still be in FIN_WAIT/TIME_WAIT in the engine (its handle is gone, the
+ * engine does not say when it ends), so the hold stays until @linger_until.
+ */
+struct wire_hold {
+	struct wire_hold *next;
+	struct velo_xsk_flow flow;	/* remote_port 0: a 3-tuple (listener, pool port) */
+	struct velo_xsk_filter filter;
+	int resv_fd;			/* kernel socket bound to the port, or -1 */
+	unsigned int refs;
+	uint64_t linger_until;		/* ns, monotonic */
+	bool pool;			/* a shared local port */
+};
+
+/* One thread blocked on a socket; @fd is that thread's eventfd. */
+struct wire_waiter {
+	struct wire_waiter *next;
+	int fd;
+};
+
+struct wire_sock {
+	bool used;
+	int ready_fd;			/* eventfd: readable iff events & interest */
+	unsigned int interest;
+	bool ready_set;
+	struct wire_waiter *waiters;
+	int resv_fd;			/* bound, no filter yet: the port's reservation */
+	struct wire_hold *hold;		/* its filter: own 5-tuple, listener's or pool port's */
+};
+
+struct wire_neigh {
+	int family;
+	uint8_t addr[16];
+	uint8_t mac[6];
+	bool known;			/* mac given to the engine */
+};
+
+struct velo_wire_stack {
+	struct velo_wire_stack *next;	/* the process's list */
+	pthread_mutex_t lock;
+	int ifindex;
+	char ifname[IF_NAMESIZE];
+	struct velo_wire_config cfg;
+	struct vtcp_stack *eng;
+	struct velo_ctrl *ctrl;
+	uint64_t ctrl_gen;
+	struct velo_xsk *xsk[WIRE_MAX_QUEUES];
+	unsigned int nq;
+	struct velo_xsk_frame txq[WIRE_TX_BATCH];
+	unsigned int ntx;
+	int kick_fd;			/* eventfd: wakes the progress thread */
+	pthread_t thread;
+	bool stop;
+	uint64_t sleep_until;		/* the progress thread's current timeout, ns */
+	uint64_t linger_ns;		/* how long a closed connection may live on */
+	struct wire_sock *socks;	/* by engine handle */
+	struct wire_hold *holds;
+	unsigned int pool_rr;		/* shared-port round robin */
+	struct wire_neigh neigh[WIRE_NEIGH_MAX];
+	unsigned int nneigh;
+	bool neigh_new;			/* a next hop to ask the kernel about */
+	struct sockaddr_storage addrs[WIRE_ADDR_MAX];
+	unsigned int naddrs;
+	struct velo_wire_stats stats;
+};
+
+uint64_t wire_now(void);
+
+/* stack.c: runs the datapath (rx, engine timers, tx, wakeups); lock held. */
+void wire_progress(struct velo_wire_stack *st);
+
+/* net.c: the control plane mirrored into the engine; lock held. */
+int wire_route(void *ctx, const struct sockaddr *dst, struct vtcp_route *rt);
+void wire_net_sync(struct velo_wire_stack *st);
+void wire_neigh_refresh(struct velo_wire_stack *st);
+
+/* ports.c: reservations and filters; lock held. */
+int wire_hold_get(struct velo_wire_stack *st, const struct velo_xsk_flow *flow, int resv_fd,
+		  struct wire_hold **out);
+void wire_hold_put(struct velo_wire_stack *st, struct wire_hold *h, uint64_t linger_ns);
+void wire_holds_expire(struct velo_wire_stack *st, bool all);
+int wire_port_reserve(const struct sockaddr *a, uint16_t *port);
+
+/* socket.c: readiness changed (engine event) or the socket is going. */
+void wire_sock_changed(struct velo_wire_stack *st, int s);
+
+/* net.c: a sockaddr's address bytes (zero-padded to 16) and port */
+void wire_sa_bytes(const struct sockaddr *a, uint8_t out[16], uint16_t *port);
+
+#endif /* VELO_WIRE_PRIV_H */

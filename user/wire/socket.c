@@ -1,0 +1,616 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The sockets API over a wire stack: each call takes the stack's lock, calls
+ * the engine, pushes the resulting frames out (wire_progress) and, where the
+ * caller blocks, sleeps in poll() on the calling thread's eventfd until the
+ * socket's readiness changes (see wire.h).
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "wire/priv.h"
+
+#define EV_IN (VTCP_EV_READABLE | VTCP_EV_ERR | VTCP_EV_HUP)
+#define EV_OUT (VTCP_EV_WRITABLE | VTCP_EV_ERR | VTCP_EV_HUP)
+
+static pthread_key_t wait_fd_key;
+static pthread_once_t wait_fd_once = PTHREAD_ONCE_INIT;
+static __thread int wait_fd = -1;
+
+static void wait_fd_destroy(void *fd)
+{
+	close((int)(intptr_t)fd - 1);
+}
+
+static void wait_fd_key_init(void)
+{
+	pthread_key_create(&wait_fd_key, wait_fd_destroy);
+}
+
+/* The calling thread's eventfd for blocking waits, made on first use. */
+static int thread_wait_fd(void)
+{
+	if (wait_fd < 0) {
+		pthread_once(&wait_fd_once, wait_fd_key_init);
+		wait_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (wait_fd < 0)
+			return -errno;
+		/* stored +1: a NULL value runs no destructor */
+		pthread_setspecific(wait_fd_key, (void *)(intptr_t)(wait_fd + 1));
+	}
+	return wait_fd;
+}
+
+static void fd_signal(int fd)
+{
+	if (write(fd, &(uint64_t){ 1 }, 8) != 8)
+		velo_dbg("wire: eventfd write: %s", strerror(errno));
+}
+
+static void fd_drain(int fd)
+{
+	uint64_t v;
+
+	if (read(fd, &v, 8) < 0 && errno != EAGAIN)
+		velo_dbg("wire: eventfd read: %s", strerror(errno));
+}
+
+/* Makes the ready fd readable exactly while events & interest. */
+static void ready_sync(struct velo_wire_stack *st, int s)
+{
+	struct wire_sock *ws = &st->socks[s];
+	bool want = (vtcp_events(st->eng, s) & ws->interest) != 0;
+
+	if (want == ws->ready_set)
+		return;
+	if (want)
+		fd_signal(ws->ready_fd);
+	else
+		fd_drain(ws->ready_fd);
+	ws->ready_set = want;
+}
+
+static void wake_waiters(struct wire_sock *ws)
+{
+	for (struct wire_waiter *w = ws->waiters; w; w = w->next)
+		fd_signal(w->fd);
+}
+
+void wire_sock_changed(struct velo_wire_stack *st, int s)
+{
+	struct wire_sock *ws = &st->socks[s];
+
+	if ((unsigned int)s >= st->cfg.max_sockets || !ws->used)
+		return;
+	ready_sync(st, s);
+	wake_waiters(ws);
+}
+
+/*
+ * Sleeps, the lock dropped, until the socket's readiness changes or
+ * @deadline (ns, UINT64_MAX: none). 0, -ETIMEDOUT or -EINTR.
+ */
+static int sleep_on(struct velo_wire_stack *st, int s, uint64_t deadline)
+{
+	struct wire_waiter w = { .fd = thread_wait_fd() }, **pp;
+	struct timespec ts, *tsp = NULL;
+	struct pollfd pfd = { .fd = w.fd, .events = POLLIN };
+	int r, err;
+
+	if (w.fd < 0)
+		return w.fd;
+	w.next = st->socks[s].waiters;
+	st->socks[s].waiters = &w;
+	if (deadline != UINT64_MAX) {
+		uint64_t now = wire_now(), d = deadline > now ? deadline - now : 0;
+
+		ts = (struct timespec){ .tv_sec = (time_t)(d / 1000000000u),
+					.tv_nsec = (long)(d % 1000000000u) };
+		tsp = &ts;
+	}
+	pthread_mutex_unlock(&st->lock);
+	r = ppoll(&pfd, 1, tsp, NULL);
+	err = errno;
+	pthread_mutex_lock(&st->lock);
+	for (pp = &st->socks[s].waiters; *pp && *pp != &w; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = w.next;
+	fd_drain(w.fd);
+	if (r < 0)
+		return -err;
+	return r ? 0 : -ETIMEDOUT;
+}
+
+static uint64_t deadline_of(int timeout_ms)
+{
+	return timeout_ms < 0 ? UINT64_MAX : wire_now() + (uint64_t)timeout_ms * 1000000u;
+}
+
+/*
+ * Until the socket's readiness meets @mask: the mask, or -EAGAIN (non-blocking,
+ * or the deadline passed), -EINTR, -EBADF (closed meanwhile).
+ */
+static int wait_events(struct velo_wire_stack *st, int s, unsigned int mask, bool nonblock,
+		       uint64_t deadline)
+{
+	unsigned int ev;
+	int err;
+
+	for (;;) {
+		if (!st->socks[s].used)
+			return -EBADF;
+		ev = vtcp_events(st->eng, s);
+		if (ev & mask)
+			return (int)ev;
+		if (nonblock)
+			return -EAGAIN;
+		err = sleep_on(st, s, deadline);
+		if (err)
+			return err == -ETIMEDOUT ? -EAGAIN : err;
+	}
+}
+
+/* Locks the stack if @s is one of its sockets. */
+static int lock_sock(struct velo_wire_stack *st, int s)
+{
+	pthread_mutex_lock(&st->lock);
+	if (s >= 0 && (unsigned int)s < st->cfg.max_sockets && st->socks[s].used)
+		return 0;
+	pthread_mutex_unlock(&st->lock);
+	return -EBADF;
+}
+
+/* Pushes the call's frames out and reports readiness changes. */
+static ssize_t unlock_after(struct velo_wire_stack *st, ssize_t ret)
+{
+	wire_progress(st);
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+static int sock_new(struct velo_wire_stack *st, int s)
+{
+	struct wire_sock *ws = &st->socks[s];
+
+	memset(ws, 0, sizeof(*ws));
+	ws->ready_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (ws->ready_fd < 0)
+		return -errno;
+	ws->used = true;
+	ws->resv_fd = -1;
+	ws->interest = EV_IN;
+	ready_sync(st, s);
+	return s;
+}
+
+int velo_wire_socket(struct velo_wire_stack *st, int family)
+{
+	int s, err;
+
+	pthread_mutex_lock(&st->lock);
+	s = vtcp_socket(st->eng, family);
+	if (s >= 0 && (err = sock_new(st, s)) < 0) {
+		vtcp_close(st->eng, s);
+		s = err;
+	}
+	pthread_mutex_unlock(&st->lock);
+	return s;
+}
+
+static socklen_t sa_len(int family)
+{
+	return family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+}
+
+/* The kernel reservation of a:port (port 0: the kernel picks), then the engine's bind. */
+static int bind_locked(struct velo_wire_stack *st, int s, const struct sockaddr *a)
+{
+	struct wire_sock *ws = &st->socks[s];
+	struct sockaddr_storage ss;
+	uint16_t port;
+	int fd, err;
+
+	if (ws->resv_fd >= 0 || ws->hold)
+		return -EINVAL;
+	fd = wire_port_reserve(a, &port);
+	if (fd < 0)
+		return fd;
+	memcpy(&ss, a, sa_len(a->sa_family));
+	((struct sockaddr_in *)&ss)->sin_port = htons(port); /* same offset in sin6 */
+	err = vtcp_bind(st->eng, s, (struct sockaddr *)&ss, sa_len(a->sa_family));
+	if (err) {
+		close(fd);
+		return err;
+	}
+	ws->resv_fd = fd;
+	return 0;
+}
+
+int velo_wire_bind(struct velo_wire_stack *st, int s, const struct sockaddr *a, socklen_t len)
+{
+	int err = lock_sock(st, s);
+
+	if (err)
+		return err;
+	if (!a || len < sizeof(sa_family_t) || len < sa_len(a->sa_family) ||
+	    (a->sa_family != AF_INET && a->sa_family != AF_INET6))
+		err = -EINVAL;
+	else
+		err = bind_locked(st, s, a);
+	pthread_mutex_unlock(&st->lock);
+	return err;
+}
+
+/* The socket's own tuple as its filter: remote zero for a listener. */
+static int sock_flow(struct velo_wire_stack *st, int s, struct velo_xsk_flow *flow)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int err;
+
+	memset(flow, 0, sizeof(*flow));
+	err = vtcp_getsockname(st->eng, s, (struct sockaddr *)&ss, &len);
+	if (err)
+		return err;
+	flow->family = ss.ss_family;
+	wire_sa_bytes((struct sockaddr *)&ss, flow->local_addr, &flow->local_port);
+	len = sizeof(ss);
+	if (vtcp_getpeername(st->eng, s, (struct sockaddr *)&ss, &len) == 0)
+		wire_sa_bytes((struct sockaddr *)&ss, flow->remote_addr, &flow->remote_port);
+	return 0;
+}
+
+static int family_of(struct velo_wire_stack *st, int s)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	return vtcp_getsockname(st->eng, s, (struct sockaddr *)&ss, &len) ? AF_UNSPEC
+									  : ss.ss_family;
+}
+
+/* Binds an unbound socket to the wildcard address and a port the kernel picks. */
+static int bind_any(struct velo_wire_stack *st, int s, int family)
+{
+	struct sockaddr_storage any = { .ss_family = (sa_family_t)family };
+
+	return bind_locked(st, s, (struct sockaddr *)&any);
+}
+
+/* Moves the reservation into a filter for the socket's tuple. */
+static int hold_own(struct velo_wire_stack *st, int s)
+{
+	struct wire_sock *ws = &st->socks[s];
+	struct velo_xsk_flow flow;
+	int err = sock_flow(st, s, &flow);
+
+	if (!err)
+		err = wire_hold_get(st, &flow, ws->resv_fd, &ws->hold);
+	if (!err)
+		ws->resv_fd = -1;
+	return err;
+}
+
+int velo_wire_listen(struct velo_wire_stack *st, int s, int backlog)
+{
+	struct wire_sock *ws;
+	int err = lock_sock(st, s);
+
+	if (err)
+		return err;
+	ws = &st->socks[s];
+	if (!ws->hold && ws->resv_fd < 0)
+		err = bind_any(st, s, family_of(st, s));
+	if (!err)
+		err = vtcp_listen(st->eng, s, backlog);
+	if (!err && !ws->hold)
+		err = hold_own(st, s);
+	return unlock_after(st, err);
+}
+
+int velo_wire_accept(struct velo_wire_stack *st, int s, struct sockaddr *peer, socklen_t *len,
+		     bool nonblock, int timeout_ms)
+{
+	uint64_t deadline = deadline_of(timeout_ms);
+	int a, err = lock_sock(st, s);
+
+	if (err)
+		return err;
+	while ((a = vtcp_accept(st->eng, s, peer, len)) == -EAGAIN) {
+		err = wait_events(st, s, EV_IN, nonblock, deadline);
+		if (err < 0) {
+			a = err;
+			break;
+		}
+	}
+	if (a >= 0) {
+		err = sock_new(st, a);
+		if (err < 0) {
+			vtcp_abort(st->eng, a);
+			a = err;
+		} else {
+			/* the listener's filter carries the child's frames */
+			st->socks[a].hold = st->socks[s].hold;
+			st->socks[a].hold->refs++;
+		}
+	}
+	return unlock_after(st, a);
+}
+
+/* The source address the kernel's route to @a gives, for reserving a port on it. */
+static int route_src(struct velo_wire_stack *st, const struct sockaddr *a,
+		     struct sockaddr_storage *src)
+{
+	struct vtcp_route rt;
+	int err = wire_route(st, a, &rt);
+
+	if (err)
+		return err;
+	if (rt.src.ss_family == AF_UNSPEC)
+		return -EADDRNOTAVAIL;
+	*src = rt.src;
+	if (src->ss_family == AF_INET6 &&
+	    !IN6_IS_ADDR_LINKLOCAL(&((struct sockaddr_in6 *)src)->sin6_addr))
+		((struct sockaddr_in6 *)src)->sin6_scope_id = 0;
+	return 0;
+}
+
+static int connect_locked(struct velo_wire_stack *st, int s, const struct sockaddr *a,
+			  socklen_t len)
+{
+	struct wire_sock *ws = &st->socks[s];
+	struct sockaddr_storage src;
+	int err;
+
+	if (ws->hold) /* connecting or connected: the engine says which */
+		return vtcp_connect(st->eng, s, a, len);
+	if (len < sizeof(sa_family_t) || len < sa_len(a->sa_family))
+		return -EINVAL;
+	if (ws->resv_fd < 0) {
+		err = route_src(st, a, &src);
+		if (!err)
+			err = bind_locked(st, s, (struct sockaddr *)&src);
+		if (err)
+			return err;
+	}
+	err = vtcp_connect(st->eng, s, a, len);
+	if (err != -EINPROGRESS)
+		return err;
+	/* the SYN leaves at the next poll: the filter is in place before */
+	wire_neigh_refresh(st);
+	err = hold_own(st, s);
+	if (err) {
+		velo_warn("wire: no filter for a connection: %s", strerror(-err));
+		return err;
+	}
+	return -EINPROGRESS;
+}
+
+int velo_wire_connect(struct velo_wire_stack *st, int s, const struct sockaddr *a,
+		      socklen_t len, bool nonblock, int timeout_ms)
+{
+	int err = lock_sock(st, s), ev;
+
+	if (err)
+		return err;
+	if (!a) {
+		pthread_mutex_unlock(&st->lock);
+		return -EFAULT;
+	}
+	err = connect_locked(st, s, a, len);
+	if (err == -EINPROGRESS && !nonblock) {
+		wire_progress(st);
+		ev = wait_events(st, s, EV_OUT, false, deadline_of(timeout_ms));
+		if (ev == -EAGAIN)
+			err = -EINPROGRESS; /* SO_SNDTIMEO passed, as Linux says */
+		else if (ev < 0)
+			err = ev;
+		else
+			err = -vtcp_sock_error(st->eng, s);
+	}
+	return unlock_after(st, err);
+}
+
+ssize_t velo_wire_send(struct velo_wire_stack *st, int s, const void *buf, size_t len,
+		       int flags, int timeout_ms)
+{
+	unsigned int vflags = flags & MSG_MORE ? VTCP_MSG_MORE : 0;
+	uint64_t deadline = deadline_of(timeout_ms);
+	ssize_t n, sent = 0;
+	int err = lock_sock(st, s);
+
+	if (err)
+		return err;
+	for (;;) {
+		n = vtcp_send(st->eng, s, (const char *)buf + sent, len - (size_t)sent, vflags);
+		if (n >= 0 && (sent += n) == (ssize_t)len)
+			break;
+		if (n < 0 && n != -EAGAIN)
+			break;
+		wire_progress(st); /* what was queued leaves while we wait */
+		n = wait_events(st, s, EV_OUT, flags & MSG_DONTWAIT, deadline);
+		if (n < 0)
+			break;
+	}
+	/* a partial send reports its count, as Linux does after a signal or timeout */
+	return unlock_after(st, sent ? sent : n < 0 ? n : 0);
+}
+
+ssize_t velo_wire_recv(struct velo_wire_stack *st, int s, void *buf, size_t len, int flags,
+		       int timeout_ms)
+{
+	unsigned int vflags = flags & MSG_PEEK ? VTCP_MSG_PEEK : 0;
+	bool waitall = (flags & MSG_WAITALL) && !(flags & MSG_PEEK);
+	uint64_t deadline = deadline_of(timeout_ms);
+	ssize_t n, got = 0;
+	int err = lock_sock(st, s);
+
+	if (err)
+		return err;
+	for (;;) {
+		n = vtcp_recv(st->eng, s, (char *)buf + got, len - (size_t)got, vflags);
+		if (n > 0 && (got += n) < (ssize_t)len && waitall)
+			continue;
+		if (n != -EAGAIN || (got && !waitall))
+			break;
+		n = wait_events(st, s, EV_IN, flags & MSG_DONTWAIT, deadline);
+		if (n < 0)
+			break;
+	}
+	/* the window update, if the read opened it, leaves now */
+	return unlock_after(st, got ? got : n);
+}
+
+int velo_wire_shutdown(struct velo_wire_stack *st, int s, int how)
+{
+	int err = lock_sock(st, s);
+
+	return err ? err : unlock_after(st, vtcp_shutdown(st->eng, s, how));
+}
+
+int velo_wire_close(struct velo_wire_stack *st, int s)
+{
+	struct vtcp_info ti = { 0 };
+	struct wire_sock *ws;
+	uint64_t linger = 0;
+	int err = lock_sock(st, s);
+
+	if (err)
+		return err;
+	ws = &st->socks[s];
+	/* a connection may live on in the engine (FIN_WAIT, TIME_WAIT): keep its filter */
+	if (vtcp_get_info(st->eng, s, &ti) == 0 && ti.tcpi_state != VTCP_CLOSE &&
+	    ti.tcpi_state != VTCP_LISTEN)
+		linger = st->linger_ns;
+	err = vtcp_close(st->eng, s);
+	wire_hold_put(st, ws->hold, linger);
+	if (ws->resv_fd >= 0)
+		close(ws->resv_fd);
+	ws->used = false;
+	wake_waiters(ws); /* they find the socket gone: EBADF */
+	close(ws->ready_fd);
+	return unlock_after(st, err);
+}
+
+int velo_wire_getsockname(struct velo_wire_stack *st, int s, struct sockaddr *a, socklen_t *len)
+{
+	int err = lock_sock(st, s);
+
+	if (err)
+		return err;
+	err = vtcp_getsockname(st->eng, s, a, len);
+	pthread_mutex_unlock(&st->lock);
+	return err;
+}
+
+int velo_wire_getpeername(struct velo_wire_stack *st, int s, struct sockaddr *a, socklen_t *len)
+{
+	int err = lock_sock(st, s);
+
+	if (err)
+		return err;
+	err = vtcp_getpeername(st->eng, s, a, len);
+	pthread_mutex_unlock(&st->lock);
+	return err;
+}
+
+int velo_wire_setsockopt(struct velo_wire_stack *st, int s, enum vtcp_opt opt, int val)
+{
+	int err = lock_sock(st, s);
+
+	return err ? err : unlock_after(st, vtcp_setopt(st->eng, s, opt, val));
+}
+
+int velo_wire_getsockopt(struct velo_wire_stack *st, int s, enum vtcp_opt opt, int *val)
+{
+	int err = lock_sock(st, s);
+
+	if (err)
+		return err;
+	err = vtcp_getopt(st->eng, s, opt, val);
+	pthread_mutex_unlock(&st->lock);
+	return err;
+}
+
+int velo_wire_set_linger(struct velo_wire_stack *st, int s, int onoff, int seconds)
+{
+	int err = lock_sock(st, s);
+
+	if (err)
+		return err;
+	err = vtcp_set_linger(st->eng, s, onoff, seconds);
+	pthread_mutex_unlock(&st->lock);
+	return err;
+}
+
+int velo_wire_get_info(struct velo_wire_stack *st, int s, struct vtcp_info *ti)
+{
+	int err = lock_sock(st, s);
+
+	if (err)
+		return err;
+	err = vtcp_get_info(st->eng, s, ti);
+	pthread_mutex_unlock(&st->lock);
+	return err;
+}
+
+int velo_wire_sock_error(struct velo_wire_stack *st, int s)
+{
+	int err = lock_sock(st, s);
+
+	if (err)
+		return err;
+	err = vtcp_sock_error(st->eng, s);
+	ready_sync(st, s);
+	pthread_mutex_unlock(&st->lock);
+	return err;
+}
+
+unsigned int velo_wire_events(struct velo_wire_stack *st, int s)
+{
+	unsigned int ev;
+
+	if (lock_sock(st, s))
+		return VTCP_EV_ERR | VTCP_EV_HUP;
+	ev = vtcp_events(st->eng, s);
+	pthread_mutex_unlock(&st->lock);
+	return ev;
+}
+
+int velo_wire_ready_fd(struct velo_wire_stack *st, int s)
+{
+	int fd = lock_sock(st, s);
+
+	if (fd)
+		return fd;
+	fd = st->socks[s].ready_fd;
+	pthread_mutex_unlock(&st->lock);
+	return fd;
+}
+
+void velo_wire_set_interest(struct velo_wire_stack *st, int s, unsigned int events)
+{
+	if (lock_sock(st, s))
+		return;
+	st->socks[s].interest = events;
+	ready_sync(st, s);
+	pthread_mutex_unlock(&st->lock);
+}
+
+int velo_wire_wait(struct velo_wire_stack *st, int s, unsigned int events, int timeout_ms)
+{
+	int ev = lock_sock(st, s);
+
+	if (ev)
+		return ev;
+	ev = wait_events(st, s, events, timeout_ms == 0, deadline_of(timeout_ms));
+	pthread_mutex_unlock(&st->lock);
+	return ev == -EAGAIN ? 0 : ev;
+}

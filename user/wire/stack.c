@@ -1,0 +1,452 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Wire stacks: one per interface, its XSKs (one per RX queue), its engine,
+ * its control-plane handle, and the progress thread that runs the datapath
+ * while the application does not call in.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "wire/priv.h"
+
+static pthread_mutex_t stacks_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct velo_wire_stack *stacks;
+static struct velo_wire_config config;
+static bool config_set;
+
+uint64_t wire_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void velo_wire_config_default(struct velo_wire_config *cfg)
+{
+	*cfg = (struct velo_wire_config){
+		.max_sockets = 512,
+		.buf_max = 1u << 20,
+		.shared = { .max = 1024, .step = 16, .per_ip_max = 1024 },
+	};
+}
+
+void velo_wire_set_config(const struct velo_wire_config *cfg)
+{
+	pthread_mutex_lock(&stacks_lock);
+	config = *cfg;
+	config_set = true;
+	pthread_mutex_unlock(&stacks_lock);
+}
+
+/* The @field'th number of /proc/sys/net/ipv4/@name, or 0 (the engine's default). */
+static uint32_t sysctl_u32(const char *name, int field)
+{
+	char path[128];
+	unsigned long v[3] = { 0 };
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/%s", name);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%lu %lu %lu", &v[0], &v[1], &v[2]) < field + 1)
+		v[field] = 0;
+	fclose(f);
+	return (uint32_t)v[field];
+}
+
+static void on_event(void *ctx, int s, unsigned int events)
+{
+	(void)events;
+	wire_sock_changed(ctx, s);
+}
+
+static void engine_config(struct velo_wire_stack *st, const struct velo_link *link,
+			  struct vtcp_config *c)
+{
+	uint32_t rmem = sysctl_u32("tcp_rmem", 2), wmem = sysctl_u32("tcp_wmem", 2);
+
+	memset(c, 0, sizeof(*c));
+	c->max_sockets = st->cfg.max_sockets;
+	c->rcvbuf_max = rmem && rmem < st->cfg.buf_max ? rmem : st->cfg.buf_max;
+	c->sndbuf_max = wmem && wmem < st->cfg.buf_max ? wmem : st->cfg.buf_max;
+	memcpy(c->mac, link->mac, 6);
+	c->ifindex = (uint32_t)link->ifindex;
+	c->mtu = link->mtu;
+	c->keepalive_time_s = sysctl_u32("tcp_keepalive_time", 0);
+	c->keepalive_intvl_s = sysctl_u32("tcp_keepalive_intvl", 0);
+	c->keepalive_probes = sysctl_u32("tcp_keepalive_probes", 0);
+	c->syn_retries = sysctl_u32("tcp_syn_retries", 0);
+	c->synack_retries = sysctl_u32("tcp_synack_retries", 0);
+	c->retries2 = sysctl_u32("tcp_retries2", 0);
+	c->fin_timeout_s = sysctl_u32("tcp_fin_timeout", 0);
+	c->no_sack = !sysctl_u32("tcp_sack", 0);
+	c->no_timestamps = !sysctl_u32("tcp_timestamps", 0);
+	c->no_window_scaling = !sysctl_u32("tcp_window_scaling", 0);
+	c->ecn = sysctl_u32("tcp_ecn", 0) == 1;
+	c->route = wire_route;
+	c->route_ctx = st;
+	c->on_event = on_event;
+	c->event_ctx = st;
+	/* FIN_WAIT_2 (fin_timeout) then TIME_WAIT (60 s), with a margin */
+	st->linger_ns = ((uint64_t)(c->fin_timeout_s ? c->fin_timeout_s : 60) + 65) * 1000000000u;
+}
+
+/* RX queues of the interface (ETHTOOL_GCHANNELS), at least 1. */
+static unsigned int rx_queues(const char *ifname)
+{
+	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
+	struct ifreq ifr = { .ifr_data = (void *)&ch };
+	unsigned int n = 1;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (fd >= 0 && ioctl(fd, SIOCETHTOOL, &ifr) == 0 && ch.rx_count + ch.combined_count)
+		n = ch.rx_count + ch.combined_count;
+	if (fd >= 0)
+		close(fd);
+	return n < WIRE_MAX_QUEUES ? n : WIRE_MAX_QUEUES;
+}
+
+static int open_queues(struct velo_wire_stack *st)
+{
+	unsigned int n = rx_queues(st->ifname);
+	int err;
+
+	for (st->nq = 0; st->nq < n; st->nq++) {
+		struct velo_xsk_config xc = { .ifname = st->ifname, .queue = st->nq,
+					      .frames = st->cfg.xsk_frames,
+					      .force_generic = st->cfg.force_generic,
+					      .same_owner_as = st->nq ? st->xsk[0] : NULL };
+
+		err = velo_xsk_open(&xc, &st->xsk[st->nq]);
+		if (err)
+			return err;
+	}
+	st->stats.queues = st->nq;
+	return 0;
+}
+
+static void close_queues(struct velo_wire_stack *st)
+{
+	/* the extra queues first: they share the first one's owner */
+	while (st->nq > 1)
+		velo_xsk_close(st->xsk[--st->nq]);
+	if (st->nq)
+		velo_xsk_close(st->xsk[--st->nq]);
+}
+
+static void *progress_main(void *arg);
+
+/* The thread takes no signal: they are the application's, for its own threads. */
+static int progress_start(struct velo_wire_stack *st)
+{
+	sigset_t all, old;
+	int err;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = -pthread_create(&st->thread, NULL, progress_main, st);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err)
+		st->stop = true; /* no thread to join */
+	return err;
+}
+
+static int stack_init(struct velo_wire_stack *st, int ifindex)
+{
+	const struct velo_link *link;
+	struct vtcp_config c;
+	int err = 0;
+
+	st->ifindex = ifindex;
+	st->kick_fd = -1;
+	pthread_mutex_init(&st->lock, NULL);
+	st->ctrl = velo_ctrl_open(&err);
+	if (!st->ctrl)
+		return err;
+	link = velo_ctrl_link(st->ctrl, ifindex);
+	if (!link || link->type != 1 /* ARPHRD_ETHER */)
+		return -ENODEV;
+	memcpy(st->ifname, link->name, IF_NAMESIZE);
+	engine_config(st, link, &c);
+	if (getrandom(c.isn_secret, sizeof(c.isn_secret), 0) != sizeof(c.isn_secret))
+		return -errno;
+	st->eng = vtcp_stack_create(&c);
+	st->socks = calloc(st->cfg.max_sockets, sizeof(*st->socks));
+	if (!st->eng || !st->socks)
+		return -ENOMEM;
+	st->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (st->kick_fd < 0)
+		return -errno;
+	err = open_queues(st);
+	if (err)
+		return err;
+	st->ctrl_gen = velo_ctrl_generation(st->ctrl);
+	wire_net_sync(st);
+	return progress_start(st);
+}
+
+static void stack_free(struct velo_wire_stack *st)
+{
+	if (st->nq)
+		wire_holds_expire(st, true);
+	close_queues(st);
+	if (st->eng)
+		vtcp_stack_destroy(st->eng);
+	if (st->ctrl)
+		velo_ctrl_close(st->ctrl);
+	if (st->kick_fd >= 0)
+		close(st->kick_fd);
+	free(st->socks);
+	pthread_mutex_destroy(&st->lock);
+	free(st);
+}
+
+static void at_exit(void)
+{
+	velo_wire_shutdown_all();
+}
+
+struct velo_wire_stack *velo_wire_stack_of(int ifindex, int *err)
+{
+	static bool atexit_done;
+	struct velo_wire_stack *st;
+
+	pthread_mutex_lock(&stacks_lock);
+	for (st = stacks; st && st->ifindex != ifindex; st = st->next)
+		;
+	if (!st) {
+		st = calloc(1, sizeof(*st));
+		*err = st ? 0 : -ENOMEM;
+		if (st) {
+			if (!config_set)
+				velo_wire_config_default(&config);
+			st->cfg = config;
+			*err = stack_init(st, ifindex);
+		}
+		if (*err) {
+			velo_err("wire: no stack on interface %d: %s", ifindex, strerror(-*err));
+			if (st)
+				stack_free(st);
+			st = NULL;
+		} else {
+			st->next = stacks;
+			stacks = st;
+			if (!atexit_done)
+				atexit_done = !atexit(at_exit);
+		}
+	}
+	pthread_mutex_unlock(&stacks_lock);
+	return st;
+}
+
+struct velo_wire_stack *velo_wire_stack_for(const struct sockaddr *dst, int *err)
+{
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)dst;
+	struct velo_ctrl *ctrl = velo_ctrl_open(err);
+	struct velo_route rt;
+	uint8_t addr[16];
+	uint16_t port;
+
+	if (!ctrl)
+		return NULL;
+	wire_sa_bytes(dst, addr, &port);
+	*err = velo_ctrl_route(ctrl, dst->sa_family, addr,
+			       dst->sa_family == AF_INET6 ? (int)in6->sin6_scope_id : 0, &rt);
+	velo_ctrl_close(ctrl);
+	if (*err)
+		return NULL;
+	if (rt.type != 1 /* RTN_UNICAST */) {
+		*err = -ENETUNREACH; /* local or special: not for the wire */
+		return NULL;
+	}
+	return velo_wire_stack_of(rt.oif, err);
+}
+
+/* Ends the process's connections as the kernel would at exit, then frees. */
+void velo_wire_stack_destroy(struct velo_wire_stack *st)
+{
+	struct velo_wire_stack **pp;
+	uint64_t end;
+
+	pthread_mutex_lock(&stacks_lock);
+	for (pp = &stacks; *pp && *pp != st; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = st->next;
+	pthread_mutex_unlock(&stacks_lock);
+
+	pthread_mutex_lock(&st->lock);
+	for (unsigned int s = 0; s < st->cfg.max_sockets; s++)
+		if (st->socks[s].used) {
+			pthread_mutex_unlock(&st->lock);
+			velo_wire_close(st, (int)s);
+			pthread_mutex_lock(&st->lock);
+		}
+	st->stop = true;
+	pthread_mutex_unlock(&st->lock);
+	if (write(st->kick_fd, &(uint64_t){ 1 }, 8) < 0)
+		velo_dbg("wire: kick: %s", strerror(errno));
+	pthread_join(st->thread, NULL);
+	/* let the FINs leave and their ACKs come back before the XSKs go */
+	end = wire_now() + 100 * 1000000u;
+	pthread_mutex_lock(&st->lock);
+	while (wire_now() < end) {
+		wire_progress(st);
+		pthread_mutex_unlock(&st->lock);
+		usleep(2000);
+		pthread_mutex_lock(&st->lock);
+	}
+	pthread_mutex_unlock(&st->lock);
+	stack_free(st);
+}
+
+void velo_wire_shutdown_all(void)
+{
+	struct velo_wire_stack *st;
+
+	for (;;) {
+		pthread_mutex_lock(&stacks_lock);
+		st = stacks;
+		pthread_mutex_unlock(&stacks_lock);
+		if (!st)
+			return;
+		velo_wire_stack_destroy(st);
+	}
+}
+
+/* The engine's frames go into TX buffers, submitted WIRE_TX_BATCH at a time. */
+static void tx_flush(struct velo_wire_stack *st)
+{
+	velo_xsk_tx_submit(st->xsk[0], st->txq, st->ntx);
+	st->ntx = 0;
+}
+
+static void tx_frame(void *ctx, const void *frame, size_t len)
+{
+	struct velo_wire_stack *st = ctx;
+	struct velo_xsk_frame *f = &st->txq[st->ntx];
+
+	if (len > velo_xsk_frame_size(st->xsk[0]) || velo_xsk_tx_alloc(st->xsk[0], f, 1) != 1) {
+		st->stats.tx_dropped++; /* the engine retransmits */
+		return;
+	}
+	memcpy(f->data, frame, len);
+	f->len = (uint32_t)len;
+	st->stats.tx_frames++;
+	if (++st->ntx == WIRE_TX_BATCH)
+		tx_flush(st);
+}
+
+static void rx_queue(struct velo_wire_stack *st, struct velo_xsk *x, uint64_t now)
+{
+	struct velo_xsk_frame f[WIRE_RX_BATCH];
+	unsigned int n;
+
+	/* bounded: a flood must not starve timers and transmission */
+	for (int round = 0; round < 4; round++) {
+		n = velo_xsk_rx_burst(x, f, WIRE_RX_BATCH);
+		if (!n)
+			return;
+		for (unsigned int i = 0; i < n; i++)
+			vtcp_input(st->eng, f[i].data, f[i].len, now);
+		velo_xsk_rx_release(x, f, n);
+		st->stats.rx_frames += n;
+	}
+}
+
+void wire_progress(struct velo_wire_stack *st)
+{
+	uint64_t now = wire_now();
+
+	for (unsigned int q = 0; q < st->nq; q++)
+		rx_queue(st, st->xsk[q], now);
+	vtcp_poll(st->eng, now, tx_frame, st);
+	/* a passive open routed its SYN-ACK: the kernel may know that peer already */
+	if (st->neigh_new) {
+		wire_neigh_refresh(st);
+		vtcp_poll(st->eng, now, tx_frame, st);
+	}
+	tx_flush(st);
+	/* an app thread moved the next deadline before the sleeper's: wake it */
+	if (vtcp_next_deadline(st->eng) < st->sleep_until &&
+	    write(st->kick_fd, &(uint64_t){ 1 }, 8) == 8)
+		st->sleep_until = 0;
+}
+
+static void progress_sleep(struct velo_wire_stack *st, uint64_t deadline)
+{
+	struct pollfd pfd[WIRE_MAX_QUEUES + 2];
+	struct timespec ts, *tsp = NULL;
+	uint64_t now = wire_now(), drain;
+	unsigned int n = 0;
+
+	for (unsigned int q = 0; q < st->nq; q++)
+		pfd[n++] = (struct pollfd){ .fd = velo_xsk_fd(st->xsk[q]), .events = POLLIN };
+	pfd[n++] = (struct pollfd){ .fd = velo_ctrl_fd(st->ctrl), .events = POLLIN };
+	pfd[n++] = (struct pollfd){ .fd = st->kick_fd, .events = POLLIN };
+	if (deadline != UINT64_MAX) {
+		uint64_t d = deadline > now ? deadline - now : 0;
+
+		ts = (struct timespec){ .tv_sec = (time_t)(d / 1000000000u),
+					.tv_nsec = (long)(d % 1000000000u) };
+		tsp = &ts;
+	}
+	st->sleep_until = deadline;
+	pthread_mutex_unlock(&st->lock);
+	ppoll(pfd, n, tsp, NULL);
+	if (read(st->kick_fd, &drain, 8) < 0 && errno != EAGAIN)
+		velo_dbg("wire: kick fd: %s", strerror(errno));
+	pthread_mutex_lock(&st->lock);
+	st->sleep_until = 0;
+	if (pfd[n - 2].revents & POLLIN)
+		wire_net_sync(st);
+}
+
+/* Holds of closed connections are checked once a second. */
+#define EXPIRE_PERIOD_NS 1000000000u
+
+static void *progress_main(void *arg)
+{
+	struct velo_wire_stack *st = arg;
+	uint64_t next_expire = 0, deadline;
+
+	pthread_mutex_lock(&st->lock);
+	while (!st->stop) {
+		wire_progress(st);
+		st->stats.wakeups++;
+		if (wire_now() >= next_expire) {
+			wire_holds_expire(st, false);
+			next_expire = wire_now() + EXPIRE_PERIOD_NS;
+		}
+		deadline = vtcp_next_deadline(st->eng);
+		if (deadline > next_expire)
+			deadline = next_expire;
+		progress_sleep(st, deadline);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return NULL;
+}
+
+void velo_wire_get_stats(struct velo_wire_stack *st, struct velo_wire_stats *s)
+{
+	pthread_mutex_lock(&st->lock);
+	*s = st->stats;
+	pthread_mutex_unlock(&st->lock);
+}

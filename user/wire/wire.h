@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * velo's wire stack: the sans-I/O engine (engine/engine.h) on an interface's
+ * AF_XDP queues (xdp/velo_xsk.h), fed by the control plane (ctrl/ctrl.h),
+ * with a progress thread, as a thread-safe library for the interposer.
+ *
+ * One stack per interface, created on first use (velo_wire_stack_for()
+ * picks the stack of a destination's route). Sockets are the engine's
+ * integer handles; calls return what Linux returns (negative errno).
+ *
+ * Threads. Each stack has one mutex. App threads call the engine directly
+ * under it and push the frames out themselves; the progress thread sleeps in
+ * poll() on the XSK fds, the ctrl fd and a kick eventfd, with the engine's
+ * next deadline as timeout, so retransmits, keepalives and delayed ACKs run
+ * while the application sleeps or computes.
+ *
+ * Blocking. Calls given a blocking mode sleep in poll() on a per-thread
+ * eventfd that the stack signals when the socket's readiness changes. A
+ * signal interrupts that poll(): the call returns -EINTR and the caller
+ * (the interposer) applies SA_RESTART and SO_RCVTIMEO/SO_SNDTIMEO rules.
+ * Timeouts are in milliseconds, -1 for none; a timed-out wait returns
+ * -EAGAIN (-EINPROGRESS for connect), as Linux does.
+ *
+ * Readiness for poll/select/epoll. Every socket has an eventfd
+ * (velo_wire_ready_fd) that is readable exactly while the socket's readiness
+ * (VTCP_EV_*) intersects its interest mask (velo_wire_set_interest; by
+ * default READABLE|ERR|HUP). The interposer puts that fd into the kernel's
+ * epoll/poll/select in place of the application's fd, with POLLIN, and reads
+ * the real mask with velo_wire_events() when it fires. Level-triggered by
+ * construction; edge-triggered users get an edge on every transition into
+ * ready.
+ */
+#ifndef VELO_WIRE_WIRE_H
+#define VELO_WIRE_WIRE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "engine/engine.h"
+
+struct velo_wire_stack;
+
+/* Onload's EF_TCP_SHARED_LOCAL_PORTS family (seeds/002); 0 initial: off. */
+struct velo_wire_shared_ports {
+	unsigned int initial;	   /* ports reserved when the pool is created */
+	unsigned int max;	   /* pool size limit (all pools of a stack) */
+	unsigned int step;	   /* ports added when the pool runs short */
+	bool per_ip;		   /* one pool per local address, else per family */
+	unsigned int per_ip_max;   /* size limit of one local address's pool */
+	bool no_fallback;	   /* exhausted pool: connect fails EADDRNOTAVAIL */
+	bool reuse_fast;	   /* reuse a port as soon as its last socket closed */
+};
+
+struct velo_wire_config {
+	unsigned int max_sockets;   /* engine control blocks (incl. TIME_WAIT) */
+	uint32_t buf_max;	    /* cap on per-socket buffers from tcp_rmem/wmem */
+	unsigned int xsk_frames;    /* UMEM frames per queue, 0: backend default */
+	bool force_generic;	    /* XDP generic mode even where native works */
+	struct velo_wire_shared_ports shared;
+};
+
+/* Defaults: 512 sockets, 1 MiB buffers, no shared ports. */
+void velo_wire_config_default(struct velo_wire_config *cfg);
+/* Used by stacks created after the call. */
+void velo_wire_set_config(const struct velo_wire_config *cfg);
+
+/* The stack of @dst's route (created on first use), or NULL and *err. */
+struct velo_wire_stack *velo_wire_stack_for(const struct sockaddr *dst, int *err);
+/* The stack of interface @ifindex (created on first use), or NULL and *err. */
+struct velo_wire_stack *velo_wire_stack_of(int ifindex, int *err);
+/* Ends every socket (FIN, or RST as Linux), stops the thread, frees. */
+void velo_wire_stack_destroy(struct velo_wire_stack *st);
+/* Every stack of the process; also run at exit. */
+void velo_wire_shutdown_all(void);
+
+/* Sockets. nonblock: MSG_DONTWAIT/O_NONBLOCK; timeout_ms: -1 none. */
+int velo_wire_socket(struct velo_wire_stack *st, int family);
+int velo_wire_bind(struct velo_wire_stack *st, int s, const struct sockaddr *a, socklen_t len);
+int velo_wire_listen(struct velo_wire_stack *st, int s, int backlog);
+int velo_wire_accept(struct velo_wire_stack *st, int s, struct sockaddr *peer, socklen_t *len,
+		     bool nonblock, int timeout_ms);
+int velo_wire_connect(struct velo_wire_stack *st, int s, const struct sockaddr *a,
+		      socklen_t len, bool nonblock, int timeout_ms);
+/* flags: MSG_DONTWAIT, MSG_MORE (send); MSG_DONTWAIT, MSG_PEEK, MSG_WAITALL (recv). */
+ssize_t velo_wire_send(struct velo_wire_stack *st, int s, const void *buf, size_t len,
+		       int flags, int timeout_ms);
+ssize_t velo_wire_recv(struct velo_wire_stack *st, int s, void *buf, size_t len, int flags,
+		       int timeout_ms);
+int velo_wire_shutdown(struct velo_wire_stack *st, int s, int how);
+/* The last reference: graceful (FIN after the data), RST for unread data or linger {1,0}. */
+int velo_wire_close(struct velo_wire_stack *st, int s);
+int velo_wire_getsockname(struct velo_wire_stack *st, int s, struct sockaddr *a,
+			  socklen_t *len);
+int velo_wire_getpeername(struct velo_wire_stack *st, int s, struct sockaddr *a,
+			  socklen_t *len);
+int velo_wire_setsockopt(struct velo_wire_stack *st, int s, enum vtcp_opt opt, int val);
+int velo_wire_getsockopt(struct velo_wire_stack *st, int s, enum vtcp_opt opt, int *val);
+int velo_wire_set_linger(struct velo_wire_stack *st, int s, int onoff, int seconds);
+int velo_wire_get_info(struct velo_wire_stack *st, int s, struct vtcp_info *ti);
+/* SO_ERROR: positive errno or 0, cleared. */
+int velo_wire_sock_error(struct velo_wire_stack *st, int s);
+
+/* Readiness: the current VTCP_EV_* mask, and the eventfd described above. */
+unsigned int velo_wire_events(struct velo_wire_stack *st, int s);
+int velo_wire_ready_fd(struct velo_wire_stack *st, int s);
+void velo_wire_set_interest(struct velo_wire_stack *st, int s, unsigned int events);
+/*
+ * Sleeps until velo_wire_events() intersects @events or @timeout_ms passes.
+ * Returns the mask (0 on timeout) or -EINTR.
+ */
+int velo_wire_wait(struct velo_wire_stack *st, int s, unsigned int events, int timeout_ms);
+
+struct velo_wire_stats {
+	unsigned int queues;	      /* XSKs (one per RX queue) */
+	unsigned int filters;	      /* steering filters installed now */
+	uint64_t filters_added;	      /* since creation */
+	unsigned int reserved_ports;  /* kernel sockets holding ports now */
+	unsigned int pool_ports;      /* shared local ports now */
+	uint64_t pool_connects, fallback_connects;
+	uint64_t rx_frames, tx_frames, tx_dropped;
+	uint64_t wakeups;	      /* progress thread loops */
+};
+void velo_wire_get_stats(struct velo_wire_stack *st, struct velo_wire_stats *s);
+
+#endif /* VELO_WIRE_WIRE_H */
