@@ -8,7 +8,8 @@
  *  - shutdown(SHUT_RDWR) on a listener wakes a blocked accept (EINVAL);
  *  - shutdown(SHUT_WR) does not wake a blocked recv.
  * Synchronisation: the blocked thread reports through a pipe when it
- * returns; "still blocked" is checked with a generous wait.
+ * returns; "still blocked" is checked with a generous wait; the close
+ * comes 300 ms after the thread is about to make its call.
  */
 #include "diff.h"
 
@@ -19,12 +20,14 @@ struct blk {
 	int err;
 	char data[16];
 	int done[2];
+	volatile int calling;
 };
 
 static void *blocker(void *arg)
 {
 	struct blk *b = arg;
 
+	b->calling = 1;
 	if (b->kind == 0)
 		b->ret = recv(b->fd, b->data, sizeof(b->data) - 1, 0);
 	else
@@ -41,7 +44,10 @@ static void start(struct blk *b, int fd, int kind, pthread_t *t)
 	b->kind = kind;
 	NEED(pipe(b->done) == 0);
 	NEED(pthread_create(t, NULL, blocker, b) == 0);
-	msleep(200); /* let it block (the results do not depend on it) */
+	/* the thread is about to make the call: give it ample time to block */
+	while (!b->calling)
+		msleep(1);
+	msleep(300);
 }
 
 static const char *returned(struct blk *b, int ms)
