@@ -563,8 +563,8 @@ static void synchronized_input(struct vtcp_stack *st, struct tcb *tp,
 	if (tp->state != VTCP_ESTABLISHED && tp->state != VTCP_FIN_WAIT1 &&
 	    tp->state != VTCP_FIN_WAIT2)
 		return; /* after the peer's FIN: nothing more to take */
-	if (tp->orphan && sg->len && SEQ_GT(sg->seq + sg->len, tp->rcv_nxt)) {
-		/* data for a closed socket: Linux resets the connection */
+	if (tp->orphan && tp->parent < 0 && sg->len && SEQ_GT(sg->seq + sg->len, tp->rcv_nxt)) {
+		/* data for a closed socket (not one awaiting accept): Linux resets */
 		tcp_send_ctl(st, tp, TH_RST | TH_ACK, tp->snd_nxt);
 		tcp_done(st, tp, ECONNRESET);
 		return;
