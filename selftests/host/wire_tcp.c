@@ -138,6 +138,8 @@ static int passive_case(int family)
 	KTAP_EXPECT(l >= 0);
 	pid = peer_spawn(passive_client, &family);
 	a = velo_wire_accept(st, l, NULL, NULL, false, 10000);
+	if (a < 0)
+		ktap_diag("accept: %s", strerror(-a));
 	KTAP_EXPECT(a >= 0);
 	KTAP_EXPECT(wire_recv_stream(st, a, 3, 0, &sum) == MIB);
 	KTAP_EXPECT(wire_send_stream(st, a, 4, 4 * MIB) == 0);

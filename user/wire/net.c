@@ -69,8 +69,12 @@ void wire_neigh_refresh(struct velo_wire_stack *st)
 		struct sockaddr_storage ss;
 		uint8_t mac[6];
 
-		if (velo_ctrl_neigh(st->ctrl, st->ifindex, n->family, n->addr, mac))
+		int err = velo_ctrl_neigh(st->ctrl, st->ifindex, n->family, n->addr, mac);
+
+		if (err) {
+			velo_dbg("wire: neighbour %u: %s", i, strerror(-err));
 			continue; /* resolving (the fd will say) or failed */
+		}
 		if (n->known && !memcmp(mac, n->mac, 6))
 			continue;
 		memcpy(n->mac, mac, 6);

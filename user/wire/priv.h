@@ -41,14 +41,27 @@ struct wire_waiter {
 	int fd;
 };
 
+/* Options replayed on a renewed engine socket: enum vtcp_opt values below this. */
+#define WIRE_OPTS 32
+
+/*
+ * A socket as the application sees it. Its engine socket can change: a
+ * shared-port connect that finds the 4-tuple taken renews it (wire_sock_renew).
+ */
 struct wire_sock {
 	bool used;
+	int eng;			/* engine handle */
+	int family;
 	int ready_fd;			/* eventfd: readable iff events & interest */
 	unsigned int interest;
 	bool ready_set;
 	struct wire_waiter *waiters;
 	int resv_fd;			/* bound, no filter yet: the port's reservation */
 	struct wire_hold *hold;		/* its filter: own 5-tuple, listener's or pool port's */
+	uint32_t opt_set;		/* options the application set, to replay */
+	int opt_val[WIRE_OPTS];
+	bool linger_set;
+	int linger_on, linger_s;
 };
 
 struct wire_neigh {
@@ -76,7 +89,8 @@ struct velo_wire_stack {
 	bool stop;
 	uint64_t sleep_until;		/* the progress thread's current timeout, ns */
 	uint64_t linger_ns;		/* how long a closed connection may live on */
-	struct wire_sock *socks;	/* by engine handle */
+	struct wire_sock *socks;	/* by wire handle */
+	int *wire_of;			/* engine handle -> wire handle, or -1 */
 	struct wire_hold *holds;
 	unsigned int pool_rr;		/* shared-port round robin */
 	struct wire_neigh neigh[WIRE_NEIGH_MAX];
@@ -106,6 +120,7 @@ int wire_port_reserve(const struct sockaddr *a, uint16_t *port);
 
 /* socket.c: readiness changed (engine event) or the socket is going. */
 void wire_sock_changed(struct velo_wire_stack *st, int s);
+int wire_sock_renew(struct velo_wire_stack *st, int s);
 
 /* net.c: a sockaddr's address bytes (zero-padded to 16) and port */
 void wire_sa_bytes(const struct sockaddr *a, uint8_t out[16], uint16_t *port);

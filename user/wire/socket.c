@@ -65,7 +65,7 @@ static void fd_drain(int fd)
 static void ready_sync(struct velo_wire_stack *st, int s)
 {
 	struct wire_sock *ws = &st->socks[s];
-	bool want = (vtcp_events(st->eng, s) & ws->interest) != 0;
+	bool want = (vtcp_events(st->eng, st->socks[s].eng) & ws->interest) != 0;
 
 	if (want == ws->ready_set)
 		return;
@@ -146,7 +146,7 @@ static int wait_events(struct velo_wire_stack *st, int s, unsigned int mask, boo
 	for (;;) {
 		if (!st->socks[s].used)
 			return -EBADF;
-		ev = vtcp_events(st->eng, s);
+		ev = vtcp_events(st->eng, st->socks[s].eng);
 		if (ev & mask)
 			return (int)ev;
 		if (nonblock)
@@ -175,33 +175,65 @@ static ssize_t unlock_after(struct velo_wire_stack *st, ssize_t ret)
 	return ret;
 }
 
-static int sock_new(struct velo_wire_stack *st, int s)
+/* Maps engine socket @eng to a new wire handle, with its ready fd. */
+static int sock_new(struct velo_wire_stack *st, int eng)
 {
-	struct wire_sock *ws = &st->socks[s];
+	struct wire_sock *ws;
+	unsigned int s;
 
+	for (s = 0; s < st->cfg.max_sockets && st->socks[s].used; s++)
+		;
+	if (s == st->cfg.max_sockets)
+		return -ENOBUFS;
+	ws = &st->socks[s];
 	memset(ws, 0, sizeof(*ws));
 	ws->ready_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (ws->ready_fd < 0)
 		return -errno;
 	ws->used = true;
+	ws->eng = eng;
 	ws->resv_fd = -1;
 	ws->interest = EV_IN;
-	ready_sync(st, s);
-	return s;
+	st->wire_of[eng] = (int)s;
+	ready_sync(st, (int)s);
+	return (int)s;
 }
 
 int velo_wire_socket(struct velo_wire_stack *st, int family)
 {
-	int s, err;
+	int s, eng;
 
 	pthread_mutex_lock(&st->lock);
-	s = vtcp_socket(st->eng, family);
-	if (s >= 0 && (err = sock_new(st, s)) < 0) {
-		vtcp_close(st->eng, s);
-		s = err;
-	}
+	s = eng = vtcp_socket(st->eng, family);
+	if (eng >= 0 && (s = sock_new(st, eng)) < 0)
+		vtcp_close(st->eng, eng);
+	else if (s >= 0)
+		st->socks[s].family = family;
 	pthread_mutex_unlock(&st->lock);
 	return s;
+}
+
+/*
+ * Gives wire socket @s a fresh engine socket, with the options the
+ * application set: an engine socket whose connect failed cannot connect again.
+ */
+int wire_sock_renew(struct velo_wire_stack *st, int s)
+{
+	struct wire_sock *ws = &st->socks[s];
+	int eng = vtcp_socket(st->eng, ws->family);
+
+	if (eng < 0)
+		return eng;
+	for (unsigned int opt = 0; opt < WIRE_OPTS; opt++)
+		if (ws->opt_set & (1u << opt))
+			vtcp_setopt(st->eng, eng, (enum vtcp_opt)opt, ws->opt_val[opt]);
+	if (ws->linger_set)
+		vtcp_set_linger(st->eng, eng, ws->linger_on, ws->linger_s);
+	st->wire_of[ws->eng] = -1;
+	vtcp_close(st->eng, ws->eng);
+	ws->eng = eng;
+	st->wire_of[eng] = s;
+	return 0;
 }
 
 static socklen_t sa_len(int family)
@@ -224,7 +256,7 @@ static int bind_locked(struct velo_wire_stack *st, int s, const struct sockaddr 
 		return fd;
 	memcpy(&ss, a, sa_len(a->sa_family));
 	((struct sockaddr_in *)&ss)->sin_port = htons(port); /* same offset in sin6 */
-	err = vtcp_bind(st->eng, s, (struct sockaddr *)&ss, sa_len(a->sa_family));
+	err = vtcp_bind(st->eng, st->socks[s].eng, (struct sockaddr *)&ss, sa_len(a->sa_family));
 	if (err) {
 		close(fd);
 		return err;
@@ -256,24 +288,15 @@ static int sock_flow(struct velo_wire_stack *st, int s, struct velo_xsk_flow *fl
 	int err;
 
 	memset(flow, 0, sizeof(*flow));
-	err = vtcp_getsockname(st->eng, s, (struct sockaddr *)&ss, &len);
+	err = vtcp_getsockname(st->eng, st->socks[s].eng, (struct sockaddr *)&ss, &len);
 	if (err)
 		return err;
 	flow->family = ss.ss_family;
 	wire_sa_bytes((struct sockaddr *)&ss, flow->local_addr, &flow->local_port);
 	len = sizeof(ss);
-	if (vtcp_getpeername(st->eng, s, (struct sockaddr *)&ss, &len) == 0)
+	if (vtcp_getpeername(st->eng, st->socks[s].eng, (struct sockaddr *)&ss, &len) == 0)
 		wire_sa_bytes((struct sockaddr *)&ss, flow->remote_addr, &flow->remote_port);
 	return 0;
-}
-
-static int family_of(struct velo_wire_stack *st, int s)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	return vtcp_getsockname(st->eng, s, (struct sockaddr *)&ss, &len) ? AF_UNSPEC
-									  : ss.ss_family;
 }
 
 /* Binds an unbound socket to the wildcard address and a port the kernel picks. */
@@ -307,9 +330,9 @@ int velo_wire_listen(struct velo_wire_stack *st, int s, int backlog)
 		return err;
 	ws = &st->socks[s];
 	if (!ws->hold && ws->resv_fd < 0)
-		err = bind_any(st, s, family_of(st, s));
+		err = bind_any(st, s, ws->family);
 	if (!err)
-		err = vtcp_listen(st->eng, s, backlog);
+		err = vtcp_listen(st->eng, st->socks[s].eng, backlog);
 	if (!err && !ws->hold)
 		err = hold_own(st, s);
 	return unlock_after(st, err);
@@ -319,24 +342,25 @@ int velo_wire_accept(struct velo_wire_stack *st, int s, struct sockaddr *peer, s
 		     bool nonblock, int timeout_ms)
 {
 	uint64_t deadline = deadline_of(timeout_ms);
-	int a, err = lock_sock(st, s);
+	int a, eng, err = lock_sock(st, s);
 
 	if (err)
 		return err;
-	while ((a = vtcp_accept(st->eng, s, peer, len)) == -EAGAIN) {
+	while ((eng = vtcp_accept(st->eng, st->socks[s].eng, peer, len)) == -EAGAIN) {
 		err = wait_events(st, s, EV_IN, nonblock, deadline);
 		if (err < 0) {
-			a = err;
+			eng = err;
 			break;
 		}
 	}
-	if (a >= 0) {
-		err = sock_new(st, a);
-		if (err < 0) {
-			vtcp_abort(st->eng, a);
-			a = err;
+	a = eng;
+	if (eng >= 0) {
+		a = sock_new(st, eng);
+		if (a < 0) {
+			vtcp_abort(st->eng, eng);
 		} else {
 			/* the listener's filter carries the child's frames */
+			st->socks[a].family = st->socks[s].family;
 			st->socks[a].hold = st->socks[s].hold;
 			st->socks[a].hold->refs++;
 		}
@@ -370,7 +394,7 @@ static int connect_locked(struct velo_wire_stack *st, int s, const struct sockad
 	int err;
 
 	if (ws->hold) /* connecting or connected: the engine says which */
-		return vtcp_connect(st->eng, s, a, len);
+		return vtcp_connect(st->eng, st->socks[s].eng, a, len);
 	if (len < sizeof(sa_family_t) || len < sa_len(a->sa_family))
 		return -EINVAL;
 	if (ws->resv_fd < 0) {
@@ -380,7 +404,7 @@ static int connect_locked(struct velo_wire_stack *st, int s, const struct sockad
 		if (err)
 			return err;
 	}
-	err = vtcp_connect(st->eng, s, a, len);
+	err = vtcp_connect(st->eng, st->socks[s].eng, a, len);
 	if (err != -EINPROGRESS)
 		return err;
 	/* the SYN leaves at the next poll: the filter is in place before */
@@ -413,7 +437,7 @@ int velo_wire_connect(struct velo_wire_stack *st, int s, const struct sockaddr *
 		else if (ev < 0)
 			err = ev;
 		else
-			err = -vtcp_sock_error(st->eng, s);
+			err = -vtcp_sock_error(st->eng, st->socks[s].eng);
 	}
 	return unlock_after(st, err);
 }
@@ -429,7 +453,7 @@ ssize_t velo_wire_send(struct velo_wire_stack *st, int s, const void *buf, size_
 	if (err)
 		return err;
 	for (;;) {
-		n = vtcp_send(st->eng, s, (const char *)buf + sent, len - (size_t)sent, vflags);
+		n = vtcp_send(st->eng, st->socks[s].eng, (const char *)buf + sent, len - (size_t)sent, vflags);
 		if (n >= 0 && (sent += n) == (ssize_t)len)
 			break;
 		if (n < 0 && n != -EAGAIN)
@@ -455,7 +479,7 @@ ssize_t velo_wire_recv(struct velo_wire_stack *st, int s, void *buf, size_t len,
 	if (err)
 		return err;
 	for (;;) {
-		n = vtcp_recv(st->eng, s, (char *)buf + got, len - (size_t)got, vflags);
+		n = vtcp_recv(st->eng, st->socks[s].eng, (char *)buf + got, len - (size_t)got, vflags);
 		if (n > 0 && (got += n) < (ssize_t)len && waitall)
 			continue;
 		if (n != -EAGAIN || (got && !waitall))
@@ -472,7 +496,7 @@ int velo_wire_shutdown(struct velo_wire_stack *st, int s, int how)
 {
 	int err = lock_sock(st, s);
 
-	return err ? err : unlock_after(st, vtcp_shutdown(st->eng, s, how));
+	return err ? err : unlock_after(st, vtcp_shutdown(st->eng, st->socks[s].eng, how));
 }
 
 int velo_wire_close(struct velo_wire_stack *st, int s)
@@ -486,10 +510,11 @@ int velo_wire_close(struct velo_wire_stack *st, int s)
 		return err;
 	ws = &st->socks[s];
 	/* a connection may live on in the engine (FIN_WAIT, TIME_WAIT): keep its filter */
-	if (vtcp_get_info(st->eng, s, &ti) == 0 && ti.tcpi_state != VTCP_CLOSE &&
+	if (vtcp_get_info(st->eng, st->socks[s].eng, &ti) == 0 && ti.tcpi_state != VTCP_CLOSE &&
 	    ti.tcpi_state != VTCP_LISTEN)
 		linger = st->linger_ns;
-	err = vtcp_close(st->eng, s);
+	err = vtcp_close(st->eng, ws->eng);
+	st->wire_of[ws->eng] = -1;
 	wire_hold_put(st, ws->hold, linger);
 	if (ws->resv_fd >= 0)
 		close(ws->resv_fd);
@@ -505,7 +530,7 @@ int velo_wire_getsockname(struct velo_wire_stack *st, int s, struct sockaddr *a,
 
 	if (err)
 		return err;
-	err = vtcp_getsockname(st->eng, s, a, len);
+	err = vtcp_getsockname(st->eng, st->socks[s].eng, a, len);
 	pthread_mutex_unlock(&st->lock);
 	return err;
 }
@@ -516,16 +541,25 @@ int velo_wire_getpeername(struct velo_wire_stack *st, int s, struct sockaddr *a,
 
 	if (err)
 		return err;
-	err = vtcp_getpeername(st->eng, s, a, len);
+	err = vtcp_getpeername(st->eng, st->socks[s].eng, a, len);
 	pthread_mutex_unlock(&st->lock);
 	return err;
 }
 
 int velo_wire_setsockopt(struct velo_wire_stack *st, int s, enum vtcp_opt opt, int val)
 {
+	struct wire_sock *ws;
 	int err = lock_sock(st, s);
 
-	return err ? err : unlock_after(st, vtcp_setopt(st->eng, s, opt, val));
+	if (err)
+		return err;
+	ws = &st->socks[s];
+	err = vtcp_setopt(st->eng, ws->eng, opt, val);
+	if (!err && (unsigned int)opt < WIRE_OPTS) {
+		ws->opt_set |= 1u << opt;
+		ws->opt_val[opt] = val;
+	}
+	return unlock_after(st, err);
 }
 
 int velo_wire_getsockopt(struct velo_wire_stack *st, int s, enum vtcp_opt opt, int *val)
@@ -534,7 +568,7 @@ int velo_wire_getsockopt(struct velo_wire_stack *st, int s, enum vtcp_opt opt, i
 
 	if (err)
 		return err;
-	err = vtcp_getopt(st->eng, s, opt, val);
+	err = vtcp_getopt(st->eng, st->socks[s].eng, opt, val);
 	pthread_mutex_unlock(&st->lock);
 	return err;
 }
@@ -545,7 +579,12 @@ int velo_wire_set_linger(struct velo_wire_stack *st, int s, int onoff, int secon
 
 	if (err)
 		return err;
-	err = vtcp_set_linger(st->eng, s, onoff, seconds);
+	err = vtcp_set_linger(st->eng, st->socks[s].eng, onoff, seconds);
+	if (!err) {
+		st->socks[s].linger_set = true;
+		st->socks[s].linger_on = onoff;
+		st->socks[s].linger_s = seconds;
+	}
 	pthread_mutex_unlock(&st->lock);
 	return err;
 }
@@ -556,7 +595,7 @@ int velo_wire_get_info(struct velo_wire_stack *st, int s, struct vtcp_info *ti)
 
 	if (err)
 		return err;
-	err = vtcp_get_info(st->eng, s, ti);
+	err = vtcp_get_info(st->eng, st->socks[s].eng, ti);
 	pthread_mutex_unlock(&st->lock);
 	return err;
 }
@@ -567,7 +606,7 @@ int velo_wire_sock_error(struct velo_wire_stack *st, int s)
 
 	if (err)
 		return err;
-	err = vtcp_sock_error(st->eng, s);
+	err = vtcp_sock_error(st->eng, st->socks[s].eng);
 	ready_sync(st, s);
 	pthread_mutex_unlock(&st->lock);
 	return err;
@@ -579,7 +618,7 @@ unsigned int velo_wire_events(struct velo_wire_stack *st, int s)
 
 	if (lock_sock(st, s))
 		return VTCP_EV_ERR | VTCP_EV_HUP;
-	ev = vtcp_events(st->eng, s);
+	ev = vtcp_events(st->eng, st->socks[s].eng);
 	pthread_mutex_unlock(&st->lock);
 	return ev;
 }

@@ -70,10 +70,13 @@ static uint32_t sysctl_u32(const char *name, int field)
 	return (uint32_t)v[field];
 }
 
-static void on_event(void *ctx, int s, unsigned int events)
+static void on_event(void *ctx, int eng, unsigned int events)
 {
+	struct velo_wire_stack *st = ctx;
+
 	(void)events;
-	wire_sock_changed(ctx, s);
+	if (st->wire_of[eng] >= 0)
+		wire_sock_changed(st, st->wire_of[eng]);
 }
 
 static void engine_config(struct velo_wire_stack *st, const struct velo_link *link,
@@ -189,8 +192,10 @@ static int stack_init(struct velo_wire_stack *st, int ifindex)
 		return -errno;
 	st->eng = vtcp_stack_create(&c);
 	st->socks = calloc(st->cfg.max_sockets, sizeof(*st->socks));
-	if (!st->eng || !st->socks)
+	st->wire_of = malloc(st->cfg.max_sockets * sizeof(*st->wire_of));
+	if (!st->eng || !st->socks || !st->wire_of)
 		return -ENOMEM;
+	memset(st->wire_of, 0xff, st->cfg.max_sockets * sizeof(*st->wire_of));
 	st->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (st->kick_fd < 0)
 		return -errno;
@@ -214,6 +219,7 @@ static void stack_free(struct velo_wire_stack *st)
 	if (st->kick_fd >= 0)
 		close(st->kick_fd);
 	free(st->socks);
+	free(st->wire_of);
 	pthread_mutex_destroy(&st->lock);
 	free(st);
 }
