@@ -7,7 +7,6 @@
  * Then all are closed from the client side and the server sees 2000 EOFs.
  */
 #include "diff.h"
-#include <sys/resource.h>
 
 #define THREADS 8
 #define PER 250
@@ -43,20 +42,13 @@ static int cmp16(const void *a, const void *b)
 
 int main(void)
 {
-	struct rlimit rl;
 	pthread_t th[THREADS];
 	static uint16_t sports[TOTAL];
 	static int sfds[TOTAL];
 	int l, ep, accepted = 0, echoed = 0, eofs = 0, i, okall = 1;
 	struct epoll_event ev, evs[64];
 
-	getrlimit(RLIMIT_NOFILE, &rl);
-	if (rl.rlim_cur < 4200) {
-		rl.rlim_cur = rl.rlim_max < 4200 ? 4200 : rl.rlim_max;
-		if (rl.rlim_max < rl.rlim_cur)
-			rl.rlim_max = rl.rlim_cur;
-		NEED(setrlimit(RLIMIT_NOFILE, &rl) == 0);
-	}
+	need_nofile(4200);
 	l = tcp_listener_fam(AF_INET, 4096, &g_port);
 	set_nonblock(l, 1);
 	ep = epoll_create1(0);

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -484,6 +485,26 @@ static inline pid_t spawn_self(char *const args[], int plain)
 		_exit(127);
 	}
 	return pid;
+}
+
+/*
+ * Make at least n file descriptors available (raising the hard limit needs
+ * root). Without them the program says so and exits 0: the same transcript
+ * natively and under libvelo, so the rule is then simply not tested.
+ */
+static inline void need_nofile(rlim_t n)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= n)
+		return;
+	rl.rlim_cur = n;
+	if (rl.rlim_max < n)
+		rl.rlim_max = n;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		say("cannot raise RLIMIT_NOFILE to %lu: not tested here", (unsigned long)n);
+		exit(0);
+	}
 }
 
 static inline int sig_install(int sig, void (*h)(int), int flags)

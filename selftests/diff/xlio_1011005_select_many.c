@@ -7,13 +7,11 @@
  * with nothing ready returns 0 with empty sets.
  */
 #include "diff.h"
-#include <sys/resource.h>
 
 #define PAIRS 300
 
 int main(void)
 {
-	struct rlimit rl;
 	static int cl[PAIRS + 12], sv[PAIRS + 12];
 	int l, i, n, mx = 0, cnt;
 	uint16_t port;
@@ -22,13 +20,7 @@ int main(void)
 	long sum;
 	char b[4];
 
-	getrlimit(RLIMIT_NOFILE, &rl);
-	if (rl.rlim_cur < 1100) {
-		rl.rlim_cur = rl.rlim_max < 1100 ? 1100 : rl.rlim_max;
-		if (rl.rlim_max < rl.rlim_cur)
-			rl.rlim_max = rl.rlim_cur;
-		NEED(setrlimit(RLIMIT_NOFILE, &rl) == 0);
-	}
+	need_nofile(1100);
 	l = tcp_listener_fam(AF_INET, 1024, &port);
 	for (i = 0; i < PAIRS + 12; i++) {
 		cl[i] = tcp_connect(port);

@@ -6,13 +6,11 @@
  * also epoll with all 5000 registered.
  */
 #include "diff.h"
-#include <sys/resource.h>
 
 #define PAIRS 2500
 
 int main(void)
 {
-	struct rlimit rl;
 	static int cl[PAIRS], sv[PAIRS];
 	static struct pollfd pf[2 * PAIRS + 1];
 	struct epoll_event *evs;
@@ -21,12 +19,7 @@ int main(void)
 	char b[4];
 	long sum = 0;
 
-	getrlimit(RLIMIT_NOFILE, &rl);
-	if (rl.rlim_max < 6000) {
-		rl.rlim_max = 6000;
-	}
-	rl.rlim_cur = rl.rlim_max;
-	NEED(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+	need_nofile(6000);
 	l = tcp_listener_fam(AF_INET, 4096, &port);
 	for (i = 0; i < PAIRS; i++) {
 		cl[i] = tcp_connect(port);
