@@ -346,6 +346,35 @@ static inline void tcp_pair(int *c, int *s)
 	tcp_pair_fam(AF_INET, c, s);
 }
 
+/*
+ * A free port outside the ephemeral range (ip_local_port_range starts at
+ * 32768 by default), for tests that rebind a port after closing it: an
+ * ephemeral port can be taken meanwhile by any other process's connect().
+ * Never printed.
+ */
+static inline uint16_t quiet_port(void)
+{
+	static unsigned int seed;
+	int i;
+
+	if (!seed)
+		seed = (unsigned int)getpid() * 2654435761u ^ (unsigned int)now_ms();
+	for (i = 0; i < 1000; i++) {
+		uint16_t p = 10000 + rand_r(&seed) % 10000;
+		union sa a;
+		socklen_t al = sa_loop(&a, AF_INET, p);
+		int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+
+		NEED(fd >= 0);
+		ok = bind(fd, &a.sa, al) == 0;
+		close(fd);
+		if (ok)
+			return p;
+	}
+	NEED(0 && "no quiet port");
+	return 0;
+}
+
 /* A loopback port nobody listens on: bound (not listening) by the caller's fd. */
 static inline int reserve_port(int family, uint16_t *port)
 {

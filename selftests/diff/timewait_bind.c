@@ -48,18 +48,35 @@ static void show_bind(const char *what, uint16_t port, int reuse, int do_listen)
 	close(fd);
 }
 
+/* socket bound to 127.0.0.1:port (SO_REUSEADDR if reuse) */
+static int bound(uint16_t port, int reuse)
+{
+	int fd = bind_port(port, reuse);
+
+	NEED(fd >= 0);
+	return fd;
+}
+
 int main(void)
 {
 	int l, c, s;
 	uint16_t lport, cport;
+	union sa a;
+	socklen_t al;
 	char b[4];
 
+	/* all ports outside the ephemeral range: nobody else takes them meanwhile */
+
 	/* the client closes first: its port is in TIME_WAIT */
-	l = tcp_listener(&lport);
-	c = tcp_connect(lport);
+	lport = quiet_port();
+	l = bound(lport, 1);
+	NEED(listen(l, 4) == 0);
+	cport = quiet_port();
+	c = bound(cport, 0);
+	al = sa_loop(&a, AF_INET, lport);
+	NEED(connect(c, &a.sa, al) == 0);
 	s = accept(l, NULL, NULL);
-	NEED(c >= 0 && s >= 0);
-	cport = local_port(c);
+	NEED(s >= 0);
 	SHOW(close(c));
 	NEED(wait_ev(s, POLLRDHUP, 5000));
 	SHOW(recv(s, b, sizeof(b), 0));
@@ -70,23 +87,31 @@ int main(void)
 	close(l);
 
 	/* the server closes first: the listener's port has a TIME_WAIT child */
-	l = tcp_listener(&lport);
-	c = tcp_connect(lport);
+	lport = quiet_port();
+	l = bound(lport, 1);
+	NEED(listen(l, 4) == 0);
+	cport = quiet_port();
+	c = bound(cport, 0);
+	al = sa_loop(&a, AF_INET, lport);
+	NEED(connect(c, &a.sa, al) == 0);
 	s = accept(l, NULL, NULL);
-	NEED(c >= 0 && s >= 0);
-	cport = local_port(c);
+	NEED(s >= 0);
 	SHOW(close(s));
 	NEED(wait_ev(c, POLLRDHUP, 5000));
 	SHOW(recv(c, b, sizeof(b), 0));
+	/* finish the passive close before closing: LAST_ACK -> CLOSE */
+	SHOW(shutdown(c, SHUT_WR));
+	say("passive closer reaches CLOSE: %s", YN(wait_state(c, TCP_CLOSE, 5000)));
 	SHOW(close(c));
-	msleep(50);
 	SHOW(close(l));
 	show_bind("listener port with TIME_WAIT child, no SO_REUSEADDR", lport, 0, 1);
 	show_bind("listener port with TIME_WAIT child, SO_REUSEADDR", lport, 1, 1);
 	show_bind("passive closer's port, no SO_REUSEADDR", cport, 0, 0);
 
 	/* a listener closed with no connections: its port is free at once */
-	l = tcp_listener(&lport);
+	lport = quiet_port();
+	l = bound(lport, 1);
+	NEED(listen(l, 4) == 0);
 	close(l);
 	show_bind("closed idle listener's port, no SO_REUSEADDR", lport, 0, 1);
 	return 0;
