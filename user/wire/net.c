@@ -183,3 +183,21 @@ void wire_net_sync(struct velo_wire_stack *st)
 	}
 	wire_neigh_refresh(st);
 }
+
+/* The source address of the kernel's route to @a, to reserve a port on. */
+int wire_route_src(struct velo_wire_stack *st, const struct sockaddr *a,
+		   struct sockaddr_storage *src)
+{
+	struct vtcp_route rt;
+	int err = wire_route(st, a, &rt);
+
+	if (err)
+		return err;
+	if (rt.src.ss_family == AF_UNSPEC)
+		return -EADDRNOTAVAIL;
+	*src = rt.src;
+	if (src->ss_family == AF_INET6 &&
+	    !IN6_IS_ADDR_LINKLOCAL(&((struct sockaddr_in6 *)src)->sin6_addr))
+		((struct sockaddr_in6 *)src)->sin6_scope_id = 0;
+	return 0;
+}

@@ -134,3 +134,18 @@ void wire_holds_expire(struct velo_wire_stack *st, bool all)
 		}
 	}
 }
+
+/* Whether one of the stack's holds reserves @a's port on @a's address (or any). */
+bool wire_hold_of_port(struct velo_wire_stack *st, const struct sockaddr *a)
+{
+	static const uint8_t any[16];
+	uint8_t addr[16];
+	uint16_t port;
+
+	wire_sa_bytes(a, addr, &port);
+	for (struct wire_hold *h = st->holds; h; h = h->next)
+		if (h->resv_fd >= 0 && h->flow.family == a->sa_family && h->flow.local_port == port &&
+		    (!memcmp(h->flow.local_addr, addr, 16) || !memcmp(h->flow.local_addr, any, 16)))
+			return true;
+	return false;
+}

@@ -56,6 +56,7 @@ struct wire_sock {
 	unsigned int interest;
 	bool ready_set;
 	struct wire_waiter *waiters;
+	bool bound;
 	int resv_fd;			/* bound, no filter yet: the port's reservation */
 	struct wire_hold *hold;		/* its filter: own 5-tuple, listener's or pool port's */
 	uint32_t opt_set;		/* options the application set, to replay */
@@ -92,7 +93,9 @@ struct velo_wire_stack {
 	struct wire_sock *socks;	/* by wire handle */
 	int *wire_of;			/* engine handle -> wire handle, or -1 */
 	struct wire_hold *holds;
-	unsigned int pool_rr;		/* shared-port round robin */
+	struct wire_hold **pool;	/* shared local ports (holds with pool set) */
+	unsigned int npool;
+	unsigned int pool_rr;		/* where the next connect starts looking */
 	struct wire_neigh neigh[WIRE_NEIGH_MAX];
 	unsigned int nneigh;
 	bool neigh_new;			/* a next hop to ask the kernel about */
@@ -108,6 +111,8 @@ void wire_progress(struct velo_wire_stack *st);
 
 /* net.c: the control plane mirrored into the engine; lock held. */
 int wire_route(void *ctx, const struct sockaddr *dst, struct vtcp_route *rt);
+int wire_route_src(struct velo_wire_stack *st, const struct sockaddr *a,
+		   struct sockaddr_storage *src);
 void wire_net_sync(struct velo_wire_stack *st);
 void wire_neigh_refresh(struct velo_wire_stack *st);
 
@@ -117,6 +122,12 @@ int wire_hold_get(struct velo_wire_stack *st, const struct velo_xsk_flow *flow, 
 void wire_hold_put(struct velo_wire_stack *st, struct wire_hold *h, uint64_t linger_ns);
 void wire_holds_expire(struct velo_wire_stack *st, bool all);
 int wire_port_reserve(const struct sockaddr *a, uint16_t *port);
+bool wire_hold_of_port(struct velo_wire_stack *st, const struct sockaddr *a);
+
+/* pool.c: shared local ports; -EINPROGRESS (connecting), 0 (not from the pool), -errno. */
+int wire_pool_connect(struct velo_wire_stack *st, int s, const struct sockaddr *a,
+		      socklen_t len);
+void wire_pool_free(struct velo_wire_stack *st);
 
 /* socket.c: readiness changed (engine event) or the socket is going. */
 void wire_sock_changed(struct velo_wire_stack *st, int s);

@@ -191,6 +191,7 @@ static int sock_new(struct velo_wire_stack *st, int eng)
 	if (ws->ready_fd < 0)
 		return -errno;
 	ws->used = true;
+	ws->bound = false;
 	ws->eng = eng;
 	ws->resv_fd = -1;
 	ws->interest = EV_IN;
@@ -249,19 +250,25 @@ static int bind_locked(struct velo_wire_stack *st, int s, const struct sockaddr 
 	uint16_t port;
 	int fd, err;
 
-	if (ws->resv_fd >= 0 || ws->hold)
+	if (ws->bound)
 		return -EINVAL;
+	port = ntohs(((const struct sockaddr_in *)a)->sin_port); /* same offset in sin6 */
 	fd = wire_port_reserve(a, &port);
-	if (fd < 0)
+	/* a port this stack already holds (a listener's children, say): the engine decides */
+	if (fd == -EADDRINUSE && wire_hold_of_port(st, a))
+		fd = -1;
+	else if (fd < 0)
 		return fd;
 	memcpy(&ss, a, sa_len(a->sa_family));
 	((struct sockaddr_in *)&ss)->sin_port = htons(port); /* same offset in sin6 */
 	err = vtcp_bind(st->eng, st->socks[s].eng, (struct sockaddr *)&ss, sa_len(a->sa_family));
 	if (err) {
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		return err;
 	}
 	ws->resv_fd = fd;
+	ws->bound = true;
 	return 0;
 }
 
@@ -329,7 +336,7 @@ int velo_wire_listen(struct velo_wire_stack *st, int s, int backlog)
 	if (err)
 		return err;
 	ws = &st->socks[s];
-	if (!ws->hold && ws->resv_fd < 0)
+	if (!ws->bound)
 		err = bind_any(st, s, ws->family);
 	if (!err)
 		err = vtcp_listen(st->eng, st->socks[s].eng, backlog);
@@ -368,24 +375,6 @@ int velo_wire_accept(struct velo_wire_stack *st, int s, struct sockaddr *peer, s
 	return unlock_after(st, a);
 }
 
-/* The source address the kernel's route to @a gives, for reserving a port on it. */
-static int route_src(struct velo_wire_stack *st, const struct sockaddr *a,
-		     struct sockaddr_storage *src)
-{
-	struct vtcp_route rt;
-	int err = wire_route(st, a, &rt);
-
-	if (err)
-		return err;
-	if (rt.src.ss_family == AF_UNSPEC)
-		return -EADDRNOTAVAIL;
-	*src = rt.src;
-	if (src->ss_family == AF_INET6 &&
-	    !IN6_IS_ADDR_LINKLOCAL(&((struct sockaddr_in6 *)src)->sin6_addr))
-		((struct sockaddr_in6 *)src)->sin6_scope_id = 0;
-	return 0;
-}
-
 static int connect_locked(struct velo_wire_stack *st, int s, const struct sockaddr *a,
 			  socklen_t len)
 {
@@ -397,8 +386,15 @@ static int connect_locked(struct velo_wire_stack *st, int s, const struct sockad
 		return vtcp_connect(st->eng, st->socks[s].eng, a, len);
 	if (len < sizeof(sa_family_t) || len < sa_len(a->sa_family))
 		return -EINVAL;
-	if (ws->resv_fd < 0) {
-		err = route_src(st, a, &src);
+	if (!ws->bound && st->cfg.shared.initial) {
+		err = wire_pool_connect(st, s, a, len);
+		if (err == -EINPROGRESS)
+			wire_neigh_refresh(st);
+		if (err)
+			return err;
+	}
+	if (!ws->bound) {
+		err = wire_route_src(st, a, &src);
 		if (!err)
 			err = bind_locked(st, s, (struct sockaddr *)&src);
 		if (err)

@@ -211,6 +211,7 @@ static void stack_free(struct velo_wire_stack *st)
 {
 	if (st->nq)
 		wire_holds_expire(st, true);
+	wire_pool_free(st);
 	close_queues(st);
 	if (st->eng)
 		vtcp_stack_destroy(st->eng);
