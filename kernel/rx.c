@@ -12,8 +12,9 @@
  * are), coexist with everything, see frames after the IP header checks
  * (bad headers never reach a stack) and can steal them (NF_STOLEN). The
  * priority is before conntrack's defragmentation (-400) and the raw table,
- * so stolen flows are never tracked. When no filter exists anywhere a
- * static key skips the hook's body; a per-netns count does it per netns.
+ * so stolen flows are never tracked. When a netns has no filter, a
+ * per-netns count skips the hook's body. (Not a static key: filters come
+ * and go with sockets, and toggling a key patches kernel text each time.)
  *
  * This file also keeps the per-netns state: that count and the
  * per-interface acceleration policy.
@@ -40,7 +41,6 @@ struct velo_net {
 };
 
 static unsigned int velo_net_id __read_mostly;
-static DEFINE_STATIC_KEY_FALSE(velo_rx_key);
 
 static struct velo_net *velo_net(const struct net *net)
 {
@@ -50,12 +50,10 @@ static struct velo_net *velo_net(const struct net *net)
 void velo_rx_filter_added(const struct net *net)
 {
 	atomic_inc(&velo_net(net)->nfilters);
-	static_branch_inc(&velo_rx_key);
 }
 
 void velo_rx_filter_removed(const struct net *net)
 {
-	static_branch_dec(&velo_rx_key);
 	atomic_dec(&velo_net(net)->nfilters);
 }
 
@@ -101,8 +99,7 @@ static unsigned int velo_rx_hook(void *priv, struct sk_buff *skb,
 	struct velo_filt *f;
 	const u8 *p;
 
-	if (!static_branch_unlikely(&velo_rx_key) ||
-	    !atomic_read(&velo_net(state->net)->nfilters) ||
+	if (!atomic_read(&velo_net(state->net)->nfilters) ||
 	    !skb_mac_header_was_set(skb))
 		return NF_ACCEPT;
 	p = skb_header_pointer(skb, 0, len, buf);

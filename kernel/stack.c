@@ -195,6 +195,11 @@ static int velo_stack_bind(struct velo_stack *s, const struct velo_stack_create 
 	s->queue = c->queue;
 	if (c->queue >= max(dev->real_num_rx_queues, dev->real_num_tx_queues))
 		return -EINVAL;
+	/* The rings carry Ethernet frames: no L3-only devices (tun, ipip...). */
+	if (dev->hard_header_len != ETH_HLEN || dev->addr_len != ETH_ALEN) {
+		pr_info_ratelimited("%s: not an Ethernet device\n", dev->name);
+		return -EOPNOTSUPP;
+	}
 	if (!velo_policy_get(net, c->ifindex)) {
 		pr_info_ratelimited("%s: acceleration disabled by policy\n", dev->name);
 		return -EPERM;

@@ -173,6 +173,12 @@ static int bad_create_args(void)
 	c.queue = 0;
 	c.ifindex = 99999;
 	KTAP_EXPECT(ioctl(dev, VELO_IOC_STACK_CREATE, &c) == -1 && errno == ENODEV);
+	/* An L3-only device: the rings carry Ethernet frames. */
+	KTAP_EXPECT(vt_sh("/sbin/modprobe tun && /usr/bin/ip tuntap add mode tun dev vtun0 && "
+			  "/usr/bin/ip link set vtun0 up") == 0);
+	c.ifindex = if_nametoindex("vtun0");
+	KTAP_EXPECT(ioctl(dev, VELO_IOC_STACK_CREATE, &c) == -1 && errno == EOPNOTSUPP);
+	vt_sh("/usr/bin/ip link del vtun0");
 	close(dev);
 	return KTAP_PASS;
 }
