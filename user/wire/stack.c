@@ -225,10 +225,7 @@ static void stack_free(struct velo_wire_stack *st)
 	free(st);
 }
 
-static void at_exit(void)
-{
-	velo_wire_shutdown_all();
-}
+static void at_exit(void);
 
 struct velo_wire_stack *velo_wire_stack_of(int ifindex, int *err)
 {
@@ -287,10 +284,35 @@ struct velo_wire_stack *velo_wire_stack_for(const struct sockaddr *dst, int *err
 }
 
 /* Ends the process's connections as the kernel would at exit, then frees. */
-void velo_wire_stack_destroy(struct velo_wire_stack *st)
+/* After the last close: frames flow until quiet for QUIET_NS, at most DRAIN_MAX_NS. */
+#define QUIET_NS (10 * 1000000u)
+#define DRAIN_MAX_NS (200 * 1000000u)
+
+/* Lets the FINs leave and their ACKs come back before the XSKs go; lock held. */
+static void drain(struct velo_wire_stack *st)
+{
+	uint64_t start = wire_now(), quiet_since = start, frames = 0, now;
+
+	while ((now = wire_now()) - start < DRAIN_MAX_NS && now - quiet_since < QUIET_NS) {
+		wire_progress(st);
+		if (st->stats.rx_frames + st->stats.tx_frames != frames) {
+			frames = st->stats.rx_frames + st->stats.tx_frames;
+			quiet_since = now;
+		}
+		pthread_mutex_unlock(&st->lock);
+		usleep(1000);
+		pthread_mutex_lock(&st->lock);
+	}
+}
+
+/*
+ * Ends the process's connections as the kernel would at close, stops the
+ * thread and closes the XSKs. Returns with the lock held: a thread still
+ * inside the stack waits on it.
+ */
+static void stack_end(struct velo_wire_stack *st)
 {
 	struct velo_wire_stack **pp;
-	uint64_t end;
 
 	pthread_mutex_lock(&stacks_lock);
 	for (pp = &stacks; *pp && *pp != st; pp = &(*pp)->next)
@@ -299,29 +321,40 @@ void velo_wire_stack_destroy(struct velo_wire_stack *st)
 		*pp = st->next;
 	pthread_mutex_unlock(&stacks_lock);
 
-	pthread_mutex_lock(&st->lock);
 	for (unsigned int s = 0; s < st->cfg.max_sockets; s++)
-		if (st->socks[s].used) {
-			pthread_mutex_unlock(&st->lock);
-			velo_wire_close(st, (int)s);
-			pthread_mutex_lock(&st->lock);
-		}
+		velo_wire_close(st, (int)s); /* -EBADF for unused handles */
+	pthread_mutex_lock(&st->lock);
 	st->stop = true;
 	pthread_mutex_unlock(&st->lock);
 	if (write(st->kick_fd, &(uint64_t){ 1 }, 8) < 0)
 		velo_dbg("wire: kick: %s", strerror(errno));
 	pthread_join(st->thread, NULL);
-	/* let the FINs leave and their ACKs come back before the XSKs go */
-	end = wire_now() + 100 * 1000000u;
 	pthread_mutex_lock(&st->lock);
-	while (wire_now() < end) {
-		wire_progress(st);
-		pthread_mutex_unlock(&st->lock);
-		usleep(2000);
-		pthread_mutex_lock(&st->lock);
-	}
+	drain(st);
+	wire_holds_expire(st, true);
+	close_queues(st);
+}
+
+void velo_wire_stack_destroy(struct velo_wire_stack *st)
+{
+	stack_end(st);
 	pthread_mutex_unlock(&st->lock);
 	stack_free(st);
+}
+
+/* Like velo_wire_shutdown_all, but threads of the exiting process may still be inside. */
+static void at_exit(void)
+{
+	struct velo_wire_stack *st;
+
+	for (;;) {
+		pthread_mutex_lock(&stacks_lock);
+		st = stacks;
+		pthread_mutex_unlock(&stacks_lock);
+		if (!st)
+			return;
+		stack_end(st); /* left locked; the memory goes with the process */
+	}
 }
 
 void velo_wire_shutdown_all(void)
