@@ -5,7 +5,9 @@
  * only), both ways: plain server <- accelerated client, and accelerated
  * server <- plain client. Each connection carries 8 MiB each way
  * concurrently with checksums, a half-close, an OOB-free echo of small
- * messages, and ends with EOF on both sides. IPv4 and IPv6.
+ * messages, and ends with EOF on both sides. IPv4 and IPv6. The same again
+ * with the peer exec'd WITH the environment: two separate accelerated
+ * processes, each with its own end of the connection.
  */
 #include "diff.h"
 
@@ -98,7 +100,7 @@ static int peer_main(char **argv)
 		session(fd, 0, line, sizeof(line));
 	}
 	/* the parent prints its own line only after we exit */
-	say("plain %s: %s", argv[2], line);
+	say("peer %s: %s", argv[2], line);
 	close(fd);
 	return 0;
 }
@@ -109,13 +111,14 @@ int main(int argc, char **argv)
 
 	if (argc > 4 && !strcmp(argv[1], "peer"))
 		return peer_main(argv);
-	for (i = 0; i < 2; i++) {
-		int fam = fams[i], l, fd;
+	for (i = 0; i < 4; i++) {
+		int fam = fams[i & 1], l, fd, plain = i < 2;
+		const char *who = plain ? "plain" : "other accelerated";
 		uint16_t port;
 		char a1[16], a2[16], line[160];
 		pid_t pid;
 
-		say("== %s: accelerated client -> plain server", fam == AF_INET ? "IPv4" : "IPv6");
+		say("== %s: accelerated client -> %s server", fam == AF_INET ? "IPv4" : "IPv6", who);
 		/* the listener is created here and inherited: no race on the port */
 		l = tcp_listener_fam(fam, 8, &port);
 		snprintf(a1, sizeof(a1), "%d", fam);
@@ -123,7 +126,7 @@ int main(int argc, char **argv)
 		{
 			char *args[] = { "peer", "server", a1, a2, NULL };
 
-			pid = spawn_self(args, 1);
+			pid = spawn_self(args, plain);
 		}
 		close(l);
 		fd = tcp_connect_fam(fam, port);
@@ -135,16 +138,16 @@ int main(int argc, char **argv)
 			int st = wait_child(pid);
 
 			say("client: %s", line);
-			say("plain server %s", status_str(st));
+			say("%s server %s", who, status_str(st));
 		}
 
-		say("== %s: plain client -> accelerated server", fam == AF_INET ? "IPv4" : "IPv6");
+		say("== %s: %s client -> accelerated server", fam == AF_INET ? "IPv4" : "IPv6", who);
 		l = tcp_listener_fam(fam, 8, &port);
 		snprintf(a2, sizeof(a2), "%u", port);
 		{
 			char *args[] = { "peer", "client", a1, a2, NULL };
 
-			pid = spawn_self(args, 1);
+			pid = spawn_self(args, plain);
 		}
 		fd = accept(l, NULL, NULL);
 		NEED(fd >= 0);
@@ -155,7 +158,7 @@ int main(int argc, char **argv)
 			int st = wait_child(pid);
 
 			say("server: %s", line);
-			say("plain client %s", status_str(st));
+			say("%s client %s", who, status_str(st));
 		}
 	}
 	return 0;
