@@ -88,6 +88,33 @@ static int bulk_v4(void)
 	return bulk_case(AF_INET);
 }
 
+/* shutdown(SHUT_WR) after sending: the peer reads EOF, answers, and we read to EOF. */
+static int half_close(void)
+{
+	int lfd = peer_listener(AF_INET, PORT), s;
+	struct sockaddr_storage name, expect;
+	socklen_t len = sizeof(name);
+	struct velo_wire_stack *st;
+	uint64_t sum = 0;
+	pid_t pid;
+
+	KTAP_EXPECT(lfd >= 0);
+	pid = peer_spawn(bulk_server, &lfd);
+	s = wire_dial(AF_INET, PORT, &st);
+	KTAP_EXPECT(s >= 0);
+	KTAP_EXPECT(velo_wire_getpeername(st, s, (struct sockaddr *)&name, &len) == 0);
+	sockaddr_of(AF_INET, PEER, PORT, &expect);
+	KTAP_EXPECT(!memcmp(&name, &expect, sizeof(struct sockaddr_in)));
+	KTAP_EXPECT(wire_send_stream(st, s, 1, BULK) == 0);
+	KTAP_EXPECT(velo_wire_shutdown(st, s, SHUT_WR) == 0);
+	KTAP_EXPECT(velo_wire_send(st, s, "x", 1, 0, -1) == -EPIPE);
+	KTAP_EXPECT(wire_recv_stream(st, s, 2, 0, &sum) == BULK); /* then EOF */
+	KTAP_EXPECT(velo_wire_close(st, s) == 0);
+	KTAP_EXPECT(peer_wait(pid) == 0);
+	velo_wire_shutdown_all();
+	return KTAP_PASS;
+}
+
 static int bulk_v6(void)
 {
 	return bulk_case(AF_INET6);
@@ -299,6 +326,10 @@ static int ready_fd(void)
 	KTAP_EXPECT(velo_wire_send(st, s, &c, 1, 0, -1) == 1);
 	KTAP_EXPECT(fd_readable(fd, 10000)); /* the progress thread saw the answer */
 	KTAP_EXPECT(velo_wire_wait(st, s, VTCP_EV_READABLE, 0) & VTCP_EV_READABLE);
+	c = 0;
+	KTAP_EXPECT(velo_wire_recv(st, s, &c, 1, MSG_PEEK, -1) == 1 && c == 'p');
+	KTAP_EXPECT(fd_readable(fd, 0)); /* a peek leaves it readable */
+	c = 0;
 	KTAP_EXPECT(velo_wire_recv(st, s, &c, 1, 0, -1) == 1 && c == 'p');
 	KTAP_EXPECT(!fd_readable(fd, 0));
 	KTAP_EXPECT(velo_wire_close(st, s) == 0);
@@ -415,6 +446,7 @@ static int lock_cost(void)
 
 NET_CASE(bulk_v4)
 NET_CASE(bulk_v6)
+NET_CASE(half_close)
 NET_CASE(passive_v4)
 NET_CASE(passive_v6)
 NET_CASE(rst_from_sut)
@@ -428,6 +460,7 @@ NET_CASE(lock_cost)
 static const struct ktap_case cases[] = {
 	{ "active_open_bulk_10m_v4", net_bulk_v4, 90 },
 	{ "active_open_bulk_10m_v6", net_bulk_v6, 90 },
+	{ "half_close_shutdown_wr", net_half_close, 60 },
 	{ "passive_open_graceful_close_v4", net_passive_v4, 60 },
 	{ "passive_open_graceful_close_v6", net_passive_v6, 60 },
 	{ "rst_from_sut_linger0", net_rst_from_sut, 60 },
