@@ -50,6 +50,7 @@ struct wire_waiter {
  */
 struct wire_sock {
 	bool used;
+	uint32_t gen;			/* bumped when the handle is reused */
 	int eng;			/* engine handle */
 	int family;
 	int ready_fd;			/* eventfd: readable iff events & interest */

@@ -140,12 +140,13 @@ static uint64_t deadline_of(int timeout_ms)
 static int wait_events(struct velo_wire_stack *st, int s, unsigned int mask, bool nonblock,
 		       uint64_t deadline)
 {
+	uint32_t gen = st->socks[s].gen;
 	unsigned int ev;
 	int err;
 
 	for (;;) {
-		if (!st->socks[s].used)
-			return -EBADF;
+		if (!st->socks[s].used || st->socks[s].gen != gen)
+			return -EBADF; /* closed meanwhile, maybe reused */
 		ev = vtcp_events(st->eng, st->socks[s].eng);
 		if (ev & mask)
 			return (int)ev;
@@ -180,13 +181,16 @@ static int sock_new(struct velo_wire_stack *st, int eng)
 {
 	struct wire_sock *ws;
 	unsigned int s;
+	uint32_t gen;
 
 	for (s = 0; s < st->cfg.max_sockets && st->socks[s].used; s++)
 		;
 	if (s == st->cfg.max_sockets)
 		return -ENOBUFS;
 	ws = &st->socks[s];
+	gen = ws->gen + 1;
 	memset(ws, 0, sizeof(*ws));
+	ws->gen = gen;
 	ws->ready_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (ws->ready_fd < 0)
 		return -errno;
