@@ -159,6 +159,47 @@ static int pool_no_fallback(void)
 	return KTAP_PASS;
 }
 
+/* Five connections open at once to one server: the pool grows 2 -> 4 -> 6 ports. */
+static int pool_grows(void)
+{
+	int args[2] = { peer_listener(AF_INET, PORT), 5 }, s[5], err;
+	struct sockaddr_storage ss;
+	socklen_t len = sockaddr_of(AF_INET, PEER, PORT, &ss);
+	struct velo_wire_config cfg;
+	struct velo_wire_stats stats;
+	struct velo_wire_stack *st;
+	pid_t pid;
+
+	KTAP_EXPECT(args[0] >= 0);
+	pid = peer_spawn(holding_server, args);
+	velo_wire_config_default(&cfg);
+	cfg.shared = (struct velo_wire_shared_ports){ .initial = 2, .max = 8, .step = 2 };
+	velo_wire_set_config(&cfg);
+	st = velo_wire_stack_for((struct sockaddr *)&ss, &err);
+	KTAP_EXPECT(st);
+	for (int i = 0; i < 5; i++) {
+		s[i] = velo_wire_socket(st, AF_INET);
+		KTAP_EXPECT(velo_wire_setsockopt(st, s[i], VTCP_NODELAY, 1) == 0);
+		err = velo_wire_connect(st, s[i], (struct sockaddr *)&ss, len, false, 10000);
+		KTAP_EXPECT(err == 0);
+	}
+	velo_wire_get_stats(st, &stats);
+	ktap_diag("5 open connections to one server: %u pool ports, %u filters, %llu pool "
+		  "connects", stats.pool_ports, stats.filters,
+		  (unsigned long long)stats.pool_connects);
+	KTAP_EXPECT(stats.pool_ports == 6 && stats.filters == 6 && stats.pool_connects == 5);
+	for (int i = 0; i < 5; i++) {
+		int v = 0;
+
+		/* a renewed engine socket kept the option the application set */
+		KTAP_EXPECT(velo_wire_getsockopt(st, s[i], VTCP_NODELAY, &v) == 0 && v == 1);
+		velo_wire_close(st, s[i]);
+	}
+	KTAP_EXPECT(peer_wait(pid) == 0);
+	velo_wire_shutdown_all();
+	return KTAP_PASS;
+}
+
 static int wire_listener(struct velo_wire_stack *st, uint16_t port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
@@ -229,11 +270,13 @@ static int relisten(void)
 
 NET_CASE(pool_vs_plain)
 NET_CASE(pool_no_fallback)
+NET_CASE(pool_grows)
 NET_CASE(relisten)
 
 static const struct ktap_case cases[] = {
 	{ "shared_ports_reuse_and_rates", net_pool_vs_plain, 90 },
 	{ "shared_ports_no_fallback_reserved", net_pool_no_fallback, 60 },
+	{ "shared_ports_grow_by_step", net_pool_grows, 60 },
 	{ "relisten_while_child_lives", net_relisten, 60 },
 };
 

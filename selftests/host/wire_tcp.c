@@ -8,6 +8,7 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/time.h>
 
 #include "wire_lib.h"
@@ -338,6 +339,63 @@ static int ready_fd(void)
 	return KTAP_PASS;
 }
 
+struct reader {
+	struct velo_wire_stack *st;
+	int s;
+	ssize_t got;
+	char c;
+};
+
+static void *blocked_reader(void *arg)
+{
+	struct reader *r = arg;
+
+	r->got = velo_wire_recv(r->st, r->s, &r->c, 1, 0, 20000);
+	return NULL;
+}
+
+/*
+ * One thread blocked in recv while another sends on the same socket (the
+ * lock is not held while sleeping); the ready fd in an epoll set beside a
+ * kernel fd reports the socket.
+ */
+static int threads_and_epoll(void)
+{
+	int lfd = peer_listener(AF_INET, PORT), s, ep, pipefd[2];
+	struct epoll_event ev = { .events = EPOLLIN }, out[4];
+	struct velo_wire_stack *st;
+	struct reader r;
+	pthread_t t;
+	pid_t pid;
+
+	KTAP_EXPECT(lfd >= 0 && pipe(pipefd) == 0);
+	pid = peer_spawn(ping_server, &lfd);
+	s = wire_dial(AF_INET, PORT, &st);
+	KTAP_EXPECT(s >= 0);
+	ep = epoll_create1(0);
+	ev.data.u32 = 1;
+	KTAP_EXPECT(epoll_ctl(ep, EPOLL_CTL_ADD, velo_wire_ready_fd(st, s), &ev) == 0);
+	ev.data.u32 = 2;
+	KTAP_EXPECT(epoll_ctl(ep, EPOLL_CTL_ADD, pipefd[0], &ev) == 0);
+	KTAP_EXPECT(epoll_wait(ep, out, 4, 100) == 0);
+	r = (struct reader){ .st = st, .s = s };
+	KTAP_EXPECT(pthread_create(&t, NULL, blocked_reader, &r) == 0);
+	usleep(100000); /* let it block */
+	KTAP_EXPECT(velo_wire_send(st, s, "t", 1, 0, -1) == 1);
+	KTAP_EXPECT(pthread_join(t, NULL) == 0);
+	KTAP_EXPECT(r.got == 1 && r.c == 't');
+	KTAP_EXPECT(velo_wire_shutdown(st, s, SHUT_WR) == 0);
+	/* the peer's FIN makes the socket readable (EOF): epoll says so */
+	KTAP_EXPECT(epoll_wait(ep, out, 4, 10000) == 1 && out[0].data.u32 == 1);
+	KTAP_EXPECT(velo_wire_events(st, s) & VTCP_EV_READABLE);
+	KTAP_EXPECT(velo_wire_recv(st, s, &r.c, 1, 0, -1) == 0);
+	close(ep);
+	KTAP_EXPECT(velo_wire_close(st, s) == 0);
+	KTAP_EXPECT(peer_wait(pid) == 0);
+	velo_wire_shutdown_all();
+	return KTAP_PASS;
+}
+
 /* IPv6 link-local, scope id given as the interface index. */
 static int v6_linklocal(void)
 {
@@ -453,6 +511,7 @@ NET_CASE(rst_from_sut)
 NET_CASE(rst_from_peer)
 NET_CASE(recv_eintr)
 NET_CASE(ready_fd)
+NET_CASE(threads_and_epoll)
 NET_CASE(v6_linklocal)
 NET_CASE(port_reserved)
 NET_CASE(lock_cost)
@@ -467,6 +526,7 @@ static const struct ktap_case cases[] = {
 	{ "rst_from_peer", net_rst_from_peer, 60 },
 	{ "recv_eintr_timeout_dontwait", net_recv_eintr, 60 },
 	{ "ready_fd_follows_readiness", net_ready_fd, 60 },
+	{ "threads_and_epoll", net_threads_and_epoll, 60 },
 	{ "ipv6_link_local_scope", net_v6_linklocal, 60 },
 	{ "port_reserved_in_kernel", net_port_reserved, 60 },
 	{ "lock_cost", net_lock_cost, 60 },
