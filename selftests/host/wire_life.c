@@ -173,6 +173,51 @@ static int route_unreachable(void)
 	return KTAP_PASS;
 }
 
+/* Peer: connect to 10.99.0.11 (added to the sut at runtime), send a byte, wait for EOF. */
+static int new_addr_client(void *arg)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(PORT) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	char c;
+
+	(void)arg;
+	inet_pton(AF_INET, "10.99.0.11", &to.sin_addr);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&to, sizeof(to)) || write(fd, "a", 1) != 1)
+		return 110;
+	return read(fd, &c, 1) == 0 ? 0 : 111;
+}
+
+/* An address added after the stack was made is the stack's: a wildcard listener gets it. */
+static int address_added(void)
+{
+	struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = htons(PORT) }, name;
+	socklen_t len = sizeof(name);
+	struct sockaddr_storage ss;
+	struct velo_wire_stack *st;
+	int l, a, err;
+	char addr[32], c;
+	pid_t pid;
+
+	sockaddr_of(AF_INET, PEER, 0, &ss);
+	st = velo_wire_stack_for((struct sockaddr *)&ss, &err);
+	KTAP_EXPECT(st);
+	l = velo_wire_socket(st, AF_INET);
+	KTAP_EXPECT(velo_wire_bind(st, l, (struct sockaddr *)&any, sizeof(any)) == 0);
+	KTAP_EXPECT(velo_wire_listen(st, l, 4) == 0);
+	KTAP_EXPECT(sh("ip -n %s addr add 10.99.0.11/24 dev %s", net.ns[SUT], net.ifname[SUT]) == 0);
+	pid = peer_spawn(new_addr_client, NULL);
+	a = velo_wire_accept(st, l, NULL, NULL, false, 10000);
+	KTAP_EXPECT(a >= 0 && velo_wire_recv(st, a, &c, 1, 0, 10000) == 1);
+	KTAP_EXPECT(velo_wire_getsockname(st, a, (struct sockaddr *)&name, &len) == 0);
+	inet_ntop(AF_INET, &name.sin_addr, addr, sizeof(addr));
+	KTAP_EXPECT(!strcmp(addr, "10.99.0.11"));
+	KTAP_EXPECT(velo_wire_close(st, a) == 0);
+	KTAP_EXPECT(peer_wait(pid) == 0);
+	velo_wire_close(st, l);
+	velo_wire_shutdown_all();
+	return KTAP_PASS;
+}
+
 #define NET_CASE(name)                   \
 	static int net_##name(void)      \
 	{                                \
@@ -185,6 +230,7 @@ NET_CASE(sigkill_rst)
 NET_CASE(link_flap)
 NET_CASE(route_change)
 NET_CASE(route_unreachable)
+NET_CASE(address_added)
 
 static const struct ktap_case cases[] = {
 	{ "exit_delivers_data_then_fin", net_exit_sends_fin, 60 },
@@ -192,6 +238,7 @@ static const struct ktap_case cases[] = {
 	{ "link_down_up_during_transfer", net_link_flap, 90 },
 	{ "route_change_during_transfer", net_route_change, 60 },
 	{ "route_unreachable_fails_cleanly", net_route_unreachable, 60 },
+	{ "address_added_at_runtime", net_address_added, 60 },
 };
 
 KTAP_MAIN(cases)
