@@ -18,9 +18,18 @@
 
 #include "velo.h"
 
-/* The version reply must carry a NUL-terminated release that fits. */
+/*
+ * The version reply must carry a NUL-terminated release that fits; the
+ * uapi structures keep one layout for 32- and 64-bit user space.
+ */
 static bool velo_selftest_version(void)
 {
+	BUILD_BUG_ON(sizeof(struct velo_stack_create) != 176);
+	BUILD_BUG_ON(sizeof(struct velo_filter) != 56);
+	BUILD_BUG_ON(sizeof(struct velo_conn) != 64);
+	BUILD_BUG_ON(sizeof(struct velo_wait) != 16);
+	BUILD_BUG_ON(offsetof(struct velo_stack_create, mmap_size) % 8);
+
 	return strlen(VELO_VERSION) < sizeof_field(struct velo_version, release) &&
 	       _IOC_SIZE(VELO_IOC_VERSION) == sizeof(struct velo_version);
 }
