@@ -106,9 +106,9 @@ static void listen_input(struct vtcp_stack *st, struct tcb *lp,
 		return;
 	tp->laddr = m->dst;
 	tp->raddr = m->src;
-	tp->lport = dport;
 	tp->rport = sport;
-	tp->bound = true;
+	tcb_bind_port(st, tp, dport);
+	sched_touch(st, tp);
 	tp->orphan = true; /* nobody holds it until accept() */
 	tp->parent = tcb_index(st, lp);
 	if (route_lookup(st, &tp->raddr, &tp->nexthop, NULL, &tp->pmtu)) {
@@ -606,6 +606,11 @@ void tcp_input(struct vtcp_stack *st, const struct ip_meta *m,
 	tp = tcb_lookup(st, &m->dst, dport, &m->src, sport);
 	if (tp && tp->state == VTCP_TIME_WAIT && timewait_input(st, tp, &sg))
 		tp = tcb_lookup(st, &m->dst, dport, &m->src, sport);
+	if (tp) {
+		sched_touch(st, tp);
+		if (tp->parent >= 0) /* its accept queue may change */
+			sched_touch(st, &st->tcbs[tp->parent]);
+	}
 	if (!tp || tp->state == VTCP_CLOSE) {
 		/* RFC 9293 3.10.7.1: no connection, answer with RST */
 		if (sg.flags & TH_RST)

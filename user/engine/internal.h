@@ -146,6 +146,9 @@ struct tcb {
 	int parent;    /* listener of an unaccepted child, else -1 */
 	int aq_next;   /* accept queue / free list link */
 	int hnext;     /* hash chain */
+	int pnext, pprev; /* chain of bound sockets sharing lport */
+	int lnext;     /* list of listeners */
+	bool listed;   /* on the listener list */
 	int backlog, nchild, aq_head, aq_tail, naq;
 
 	struct vaddr laddr, raddr;
@@ -272,6 +275,16 @@ struct vtcp_stack {
 	int free_head;
 	int *hash;
 	unsigned int hash_mask;
+	int *port_head; /* [65536]: bound sockets by local port */
+	int listen_head;
+	/* poll scheduling (sched.c), per socket index */
+	int *work_next;
+	int work_head, work_tail;
+	uint32_t *heap_pos;
+	int *heap;
+	uint64_t *heap_key;
+	uint32_t nheap;
+	struct tcb *polling; /* the socket vtcp_poll() is processing */
 	uint16_t next_port;
 	uint16_t ip_id;
 	struct local_addr addrs[ADDR_MAX];
@@ -336,6 +349,9 @@ struct tcb *tcb_lookup(struct vtcp_stack *st, const struct vaddr *laddr,
 struct tcb *tcb_alloc(struct vtcp_stack *st);
 void tcb_free(struct vtcp_stack *st, struct tcb *tp);
 void tcb_hash(struct vtcp_stack *st, struct tcb *tp);
+/* Binds tp to lport (chains it for port and listener lookups). */
+void tcb_bind_port(struct vtcp_stack *st, struct tcb *tp, uint16_t lport);
+void tcb_listen(struct vtcp_stack *st, struct tcb *tp);
 void tcb_unhash(struct vtcp_stack *st, struct tcb *tp);
 int tcb_index(const struct vtcp_stack *st, const struct tcb *tp);
 uint16_t port_ephemeral(struct vtcp_stack *st, const struct vaddr *laddr,
@@ -379,6 +395,18 @@ void tcp_arm_keepalive(struct vtcp_stack *st, struct tcb *tp);
 void tcp_enter_timewait(struct vtcp_stack *st, struct tcb *tp);
 uint64_t tcp_deadline(const struct tcb *tp);
 void tcp_done(struct vtcp_stack *st, struct tcb *tp, int err);
+
+/* sched.c: which sockets vtcp_poll() visits */
+void sched_init(struct vtcp_stack *st);
+/* tp's output, readiness or timers changed: settle it at the next poll. */
+void sched_touch(struct vtcp_stack *st, struct tcb *tp);
+struct tcb *sched_next_work(struct vtcp_stack *st);
+/* Heap key := tcp_deadline(tp) (removed when none or tp is free). */
+void sched_rekey(struct vtcp_stack *st, struct tcb *tp);
+void sched_forget(struct vtcp_stack *st, struct tcb *tp);
+/* Moves sockets whose deadline is due onto the work FIFO. */
+void sched_collect_due(struct vtcp_stack *st, uint64_t now);
+uint64_t sched_deadline(const struct vtcp_stack *st);
 
 /* sack.c: both scoreboards */
 bool ooo_add(struct tcb *tp, uint32_t start, uint32_t end);

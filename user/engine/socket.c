@@ -18,7 +18,11 @@ static struct tcb *sock_get(struct vtcp_stack *st, int s)
 	if (s < 0 || (unsigned int)s >= st->ntcb)
 		return NULL;
 	tp = &st->tcbs[s];
-	return tp->used && !tp->orphan ? tp : NULL;
+	if (!tp->used || tp->orphan)
+		return NULL;
+	/* a call may change what the socket sends, its timers or its readiness */
+	sched_touch(st, tp);
+	return tp;
 }
 
 int vtcp_socket(struct vtcp_stack *st, int family)
@@ -32,6 +36,7 @@ int vtcp_socket(struct vtcp_stack *st, int family)
 		return -ENOBUFS;
 	tp->laddr.fam = family == AF_INET ? 4 : 6;
 	tp->rcv_wnd_cap = MIN(65535u, tp->rcvbuf);
+	sched_touch(st, tp);
 	return tcb_index(st, tp);
 }
 
@@ -52,10 +57,10 @@ static bool bind_conflict(struct vtcp_stack *st, const struct tcb *tp, const str
 {
 	static const uint8_t any[16];
 
-	for (unsigned int j = 0; j < st->ntcb; j++) {
+	for (int j = st->port_head[port]; j >= 0; j = st->tcbs[j].pnext) {
 		const struct tcb *o = &st->tcbs[j];
 
-		if (o == tp || !o->used || !o->bound || o->lport != port || o->laddr.fam != v->fam)
+		if (o == tp || o->laddr.fam != v->fam)
 			continue;
 		if (!vaddr_eq(&o->laddr, v) && memcmp(o->laddr.a, any, 16) && memcmp(v->a, any, 16))
 			continue;
@@ -95,8 +100,7 @@ int vtcp_bind(struct vtcp_stack *st, int s, const struct sockaddr *a, socklen_t 
 	if (!port)
 		return -EADDRINUSE;
 	tp->laddr = v;
-	tp->lport = port;
-	tp->bound = true;
+	tcb_bind_port(st, tp, port);
 	return 0;
 }
 
@@ -115,11 +119,10 @@ int vtcp_listen(struct vtcp_stack *st, int s, int backlog)
 		if (!port)
 			return -EADDRINUSE;
 		tp->laddr = any;
-		tp->lport = port;
-		tp->bound = true;
+		tcb_bind_port(st, tp, port);
 	}
 	tp->backlog = backlog < 1 ? 1 : MIN(backlog, 4096);
-	tp->state = VTCP_LISTEN;
+	tcb_listen(st, tp);
 	return 0;
 }
 
@@ -142,6 +145,7 @@ int vtcp_accept(struct vtcp_stack *st, int s, struct sockaddr *peer, socklen_t *
 	tp->parent = -1;
 	tp->aq_next = -1;
 	tp->orphan = false;
+	sched_touch(st, tp); /* its readiness is reported from now on */
 	if (peer && len)
 		*len = vaddr_to_sa(&tp->raddr, tp->rport, peer, *len);
 	return tcb_index(st, tp);
@@ -202,8 +206,7 @@ int vtcp_connect(struct vtcp_stack *st, int s, const struct sockaddr *a, socklen
 			lport = port_ephemeral(st, &src, &tp->raddr, tp->rport);
 		if (!lport)
 			return -EADDRNOTAVAIL;
-		tp->lport = lport;
-		tp->bound = true;
+		tcb_bind_port(st, tp, lport);
 	}
 	if ((err = reuse_timewait(st, tp)))
 		return err;

@@ -14,6 +14,7 @@
 #define ETH_P_IPV6 0x86dd
 #define EPHEMERAL_LO 32768 /* net.ipv4.ip_local_port_range */
 #define EPHEMERAL_HI 60999
+#define PORTS 65536
 
 static uint32_t or_default(uint32_t v, uint32_t def)
 {
@@ -41,10 +42,12 @@ struct vtcp_stack *vtcp_stack_create(const struct vtcp_config *cfg)
 		nhash <<= 1;
 	/* one segment record per 256 bytes of send buffer bounds tiny writes */
 	seg_cap = cfg->sndbuf_max / 256 + 16;
+	/* the socket's buffers, its control block and its scheduling slots */
 	per = align8(cfg->sndbuf_max) + align8(cfg->rcvbuf_max) +
-	      align8(seg_cap * sizeof(struct txseg));
-	total = align8(sizeof(*st)) + align8(cfg->max_sockets * sizeof(struct tcb)) +
-		align8(nhash * sizeof(int)) + align8(cfg->mtu + ETH_HLEN) +
+	      align8(seg_cap * sizeof(struct txseg)) + sizeof(struct tcb) +
+	      2 * sizeof(int) + sizeof(uint32_t) + sizeof(uint64_t);
+	total = align8(sizeof(*st)) + 5 * 8 + align8(nhash * sizeof(int)) +
+		align8(PORTS * sizeof(int)) + align8(cfg->mtu + ETH_HLEN) +
 		NEIGH_MAX * align8(cfg->mtu + ETH_HLEN) + cfg->max_sockets * per;
 	mem = calloc(1, total);
 	if (!mem)
@@ -68,11 +71,25 @@ struct vtcp_stack *vtcp_stack_create(const struct vtcp_config *cfg)
 	st->tcbs = (struct tcb *)mem;
 	st->ntcb = cfg->max_sockets;
 	mem += align8(cfg->max_sockets * sizeof(struct tcb));
+	st->heap_key = (uint64_t *)mem;
+	mem += align8(cfg->max_sockets * sizeof(uint64_t));
+	st->heap_pos = (uint32_t *)mem;
+	mem += align8(cfg->max_sockets * sizeof(uint32_t));
+	st->heap = (int *)mem;
+	mem += align8(cfg->max_sockets * sizeof(int));
+	st->work_next = (int *)mem;
+	mem += align8(cfg->max_sockets * sizeof(int));
+	sched_init(st);
 	st->hash = (int *)mem;
 	st->hash_mask = nhash - 1;
 	for (i = 0; i < nhash; i++)
 		st->hash[i] = -1;
 	mem += align8(nhash * sizeof(int));
+	st->port_head = (int *)mem;
+	for (i = 0; i < PORTS; i++)
+		st->port_head[i] = -1;
+	mem += align8(PORTS * sizeof(int));
+	st->listen_head = -1;
 	st->frame = mem;
 	mem += align8(cfg->mtu + ETH_HLEN);
 	for (i = 0; i < NEIGH_MAX; i++) {
@@ -330,10 +347,10 @@ struct tcb *tcb_lookup(struct vtcp_stack *st, const struct vaddr *laddr,
 		    vaddr_eq(&tp->laddr, laddr) && vaddr_eq(&tp->raddr, raddr))
 			return tp;
 	}
-	for (unsigned int j = 0; j < st->ntcb; j++) {
-		struct tcb *tp = &st->tcbs[j];
+	for (i = st->listen_head; i >= 0; i = st->tcbs[i].lnext) {
+		struct tcb *tp = &st->tcbs[i];
 
-		if (!tp->used || tp->state != VTCP_LISTEN || tp->lport != lport ||
+		if (tp->state != VTCP_LISTEN || tp->lport != lport ||
 		    tp->laddr.fam != laddr->fam)
 			continue;
 		if (vaddr_eq(&tp->laddr, laddr))
@@ -347,11 +364,10 @@ struct tcb *tcb_lookup(struct vtcp_stack *st, const struct vaddr *laddr,
 bool port_in_use(struct vtcp_stack *st, const struct vaddr *laddr, uint16_t lport,
 		 const struct vaddr *raddr, uint16_t rport)
 {
-	for (unsigned int j = 0; j < st->ntcb; j++) {
-		struct tcb *tp = &st->tcbs[j];
+	for (int i = st->port_head[lport]; i >= 0; i = st->tcbs[i].pnext) {
+		struct tcb *tp = &st->tcbs[i];
 
-		if (!tp->used || !tp->bound || tp->lport != lport ||
-		    tp->laddr.fam != laddr->fam)
+		if (tp->laddr.fam != laddr->fam)
 			continue;
 		if (!vaddr_eq(&tp->laddr, laddr) && !vaddr_any(&tp->laddr) &&
 		    !vaddr_any(laddr))
@@ -412,7 +428,7 @@ struct tcb *tcb_alloc(struct vtcp_stack *st)
 	tp->seg_cap = seg_cap;
 	tp->used = true;
 	tp->state = VTCP_CLOSE;
-	tp->parent = tp->aq_next = tp->hnext = -1;
+	tp->parent = tp->aq_next = tp->hnext = tp->pnext = tp->lnext = -1;
 	tp->aq_head = tp->aq_tail = -1;
 	tp->t_rtx = tp->t_delack = tp->t_keep = tp->t_rack = NO_DEADLINE;
 	tp->cc = st->default_cc;
@@ -427,10 +443,60 @@ struct tcb *tcb_alloc(struct vtcp_stack *st)
 	return tp;
 }
 
+void tcb_bind_port(struct vtcp_stack *st, struct tcb *tp, uint16_t lport)
+{
+	tp->lport = lport;
+	if (tp->bound)
+		return;
+	tp->bound = true;
+	tp->pprev = -1;
+	tp->pnext = st->port_head[lport];
+	if (tp->pnext >= 0)
+		st->tcbs[tp->pnext].pprev = tcb_index(st, tp);
+	st->port_head[lport] = tcb_index(st, tp);
+}
+
+/* A port's chain is doubly linked: accepted sockets share the listener's port. */
+static void port_unlink(struct vtcp_stack *st, struct tcb *tp)
+{
+	if (tp->pprev >= 0)
+		st->tcbs[tp->pprev].pnext = tp->pnext;
+	else
+		st->port_head[tp->lport] = tp->pnext;
+	if (tp->pnext >= 0)
+		st->tcbs[tp->pnext].pprev = tp->pprev;
+}
+
+/* Listeners are few: a singly linked list. */
+static void listen_unlink(struct vtcp_stack *st, struct tcb *tp)
+{
+	int *link = &st->listen_head, me = tcb_index(st, tp);
+
+	while (*link != me)
+		link = &st->tcbs[*link].lnext;
+	*link = tp->lnext;
+}
+
+void tcb_listen(struct vtcp_stack *st, struct tcb *tp)
+{
+	tp->state = VTCP_LISTEN;
+	if (tp->listed)
+		return;
+	tp->listed = true;
+	tp->lnext = st->listen_head;
+	st->listen_head = tcb_index(st, tp);
+}
+
 void tcb_free(struct vtcp_stack *st, struct tcb *tp)
 {
 	if (tp->hashed)
 		tcb_unhash(st, tp);
+	if (tp->bound)
+		port_unlink(st, tp);
+	if (tp->listed)
+		listen_unlink(st, tp);
+	tp->bound = tp->listed = false;
+	sched_forget(st, tp);
 	tp->used = false;
 	tp->state = VTCP_CLOSE;
 	tp->aq_next = st->free_head;
@@ -490,34 +556,42 @@ static void ctl_flush(struct vtcp_stack *st)
 	st->nctl = 0;
 }
 
+/* Due timers, output and a readiness report for one socket with work. */
+static void poll_socket(struct vtcp_stack *st, struct tcb *tp, uint64_t now_ns)
+{
+	st->polling = tp;
+	if (tcp_deadline(tp) <= now_ns)
+		tcp_timers(st, tp);
+	if (tp->used && (tp->want_tx || tp->ack_now))
+		tcp_output(st, tp);
+	if (st->nctl)
+		ctl_flush(st);
+	if (tp->used && !tp->orphan && st->cfg.on_event) {
+		unsigned int ev = sock_events(st, tp);
+
+		if (ev != tp->ev_last) {
+			tp->ev_last = ev;
+			st->cfg.on_event(st->cfg.event_ctx, tcb_index(st, tp), ev);
+		}
+	}
+	st->polling = NULL;
+	sched_rekey(st, tp);
+}
+
 int vtcp_poll(struct vtcp_stack *st, uint64_t now_ns, vtcp_tx_fn tx, void *ctx)
 {
+	struct tcb *tp;
+
 	st->now = now_ns;
 	st->tx = tx;
 	st->tx_ctx = ctx;
 	st->emitted = 0;
 	st->in_poll = true;
 	ctl_flush(st);
-	for (unsigned int i = 0; i < st->ntcb; i++) {
-		struct tcb *tp = &st->tcbs[i];
-
-		if (!tp->used)
-			continue;
-		if (tcp_deadline(tp) <= now_ns)
-			tcp_timers(st, tp);
-		if (tp->used && (tp->want_tx || tp->ack_now))
-			tcp_output(st, tp);
-		if (st->nctl)
-			ctl_flush(st);
-		if (tp->used && !tp->orphan && st->cfg.on_event) {
-			unsigned int ev = sock_events(st, tp);
-
-			if (ev != tp->ev_last) {
-				tp->ev_last = ev;
-				st->cfg.on_event(st->cfg.event_ctx, (int)i, ev);
-			}
-		}
-	}
+	sched_collect_due(st, now_ns);
+	while ((tp = sched_next_work(st)))
+		if (tp->used)
+			poll_socket(st, tp, now_ns);
 	neigh_flush(st);
 	st->in_poll = false;
 	return st->emitted;
@@ -525,16 +599,5 @@ int vtcp_poll(struct vtcp_stack *st, uint64_t now_ns, vtcp_tx_fn tx, void *ctx)
 
 uint64_t vtcp_next_deadline(struct vtcp_stack *st)
 {
-	uint64_t d = st->nctl ? st->now : NO_DEADLINE;
-
-	for (unsigned int i = 0; i < st->ntcb; i++) {
-		struct tcb *tp = &st->tcbs[i];
-
-		if (!tp->used)
-			continue;
-		if (tp->want_tx || tp->ack_now)
-			return st->now;
-		d = MIN(d, tcp_deadline(tp));
-	}
-	return d;
+	return st->nctl ? st->now : sched_deadline(st);
 }

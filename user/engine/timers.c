@@ -110,6 +110,7 @@ static void unlink_child(struct vtcp_stack *st, struct tcb *tp)
 	int me = tcb_index(st, tp), *link = &lp->aq_head, prev = -1;
 
 	lp->nchild--;
+	sched_touch(st, lp);
 	while (*link >= 0) {
 		if (*link == me) {
 			*link = tp->aq_next;
@@ -129,6 +130,7 @@ void tcp_done(struct vtcp_stack *st, struct tcb *tp, int err)
 {
 	if (tp->hashed)
 		tcb_unhash(st, tp);
+	sched_touch(st, tp);
 	tp->state = VTCP_CLOSE;
 	tp->t_rtx = tp->t_delack = tp->t_keep = tp->t_rack = NO_DEADLINE;
 	tp->ack_now = tp->want_tx = false;
