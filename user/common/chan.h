@@ -21,7 +21,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
-#define VELO_CHAN_RING (256u * 1024u) /* bytes per direction, power of 2 */
+#define VELO_CHAN_RING (2048u * 1024u) /* bytes per direction, power of 2 */
 
 struct velo_chan_end {
 	_Atomic uint64_t cookie;   /* SO_COOKIE of this end's kernel socket */
@@ -31,7 +31,10 @@ struct velo_chan_end {
 	_Atomic uint32_t nonblock; /* O_NONBLOCK of this end's file */
 	_Atomic uint32_t pid;      /* last attacher, for diagnostics */
 	_Atomic uint32_t shut_wr;  /* this end did shutdown(SHUT_WR) */
-	char pad[32];
+	_Atomic uint32_t shut_rd;  /* this end did shutdown(SHUT_RD) */
+	_Atomic uint32_t async;    /* O_ASYNC: every write rings (SIGIO) */
+	_Atomic uint32_t rcvlowat; /* SO_RCVLOWAT of this end */
+	char pad[20];
 };
 
 /* One direction; produced by end e into dir[e]. */

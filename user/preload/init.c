@@ -93,7 +93,7 @@ static void exit_fd(int fd, struct vsock *vs, void *arg)
 {
 	(void)arg;
 	if (atomic_load(&vs->state) == VELO_SS_LOOP && vs->ch)
-		velo_loop_release(vs, fd, false);
+		velo_loop_release(vs, fd, false, NULL);
 	atomic_store(&vs->state, VELO_SS_KERNEL);
 }
 

@@ -102,7 +102,7 @@ static bool addr_parts(const struct sockaddr_storage *ss, int *fam, uint32_t a[4
  * `remote` (our peer, seen from its side). 0 with its cookie and uid, or -1.
  */
 static int diag_lookup(const struct sockaddr_storage *peer, const struct sockaddr_storage *self,
-		       uint64_t *cookie, uint32_t *uid)
+		       uint64_t *cookie, uint32_t *uid, int *state)
 {
 	struct {
 		struct nlmsghdr nlh;
@@ -150,6 +150,8 @@ static int diag_lookup(const struct sockaddr_storage *peer, const struct sockadd
 
 		*cookie = (uint64_t)m->id.idiag_cookie[0] | ((uint64_t)m->id.idiag_cookie[1] << 32);
 		*uid = m->idiag_uid;
+		if (state)
+			*state = m->idiag_state;
 		ret = 0;
 	}
 out:
@@ -269,7 +271,7 @@ void velo_loop_try_attach(struct vsock *vs, int fd)
 		goto kernel;
 	/* on loopback the peer's accepted socket may appear a moment later */
 	for (tries = 0; tries < 200; tries++) {
-		if (!diag_lookup(&peer, &self, &vs->peer_cookie, &peer_uid)) {
+		if (!diag_lookup(&peer, &self, &vs->peer_cookie, &peer_uid, NULL)) {
 			found = true;
 			break;
 		}
@@ -291,9 +293,19 @@ void velo_loop_try_attach(struct vsock *vs, int fd)
 		goto kernel;
 	}
 	vs->end = vs->cookie < vs->peer_cookie ? 0 : 1;
+	vs->self_addr = self;
+	vs->peer_addr = peer;
 	me = &vs->ch->end[vs->end];
 	fl = REAL(fcntl)(fd, F_GETFL);
 	atomic_store(&me->nonblock, fl >= 0 && (fl & O_NONBLOCK));
+	atomic_store(&me->async, fl >= 0 && (fl & O_ASYNC));
+	{
+		int lowat = 1;
+		socklen_t ll = sizeof(lowat);
+
+		REAL(getsockopt)(fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, &ll);
+		atomic_store(&me->rcvlowat, lowat > 0 ? lowat : 1);
+	}
 	atomic_store(&me->cookie, vs->cookie);
 	atomic_store(&me->pid, (uint32_t)getpid());
 	atomic_fetch_add(&me->refs, 1);
@@ -341,13 +353,17 @@ static void out_switch(struct vsock *vs)
 	velo_shunlock(&d->plock);
 }
 
-static void ring_doorbell(int fd, struct velo_chan_dir *d)
+static void ring_doorbell(struct vsock *vs, int fd, struct velo_chan_dir *d)
 {
 	int saved;
 
-	if (!atomic_load_explicit(&d->armed, memory_order_seq_cst) ||
-	    !atomic_exchange(&d->armed, 0))
+	if (atomic_load_explicit(&vs->ch->end[!vs->end].async, memory_order_relaxed)) {
+		/* O_ASYNC peer: the kernel's SIGIO comes from the doorbell */
+		atomic_store(&d->armed, 0);
+	} else if (!atomic_load_explicit(&d->armed, memory_order_seq_cst) ||
+		   !atomic_exchange(&d->armed, 0)) {
 		return;
+	}
 	saved = errno;
 	REAL(send)(fd, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 	velo_stat_add(VELO_STAT_DOORBELLS, 1);
@@ -458,6 +474,27 @@ static int drain_doorbells(struct vsock *vs, int fd)
 	}
 }
 
+static __thread uint64_t spin_cur = UINT64_MAX;
+
+uint64_t velo_spin_budget(void)
+{
+	uint64_t max = (uint64_t)velo_cfg.spin_us * 1000;
+
+	if (spin_cur > max)
+		spin_cur = max;
+	return spin_cur;
+}
+
+void velo_spin_result(bool found)
+{
+	uint64_t max = (uint64_t)velo_cfg.spin_us * 1000;
+
+	if (found)
+		spin_cur = spin_cur * 2 + 2000 > max ? max : spin_cur * 2 + 2000;
+	else
+		spin_cur = spin_cur / 2 < 2000 ? (max < 2000 ? max : 2000) : spin_cur / 2;
+}
+
 static bool spin_for(struct velo_chan_dir *in, uint64_t spin_ns)
 {
 	uint64_t start;
@@ -467,11 +504,15 @@ static bool spin_for(struct velo_chan_dir *in, uint64_t spin_ns)
 		return false;
 	start = velo_now_ns();
 	for (;;) {
-		if (velo_ring_used(in) != 0)
+		if (velo_ring_used(in) != 0) {
+			velo_spin_result(true);
 			return true;
+		}
 		__builtin_ia32_pause();
-		if ((++i & 63) == 0 && velo_now_ns() - start > spin_ns)
+		if ((++i & 63) == 0 && velo_now_ns() - start > spin_ns) {
+			velo_spin_result(false);
 			return false;
+		}
 	}
 }
 
@@ -489,8 +530,23 @@ ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int io
 	struct iovec sub[iovcnt > 0 ? iovcnt : 1];
 	int kflags = flags & ~MSG_WAITALL;
 
-	if (!len || (flags & (MSG_OOB | MSG_ERRQUEUE)))
+	size_t target;
+
+	if ((flags & (MSG_OOB | MSG_ERRQUEUE)) || atomic_load(&ch->end[vs->end].shut_rd))
 		return kern_recv(fd, (struct iovec *)iov, iovcnt, flags);
+	if (!len) {
+		/* Linux waits for data, then copies nothing */
+		char c;
+		struct iovec one = { &c, 1 };
+		ssize_t r = velo_loop_recv(vs, fd, &one, 1, (flags & ~(MSG_WAITALL | MSG_TRUNC)) | MSG_PEEK);
+
+		return r < 0 ? -1 : 0;
+	}
+	target = waitall ? len : atomic_load(&ch->end[vs->end].rcvlowat);
+	if (target < 1 || peek)
+		target = 1;
+	if (target > len)
+		target = len;
 	for (;;) {
 		uint32_t sw = atomic_load_explicit(&in->switched, memory_order_acquire);
 		uint64_t kb = sw ? atomic_load(&in->kbytes) : 0;
@@ -520,7 +576,7 @@ ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int io
 				velo_stat_add(VELO_STAT_RX_KERNEL_BYTES, valid);
 				slot_add(vs, 3, valid);
 				done += valid;
-				if (done && (!waitall || done == len))
+				if (done >= target)
 					return done;
 				continue;
 			}
@@ -543,6 +599,17 @@ ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int io
 			goto wait;
 		}
 		/* ring phase */
+		if (!(flags & MSG_TRUNC) && velo_ring_used(in) > 0) {
+			int k = iov_slice(iov, iovcnt, done, len - done, sub), j;
+
+			for (j = 0; j < k; j++)
+				if (velo_bad_range(sub[j].iov_base, sub[j].iov_len)) {
+					if (done)
+						return done;
+					errno = EFAULT;
+					return -1;
+				}
+		}
 		velo_shlock(&in->clock);
 		if (flags & MSG_TRUNC)
 			n = peek ? velo_ring_used(in) : velo_ring_skip(in, len - done);
@@ -563,7 +630,7 @@ ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int io
 			slot_add(vs, 1, n);
 			if (!peek)
 				space_freed(vs, fd, in);
-			if (!waitall || done == len)
+			if (done >= target)
 				return done;
 			continue;
 		}
@@ -592,7 +659,7 @@ ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int io
 			break;
 		}
 wait:
-		if (done && !waitall)
+		if (done >= target)
 			return done;
 		if (nb) {
 			if (done)
@@ -600,7 +667,7 @@ wait:
 			errno = EAGAIN;
 			return -1;
 		}
-		if (spin_for(in, (uint64_t)velo_cfg.spin_us * 1000))
+		if (spin_for(in, velo_spin_budget()))
 			continue;
 		atomic_store(&in->armed, 1);
 		if (velo_ring_used(in) != 0 || atomic_load(&in->switched) != sw)
@@ -611,6 +678,13 @@ wait:
 
 			/* sleep in the kernel: wakes on doorbell, data, FIN, RST, signal */
 			n = REAL(recv)(fd, &c, 1, MSG_PEEK);
+		}
+		if (n > 0) {
+			/* don't leave the doorbell queued: a close would send RST */
+			int saved = errno;
+
+			drain_doorbells(vs, fd);
+			errno = saved;
 		}
 		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) {
 			if (velo_ring_used(in) != 0)
@@ -697,7 +771,8 @@ ssize_t velo_loop_send(struct vsock *vs, int fd, const struct iovec *iov, int io
 				return done ? (ssize_t)done : -1;
 			return done + n;
 		}
-		if (atomic_load(&me->shut_wr) || atomic_load(&ch->end[!vs->end].closed)) {
+		if (atomic_load(&me->shut_wr) || atomic_load(&ch->end[!vs->end].closed) ||
+		    atomic_load(&ch->end[!vs->end].shut_rd)) {
 			/* the kernel gives EPIPE/SIGPIPE or provokes the RST, as without us */
 			k = iov_slice(iov, iovcnt, done, len - done, sub);
 			n = kern_send(fd, sub, k, flags);
@@ -705,6 +780,14 @@ ssize_t velo_loop_send(struct vsock *vs, int fd, const struct iovec *iov, int io
 				return done ? (ssize_t)done : -1;
 			return done + n;
 		}
+		k = iov_slice(iov, iovcnt, done, len - done, sub);
+		for (int j = 0; j < k; j++)
+			if (velo_bad_range(sub[j].iov_base, sub[j].iov_len)) {
+				if (done)
+					return done;
+				errno = EFAULT;
+				return -1;
+			}
 		velo_shlock(&out->plock);
 		n = velo_ring_write(out, ch->ring[vs->end], sub,
 				    iov_slice(iov, iovcnt, done, len - done, sub), len - done);
@@ -718,7 +801,7 @@ ssize_t velo_loop_send(struct vsock *vs, int fd, const struct iovec *iov, int io
 			done += n;
 			velo_stat_add(VELO_STAT_TX_RING_BYTES, n);
 			slot_add(vs, 0, n);
-			ring_doorbell(fd, out);
+			ring_doorbell(vs, fd, out);
 			if (done == len || nb)
 				return done;
 			continue;
@@ -786,7 +869,7 @@ uint32_t velo_loop_ring_events(struct vsock *vs)
 	if (atomic_load_explicit(&in->switched, memory_order_acquire) &&
 	    atomic_load(&in->kread) >= atomic_load(&in->kbytes)) {
 		u = velo_ring_used(in);
-		if (u != 0)
+		if (u > 0 && (uint64_t)u >= atomic_load(&vs->ch->end[vs->end].rcvlowat))
 			ev |= POLLIN | POLLRDNORM;
 		if (u < 0)
 			ev |= POLLERR;
@@ -858,6 +941,18 @@ void velo_loop_shutdown(struct vsock *vs, int how)
 {
 	if (how == SHUT_WR || how == SHUT_RDWR)
 		atomic_store(&vs->ch->end[vs->end].shut_wr, 1);
+	if (how == SHUT_RD || how == SHUT_RDWR)
+		atomic_store(&vs->ch->end[vs->end].shut_rd, 1);
+}
+
+void velo_loop_set_async(struct vsock *vs, bool on)
+{
+	atomic_store(&vs->ch->end[vs->end].async, on);
+}
+
+void velo_loop_set_rcvlowat(struct vsock *vs, int v)
+{
+	atomic_store(&vs->ch->end[vs->end].rcvlowat, v > 0 ? v : 1);
 }
 
 void velo_loop_set_nonblock(struct vsock *vs, bool nb)
@@ -870,39 +965,61 @@ void velo_loop_after_fork(struct vsock *vs)
 	atomic_fetch_add(&vs->ch->end[vs->end].refs, 1);
 }
 
-void velo_loop_release(struct vsock *vs, int fd, bool exec)
+bool velo_loop_release(struct vsock *vs, int fd, bool exec, struct velo_closing *cl)
 {
 	struct velo_chan *ch = vs->ch;
-	struct velo_chan_end *me, *peer;
+	struct velo_chan_end *me;
+	bool last;
 
 	if (!ch)
-		return;
+		return false;
 	me = &ch->end[vs->end];
-	peer = &ch->end[!vs->end];
-	if (exec) {
-		atomic_fetch_sub(&me->refs, 1);
-		return;
-	}
-	if (atomic_fetch_sub(&me->refs, 1) == 1) {
-		/* our end's last reference: the kernel sees the close now */
-		atomic_store(&me->closed, 1);
-		if (fd >= 0) {
-			int saved = errno;
+	last = atomic_fetch_sub(&me->refs, 1) == 1;
+	if (exec)
+		return false;
+	if (last && fd >= 0) {
+		int saved = errno;
 
-			drain_doorbells(vs, fd);
-			if (velo_ring_used(vs_in(vs)) > 0) {
-				/* unread data: Linux answers close with RST */
-				struct linger lg = { 1, 0 };
+		drain_doorbells(vs, fd);
+		if (velo_ring_used(vs_in(vs)) > 0) {
+			/* unread data: Linux answers close with RST */
+			struct linger lg = { 1, 0 };
 
-				REAL(setsockopt)(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-			}
-			errno = saved;
+			REAL(setsockopt)(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 		}
-		if (!atomic_load(&peer->present) || atomic_load(&peer->closed))
-			unlink(vs->path);
+		errno = saved;
+	}
+	if (last && cl) {
+		cl->ch = ch;
+		cl->end = vs->end;
+		cl->cookie = vs->cookie;
+		cl->self = vs->self_addr;
+		cl->peer = vs->peer_addr;
+		memcpy(cl->path, vs->path, sizeof(cl->path));
+		vs->ch = NULL;
+		return true;
 	}
 	if (!atomic_load(&velo_exiting)) {
 		munmap(ch, sizeof(*ch));
 		vs->ch = NULL;
 	}
+	return false;
+}
+
+void velo_loop_closed(struct velo_closing *cl)
+{
+	struct velo_chan_end *me = &cl->ch->end[cl->end], *peer = &cl->ch->end[!cl->end];
+	uint64_t cookie = 0;
+	uint32_t uid;
+	int state = 0, saved = errno;
+
+	/* our socket, seen from its own side: is it still open somewhere? */
+	if (diag_lookup(&cl->self, &cl->peer, &cookie, &uid, &state) < 0 || cookie != cl->cookie ||
+	    (state != TCP_ESTABLISHED && state != TCP_CLOSE_WAIT)) {
+		atomic_store(&me->closed, 1);
+		if (!atomic_load(&peer->present) || atomic_load(&peer->closed))
+			unlink(cl->path);
+	}
+	munmap(cl->ch, sizeof(*cl->ch));
+	errno = saved;
 }

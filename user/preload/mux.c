@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -78,12 +79,13 @@ static int mux_poll(struct pollfd *fds, nfds_t n, int64_t tmo_ns, const sigset_t
 {
 	struct vsock *stackv[64], **vss = stackv;
 	struct pollfd stackk[64], *kfds = stackk;
-	uint64_t start = velo_now_ns(), spin_ns = (uint64_t)velo_cfg.spin_us * 1000;
+	uint64_t start = velo_now_ns(), spin_ns = velo_spin_budget();
 	bool any = false;
 	nfds_t i;
 	int r = 0;
 
-	if (!atomic_load_explicit(&velo_loop_count, memory_order_relaxed) || !fds)
+	if (!atomic_load_explicit(&velo_loop_count, memory_order_relaxed) || !fds ||
+	    velo_bad_range(fds, n * sizeof(*fds)))
 		goto kernel;
 	for (i = 0; i < n && !any; i++) {
 		struct vsock *vs = fds[i].fd >= 0 ? velo_fd_get(fds[i].fd) : NULL;
@@ -143,10 +145,15 @@ static int mux_poll(struct pollfd *fds, nfds_t n, int64_t tmo_ns, const sigset_t
 			while (!rings_ready(fds, vss, n) && velo_now_ns() - s0 < spin_ns &&
 			       (rem < 0 || velo_now_ns() - start < (uint64_t)tmo_ns) && ++it % 64)
 				__builtin_ia32_pause();
+			if (rings_ready(fds, vss, n)) {
+				velo_spin_result(true);
+				continue;
+			}
 			if (it % 64 == 0 && it)
 				continue; /* look at the kernel fds again */
 			if (velo_now_ns() - s0 < spin_ns)
 				continue;
+			velo_spin_result(false);
 		}
 		for (i = 0; i < n; i++)
 			if (vss[i])
@@ -307,7 +314,9 @@ VELO_EXPORT int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval
 	int ret;
 
 	if (!atomic_load_explicit(&velo_loop_count, memory_order_relaxed) || nfds < 0 ||
-	    nfds > FD_SETSIZE || (tv && (tv->tv_sec < 0 || tv->tv_usec < 0)) ||
+	    nfds > FD_SETSIZE || velo_bad_range(tv, tv ? sizeof(*tv) : 0) ||
+	    (tv && (tv->tv_sec < 0 || tv->tv_usec < 0)) || velo_bad_range(r, r ? sizeof(*r) : 0) ||
+	    velo_bad_range(w, w ? sizeof(*w) : 0) || velo_bad_range(e, e ? sizeof(*e) : 0) ||
 	    !set_has_loop(nfds, r, w, e))
 		return REAL(select)(nfds, r, w, e, tv);
 	tmo = tv ? (int64_t)tv->tv_sec * 1000000000ll + (int64_t)tv->tv_usec * 1000 : -1;
@@ -414,7 +423,7 @@ static uint32_t kernel_mask(const struct ep_reg *reg)
 	uint32_t ev = reg->events;
 
 	if (reg->loop)
-		ev |= EPOLLIN | EPOLLRDHUP; /* doorbells, FIN */
+		ev |= (ev & EPOLLEXCLUSIVE) ? EPOLLIN : EPOLLIN | EPOLLRDHUP; /* doorbells, FIN */
 	return ev;
 }
 
@@ -505,12 +514,8 @@ void velo_epoll_destroy(struct vepoll *ep)
 
 void velo_epoll_fd_closed(int fd)
 {
-	struct vepoll *ep = velo_fd_epoll(fd);
-
-	if (ep) {
-		velo_fd_set_epoll(fd, NULL);
-		velo_epoll_destroy(ep);
-	}
+	if (velo_fd_epoll(fd))
+		velo_fd_set_epoll(fd, NULL); /* destroys it */
 }
 
 /* fd is being closed: its registrations stop (the kernel's may live on in dups). */
@@ -599,7 +604,7 @@ VELO_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	int r, saved;
 
 	if ((op != EPOLL_CTL_ADD && op != EPOLL_CTL_MOD && op != EPOLL_CTL_DEL) ||
-	    (op != EPOLL_CTL_DEL && !ev) || fd < 0 || epfd == fd || !(ep = ep_get(epfd, true)))
+	    (op != EPOLL_CTL_DEL && (!ev || velo_bad_range(ev, sizeof(*ev)))) || fd < 0 || epfd == fd || !(ep = ep_get(epfd, true)))
 		return REAL(epoll_ctl)(epfd, op, fd, ev);
 	if (op == EPOLL_CTL_DEL) {
 		r = REAL(epoll_ctl)(epfd, op, fd, ev);
@@ -815,12 +820,13 @@ static int ep_collect(struct vepoll *ep, int epfd, struct epoll_event *out, int 
 				out[reg->out_idx].events |= ev;
 				continue;
 			}
-			if (reg->disabled && !(reg->events & EPOLLONESHOT))
+			if (reg->disabled)
 				continue;
 			if (reg->events & EPOLLET) {
-				uint64_t t = atomic_load(&vs_in(reg->vs)->tail);
-
-				reg->last_tail = t;
+				if (ev & EPOLLIN)
+					reg->last_tail = atomic_load(&vs_in(reg->vs)->tail);
+				if (ev & EPOLLOUT)
+					reg->last_head = atomic_load(&vs_out(reg->vs)->head);
 			}
 			if (reg->events & EPOLLONESHOT)
 				reg->disabled = true;
@@ -840,16 +846,17 @@ static int mux_epoll(int epfd, struct epoll_event *events, int max, int64_t tmo_
 		     const sigset_t *mask)
 {
 	struct vepoll *ep = ep_get(epfd, false);
-	uint64_t start = velo_now_ns(), spin_ns = (uint64_t)velo_cfg.spin_us * 1000;
+	uint64_t start = velo_now_ns(), spin_ns = velo_spin_budget();
 	int n, kerr;
 
-	if (!ep || !events || max <= 0 || max > INT_MAX / (int)sizeof(*events)) {
+	if (!ep || !events || max <= 0 || max > INT_MAX / (int)sizeof(*events) ||
+	    velo_bad_range(events, (size_t)max * sizeof(*events))) {
 		int ms = tmo_ns < 0 ? -1 : (int)((tmo_ns + 999999) / 1000000);
 
 		return REAL(epoll_pwait)(epfd, events, max, ms, mask);
 	}
 	for (bool first = true;; first = false) {
-		int64_t rem = -1;
+		int64_t rem = tmo_ns < 0 ? -1 : tmo_ns;
 		int ms;
 		size_t i, nl = ep->nloops;
 
@@ -872,8 +879,12 @@ static int mux_epoll(int epfd, struct epoll_event *events, int max, int64_t tmo_
 
 			for (it = 0; it < 256 && !ep_rings_ready(ep); it++)
 				__builtin_ia32_pause();
+			if (it < 256)
+				velo_spin_result(true);
 			continue;
 		}
+		if (nl && spin_ns)
+			velo_spin_result(false);
 		if (nl) {
 			pthread_mutex_lock(&ep->mu);
 			for (i = 0; i < ep->nloops; i++)

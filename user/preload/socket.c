@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <spawn.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -241,37 +242,54 @@ VELO_EXPORT int shutdown(int fd, int how)
 	return r;
 }
 
-/* Bookkeeping for an fd about to be closed (by close, fclose, dup2...). */
-static void before_close(int fd)
+/*
+ * Bookkeeping for an fd about to be closed (by close, fclose, dup2...).
+ * cl: the fd still refers to the socket (NULL: it already does not).
+ * Returns true when velo_loop_closed(cl) must follow the real close.
+ */
+static bool before_close(int fd, struct velo_closing *cl)
 {
 	struct vsock *vs = velo_fd_remove(fd);
+	bool post = false;
 
 	if (vs) {
 		if (vs->regs)
 			velo_epoll_vs_fd_closed(vs, fd);
 		if (atomic_load(&vs->refs) == 1 && atomic_load(&vs->state) == VELO_SS_LOOP) {
-			velo_loop_release(vs, fd, false);
+			post = velo_loop_release(vs, cl ? fd : -1, false, cl);
 			atomic_store(&vs->state, VELO_SS_KERNEL);
 		}
 		velo_vs_put(vs);
 	}
 	velo_epoll_fd_closed(fd);
 	velo_fd_closed(fd);
+	return post;
 }
 
 VELO_EXPORT int close(int fd)
 {
-	before_close(fd);
-	return REAL(close)(fd);
+	struct velo_closing cl;
+	bool post = before_close(fd, &cl);
+	int r = REAL(close)(fd), saved = errno;
+
+	if (post)
+		velo_loop_closed(&cl);
+	errno = saved;
+	return r;
 }
 
 VELO_EXPORT int fclose(FILE *fp)
 {
-	int fd = fp ? fileno(fp) : -1;
+	struct velo_closing cl;
+	int fd = fp ? fileno(fp) : -1, r, saved;
+	bool post = fd >= 0 && before_close(fd, &cl);
 
-	if (fd >= 0)
-		before_close(fd);
-	return REAL(fclose)(fp);
+	r = REAL(fclose)(fp);
+	saved = errno;
+	if (post)
+		velo_loop_closed(&cl);
+	errno = saved;
+	return r;
 }
 
 /* ---------------------------------------------------------------- receive */
@@ -301,7 +319,8 @@ VELO_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 	struct vsock *vs;
 	ssize_t r;
 
-	if (cnt < 0 || cnt > IOV_MAX || !(vs = loop_vs(fd)))
+	if (cnt < 0 || cnt > IOV_MAX || velo_bad_range(iov, cnt * sizeof(*iov)) ||
+	    !(vs = loop_vs(fd)))
 		return REAL(readv)(fd, iov, cnt);
 	r = velo_loop_recv(vs, fd, iov, cnt, 0);
 	velo_vs_put(vs);
@@ -357,7 +376,9 @@ VELO_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 	struct vsock *vs;
 	ssize_t r;
 
-	if (!m || m->msg_iovlen > IOV_MAX || !(vs = loop_vs(fd))) {
+	if (!m || velo_bad_range(m, sizeof(*m)) || m->msg_iovlen > IOV_MAX ||
+	    velo_bad_range(m->msg_iov, m->msg_iovlen * sizeof(struct iovec)) ||
+	    !(vs = loop_vs(fd))) {
 		r = REAL(recvmsg)(fd, m, flags);
 		if (r >= 0 && m && m->msg_controllen)
 			adopt_cmsg_fds(m);
@@ -429,7 +450,8 @@ VELO_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 	struct vsock *vs;
 	ssize_t r;
 
-	if (cnt < 0 || cnt > IOV_MAX || !(vs = loop_vs(fd)))
+	if (cnt < 0 || cnt > IOV_MAX || velo_bad_range(iov, cnt * sizeof(*iov)) ||
+	    !(vs = loop_vs(fd)))
 		return REAL(writev)(fd, iov, cnt);
 	r = velo_loop_send(vs, fd, iov, cnt, 0);
 	velo_vs_put(vs);
@@ -468,7 +490,9 @@ VELO_EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
 	struct vsock *vs;
 	ssize_t r;
 
-	if (!m || m->msg_iovlen > IOV_MAX || m->msg_controllen || !(vs = loop_vs(fd)))
+	if (!m || velo_bad_range(m, sizeof(*m)) || m->msg_iovlen > IOV_MAX ||
+	    velo_bad_range(m->msg_iov, m->msg_iovlen * sizeof(struct iovec)) ||
+	    m->msg_controllen || !(vs = loop_vs(fd)))
 		return REAL(sendmsg)(fd, m, flags);
 	r = velo_loop_send(vs, fd, m->msg_iov, (int)m->msg_iovlen, flags);
 	velo_vs_put(vs);
@@ -619,7 +643,21 @@ VELO_EXPORT int getsockopt(int fd, int level, int name, void *v, socklen_t *l)
 
 VELO_EXPORT int setsockopt(int fd, int level, int name, const void *v, socklen_t l)
 {
-	return REAL(setsockopt)(fd, level, name, v, l);
+	int r = REAL(setsockopt)(fd, level, name, v, l);
+
+	if (!r && level == SOL_SOCKET && name == SO_RCVLOWAT) {
+		struct vsock *vs = loop_vs(fd);
+
+		if (vs) {
+			int lowat = 1;
+			socklen_t ll = sizeof(lowat);
+
+			REAL(getsockopt)(fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, &ll);
+			velo_loop_set_rcvlowat(vs, lowat);
+			velo_vs_put(vs);
+		}
+	}
+	return r;
 }
 
 static void after_dup(int oldfd, int newfd)
@@ -655,6 +693,7 @@ static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg)
 		r = real(fd, cmd, arg);
 		if (!r && (vs = loop_vs(fd))) {
 			velo_loop_set_nonblock(vs, ((long)arg & O_NONBLOCK) != 0);
+			velo_loop_set_async(vs, ((long)arg & O_ASYNC) != 0);
 			velo_vs_put(vs);
 		}
 		return r;
@@ -696,14 +735,17 @@ VELO_EXPORT int ioctl(int fd, unsigned long req, ...)
 	va_start(ap, req);
 	arg = va_arg(ap, void *);
 	va_end(ap);
-	if ((req != FIONBIO && req != FIONREAD) || !(vs = loop_vs(fd)))
+	if ((req != FIONBIO && req != FIONREAD && req != FIOASYNC) ||
+	    velo_bad_range(arg, sizeof(int)) || !(vs = loop_vs(fd)))
 		return REAL(ioctl)(fd, req, arg);
 	if (req == FIONREAD) {
-		r = arg ? velo_loop_fionread(vs, fd, arg) : REAL(ioctl)(fd, req, arg);
+		r = velo_loop_fionread(vs, fd, arg);
 	} else {
 		r = REAL(ioctl)(fd, req, arg);
-		if (!r)
+		if (!r && req == FIONBIO)
 			velo_loop_set_nonblock(vs, *(int *)arg != 0);
+		else if (!r)
+			velo_loop_set_async(vs, *(int *)arg != 0);
 	}
 	velo_vs_put(vs);
 	return r;
@@ -729,7 +771,7 @@ static int do_dup23(int oldfd, int newfd, int flags, bool three)
 	r = three ? REAL(dup3)(oldfd, newfd, flags) : REAL(dup2)(oldfd, newfd);
 	saved = errno;
 	if (r >= 0) {
-		before_close(newfd); /* the file newfd had is gone from it */
+		before_close(newfd, NULL); /* the file newfd had is gone from it */
 		after_dup(oldfd, r);
 	}
 	velo_vs_put(keep);
@@ -859,7 +901,17 @@ static void exec_fd(int fd, struct vsock *vs, void *arg)
 		if (arg)
 			velo_loop_after_fork(vs); /* exec failed: take it back */
 		else
-			velo_loop_release(vs, -1, true);
+			velo_loop_release(vs, -1, true, NULL);
+	}
+}
+
+static void survives_fd(int fd, struct vsock *vs, void *arg)
+{
+	if (atomic_load(&vs->state) == VELO_SS_LOOP) {
+		int fl = REAL(fcntl)(fd, F_GETFD);
+
+		if (fl >= 0 && !(fl & FD_CLOEXEC))
+			*(bool *)arg = true;
 	}
 }
 
@@ -867,6 +919,61 @@ static void before_exec(void)
 {
 	if (atomic_load(&velo_loop_count))
 		velo_fd_foreach(exec_fd, NULL);
+}
+
+/*
+ * An accelerated socket that survives exec must stay with velo: its data may
+ * be in the shared ring, where a plain image would not look. If the new
+ * environment dropped libvelo from LD_PRELOAD, put it back (the program
+ * sees the same socket behaviour; only the variable differs).
+ */
+static char *const *exec_env(char *const *envp, char ***alloc)
+{
+	static char self[512];
+	bool needed = false;
+	size_t n = 0, i;
+	char **ne;
+	const char *old = NULL;
+	Dl_info info;
+
+	*alloc = NULL;
+	if (!atomic_load(&velo_loop_count))
+		return envp;
+	velo_fd_foreach(survives_fd, &needed);
+	if (!needed)
+		return envp;
+	if (!self[0]) {
+		if (!dladdr((void *)socket, &info) || !info.dli_fname)
+			return envp;
+		snprintf(self, sizeof(self), "%s", info.dli_fname);
+	}
+	for (n = 0; envp && envp[n]; n++)
+		if (!strncmp(envp[n], "LD_PRELOAD=", 11))
+			old = envp[n] + 11;
+	if (old && strstr(old, self))
+		return envp;
+	ne = malloc((n + 2) * sizeof(*ne));
+	if (!ne)
+		return envp;
+	for (i = 0; i < n; i++)
+		ne[i] = envp[i];
+	ne[n + 1] = NULL;
+	if (old) {
+		for (i = 0; i < n; i++)
+			if (!strncmp(envp[i], "LD_PRELOAD=", 11))
+				break;
+		if (asprintf(&ne[i], "LD_PRELOAD=%s:%s", self, old) < 0) {
+			free(ne);
+			return envp;
+		}
+		ne[n] = NULL;
+	} else if (asprintf(&ne[n], "LD_PRELOAD=%s", self) < 0) {
+		free(ne);
+		return envp;
+	}
+	velo_dbg("exec: accelerated sockets survive, keeping %s preloaded", self);
+	*alloc = ne;
+	return ne;
 }
 
 static void exec_failed(void)
@@ -880,11 +987,14 @@ static void exec_failed(void)
 
 VELO_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
+	char **alloc;
+	char *const *env = exec_env(envp, &alloc);
 	int r;
 
 	before_exec();
-	r = REAL(execve)(path, argv, envp);
+	r = REAL(execve)(path, argv, env);
 	exec_failed();
+	free(alloc);
 	return r;
 }
 
@@ -897,9 +1007,13 @@ VELO_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[]
 {
 	int r;
 
+	char **alloc;
+	char *const *env = exec_env(envp, &alloc);
+
 	before_exec();
-	r = REAL(execvpe)(file, argv, envp);
+	r = REAL(execvpe)(file, argv, env);
 	exec_failed();
+	free(alloc);
 	return r;
 }
 
@@ -912,9 +1026,13 @@ VELO_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
 	int r;
 
+	char **alloc;
+	char *const *env = exec_env(envp, &alloc);
+
 	before_exec();
-	r = REAL(fexecve)(fd, argv, envp);
+	r = REAL(fexecve)(fd, argv, env);
 	exec_failed();
+	free(alloc);
 	return r;
 }
 
@@ -956,4 +1074,26 @@ VELO_EXPORT int execle(const char *path, const char *arg, ...)
 	envp = va_arg(ap, char *const *);
 	va_end(ap);
 	return execve(path, argv, envp);
+}
+
+VELO_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+			    const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	char **alloc;
+	char *const *env = exec_env(envp, &alloc);
+	int r = REAL(posix_spawn)(pid, path, fa, attr, argv, env);
+
+	free(alloc);
+	return r;
+}
+
+VELO_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+			     const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	char **alloc;
+	char *const *env = exec_env(envp, &alloc);
+	int r = REAL(posix_spawnp)(pid, file, fa, attr, argv, env);
+
+	free(alloc);
+	return r;
 }

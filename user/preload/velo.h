@@ -49,7 +49,7 @@
 	X(epoll_create) X(epoll_create1) X(epoll_ctl) X(epoll_wait)           \
 	X(epoll_pwait) X(epoll_pwait2) X(poll) X(ppoll) X(select) X(pselect)  \
 	X(open) X(open64) X(openat) X(openat64) X(pipe) X(pipe2) X(eventfd)   \
-	X(_exit) X(_Exit)
+	X(posix_spawn) X(posix_spawnp)
 
 enum {
 #define X(n) VR_##n,
@@ -80,6 +80,7 @@ struct vsock {
 	struct velo_chan *ch;
 	int end;                /* our end index in ch */
 	uint64_t cookie, peer_cookie;
+	struct sockaddr_storage self_addr, peer_addr;
 	char path[128];
 	unsigned int attach_tries;
 	_Atomic int pend_err;   /* kernel error consumed while draining doorbells */
@@ -98,6 +99,19 @@ static inline struct velo_chan_dir *vs_in(struct vsock *vs)
 static inline struct velo_chan_dir *vs_out(struct vsock *vs)
 {
 	return &vs->ch->dir[vs->end];
+}
+
+/*
+ * A user pointer the kernel would answer with EFAULT (outside the user
+ * address range). Checked before velo itself copies from or to it.
+ */
+static inline bool velo_bad_range(const void *p, size_t len)
+{
+	uintptr_t a = (uintptr_t)p;
+
+	if (!len)
+		return false;
+	return a < 65536 || a + len < a || a + len > 0x7ffffffff000ull;
 }
 
 /* ---- fd table ---- */
@@ -133,6 +147,14 @@ static inline void velo_stat_add(enum velo_stat s, uint64_t v)
 void velo_slot_update(struct vsock *vs, int fd);
 void velo_slot_free(struct vsock *vs);
 pid_t velo_gettid(void);
+/*
+ * Adaptive busy-poll budget of this thread, at most VELO_SPIN_US: a spin
+ * that found data doubles it, one that had to sleep halves it, so a busy
+ * machine (the peer not running while we spin) converges to sleeping at
+ * once instead of burning the CPU the peer needs.
+ */
+uint64_t velo_spin_budget(void);
+void velo_spin_result(bool found);
 uint64_t velo_now_ns(void);
 void velo_init(void);
 
@@ -142,10 +164,27 @@ void velo_loop_try_attach(struct vsock *vs, int fd);
 ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int iovcnt, int flags);
 ssize_t velo_loop_send(struct vsock *vs, int fd, const struct iovec *iov, int iovcnt, int flags);
 /* Last reference of this end in this process is going away. */
-void velo_loop_release(struct vsock *vs, int fd, bool exec);
+/*
+ * What velo needs after the real close() of an end's last local fd: only the
+ * kernel knows whether the file is really released (it may be in flight in
+ * SCM_RIGHTS or held by another process), so the end is marked closed only
+ * once the kernel socket has left ESTABLISHED/CLOSE_WAIT.
+ */
+struct velo_closing {
+	struct velo_chan *ch;
+	int end;
+	uint64_t cookie;
+	struct sockaddr_storage self, peer;
+	char path[128];
+};
+/* fd < 0: not usable. Returns true when cl was filled (call velo_loop_closed). */
+bool velo_loop_release(struct vsock *vs, int fd, bool exec, struct velo_closing *cl);
+void velo_loop_closed(struct velo_closing *cl);
 void velo_loop_after_fork(struct vsock *vs);
 void velo_loop_shutdown(struct vsock *vs, int how);
 void velo_loop_set_nonblock(struct vsock *vs, bool nb);
+void velo_loop_set_async(struct vsock *vs, bool on);
+void velo_loop_set_rcvlowat(struct vsock *vs, int v);
 /*
  * Readiness of a LOOP socket: ring part (no system call) merged with the
  * kernel's revents (kev, from poll/epoll; doorbell-only POLLIN is dropped).
