@@ -101,9 +101,12 @@ void velo_fd_install(int fd, struct vsock *vs)
 		velo_vs_put(vs);
 		return;
 	}
+	atomic_fetch_add(&vs->fdrefs, 1);
 	stripe_lock(fd);
 	old = atomic_exchange(&e->vs, vs);
 	stripe_unlock(fd);
+	if (old)
+		atomic_fetch_sub(&old->fdrefs, 1);
 	/* an fd closed behind our back (not through an interposed call) */
 	velo_vs_put(old);
 }
@@ -118,6 +121,8 @@ struct vsock *velo_fd_remove(int fd)
 	stripe_lock(fd);
 	vs = atomic_exchange(&e->vs, NULL);
 	stripe_unlock(fd);
+	if (vs)
+		atomic_fetch_sub(&vs->fdrefs, 1);
 	return vs;
 }
 

@@ -350,12 +350,16 @@ struct ep_reg {
 	struct vsock *vs;    /* referenced while registered, TCP sockets only */
 	bool loop;           /* readiness computed by velo */
 	bool disabled;       /* EPOLLONESHOT fired */
+	bool stale;          /* its fd number was closed, the file lives on */
 	int loop_idx;
 	uint64_t last_tail, last_head; /* EPOLLET: ring positions last reported */
 	uint64_t round;
 	int out_idx;
 	struct ep_reg *vs_next;
+	struct ep_reg *stale_next;
 };
+
+#define EP_STALE_MAX 256
 
 struct vepoll {
 	pthread_mutex_t mu;
@@ -365,6 +369,13 @@ struct vepoll {
 	struct ep_reg **loops;
 	size_t nloops, loops_cap;
 	uint64_t round;
+	/*
+	 * Registrations of an fd number that was closed (the file living on in
+	 * a dup) and registered again: the kernel still reports the old one,
+	 * with its own data, exactly as Linux does; never as the new one.
+	 */
+	struct ep_reg *stale;
+	unsigned int nstale;
 };
 
 static struct vepoll *ep_new(int epfd)
@@ -505,6 +516,12 @@ void velo_epoll_destroy(struct vepoll *ep)
 		if (reg)
 			reg_free(reg);
 	}
+	while (ep->stale) {
+		struct ep_reg *reg = ep->stale;
+
+		ep->stale = reg->stale_next;
+		reg_free(reg);
+	}
 	free(ep->regs);
 	free(ep->loops);
 	pthread_mutex_unlock(&ep->mu);
@@ -518,8 +535,27 @@ void velo_epoll_fd_closed(int fd)
 		velo_fd_set_epoll(fd, NULL); /* destroys it */
 }
 
-/* fd is being closed: its registrations stop (the kernel's may live on in dups). */
-void velo_epoll_vs_fd_closed(struct vsock *vs, int fd)
+static bool stale_unlink(struct vepoll *ep, struct ep_reg *reg)
+{
+	struct ep_reg **pp;
+
+	for (pp = &ep->stale; *pp; pp = &(*pp)->stale_next)
+		if (*pp == reg) {
+			*pp = reg->stale_next;
+			ep->nstale--;
+			return true;
+		}
+	return false;
+}
+
+/*
+ * fd is being closed. last: no fd of this process refers to the socket any
+ * more, so (as far as we can see) the file is released and the kernel drops
+ * its registrations. Otherwise the registrations under this number live on
+ * (Linux keys them by file and number): they become stale, still reported
+ * with their own data.
+ */
+void velo_epoll_vs_fd_closed(struct vsock *vs, int fd, bool last)
 {
 	struct ep_reg *list[16];
 	struct ep_reg *reg;
@@ -527,16 +563,29 @@ void velo_epoll_vs_fd_closed(struct vsock *vs, int fd)
 
 	pthread_mutex_lock(&vs->mu);
 	for (reg = vs->regs; reg && n < 16; reg = reg->vs_next)
-		if (reg->fd == fd)
+		if (last || reg->fd == fd)
 			list[n++] = reg;
 	pthread_mutex_unlock(&vs->mu);
 	for (i = 0; i < n; i++) {
 		struct vepoll *ep = list[i]->ep;
 		struct ep_reg *got = NULL;
+		int rfd = list[i]->fd;
 
 		pthread_mutex_lock(&ep->mu);
-		if ((size_t)fd < ep->cap && ep->regs[fd] == list[i])
-			got = reg_take(ep, fd);
+		if ((size_t)rfd < ep->cap && ep->regs[rfd] == list[i]) {
+			if (last) {
+				got = reg_take(ep, rfd);
+			} else {
+				ep->regs[rfd] = NULL; /* keep it in loops */
+				list[i]->stale = true;
+				list[i]->stale_next = ep->stale;
+				ep->stale = list[i];
+				ep->nstale++;
+			}
+		} else if (last && stale_unlink(ep, list[i])) {
+			loops_del(ep, list[i]);
+			got = list[i];
+		}
 		pthread_mutex_unlock(&ep->mu);
 		if (got)
 			reg_free(got);
@@ -650,9 +699,28 @@ VELO_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 				saved = ENOMEM;
 			}
 		}
+		if (old && old->gen != reg->gen && !old->loop) {
+			struct ep_reg **pp;
+			unsigned int k = 0;
+
+			old->stale_next = ep->stale;
+			ep->stale = old;
+			old = NULL;
+			for (pp = &ep->stale; *pp; pp = &(*pp)->stale_next)
+				if (++k > EP_STALE_MAX) {
+					old = *pp; /* the oldest goes */
+					*pp = NULL;
+					break;
+				}
+			ep->nstale = k;
+		}
 		pthread_mutex_unlock(&ep->mu);
-		if (old)
+		while (old) {
+			struct ep_reg *next = old->stale_next;
+
 			reg_free(old);
+			old = next;
+		}
 		if (r) {
 			velo_vs_put(vs);
 			free(reg);
@@ -727,7 +795,7 @@ static uint32_t reg_ring_events(struct ep_reg *reg, bool consume)
 	struct vsock *vs = reg->vs;
 	uint32_t ev;
 
-	if (reg->disabled || !vs->ch || reg->gen != velo_fd_gen(reg->fd))
+	if (reg->disabled || !vs->ch || (!reg->stale && reg->gen != velo_fd_gen(reg->fd)))
 		return 0;
 	ev = velo_loop_ring_events(vs) & (reg->events | EPOLLERR | EPOLLHUP);
 	if (ev && (reg->events & EPOLLET)) {
@@ -809,10 +877,17 @@ static int ep_collect(struct vepoll *ep, int epfd, struct epoll_event *out, int 
 		struct ep_reg *reg = fd >= 0 && (size_t)fd < ep->cap ? ep->regs[fd] : NULL;
 		uint32_t ev = kbuf[i].events;
 
-		if (!reg || reg->gen != gen || velo_fd_gen(fd) != gen) {
+		if (reg && reg->gen != gen)
+			for (reg = ep->stale; reg; reg = reg->stale_next)
+				if (reg->fd == fd && reg->gen == gen)
+					break;
+		if (!reg) {
+			/* registered by another process sharing this epoll: unknown data */
 			count_stale(fd);
 			continue;
 		}
+		if (velo_fd_gen(fd) != gen)
+			count_stale(fd); /* reported with its own (old) data, as Linux */
 		if (reg->loop && reg->vs && reg->vs->ch) {
 			ev = velo_loop_kernel_events(reg->vs, fd, ev) &
 			     (reg->events | EPOLLERR | EPOLLHUP);
@@ -849,6 +924,11 @@ static int mux_epoll(int epfd, struct epoll_event *events, int max, int64_t tmo_
 	uint64_t start = velo_now_ns(), spin_ns = velo_spin_budget();
 	int n, kerr;
 
+	if (ep && max > 0 && velo_bad_range(events, (size_t)max * sizeof(*events)) &&
+	    ep->nloops && ep_rings_ready(ep)) {
+		errno = EFAULT; /* the kernel fails the copy of a ready event */
+		return -1;
+	}
 	if (!ep || !events || max <= 0 || max > INT_MAX / (int)sizeof(*events) ||
 	    velo_bad_range(events, (size_t)max * sizeof(*events))) {
 		int ms = tmo_ns < 0 ? -1 : (int)((tmo_ns + 999999) / 1000000);

@@ -254,7 +254,7 @@ static bool before_close(int fd, struct velo_closing *cl)
 
 	if (vs) {
 		if (vs->regs)
-			velo_epoll_vs_fd_closed(vs, fd);
+			velo_epoll_vs_fd_closed(vs, fd, atomic_load(&vs->fdrefs) == 0);
 		if (atomic_load(&vs->refs) == 1 && atomic_load(&vs->state) == VELO_SS_LOOP) {
 			post = velo_loop_release(vs, cl ? fd : -1, false, cl);
 			atomic_store(&vs->state, VELO_SS_KERNEL);

@@ -72,6 +72,7 @@ struct ep_reg;
 
 struct vsock {
 	_Atomic int refs;       /* fd-table entries + users in flight */
+	_Atomic int fdrefs;     /* fd-table entries only */
 	_Atomic uint32_t state; /* enum velo_sock_state */
 	uint64_t ino;
 	int family;
@@ -198,7 +199,7 @@ int velo_loop_fionread(struct vsock *vs, int fd, int *out);
 
 /* ---- multiplexers ---- */
 void velo_epoll_fd_closed(int fd);
-void velo_epoll_vs_fd_closed(struct vsock *vs, int fd);
+void velo_epoll_vs_fd_closed(struct vsock *vs, int fd, bool last);
 void velo_adopt_inherited(void);
 void velo_epoll_socket_attached(struct vsock *vs);
 void velo_epoll_destroy(struct vepoll *ep);
