@@ -34,7 +34,8 @@ struct velo_chan_end {
 	_Atomic uint32_t shut_rd;  /* this end did shutdown(SHUT_RD) */
 	_Atomic uint32_t async;    /* O_ASYNC: every write rings (SIGIO) */
 	_Atomic uint32_t rcvlowat; /* SO_RCVLOWAT of this end */
-	char pad[20];
+	_Atomic uint32_t ring_always; /* watched through a nested epoll: always ring */
+	char pad[16];
 };
 
 /* One direction; produced by end e into dir[e]. */

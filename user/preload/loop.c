@@ -357,7 +357,8 @@ static void ring_doorbell(struct vsock *vs, int fd, struct velo_chan_dir *d)
 {
 	int saved;
 
-	if (atomic_load_explicit(&vs->ch->end[!vs->end].async, memory_order_relaxed)) {
+	if (atomic_load_explicit(&vs->ch->end[!vs->end].async, memory_order_relaxed) ||
+	    atomic_load_explicit(&vs->ch->end[!vs->end].ring_always, memory_order_relaxed)) {
 		/* O_ASYNC peer: the kernel's SIGIO comes from the doorbell */
 		atomic_store(&d->armed, 0);
 	} else if (!atomic_load_explicit(&d->armed, memory_order_seq_cst) ||
@@ -628,8 +629,19 @@ ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int io
 			done += n;
 			velo_stat_add(VELO_STAT_RX_RING_BYTES, n);
 			slot_add(vs, 1, n);
-			if (!peek)
+			if (!peek) {
+				struct velo_chan_end *me = &ch->end[vs->end];
+
 				space_freed(vs, fd, in);
+				/* watched through another epoll/poll: no stale doorbell */
+				if ((atomic_load(&me->ring_always) || atomic_load(&me->async)) &&
+				    velo_ring_used(in) == 0) {
+					int saved = errno;
+
+					drain_doorbells(vs, fd);
+					errno = saved;
+				}
+			}
 			if (done >= target)
 				return done;
 			continue;
@@ -890,7 +902,7 @@ uint32_t velo_loop_kernel_events(struct vsock *vs, int fd, uint32_t kev)
 	int saved = errno;
 
 	if ((kev & POLLIN) && !(kev & (POLLERR | POLLHUP | POLLRDHUP)) &&
-	    atomic_load(&in->switched) &&
+	    velo_ring_used(in) == 0 && atomic_load(&in->switched) &&
 	    atomic_load(&in->kread) >= atomic_load(&in->kbytes)) {
 		if (!drain_doorbells(vs, fd))
 			ev &= ~(POLLIN | POLLRDNORM); /* only doorbells */
@@ -948,6 +960,12 @@ void velo_loop_shutdown(struct vsock *vs, int how)
 void velo_loop_set_async(struct vsock *vs, bool on)
 {
 	atomic_store(&vs->ch->end[vs->end].async, on);
+}
+
+void velo_loop_set_ring_always(struct vsock *vs)
+{
+	if (vs->ch)
+		atomic_store(&vs->ch->end[vs->end].ring_always, 1);
 }
 
 void velo_loop_set_rcvlowat(struct vsock *vs, int v)

@@ -30,6 +30,8 @@ extern void __chk_fail(void) __attribute__((noreturn));
 
 #define IN_EVENTS (POLLIN | POLLRDNORM)
 
+void velo_epoll_watched(int epfd);
+
 /* ----------------------------------------------------------------- poll */
 
 static int64_t ts_to_ns(const struct timespec *ts)
@@ -87,6 +89,9 @@ static int mux_poll(struct pollfd *fds, nfds_t n, int64_t tmo_ns, const sigset_t
 	if (!atomic_load_explicit(&velo_loop_count, memory_order_relaxed) || !fds ||
 	    velo_bad_range(fds, n * sizeof(*fds)))
 		goto kernel;
+	for (i = 0; i < n; i++)
+		if (fds[i].fd >= 0 && velo_fd_epoll(fds[i].fd))
+			velo_epoll_watched(fds[i].fd);
 	for (i = 0; i < n && !any; i++) {
 		struct vsock *vs = fds[i].fd >= 0 ? velo_fd_get(fds[i].fd) : NULL;
 
@@ -376,6 +381,8 @@ struct vepoll {
 	 */
 	struct ep_reg *stale;
 	unsigned int nstale;
+	/* watched by another epoll or poll: its kernel fd must show ring data */
+	bool nested;
 };
 
 static struct vepoll *ep_new(int epfd)
@@ -416,6 +423,30 @@ static void loops_add(struct vepoll *ep, struct ep_reg *reg)
 	}
 	reg->loop_idx = ep->nloops;
 	ep->loops[ep->nloops++] = reg;
+	if (ep->nested && reg->vs)
+		velo_loop_set_ring_always(reg->vs);
+}
+
+static void ep_set_nested(struct vepoll *ep)
+{
+	size_t i;
+
+	if (ep->nested)
+		return;
+	pthread_mutex_lock(&ep->mu);
+	ep->nested = true;
+	for (i = 0; i < ep->nloops; i++)
+		if (ep->loops[i]->vs)
+			velo_loop_set_ring_always(ep->loops[i]->vs);
+	pthread_mutex_unlock(&ep->mu);
+}
+
+void velo_epoll_watched(int epfd)
+{
+	struct vepoll *ep = velo_fd_epoll(epfd);
+
+	if (ep)
+		ep_set_nested(ep);
 }
 
 static void loops_del(struct vepoll *ep, struct ep_reg *reg)
@@ -667,6 +698,7 @@ VELO_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		return r;
 	}
 	if (op == EPOLL_CTL_ADD) {
+		velo_epoll_watched(fd);
 		vs = velo_fd_get(fd);
 		if (vs && atomic_load(&vs->state) == VELO_SS_PENDING)
 			velo_loop_try_attach(vs, fd);

@@ -185,6 +185,7 @@ void velo_loop_after_fork(struct vsock *vs);
 void velo_loop_shutdown(struct vsock *vs, int how);
 void velo_loop_set_nonblock(struct vsock *vs, bool nb);
 void velo_loop_set_async(struct vsock *vs, bool on);
+void velo_loop_set_ring_always(struct vsock *vs);
 void velo_loop_set_rcvlowat(struct vsock *vs, int v);
 /*
  * Readiness of a LOOP socket: ring part (no system call) merged with the
