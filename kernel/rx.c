@@ -115,11 +115,24 @@ static unsigned int velo_rx_hook(void *priv, struct sk_buff *skb,
 	return NF_STOLEN;
 }
 
+/*
+ * IPv4 fragments cannot be matched before reassembly, which happens just
+ * before LOCAL_IN (or at conntrack's defrag): a second hook there steals
+ * reassembled datagrams of filtered tuples, so the kernel's TCP does not
+ * answer them with an RST either. (IPv6 reassembles after LOCAL_IN: IPv6
+ * fragments, like extension headers, still reach the kernel.)
+ */
 static const struct nf_hook_ops velo_nf_ops[] = {
 	{
 		.hook = velo_rx_hook,
 		.pf = NFPROTO_IPV4,
 		.hooknum = NF_INET_PRE_ROUTING,
+		.priority = VELO_NF_PRIORITY,
+	},
+	{
+		.hook = velo_rx_hook,
+		.pf = NFPROTO_IPV4,
+		.hooknum = NF_INET_LOCAL_IN,
 		.priority = VELO_NF_PRIORITY,
 	},
 	{

@@ -459,7 +459,89 @@ static int tx_doorbell_polling(void)
 	return KTAP_PASS;
 }
 
+/* Two IPv4 fragments of @full (a 14 + 20 + 64-byte frame), split at 32. */
+static void fragment(const uint8_t *full, uint8_t f[2][128], unsigned int len[2])
+{
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		struct iphdr *iph = (void *)(f[i] + 14);
+
+		memcpy(f[i], full, 34);
+		memcpy(f[i] + 34, full + 34 + 32 * i, 32);
+		iph->tot_len = htons(20 + 32);
+		iph->id = htons(4242);
+		iph->frag_off = htons(i ? 32 / 8 : 0x2000);	/* offset 4, or MF */
+		iph->check = 0;
+		iph->check = htons(vt_csum_fold(vt_csum_add(0, iph, 20)));
+		len[i] = 14 + 20 + 32;
+	}
+}
+
+/*
+ * A fragmented SYN to a filtered port: reassembled, it lands in the stack,
+ * and the kernel does not answer it with an RST.
+ */
+static int rx_ipv4_fragments_steered(void)
+{
+	uint8_t full[128], frags[2][128], data[44];
+	struct vt_tuple l, r;
+	unsigned int flen[2];
+	struct vt_stack t;
+	struct vt_cqe *e;
+	const uint8_t *f;
+	int st;
+	pid_t pid;
+
+	KTAP_EXPECT(vt_setup() == 0);
+	KTAP_EXPECT(vt_stack_open(&t, "v0", RXBUF) == 0);
+	vt_tuple4(&l, "10.9.0.1", 5200, "0.0.0.0", 0);
+	KTAP_EXPECT(vt_filter(&t, &l, VELO_FILTER_F_LISTEN, NULL) == 0);
+	vt_post_rx(&t, 8);
+	memset(data, 'f', sizeof(data));
+	vt_tuple4(&r, "10.9.0.2", 42000, "10.9.0.1", 5200);
+	vt_tcp_frame(full, vt_mac1, vt_mac0, &r, 77, 0, VT_SYN, data, sizeof(data));
+	fragment(full, frags, flen);
+	pid = fork();
+	if (pid == 0) {
+		struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_halen = 6 };
+		int64_t end = vt_now_ns() + 700000000LL;
+		uint8_t buf[2048];
+		int fd, i;
+
+		if (vt_enter_peer())
+			_exit(1);
+		fd = vt_packet_socket("v1");
+		sll.sll_ifindex = if_nametoindex("v1");
+		for (i = 0; i < 2; i++)
+			if (sendto(fd, frags[i], flen[i], 0, (void *)&sll, sizeof(sll)) !=
+			    (ssize_t)flen[i])
+				_exit(2);
+		while (vt_now_ns() < end) {
+			ssize_t n = recv(fd, buf, sizeof(buf), 0);
+
+			/* An RST from 10.9.0.1:5200: the kernel answered. */
+			if (n >= 54 && buf[12] == 0x08 && buf[23] == IPPROTO_TCP &&
+			    ntohs(*(uint16_t *)(buf + 34)) == 5200 && (buf[47] & VT_RST))
+				_exit(3);
+		}
+		_exit(0);
+	}
+	e = vt_cq_wait(&t, &t.rcq, 2000);
+	KTAP_EXPECT(e && (e->op_own >> 4) == VT_CQE_RESP);
+	f = t.buf + (uint64_t)(be16toh(e->wqe_counter) & 63) * VT_SLOT;
+	KTAP_EXPECT(be32toh(e->byte_cnt) == 14 + 20 + 64);
+	KTAP_EXPECT(!memcmp(f + 34, full + 34, 64));	/* TCP header and data */
+	KTAP_EXPECT(waitpid(pid, &st, 0) == pid && WIFEXITED(st));
+	if (WEXITSTATUS(st))
+		ktap_diag("peer: %d", WEXITSTATUS(st));
+	KTAP_EXPECT(WEXITSTATUS(st) == 0);
+	vt_stack_close(&t);
+	return KTAP_PASS;
+}
+
 static const struct ktap_case cases[] = {
+	{ "rx_ipv4_fragments_steered", rx_ipv4_fragments_steered, 0 },
 	{ "tx_doorbell_polling", tx_doorbell_polling, 0 },
 	{ "rx_gso_split_back", rx_gso_split_back, 0 },
 	{ "rx_filtered_ipv4_no_rst", rx_filtered_ipv4, 0 },
