@@ -2,9 +2,10 @@
 /*
  * RFS filters: which TCP frames of a netdev belong to which stack.
  *
- * One global hash table keyed by (netns, ifindex, family, tuple): lookups
- * are O(1) under RCU from the receive hook, writers serialize on a
- * spinlock. A filter is owned by a never-reused 64-bit handle, not by a
+ * One global resizable hash table (rhashtable) keyed by (netns, ifindex,
+ * family, tuple): lookups are O(1) under RCU from the receive hook at any
+ * number of filters; writers serialize on a spinlock so that a duplicate
+ * check and a takeover are atomic. A filter is owned by a never-reused 64-bit handle, not by a
  * socket fd number: removing a stale handle can never remove the filter
  * of a newer socket that reuses the fd or the tuple (XLIO issue 3440429),
  * and VELO_FILTER_F_TAKEOVER lets a new socket take a tuple over from a
@@ -12,13 +13,11 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/hash.h>
 #include <linux/in.h>
 #include <linux/inetdevice.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
-#include <linux/jhash.h>
-#include <linux/rculist.h>
+#include <linux/rhashtable.h>
 #include <linux/slab.h>
 #include <linux/tcp.h>
 #include <linux/uaccess.h>
@@ -26,38 +25,28 @@
 #include <net/inet6_hashtables.h>
 #include <net/inet_hashtables.h>
 #include <net/ip.h>
-#include <net/netns/hash.h>
 #include <net/sock.h>
 
 #include "velo.h"
 
-#define VELO_FTAB_BITS	12
-/* The key's bytes that matter, without the struct's tail padding. */
+/* The key's bytes that matter (no padding), the netns pointer included. */
 #define VELO_KEY_LEN	offsetofend(struct velo_key, raddr)
-#define VELO_KEY_HASHED	(VELO_KEY_LEN - offsetof(struct velo_key, ifindex))
 
-static struct hlist_head velo_ftab[1 << VELO_FTAB_BITS];
+static const struct rhashtable_params velo_ftab_params = {
+	.key_len = VELO_KEY_LEN,
+	.key_offset = offsetof(struct velo_filt, key),
+	.head_offset = offsetof(struct velo_filt, hnode),
+	.automatic_shrinking = true,
+};
+
+static struct rhashtable velo_ftab;
 static DEFINE_SPINLOCK(velo_ftab_lock);
 static atomic64_t velo_handle_gen;
 
-static struct hlist_head *velo_bucket(const struct velo_key *k)
-{
-	u32 h = jhash2((const u32 *)&k->ifindex, VELO_KEY_HASHED / 4,
-		       net_hash_mix(k->net));
-
-	return &velo_ftab[hash_32(h, VELO_FTAB_BITS)];
-}
-
-/* Under RCU or velo_ftab_lock. */
+/* Under RCU. */
 struct velo_filt *velo_ftab_lookup(const struct velo_key *k)
 {
-	struct velo_filt *f;
-
-	hlist_for_each_entry_rcu(f, velo_bucket(k), hnode,
-				 lockdep_is_held(&velo_ftab_lock))
-		if (!memcmp(&f->key, k, VELO_KEY_LEN))
-			return f;
-	return NULL;
+	return rhashtable_lookup(&velo_ftab, k, velo_ftab_params);
 }
 
 /* Connected first, then listening on the address, then on any address. */
@@ -88,28 +77,40 @@ struct velo_filt *velo_ftab_match(const struct velo_key *k)
 int velo_ftab_insert(struct velo_filt *f, bool takeover, struct velo_filt **old)
 {
 	struct velo_filt *cur;
+	int ret = 0;
 
 	*old = NULL;
 	spin_lock(&velo_ftab_lock);
-	cur = velo_ftab_lookup(&f->key);
-	if (cur && (!takeover || cur->stack != f->stack)) {
-		spin_unlock(&velo_ftab_lock);
-		return -EEXIST;
-	}
-	if (cur)
-		hlist_replace_rcu(&cur->hnode, &f->hnode);
+	cur = rhashtable_lookup_fast(&velo_ftab, &f->key, velo_ftab_params);
+	if (cur && (!takeover || cur->stack != f->stack))
+		ret = -EEXIST;
+	else if (cur)
+		ret = rhashtable_replace_fast(&velo_ftab, &cur->hnode, &f->hnode,
+					      velo_ftab_params);
 	else
-		hlist_add_head_rcu(&f->hnode, velo_bucket(&f->key));
+		ret = rhashtable_insert_fast(&velo_ftab, &f->hnode, velo_ftab_params);
 	spin_unlock(&velo_ftab_lock);
-	*old = cur;
-	return 0;
+	if (!ret)
+		*old = cur;
+	return ret;
 }
 
 void velo_ftab_remove(struct velo_filt *f)
 {
 	spin_lock(&velo_ftab_lock);
-	hlist_del_rcu(&f->hnode);
+	rhashtable_remove_fast(&velo_ftab, &f->hnode, velo_ftab_params);
 	spin_unlock(&velo_ftab_lock);
+}
+
+int velo_filters_init(void)
+{
+	return rhashtable_init(&velo_ftab, &velo_ftab_params);
+}
+
+/* Every stack, and so every filter, is gone. */
+void velo_filters_exit(void)
+{
+	rhashtable_destroy(&velo_ftab);
 }
 
 /*

@@ -28,11 +28,18 @@ static int __init velo_init(void)
 {
 	int ret;
 
-	if (selftest && !velo_selftests_run())
-		return -ENOTRECOVERABLE;
+	ret = velo_filters_init();
+	if (ret)
+		return ret;
+	if (selftest && !velo_selftests_run()) {
+		ret = -ENOTRECOVERABLE;
+		goto err_filters;
+	}
 	velo_wq = alloc_workqueue("velo", WQ_UNBOUND, 0);
-	if (!velo_wq)
-		return -ENOMEM;
+	if (!velo_wq) {
+		ret = -ENOMEM;
+		goto err_filters;
+	}
 	ret = velo_sysfs_init();
 	if (ret)
 		goto err_wq;
@@ -61,6 +68,8 @@ err_sysfs:
 	velo_sysfs_exit();
 err_wq:
 	destroy_workqueue(velo_wq);
+err_filters:
+	velo_filters_exit();
 	return ret;
 }
 
@@ -77,6 +86,7 @@ static void __exit velo_exit(void)
 	destroy_workqueue(velo_wq);
 	velo_rx_exit();
 	velo_sysfs_exit();
+	velo_filters_exit();
 	pr_info("unloaded\n");
 }
 

@@ -9,6 +9,7 @@
 #include <linux/mlx5/qp.h>
 #include <linux/mutex.h>
 #include <linux/netdevice.h>
+#include <linux/rhashtable-types.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
@@ -142,7 +143,7 @@ struct velo_key {
 };
 
 struct velo_filt {
-	struct hlist_node hnode;
+	struct rhash_head hnode;
 	struct list_head snode;		/* in its stack's list */
 	struct velo_key key;
 	u64 handle;
@@ -150,6 +151,8 @@ struct velo_filt {
 	struct rcu_head rcu;
 };
 
+int velo_filters_init(void);
+void velo_filters_exit(void);
 int velo_ftab_insert(struct velo_filt *f, bool takeover, struct velo_filt **old);
 void velo_ftab_remove(struct velo_filt *f);
 struct velo_filt *velo_ftab_lookup(const struct velo_key *k);

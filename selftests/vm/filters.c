@@ -302,7 +302,31 @@ static int churn_under_traffic(void)
 	return KTAP_PASS;
 }
 
+/* 20,000 filters on one stack: the table grows, steering still works. */
+static int many_filters(void)
+{
+	long long before = vt_sysfs_u64("/sys/kernel/velo/stats/filters");
+	struct vt_stack t;
+	struct vt_tuple u;
+	int i;
+
+	KTAP_EXPECT(vt_setup() == 0);
+	KTAP_EXPECT(vt_stack_open(&t, "v0", BUF) == 0);
+	vt_post_rx(&t, 16);
+	for (i = 0; i < 20000; i++) {
+		vt_tuple4(&u, "10.9.0.1", 9500 + i % 100, "10.9.0.2", 20000 + i / 100);
+		KTAP_EXPECT(vt_filter(&t, &u, 0, NULL) == 0);
+	}
+	KTAP_EXPECT(vt_stack_cnt(&t, "filters") == 20000);
+	vt_tuple4(&u, "10.9.0.1", 9577, "10.9.0.2", 20123);
+	KTAP_EXPECT(steered_to(&t, &u));
+	vt_stack_close(&t);
+	KTAP_EXPECT(vt_sysfs_u64("/sys/kernel/velo/stats/filters") == before);
+	return KTAP_PASS;
+}
+
 static const struct ktap_case cases[] = {
+	{ "many_filters", many_filters, 0 },
 	{ "churn_under_traffic", churn_under_traffic, 0 },
 	{ "kernel_socket_owner", kernel_socket_owner, 0 },
 	{ "filter_limit", filter_limit, 0 },
