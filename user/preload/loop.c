@@ -271,7 +271,11 @@ void velo_loop_try_attach(struct vsock *vs, int fd)
 		goto kernel;
 	/* on loopback the peer's accepted socket may appear a moment later */
 	for (tries = 0; tries < 200; tries++) {
-		if (!diag_lookup(&peer, &self, &vs->peer_cookie, &peer_uid, NULL)) {
+		int st = 0;
+
+		/* the listener answers until the accepted socket exists */
+		if (!diag_lookup(&peer, &self, &vs->peer_cookie, &peer_uid, &st) &&
+		    st != TCP_LISTEN) {
 			found = true;
 			break;
 		}
@@ -685,18 +689,39 @@ wait:
 		if (velo_ring_used(in) != 0 || atomic_load(&in->switched) != sw)
 			continue;
 		velo_stat_add(VELO_STAT_SLEEPS, 1);
-		{
+		if (sw && atomic_load(&in->kread) >= atomic_load(&in->kbytes)) {
+			char db[64];
+
+			/*
+			 * Only doorbells can come from the kernel now: sleep in a
+			 * real recv that consumes them (a close with one queued
+			 * would send RST); wakes on doorbell, FIN, RST, signal.
+			 */
+			n = REAL(recv)(fd, db, sizeof(db), 0);
+			if (n > 0) {
+				atomic_fetch_add(&in->kread, n);
+			} else if (n == 0) {
+				if (velo_ring_used(in) != 0)
+					continue;
+				return done;
+			} else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
+				if (velo_ring_used(in) != 0 || done) {
+					atomic_store(&vs->pend_err, errno);
+					continue;
+				}
+				return -1;
+			}
+		} else {
 			char c;
 
-			/* sleep in the kernel: wakes on doorbell, data, FIN, RST, signal */
+			/* sleep in the kernel: wakes on data, doorbell, FIN, RST, signal */
 			n = REAL(recv)(fd, &c, 1, MSG_PEEK);
-		}
-		if (n > 0) {
-			/* don't leave the doorbell queued: a close would send RST */
-			int saved = errno;
+			if (n > 0) {
+				int saved = errno;
 
-			drain_doorbells(vs, fd);
-			errno = saved;
+				drain_doorbells(vs, fd);
+				errno = saved;
+			}
 		}
 		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) {
 			if (velo_ring_used(in) != 0)
