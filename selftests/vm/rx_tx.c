@@ -540,7 +540,65 @@ static int rx_ipv4_fragments_steered(void)
 	return KTAP_PASS;
 }
 
+static int kernel_connect(const char *addr, uint16_t port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	inet_pton(AF_INET, addr, &sin.sin_addr);
+	return connect(fd, (void *)&sin, sizeof(sin)) && errno != EINPROGRESS ? -1 : fd;
+}
+
+/*
+ * A stack inside the peer netns (on v1) and one in ours (on v0), both
+ * listening on port 5300 of any address: each gets only the SYNs that
+ * arrive in its own netns.
+ */
+static int netns_isolation(void)
+{
+	struct vt_stack mine, theirs;
+	struct vt_tuple l;
+	struct vt_cqe *e;
+	int ready[2], st;
+	pid_t pid;
+	char c;
+
+	KTAP_EXPECT(vt_setup() == 0);
+	KTAP_EXPECT(pipe(ready) == 0);
+	pid = fork();
+	if (pid == 0) {
+		if (vt_enter_peer() || vt_stack_open(&theirs, "v1", RXBUF))
+			_exit(1);
+		vt_tuple4(&l, "0.0.0.0", 5300, "0.0.0.0", 0);
+		if (vt_filter(&theirs, &l, VELO_FILTER_F_LISTEN, NULL))
+			_exit(2);
+		vt_post_rx(&theirs, 8);
+		if (write(ready[1], "r", 1) != 1 || kernel_connect("10.9.0.1", 5300) < 0)
+			_exit(3);
+		e = vt_cq_wait(&theirs, &theirs.rcq, 2000);
+		if (!e || ntohl(*(uint32_t *)(theirs.buf + 26)) != 0x0a090001)
+			_exit(4);	/* not the SYN from 10.9.0.1 */
+		_exit(0);
+	}
+	KTAP_EXPECT(vt_stack_open(&mine, "v0", RXBUF) == 0);
+	vt_tuple4(&l, "0.0.0.0", 5300, "0.0.0.0", 0);
+	KTAP_EXPECT(vt_filter(&mine, &l, VELO_FILTER_F_LISTEN, NULL) == 0);
+	vt_post_rx(&mine, 8);
+	KTAP_EXPECT(read(ready[0], &c, 1) == 1);
+	KTAP_EXPECT(kernel_connect("10.9.0.2", 5300) >= 0);
+	e = vt_cq_wait(&mine, &mine.rcq, 2000);
+	/* Ours is the peer's SYN from 10.9.0.2. */
+	KTAP_EXPECT(e && ntohl(*(uint32_t *)(mine.buf + 26)) == 0x0a090002);
+	KTAP_EXPECT(waitpid(pid, &st, 0) == pid && WIFEXITED(st));
+	if (WEXITSTATUS(st))
+		ktap_diag("peer netns step %d failed", WEXITSTATUS(st));
+	KTAP_EXPECT(WEXITSTATUS(st) == 0);
+	vt_stack_close(&mine);
+	return KTAP_PASS;
+}
+
 static const struct ktap_case cases[] = {
+	{ "netns_isolation", netns_isolation, 0 },
 	{ "rx_ipv4_fragments_steered", rx_ipv4_fragments_steered, 0 },
 	{ "tx_doorbell_polling", tx_doorbell_polling, 0 },
 	{ "rx_gso_split_back", rx_gso_split_back, 0 },
