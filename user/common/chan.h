@@ -35,7 +35,10 @@ struct velo_chan_end {
 	_Atomic uint32_t async;    /* O_ASYNC: every write rings (SIGIO) */
 	_Atomic uint32_t rcvlowat; /* SO_RCVLOWAT of this end */
 	_Atomic uint32_t ring_always; /* watched through a nested epoll: always ring */
-	char pad[16];
+	_Atomic uint32_t sndbuf;   /* SO_SNDBUF if the app set it (0: autotuned) */
+	_Atomic uint32_t rcvbuf;   /* SO_RCVBUF if the app set it (0: autotuned) */
+	_Atomic uint32_t aborted;  /* closed with SO_LINGER {1, 0}: data dropped, RST */
+	char pad[4];
 };
 
 /* One direction; produced by end e into dir[e]. */

@@ -83,8 +83,10 @@ void velo_vs_put(struct vsock *vs)
 {
 	if (!vs || atomic_fetch_sub_explicit(&vs->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	if (atomic_load(&vs->state) == VELO_SS_LOOP)
-		velo_loop_release(vs, -1, false, NULL);
+	if (atomic_load(&vs->state) == VELO_SS_LOOP && !atomic_load(&vs->released))
+		velo_loop_release(vs, -1, false, NULL, true);
+	else if (vs->ch && !atomic_load(&velo_exiting))
+		munmap(vs->ch, sizeof(*vs->ch));
 	velo_slot_free(vs);
 	if (!atomic_load(&velo_exiting)) {
 		pthread_mutex_destroy(&vs->mu);

@@ -92,8 +92,8 @@ static void atfork_child(void)
 static void exit_fd(int fd, struct vsock *vs, void *arg)
 {
 	(void)arg;
-	if (atomic_load(&vs->state) == VELO_SS_LOOP && vs->ch)
-		velo_loop_release(vs, fd, false, NULL);
+	if (atomic_load(&vs->state) == VELO_SS_LOOP && vs->ch && !atomic_exchange(&vs->released, true))
+		velo_loop_release(vs, fd, false, NULL, false);
 	atomic_store(&vs->state, VELO_SS_KERNEL);
 }
 

@@ -310,6 +310,8 @@ void velo_loop_try_attach(struct vsock *vs, int fd)
 		REAL(getsockopt)(fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, &ll);
 		atomic_store(&me->rcvlowat, lowat > 0 ? lowat : 1);
 	}
+	atomic_store(&me->sndbuf, atomic_load(&vs->sndbuf));
+	atomic_store(&me->rcvbuf, atomic_load(&vs->rcvbuf));
 	atomic_store(&me->cookie, vs->cookie);
 	atomic_store(&me->pid, (uint32_t)getpid());
 	atomic_fetch_add(&me->refs, 1);
@@ -399,6 +401,9 @@ static void space_freed(struct vsock *vs, int fd, struct velo_chan_dir *in)
 		errno = saved;
 	}
 }
+
+static int64_t out_capacity(struct vsock *vs);
+static bool peer_gone(struct vsock *vs, int fd);
 
 /* --------------------------------------------------------------- helpers */
 
@@ -604,6 +609,11 @@ ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int io
 			goto wait;
 		}
 		/* ring phase */
+		if (atomic_load(&ch->end[!vs->end].aborted) && velo_ring_used(in) > 0) {
+			velo_shlock(&in->clock);
+			velo_ring_skip(in, VELO_CHAN_RING); /* the RST discards it */
+			velo_shunlock(&in->clock);
+		}
 		if (!(flags & MSG_TRUNC) && velo_ring_used(in) > 0) {
 			int k = iov_slice(iov, iovcnt, done, len - done, sub), j;
 
@@ -826,8 +836,19 @@ ssize_t velo_loop_send(struct vsock *vs, int fd, const struct iovec *iov, int io
 				return -1;
 			}
 		velo_shlock(&out->plock);
-		n = velo_ring_write(out, ch->ring[vs->end], sub,
-				    iov_slice(iov, iovcnt, done, len - done, sub), len - done);
+		{
+			int64_t cap = out_capacity(vs), used = velo_ring_used(out);
+			size_t room = used < 0 ? 0 : (used >= cap ? 0 : (size_t)(cap - used));
+
+			if (used < 0)
+				n = -1;
+			else if (!room)
+				n = 0;
+			else
+				n = velo_ring_write(out, ch->ring[vs->end], sub,
+						    iov_slice(iov, iovcnt, done, len - done, sub),
+						    len - done < room ? len - done : room);
+		}
 		velo_shunlock(&out->plock);
 		if (n < 0) {
 			velo_stat_add(VELO_STAT_CHAN_CORRUPT, 1);
@@ -871,7 +892,7 @@ ssize_t velo_loop_send(struct vsock *vs, int fd, const struct iovec *iov, int io
 			long r;
 
 			atomic_fetch_add(&out->space_wait, 1);
-			if (velo_ring_used(out) < (int64_t)VELO_CHAN_RING) {
+			if (velo_ring_used(out) < out_capacity(vs)) {
 				atomic_fetch_sub(&out->space_wait, 1);
 				continue;
 			}
@@ -914,7 +935,7 @@ uint32_t velo_loop_ring_events(struct vsock *vs)
 	if (atomic_load_explicit(&out->switched, memory_order_acquire) &&
 	    !atomic_load(&vs->ch->end[vs->end].shut_wr)) {
 		u = velo_ring_used(out);
-		if (u >= 0 && u < (int64_t)VELO_CHAN_RING)
+		if (u >= 0 && u < out_capacity(vs))
 			ev |= POLLOUT | POLLWRNORM;
 	}
 	return ev;
@@ -987,6 +1008,40 @@ void velo_loop_set_async(struct vsock *vs, bool on)
 	atomic_store(&vs->ch->end[vs->end].async, on);
 }
 
+void velo_loop_set_buf(struct vsock *vs, int fd, int name)
+{
+	int v = 0;
+	socklen_t l = sizeof(v);
+
+	if (REAL(getsockopt)(fd, SOL_SOCKET, name, &v, &l) < 0 || v <= 0)
+		return;
+	if (name == SO_SNDBUF)
+		atomic_store(&vs->sndbuf, v);
+	else
+		atomic_store(&vs->rcvbuf, v);
+	if (vs->ch) {
+		struct velo_chan_end *me = &vs->ch->end[vs->end];
+
+		if (name == SO_SNDBUF)
+			atomic_store(&me->sndbuf, v);
+		else
+			atomic_store(&me->rcvbuf, v);
+	}
+}
+
+/* How much of the ring this direction may fill: what the kernel would buffer. */
+static int64_t out_capacity(struct vsock *vs)
+{
+	uint64_t s = atomic_load_explicit(&vs->ch->end[vs->end].sndbuf, memory_order_relaxed);
+	uint64_t r = atomic_load_explicit(&vs->ch->end[!vs->end].rcvbuf, memory_order_relaxed);
+
+	if (!s && !r)
+		return VELO_CHAN_RING;
+	s = s ? s : VELO_CHAN_RING;
+	r = r ? r : VELO_CHAN_RING;
+	return s + r < VELO_CHAN_RING ? (int64_t)(s + r) : VELO_CHAN_RING;
+}
+
 void velo_loop_set_ring_always(struct vsock *vs)
 {
 	if (vs->ch)
@@ -1008,7 +1063,7 @@ void velo_loop_after_fork(struct vsock *vs)
 	atomic_fetch_add(&vs->ch->end[vs->end].refs, 1);
 }
 
-bool velo_loop_release(struct vsock *vs, int fd, bool exec, struct velo_closing *cl)
+bool velo_loop_release(struct vsock *vs, int fd, bool exec, struct velo_closing *cl, bool unmap)
 {
 	struct velo_chan *ch = vs->ch;
 	struct velo_chan_end *me;
@@ -1022,7 +1077,25 @@ bool velo_loop_release(struct vsock *vs, int fd, bool exec, struct velo_closing 
 		return false;
 	if (last && fd >= 0) {
 		int saved = errno;
+		struct linger lg = { 0, 0 };
+		socklen_t ll = sizeof(lg);
 
+		if (!REAL(getsockopt)(fd, SOL_SOCKET, SO_LINGER, &lg, &ll) && lg.l_onoff) {
+			struct velo_chan_dir *out = vs_out(vs);
+
+			if (!lg.l_linger) {
+				/* abortive close: what the peer has not read is lost */
+				atomic_store(&me->aborted, 1);
+			} else if (!atomic_load(&me->nonblock)) {
+				/* lingering close: wait for the peer to take the data */
+				uint64_t end = velo_now_ns() + (uint64_t)lg.l_linger * 1000000000ull;
+				struct timespec ts = { 0, 1000000 };
+
+				while (velo_ring_used(out) > 0 && velo_now_ns() < end &&
+				       !peer_gone(vs, fd))
+					nanosleep(&ts, NULL);
+			}
+		}
 		drain_doorbells(vs, fd);
 		if (velo_ring_used(vs_in(vs)) > 0) {
 			/* unread data: Linux answers close with RST */
@@ -1039,10 +1112,12 @@ bool velo_loop_release(struct vsock *vs, int fd, bool exec, struct velo_closing 
 		cl->self = vs->self_addr;
 		cl->peer = vs->peer_addr;
 		memcpy(cl->path, vs->path, sizeof(cl->path));
-		vs->ch = NULL;
+		cl->unmap = unmap;
+		if (unmap)
+			vs->ch = NULL;
 		return true;
 	}
-	if (!atomic_load(&velo_exiting)) {
+	if (unmap && !atomic_load(&velo_exiting)) {
 		munmap(ch, sizeof(*ch));
 		vs->ch = NULL;
 	}
@@ -1063,6 +1138,7 @@ void velo_loop_closed(struct velo_closing *cl)
 		if (!atomic_load(&peer->present) || atomic_load(&peer->closed))
 			unlink(cl->path);
 	}
-	munmap(cl->ch, sizeof(*cl->ch));
+	if (cl->unmap)
+		munmap(cl->ch, sizeof(*cl->ch));
 	errno = saved;
 }

@@ -255,8 +255,11 @@ static bool before_close(int fd, struct velo_closing *cl)
 	if (vs) {
 		if (vs->regs)
 			velo_epoll_vs_fd_closed(vs, fd, atomic_load(&vs->fdrefs) == 0);
-		if (atomic_load(&vs->refs) == 1 && atomic_load(&vs->state) == VELO_SS_LOOP) {
-			post = velo_loop_release(vs, cl ? fd : -1, false, cl);
+		/* fd-table entries decide, not references (a longjmp leaks those) */
+		if (atomic_load(&vs->fdrefs) == 0 && atomic_load(&vs->state) == VELO_SS_LOOP &&
+		    !atomic_exchange(&vs->released, true)) {
+			post = velo_loop_release(vs, cl ? fd : -1, false, cl,
+						 atomic_load(&vs->refs) == 1);
 			atomic_store(&vs->state, VELO_SS_KERNEL);
 		}
 		velo_vs_put(vs);
@@ -645,6 +648,16 @@ VELO_EXPORT int setsockopt(int fd, int level, int name, const void *v, socklen_t
 {
 	int r = REAL(setsockopt)(fd, level, name, v, l);
 
+	if (!r && level == SOL_SOCKET && (name == SO_SNDBUF || name == SO_RCVBUF ||
+					  name == SO_SNDBUFFORCE || name == SO_RCVBUFFORCE)) {
+		struct vsock *vs = velo_fd_get(fd);
+
+		if (vs) {
+			velo_loop_set_buf(vs, fd, name == SO_SNDBUF || name == SO_SNDBUFFORCE ?
+					  SO_SNDBUF : SO_RCVBUF);
+			velo_vs_put(vs);
+		}
+	}
 	if (!r && level == SOL_SOCKET && name == SO_RCVLOWAT) {
 		struct vsock *vs = loop_vs(fd);
 
@@ -901,7 +914,7 @@ static void exec_fd(int fd, struct vsock *vs, void *arg)
 		if (arg)
 			velo_loop_after_fork(vs); /* exec failed: take it back */
 		else
-			velo_loop_release(vs, -1, true, NULL);
+			velo_loop_release(vs, -1, true, NULL, false);
 	}
 }
 

@@ -85,6 +85,8 @@ struct vsock {
 	char path[128];
 	unsigned int attach_tries;
 	_Atomic int pend_err;   /* kernel error consumed while draining doorbells */
+	_Atomic uint32_t sndbuf, rcvbuf; /* set by the app before attaching */
+	_Atomic bool released;  /* this process's last fd closed */
 	bool rule_checked;
 	/* statistics slot, -1 if none */
 	int slot;
@@ -177,9 +179,15 @@ struct velo_closing {
 	uint64_t cookie;
 	struct sockaddr_storage self, peer;
 	char path[128];
+	bool unmap;
 };
-/* fd < 0: not usable. Returns true when cl was filled (call velo_loop_closed). */
-bool velo_loop_release(struct vsock *vs, int fd, bool exec, struct velo_closing *cl);
+/*
+ * fd < 0: not usable. unmap: no other thread is inside a call on this socket
+ * (otherwise the mapping stays, a thread that longjmp'ed out of a call
+ * must not make us unmap under another one). Returns true when cl was
+ * filled (call velo_loop_closed after the real close).
+ */
+bool velo_loop_release(struct vsock *vs, int fd, bool exec, struct velo_closing *cl, bool unmap);
 void velo_loop_closed(struct velo_closing *cl);
 void velo_loop_after_fork(struct vsock *vs);
 void velo_loop_shutdown(struct vsock *vs, int how);
@@ -187,6 +195,8 @@ void velo_loop_set_nonblock(struct vsock *vs, bool nb);
 void velo_loop_set_async(struct vsock *vs, bool on);
 void velo_loop_set_ring_always(struct vsock *vs);
 void velo_loop_set_rcvlowat(struct vsock *vs, int v);
+/* The app set SO_SNDBUF/SO_RCVBUF: the ring holds no more than the kernel would. */
+void velo_loop_set_buf(struct vsock *vs, int fd, int name);
 /*
  * Readiness of a LOOP socket: ring part (no system call) merged with the
  * kernel's revents (kev, from poll/epoll; doorbell-only POLLIN is dropped).
