@@ -389,7 +389,7 @@ static void space_freed(struct vsock *vs, int fd, struct velo_chan_dir *in)
 		atomic_fetch_add(&in->head_seq, 1);
 		futex_wake(&in->head_seq);
 	}
-	if (atomic_load(&in->out_armed)) {
+	if (atomic_load(&in->out_armed) && atomic_exchange(&in->out_armed, 0)) {
 		/* the producer sleeps in poll/epoll on its socket: ring it */
 		struct velo_chan_dir *out = vs_out(vs);
 		int saved = errno;
@@ -963,14 +963,14 @@ uint32_t velo_loop_kernel_events(struct vsock *vs, int fd, uint32_t kev)
 void velo_loop_arm(struct vsock *vs, bool want_out)
 {
 	atomic_store(&vs_in(vs)->armed, 1);
-	if (want_out)
-		atomic_fetch_add(&vs_out(vs)->out_armed, 1);
+	if (want_out && atomic_load(&vs_out(vs)->switched))
+		atomic_store(&vs_out(vs)->out_armed, 1); /* the consumer rings on space */
 }
 
 void velo_loop_disarm(struct vsock *vs, bool want_out)
 {
-	if (want_out)
-		atomic_fetch_sub(&vs_out(vs)->out_armed, 1);
+	(void)vs;
+	(void)want_out; /* flags: cleared by whoever rings */
 }
 
 int velo_loop_fionread(struct vsock *vs, int fd, int *out)

@@ -1000,7 +1000,8 @@ static int mux_epoll(int epfd, struct epoll_event *events, int max, int64_t tmo_
 		if (nl) {
 			pthread_mutex_lock(&ep->mu);
 			for (i = 0; i < ep->nloops; i++)
-				velo_loop_arm(ep->loops[i]->vs, false);
+				velo_loop_arm(ep->loops[i]->vs,
+					      ep->loops[i]->events & EPOLLOUT);
 			pthread_mutex_unlock(&ep->mu);
 			if (ep_rings_ready(ep))
 				continue;
