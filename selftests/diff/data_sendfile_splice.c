@@ -32,7 +32,7 @@ static void *drain(void *arg)
 
 int main(void)
 {
-	char path[] = "/tmp/velo-diff-sf.XXXXXX";
+	char path[] = "/tmp/vdiff-sf.XXXXXX";
 	int f = mkstemp(path), c, s, p[2];
 	static char buf[FSZ];
 	pthread_t t;
@@ -129,7 +129,7 @@ int main(void)
 	/* big splice socket -> pipe -> file */
 	{
 		int f2;
-		char path2[] = "/tmp/velo-diff-sp.XXXXXX";
+		char path2[] = "/tmp/vdiff-sp.XXXXXX";
 		size_t moved = 0;
 
 		f2 = mkstemp(path2);

@@ -37,7 +37,7 @@ static void sockcalls(const char *what, int fd)
 int main(void)
 {
 	int c, s, p[2], f, ep, fd;
-	char path[] = "/tmp/velo-diff-ebadf.XXXXXX";
+	char path[] = "/tmp/vdiff-ebadf.XXXXXX";
 	char b[4];
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct pollfd pf;

@@ -69,7 +69,7 @@ int main(void)
 
 	/* sendfile64 */
 	{
-		char path[] = "/tmp/velo-diff-sf64.XXXXXX";
+		char path[] = "/tmp/vdiff-sf64.XXXXXX";
 		int f = mkstemp(path);
 		off64_t off = 2;
 

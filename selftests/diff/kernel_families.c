@@ -54,7 +54,7 @@ int main(void)
 	int c, s, sp[2], l, cu, su;
 	char b[64];
 	struct sockaddr_un un;
-	char path[] = "/tmp/velo-diff-unix.XXXXXX";
+	char path[] = "/tmp/vdiff-unix.XXXXXX";
 
 	tcp_pair(&c, &s);
 	udp(AF_INET);

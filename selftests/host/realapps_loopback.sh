@@ -37,7 +37,7 @@ else
 fi
 PLAIN=(env -u LD_PRELOAD)
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/velo-realapps.XXXXXX")
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/realapps.XXXXXX")
 chmod 755 "$tmp"
 pids=()
 cleanup() {
