@@ -610,9 +610,27 @@ ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int io
 		}
 		/* ring phase */
 		if (atomic_load(&ch->end[!vs->end].aborted) && velo_ring_used(in) > 0) {
-			velo_shlock(&in->clock);
-			velo_ring_skip(in, VELO_CHAN_RING); /* the RST discards it */
-			velo_shunlock(&in->clock);
+			/*
+			 * The peer reset: what had "arrived" (up to our receive
+			 * buffer) is still read, the rest was in its send buffer
+			 * and is lost, as with the kernel.
+			 */
+			uint64_t h = atomic_load(&in->head);
+			int64_t u = velo_ring_used(in);
+
+			if (!vs->abort_limit) {
+				uint64_t keep = atomic_load(&ch->end[vs->end].rcvbuf);
+
+				keep = keep ? keep : 65536;
+				vs->abort_limit = h + ((uint64_t)u < keep ? (uint64_t)u : keep);
+			}
+			if (h >= vs->abort_limit) {
+				velo_shlock(&in->clock);
+				velo_ring_skip(in, VELO_CHAN_RING);
+				velo_shunlock(&in->clock);
+			} else if (len - done > vs->abort_limit - h) {
+				len = done + (vs->abort_limit - h);
+			}
 		}
 		if (!(flags & MSG_TRUNC) && velo_ring_used(in) > 0) {
 			int k = iov_slice(iov, iovcnt, done, len - done, sub), j;
@@ -696,8 +714,20 @@ wait:
 		if (spin_for(in, velo_spin_budget()))
 			continue;
 		atomic_store(&in->armed, 1);
-		if (velo_ring_used(in) != 0 || atomic_load(&in->switched) != sw)
+		if (velo_ring_used(in) != 0 || atomic_load(&in->switched) != sw) {
+			/*
+			 * Data came while arming: if the producer already took the
+			 * flag, its doorbell is on the way; consume it now, a
+			 * doorbell left queued would turn our close into a RST.
+			 */
+			if (!atomic_exchange(&in->armed, 0) && sw) {
+				int saved = errno;
+
+				drain_doorbells(vs, fd);
+				errno = saved;
+			}
 			continue;
+		}
 		velo_stat_add(VELO_STAT_SLEEPS, 1);
 		if (sw && atomic_load(&in->kread) >= atomic_load(&in->kbytes)) {
 			char db[64];

@@ -87,6 +87,7 @@ struct vsock {
 	_Atomic int pend_err;   /* kernel error consumed while draining doorbells */
 	_Atomic uint32_t sndbuf, rcvbuf; /* set by the app before attaching */
 	_Atomic bool released;  /* this process's last fd closed */
+	uint64_t abort_limit;   /* peer reset: ring data kept up to here (0: unset) */
 	bool rule_checked;
 	/* statistics slot, -1 if none */
 	int slot;
