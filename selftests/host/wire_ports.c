@@ -39,8 +39,11 @@ static int cycle(struct velo_wire_stack *st, const struct sockaddr *peer, sockle
 		return s;
 	err = velo_wire_connect(st, s, peer, len, true, -1);
 	connect_call_ns += now_ns() - t0;
-	if (err == -EINPROGRESS && velo_wire_wait(st, s, VTCP_EV_WRITABLE, 10000) > 0)
-		err = -velo_wire_sock_error(st, s);
+	if (err == -EINPROGRESS) {
+		int ev = velo_wire_wait(st, s, VTCP_EV_WRITABLE | VTCP_EV_ERR | VTCP_EV_HUP, 10000);
+
+		err = ev > 0 ? -velo_wire_sock_error(st, s) : ev ? ev : -ETIMEDOUT;
+	}
 	if (!err && velo_wire_recv(st, s, c, 1, MSG_WAITALL, 10000) != 1)
 		err = -EIO;
 	if (!err && velo_wire_recv(st, s, c, 1, 0, 10000) != 0)
@@ -68,7 +71,15 @@ static double cycles(const struct velo_wire_config *cfg, struct velo_wire_stats 
 	for (int i = 0; i < CYCLES; i++) {
 		err = cycle(st, (struct sockaddr *)&ss, len);
 		if (err) {
-			ktap_diag("cycle %d: %s", i, strerror(-err));
+			velo_wire_get_stats(st, stats);
+			ktap_diag("cycle %d: %s (frames in %llu out %llu; xdp redirected %llu "
+				  "passed %llu no socket %llu foreign queue %llu)", i, strerror(-err),
+				  (unsigned long long)stats->rx_frames,
+				  (unsigned long long)stats->tx_frames,
+				  (unsigned long long)stats->xdp_redirected,
+				  (unsigned long long)stats->xdp_passed,
+				  (unsigned long long)stats->xdp_no_socket,
+				  (unsigned long long)stats->xdp_foreign_queue);
 			return -1;
 		}
 	}

@@ -156,6 +156,27 @@ static void close_queues(struct velo_wire_stack *st)
 
 static void *progress_main(void *arg);
 
+/*
+ * The RFC 6528 key, one per process like the kernel's one per boot: a new
+ * stack's ISNs and timestamps then keep growing on 4-tuples an earlier stack
+ * of the process used, so a peer still in TIME_WAIT on one accepts the new
+ * SYN (a fresh key makes it look old: the peer answers with an ACK and
+ * ignores the RST for up to 60 s). Called with stacks_lock held.
+ */
+static int isn_secret(uint8_t key[16])
+{
+	static uint8_t secret[16];
+	static bool have;
+
+	if (!have) {
+		if (getrandom(secret, sizeof(secret), 0) != sizeof(secret))
+			return -errno;
+		have = true;
+	}
+	memcpy(key, secret, sizeof(secret));
+	return 0;
+}
+
 /* The thread takes no signal: they are the application's, for its own threads. */
 static int progress_start(struct velo_wire_stack *st)
 {
@@ -188,8 +209,9 @@ static int stack_init(struct velo_wire_stack *st, int ifindex)
 		return -ENODEV;
 	memcpy(st->ifname, link->name, IF_NAMESIZE);
 	engine_config(st, link, &c);
-	if (getrandom(c.isn_secret, sizeof(c.isn_secret), 0) != sizeof(c.isn_secret))
-		return -errno;
+	err = isn_secret(c.isn_secret);
+	if (err)
+		return err;
 	st->eng = vtcp_stack_create(&c);
 	st->socks = calloc(st->cfg.max_sockets, sizeof(*st->socks));
 	st->wire_of = malloc(st->cfg.max_sockets * sizeof(*st->wire_of));
@@ -260,30 +282,52 @@ struct velo_wire_stack *velo_wire_stack_of(int ifindex, int *err)
 	return st;
 }
 
-struct velo_wire_stack *velo_wire_stack_for(const struct sockaddr *dst, int *err)
+/* The output interface of the kernel's route to @dst, asked through @ctrl. */
+static int route_oif(struct velo_ctrl *ctrl, const struct sockaddr *dst)
 {
 	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)dst;
-	struct velo_ctrl *ctrl = velo_ctrl_open(err);
 	struct velo_route rt;
 	uint8_t addr[16];
 	uint16_t port;
+	int err;
 
-	if (!ctrl)
-		return NULL;
 	wire_sa_bytes(dst, addr, &port);
-	*err = velo_ctrl_route(ctrl, dst->sa_family, addr,
-			       dst->sa_family == AF_INET6 ? (int)in6->sin6_scope_id : 0, &rt);
-	velo_ctrl_close(ctrl);
-	if (*err)
-		return NULL;
-	if (rt.type != 1 /* RTN_UNICAST */) {
-		*err = -ENETUNREACH; /* local or special: not for the wire */
-		return NULL;
-	}
-	return velo_wire_stack_of(rt.oif, err);
+	err = velo_ctrl_route(ctrl, dst->sa_family, addr,
+			      dst->sa_family == AF_INET6 ? (int)in6->sin6_scope_id : 0, &rt);
+	if (err)
+		return err;
+	/* local or special routes are not for the wire */
+	return rt.type == 1 /* RTN_UNICAST */ ? rt.oif : -ENETUNREACH;
 }
 
-/* Ends the process's connections as the kernel would at exit, then frees. */
+struct velo_wire_stack *velo_wire_stack_for(const struct sockaddr *dst, int *err)
+{
+	struct velo_wire_stack *st;
+	struct velo_ctrl *ctrl;
+	int oif = 0;
+
+	/* a stack's ctrl is kept current by its thread: ask the first one (cached routes) */
+	pthread_mutex_lock(&stacks_lock);
+	st = stacks;
+	pthread_mutex_unlock(&stacks_lock);
+	if (st) {
+		pthread_mutex_lock(&st->lock);
+		oif = route_oif(st->ctrl, dst);
+		pthread_mutex_unlock(&st->lock);
+	} else {
+		ctrl = velo_ctrl_open(err);
+		if (!ctrl)
+			return NULL;
+		oif = route_oif(ctrl, dst);
+		velo_ctrl_close(ctrl);
+	}
+	if (oif < 0) {
+		*err = oif;
+		return NULL;
+	}
+	return velo_wire_stack_of(oif, err);
+}
+
 /* After the last close: frames flow until quiet for QUIET_NS, at most DRAIN_MAX_NS. */
 #define QUIET_NS (10 * 1000000u)
 #define DRAIN_MAX_NS (200 * 1000000u)
@@ -486,7 +530,16 @@ static void *progress_main(void *arg)
 
 void velo_wire_get_stats(struct velo_wire_stack *st, struct velo_wire_stats *s)
 {
+	struct velo_xsk_stats xs;
+
 	pthread_mutex_lock(&st->lock);
 	*s = st->stats;
+	if (st->nq) {
+		velo_xsk_get_stats(st->xsk[0], &xs);
+		s->xdp_redirected = xs.redirected;
+		s->xdp_passed = xs.passed;
+		s->xdp_no_socket = xs.no_socket;
+		s->xdp_foreign_queue = xs.foreign_queue;
+	}
 	pthread_mutex_unlock(&st->lock);
 }

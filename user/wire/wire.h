@@ -121,6 +121,8 @@ struct velo_wire_stats {
 	uint64_t pool_connects, fallback_connects;
 	uint64_t rx_frames, tx_frames, tx_dropped;
 	uint64_t wakeups;	      /* progress thread loops */
+	/* the interface's XDP program, all queues and owners */
+	uint64_t xdp_redirected, xdp_passed, xdp_no_socket, xdp_foreign_queue;
 };
 void velo_wire_get_stats(struct velo_wire_stack *st, struct velo_wire_stats *s);
 
