@@ -76,13 +76,15 @@ static void cubic_cong_avoid(struct tcb *tp, uint32_t acked, uint64_t now)
 	/* W_cubic one RTT ahead, as RFC 9438 4.2 and Linux */
 	t = (now - c->epoch_ns) / 1e9 + rtt;
 	target = c->origin + CUBIC_C * (t - c->k) * (t - c->k) * (t - c->k);
-	if (target > tp->cwnd)
+	/* whole segments ahead, as Linux's integer target: a fraction of one
+	 * would make the count unrepresentably large */
+	if (target >= tp->cwnd + 1.0)
 		cnt = (uint32_t)(tp->cwnd / (target - tp->cwnd));
 	else
 		cnt = 100 * tp->cwnd;
 	/* Reno-friendly region (RFC 9438 4.3) */
 	c->w_est += 3.0 * (1 - CUBIC_BETA) / (1 + CUBIC_BETA) * acked / tp->cwnd;
-	if (c->w_est > tp->cwnd) {
+	if (c->w_est >= tp->cwnd + 1.0) {
 		uint32_t reno_cnt = (uint32_t)(tp->cwnd / (c->w_est - tp->cwnd));
 
 		cnt = MIN(cnt, reno_cnt);
