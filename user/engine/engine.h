@@ -71,6 +71,12 @@ struct vtcp_config {
 	void *route_ctx;
 	vtcp_event_fn on_event;	     /* optional */
 	void *event_ctx;
+	/*
+	 * !net.ipv6.bindv6only: 1 makes new AF_INET6 sockets dual-stack, as
+	 * Linux's default. 0 (hosts written before this field) keeps them
+	 * IPv6-only; VTCP_V6ONLY sets either per socket.
+	 */
+	int ipv6_dual_stack;
 };
 
 /* Readiness, as poll(2) would see it. */
@@ -111,6 +117,8 @@ enum vtcp_opt {
 	VTCP_FLOWLABEL,	   /* IPv6 flow label (20 bits); 0: derived from the flow */
 	VTCP_QUICKACK,	   /* TCP_QUICKACK */
 	VTCP_REUSEADDR,	   /* SO_REUSEADDR (inherited by accepted sockets) */
+	VTCP_V6ONLY,	   /* IPV6_V6ONLY, before bind: 0 lets an AF_INET6 socket
+			    * bound to :: take IPv4 too, as ::ffff:a.b.c.d */
 };
 
 /* send/recv flags */

@@ -106,6 +106,8 @@ static void listen_input(struct vtcp_stack *st, struct tcb *lp,
 		return;
 	tp->laddr = m->dst;
 	tp->raddr = m->src;
+	tp->v4mapped = lp->laddr.fam == 6 && m->dst.fam == 4;
+	tp->v6only = lp->v6only;
 	tp->rport = sport;
 	tcb_bind_port(st, tp, dport);
 	sched_touch(st, tp);

@@ -154,6 +154,8 @@ struct tcb {
 	struct vaddr laddr, raddr;
 	uint16_t lport, rport;
 	bool bound;
+	bool v6only;	/* IPV6_V6ONLY of an AF_INET6 socket */
+	bool v4mapped;	/* an AF_INET6 socket carrying IPv4: addresses show as ::ffff:a.b.c.d */
 
 	/* route */
 	struct vaddr nexthop;
@@ -362,9 +364,19 @@ bool port_in_use(struct vtcp_stack *st, const struct vaddr *laddr, uint16_t lpor
 void ctl_queue(struct vtcp_stack *st, const struct vaddr *nexthop,
 	       const uint8_t *frame, size_t len);
 bool vaddr_eq(const struct vaddr *a, const struct vaddr *b);
+bool vaddr_any(const struct vaddr *a);
+/* ::ffff:a.b.c.d: turned into the IPv4 address a.b.c.d */
+bool vaddr_unmap_v4(struct vaddr *v);
+/* An AF_INET6 socket bound to :: without IPV6_V6ONLY: it takes IPv4 too. */
+bool tcb_dual_stack(const struct tcb *tp);
+/* Could bindings o and (v, v6only) receive the same segment? */
+bool bind_overlap(const struct tcb *o, const struct vaddr *v, bool v6only);
 void vaddr_from_sa(struct vaddr *v, uint16_t *port, const struct sockaddr *sa);
 socklen_t vaddr_to_sa(const struct vaddr *v, uint16_t port,
 		      struct sockaddr *sa, socklen_t len);
+/* As vaddr_to_sa(), an IPv4 address as ::ffff:a.b.c.d when mapped */
+socklen_t vaddr_to_sa_mapped(const struct vaddr *v, uint16_t port, bool mapped,
+			     struct sockaddr *sa, socklen_t len);
 
 /* input.c */
 void tcp_input(struct vtcp_stack *st, const struct ip_meta *m,

@@ -35,6 +35,7 @@ int vtcp_socket(struct vtcp_stack *st, int family)
 	if (!tp)
 		return -ENOBUFS;
 	tp->laddr.fam = family == AF_INET ? 4 : 6;
+	tp->v6only = family == AF_INET6 && !st->cfg.ipv6_dual_stack;
 	tp->rcv_wnd_cap = MIN(65535u, tp->rcvbuf);
 	sched_touch(st, tp);
 	return tcb_index(st, tp);
@@ -55,14 +56,10 @@ static int check_family(const struct tcb *tp, const struct sockaddr *a, socklen_
 static bool bind_conflict(struct vtcp_stack *st, const struct tcb *tp, const struct vaddr *v,
 			  uint16_t port)
 {
-	static const uint8_t any[16];
-
 	for (int j = st->port_head[port]; j >= 0; j = st->tcbs[j].pnext) {
 		const struct tcb *o = &st->tcbs[j];
 
-		if (o == tp || o->laddr.fam != v->fam)
-			continue;
-		if (!vaddr_eq(&o->laddr, v) && memcmp(o->laddr.a, any, 16) && memcmp(v->a, any, 16))
+		if (o == tp || !bind_overlap(o, v, tp->v6only))
 			continue;
 		if (!(tp->reuseaddr && o->reuseaddr && o->state != VTCP_LISTEN))
 			return true;
@@ -147,7 +144,7 @@ int vtcp_accept(struct vtcp_stack *st, int s, struct sockaddr *peer, socklen_t *
 	tp->orphan = false;
 	sched_touch(st, tp); /* its readiness is reported from now on */
 	if (peer && len)
-		*len = vaddr_to_sa(&tp->raddr, tp->rport, peer, *len);
+		*len = vaddr_to_sa_mapped(&tp->raddr, tp->rport, tp->v4mapped, peer, *len);
 	return tcb_index(st, tp);
 }
 
@@ -189,6 +186,14 @@ int vtcp_connect(struct vtcp_stack *st, int s, const struct sockaddr *a, socklen
 	if ((err = check_family(tp, a, len)))
 		return err;
 	vaddr_from_sa(&ra, &rport, a);
+	if (vaddr_unmap_v4(&ra)) {
+		/* an AF_INET6 socket reaches IPv4 through ::ffff:a.b.c.d, as Linux's
+		 * tcp_v6_connect; an IPv6 source address cannot carry it */
+		if (tp->v6only || !vaddr_any(&tp->laddr))
+			return -ENETUNREACH;
+		tp->laddr.fam = 4;
+		tp->v4mapped = true;
+	}
 	if (!rport)
 		return -ECONNREFUSED;
 	if (ra.fam == 6 && ra.a[0] == 0xfe && (ra.a[1] & 0xc0) == 0x80 && !ra.scope)
@@ -528,6 +533,13 @@ int vtcp_setopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int val)
 	case VTCP_REUSEADDR:
 		tp->reuseaddr = val != 0;
 		break;
+	case VTCP_V6ONLY:
+		if (tp->laddr.fam != 6 || tp->v4mapped)
+			return -ENOPROTOOPT; /* IPPROTO_IPV6 on an IPv4 socket */
+		if (tp->bound)
+			return -EINVAL;	     /* as Linux: fixed once bound */
+		tp->v6only = val != 0;
+		break;
 	case VTCP_QUICKACK:
 		/* 1: ACK every segment for a while, flushing a delayed one; 0: delay now */
 		tp->quick = val ? TCP_QUICKACKS : 0;
@@ -563,6 +575,11 @@ int vtcp_getopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int *val)
 	case VTCP_FLOWLABEL: *val = (int)tp->flowlabel; break;
 	case VTCP_QUICKACK: *val = tp->quick > 0; break;
 	case VTCP_REUSEADDR: *val = tp->reuseaddr; break;
+	case VTCP_V6ONLY:
+		if (tp->laddr.fam != 6 && !tp->v4mapped)
+			return -ENOPROTOOPT;
+		*val = tp->v6only;
+		break;
 	default: return -ENOPROTOOPT;
 	}
 	return 0;
@@ -692,7 +709,7 @@ int vtcp_getsockname(struct vtcp_stack *st, int s, struct sockaddr *a, socklen_t
 
 	if (!tp)
 		return -EBADF;
-	*len = vaddr_to_sa(&tp->laddr, tp->lport, a, *len);
+	*len = vaddr_to_sa_mapped(&tp->laddr, tp->lport, tp->v4mapped, a, *len);
 	return 0;
 }
 
@@ -704,6 +721,6 @@ int vtcp_getpeername(struct vtcp_stack *st, int s, struct sockaddr *a, socklen_t
 		return -EBADF;
 	if (!tp->rport || tp->state == VTCP_LISTEN || tp->state == VTCP_SYN_SENT)
 		return -ENOTCONN;
-	*len = vaddr_to_sa(&tp->raddr, tp->rport, a, *len);
+	*len = vaddr_to_sa_mapped(&tp->raddr, tp->rport, tp->v4mapped, a, *len);
 	return 0;
 }

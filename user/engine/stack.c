@@ -126,11 +126,39 @@ bool vaddr_eq(const struct vaddr *a, const struct vaddr *b)
 	       (a->fam != 6 || !a->scope || !b->scope || a->scope == b->scope);
 }
 
-static bool vaddr_any(const struct vaddr *a)
+bool vaddr_any(const struct vaddr *a)
 {
 	static const uint8_t zero[16];
 
 	return memcmp(a->a, zero, 16) == 0;
+}
+
+static const uint8_t v4mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+bool vaddr_unmap_v4(struct vaddr *v)
+{
+	if (v->fam != 6 || memcmp(v->a, v4mapped_prefix, 12))
+		return false;
+	memmove(v->a, v->a + 12, 4);
+	memset(v->a + 4, 0, 12);
+	v->fam = 4;
+	v->scope = 0;
+	return true;
+}
+
+bool tcb_dual_stack(const struct tcb *tp)
+{
+	return tp->laddr.fam == 6 && !tp->v6only && vaddr_any(&tp->laddr);
+}
+
+bool bind_overlap(const struct tcb *o, const struct vaddr *v, bool v6only)
+{
+	if (o->laddr.fam == v->fam)
+		return vaddr_eq(&o->laddr, v) || vaddr_any(&o->laddr) || vaddr_any(v);
+	/* across families only a dual-stack wildcard meets IPv4 (Linux's bind rule) */
+	if (v->fam == 4)
+		return tcb_dual_stack(o);
+	return o->laddr.fam == 4 && !v6only && vaddr_any(v);
 }
 
 void vaddr_from_sa(struct vaddr *v, uint16_t *port, const struct sockaddr *sa)
@@ -156,6 +184,20 @@ void vaddr_from_sa(struct vaddr *v, uint16_t *port, const struct sockaddr *sa)
 		if (port)
 			*port = ntohs(s6->sin6_port);
 	}
+}
+
+socklen_t vaddr_to_sa_mapped(const struct vaddr *v, uint16_t port, bool mapped,
+			     struct sockaddr *sa, socklen_t len)
+{
+	struct vaddr m;
+
+	if (!mapped || v->fam != 4)
+		return vaddr_to_sa(v, port, sa, len);
+	memset(&m, 0, sizeof(m));
+	m.fam = 6;
+	memcpy(m.a, v4mapped_prefix, 12);
+	memcpy(m.a + 12, v->a, 4);
+	return vaddr_to_sa(&m, port, sa, len);
 }
 
 socklen_t vaddr_to_sa(const struct vaddr *v, uint16_t port, struct sockaddr *sa,
@@ -337,7 +379,7 @@ void tcb_unhash(struct vtcp_stack *st, struct tcb *tp)
 struct tcb *tcb_lookup(struct vtcp_stack *st, const struct vaddr *laddr,
 		       uint16_t lport, const struct vaddr *raddr, uint16_t rport)
 {
-	struct tcb *wild = NULL;
+	struct tcb *wild = NULL, *dual = NULL;
 	int i = st->hash[tuple_bucket(st, laddr, lport, raddr, rport)];
 
 	for (; i >= 0; i = st->tcbs[i].hnext) {
@@ -350,15 +392,20 @@ struct tcb *tcb_lookup(struct vtcp_stack *st, const struct vaddr *laddr,
 	for (i = st->listen_head; i >= 0; i = st->tcbs[i].lnext) {
 		struct tcb *tp = &st->tcbs[i];
 
-		if (tp->state != VTCP_LISTEN || tp->lport != lport ||
-		    tp->laddr.fam != laddr->fam)
+		if (tp->state != VTCP_LISTEN || tp->lport != lport)
 			continue;
+		if (tp->laddr.fam != laddr->fam) {
+			if (laddr->fam == 4 && tcb_dual_stack(tp))
+				dual = tp;
+			continue;
+		}
 		if (vaddr_eq(&tp->laddr, laddr))
 			return tp;
 		if (vaddr_any(&tp->laddr))
 			wild = tp;
 	}
-	return wild;
+	/* an IPv4 listener first, as Linux scores same-family sockets higher */
+	return wild ? wild : dual;
 }
 
 bool port_in_use(struct vtcp_stack *st, const struct vaddr *laddr, uint16_t lport,
@@ -367,10 +414,7 @@ bool port_in_use(struct vtcp_stack *st, const struct vaddr *laddr, uint16_t lpor
 	for (int i = st->port_head[lport]; i >= 0; i = st->tcbs[i].pnext) {
 		struct tcb *tp = &st->tcbs[i];
 
-		if (tp->laddr.fam != laddr->fam)
-			continue;
-		if (!vaddr_eq(&tp->laddr, laddr) && !vaddr_any(&tp->laddr) &&
-		    !vaddr_any(laddr))
+		if (!bind_overlap(tp, laddr, false))
 			continue;
 		/* with a peer given, only the same 4-tuple conflicts */
 		if (raddr && tp->state != VTCP_LISTEN && tp->state != VTCP_CLOSE &&
