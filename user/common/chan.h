@@ -49,7 +49,8 @@ struct velo_chan_dir {
 	_Atomic uint64_t kbytes;   /* ksent when switched (valid once switched) */
 	_Atomic uint32_t switched; /* producer writes the ring from now on */
 	_Atomic uint32_t plock;
-	char pad1[32];
+	_Atomic uint64_t bells;    /* doorbell bytes sent through the kernel */
+	char pad1[24];
 	/* consumer's cache line */
 	_Atomic uint64_t head;       /* bytes ever consumed from the ring */
 	_Atomic uint64_t kread;      /* kernel bytes consumed */

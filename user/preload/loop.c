@@ -275,7 +275,7 @@ void velo_loop_try_attach(struct vsock *vs, int fd)
 
 		/* the listener answers until the accepted socket exists */
 		if (!diag_lookup(&peer, &self, &vs->peer_cookie, &peer_uid, &st) &&
-		    st != TCP_LISTEN) {
+		    st != TCP_LISTEN && st != TCP_SYN_RECV && st != 12 /* NEW_SYN_RECV */) {
 			found = true;
 			break;
 		}
@@ -372,7 +372,8 @@ static void ring_doorbell(struct vsock *vs, int fd, struct velo_chan_dir *d)
 		return;
 	}
 	saved = errno;
-	REAL(send)(fd, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (REAL(send)(fd, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1)
+		atomic_fetch_add(&d->bells, 1);
 	velo_stat_add(VELO_STAT_DOORBELLS, 1);
 	errno = saved;
 }
@@ -396,7 +397,8 @@ static void space_freed(struct vsock *vs, int fd, struct velo_chan_dir *in)
 
 		if (!atomic_load(&out->switched))
 			out_switch(vs);
-		REAL(send)(fd, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (REAL(send)(fd, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1)
+			atomic_fetch_add(&out->bells, 1);
 		velo_stat_add(VELO_STAT_DOORBELLS, 1);
 		errno = saved;
 	}
@@ -665,9 +667,15 @@ ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int io
 				struct velo_chan_end *me = &ch->end[vs->end];
 
 				space_freed(vs, fd, in);
-				/* watched through another epoll/poll: no stale doorbell */
-				if ((atomic_load(&me->ring_always) || atomic_load(&me->async)) &&
-				    velo_ring_used(in) == 0) {
+				/*
+				 * Ring drained: no doorbell may stay queued (another
+				 * epoll would see it; a close would turn into RST).
+				 * Only a system call when one was sent and not consumed.
+				 */
+				if (velo_ring_used(in) == 0 &&
+				    (atomic_load(&me->ring_always) || atomic_load(&me->async) ||
+				     atomic_load(&in->bells) >
+					     atomic_load(&in->kread) - atomic_load(&in->kbytes))) {
 					int saved = errno;
 
 					drain_doorbells(vs, fd);
