@@ -100,6 +100,8 @@ demo:
 install: user
 	install -D -m 0755 $(B)/libvelo.so $(DESTDIR)$(LIBDIR)/libvelo.so
 	install -D -m 0755 $(B)/veloctl $(DESTDIR)$(BINDIR)/veloctl
+	install -D -m 0755 scripts/velo-run $(DESTDIR)$(BINDIR)/velo
+	install -D -m 0644 scripts/60-velo.rules $(DESTDIR)/lib/udev/rules.d/60-velo.rules
 
 # Register this tree with DKMS, then build and install velo.ko for KDIR's kernel.
 dkms-install:
