@@ -372,6 +372,7 @@ int velo_wire_accept(struct velo_wire_stack *st, int s, struct sockaddr *peer, s
 		} else {
 			/* the listener's filter carries the child's frames */
 			st->socks[a].family = st->socks[s].family;
+			st->socks[a].bound = true;
 			st->socks[a].hold = st->socks[s].hold;
 			st->socks[a].hold->refs++;
 		}
