@@ -293,6 +293,84 @@ static void put_opts(struct es *es, const char *spec, uint8_t *o, unsigned int *
 	*olen = n;
 }
 
+/* From a router on the path (10.0.0.254 / fd00::fe), as RFC 792 / 4443 quote. */
+void es_inject_icmp(struct es *es, uint8_t type, uint8_t code, uint32_t info, uint32_t seq)
+{
+	uint8_t f[14 + 40 + 8 + 40 + 8], *ip = f + 14, *icmp, *q, rtr[16], eng[16], peer[16];
+	unsigned int iphl = es->v6 ? 40 : 20, qlen = iphl + 8, ilen = 8 + qlen;
+	uint32_t s;
+	uint16_t c;
+
+	memset(f, 0, sizeof(f));
+	memcpy(f, eng_mac, 6);
+	memcpy(f + 6, peer_mac, 6);
+	icmp = ip + iphl;
+	q = icmp + 8;
+	icmp[0] = type;
+	icmp[1] = code;
+	if (es->v6) {
+		inet_pton(AF_INET6, "fd00::fe", rtr);
+		inet_pton(AF_INET6, "fd00::1", eng);
+		inet_pton(AF_INET6, "fd00::2", peer);
+		wr32(icmp + 4, info);
+		q[0] = 0x60;
+		q[5] = 60; /* the quoted packet's length as sent; only its head fits */
+		q[6] = 6;
+		q[7] = 64;
+		memcpy(q + 8, eng, 16);
+		memcpy(q + 24, peer, 16);
+	} else {
+		wr32(rtr, 0x0a0000fe);
+		wr32(eng, 0x0a000001);
+		wr32(peer, 0x0a000002);
+		icmp[6] = (uint8_t)(info >> 8);
+		icmp[7] = (uint8_t)info;
+		q[0] = 0x45;
+		q[3] = 80;
+		q[6] = 0x40;
+		q[8] = 64;
+		q[9] = 6;
+		memcpy(q + 12, eng, 4);
+		memcpy(q + 16, peer, 4);
+		c = fold(sum16(0, q, 20));
+		q[10] = (uint8_t)(c >> 8);
+		q[11] = (uint8_t)c;
+	}
+	q[iphl + 0] = (uint8_t)(es->lport >> 8);
+	q[iphl + 1] = (uint8_t)es->lport;
+	q[iphl + 2] = (uint8_t)(es->pport >> 8);
+	q[iphl + 3] = (uint8_t)es->pport;
+	wr32(q + iphl + 4, seq);
+	if (es->v6) {
+		f[12] = 0x86; f[13] = 0xdd;
+		ip[0] = 0x60;
+		ip[4] = (uint8_t)(ilen >> 8);
+		ip[5] = (uint8_t)ilen;
+		ip[6] = 58;
+		ip[7] = 64;
+		memcpy(ip + 8, rtr, 16);
+		memcpy(ip + 24, eng, 16);
+		s = sum16(sum16(0, rtr, 16), eng, 16) + 58 + ilen;
+	} else {
+		f[12] = 0x08; f[13] = 0x00;
+		ip[0] = 0x45;
+		ip[2] = (uint8_t)((20 + ilen) >> 8);
+		ip[3] = (uint8_t)(20 + ilen);
+		ip[8] = 64;
+		ip[9] = 1;
+		memcpy(ip + 12, rtr, 4);
+		memcpy(ip + 16, eng, 4);
+		c = fold(sum16(0, ip, 20));
+		ip[10] = (uint8_t)(c >> 8);
+		ip[11] = (uint8_t)c;
+		s = 0;
+	}
+	c = fold(sum16(s, icmp, ilen));
+	icmp[2] = (uint8_t)(c >> 8);
+	icmp[3] = (uint8_t)c;
+	vtcp_input(es->st, f, 14 + iphl + ilen, es->now);
+}
+
 void es_inject_raw(struct es *es, uint8_t flags, uint32_t seq, uint32_t ack,
 		   uint32_t win, uint32_t len, const char *opts, uint8_t tos)
 {
@@ -445,6 +523,9 @@ int es_run(struct es *es, const struct es_step *steps)
 			es_inject_raw(es, s->flags, es->peer_isn + s->seq,
 				      (s->flags & F_ACK) ? es->iss + s->ack : 0, s->win,
 				      s->len, s->opts, s->tos);
+			break;
+		case ES_ICMP:
+			es_inject_icmp(es, s->flags, (uint8_t)s->ack, s->win, es->iss + s->seq);
 			break;
 		case ES_OUT:
 			vtcp_poll(es->st, es->now, es_tx, es);

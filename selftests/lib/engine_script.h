@@ -22,6 +22,7 @@ enum es_kind {
 	ES_OUT,	  /* expect the next segment the engine emits */
 	ES_NONE,  /* expect nothing emitted up to this time */
 	ES_CALL,  /* run a function (socket call + checks); nonzero fails */
+	ES_ICMP,  /* inject an ICMP/ICMPv6 error from a router, quoting our segment */
 	ES_END,
 };
 
@@ -42,6 +43,10 @@ struct es_step {
 	{ .t_ms = t, .kind = ES_OUT, .flags = fl, .seq = s, .ack = a, .win = w, .len = l, .opts = o }
 #define NONE(t) { .t_ms = t, .kind = ES_NONE }
 #define CALL(t, fn) { .t_ms = t, .kind = ES_CALL, .call = fn }
+/* type/code as the family's ICMP; info: the MTU field; s: the quoted
+ * segment's sequence number, relative to the engine's ISS */
+#define ICMP(t, ty, co, inf, s) \
+	{ .t_ms = t, .kind = ES_ICMP, .flags = ty, .ack = co, .win = inf, .seq = s }
 #define END { .kind = ES_END }
 #define ANY ES_ANY
 
@@ -91,6 +96,8 @@ int es_run(struct es *es, const struct es_step *steps);
 /* Builds and injects one segment (raw seq/ack). */
 void es_inject_raw(struct es *es, uint8_t flags, uint32_t seq, uint32_t ack,
 		   uint32_t win, uint32_t len, const char *opts, uint8_t tos);
+/* An ICMP(v6) error about the engine's segment with raw sequence seq. */
+void es_inject_icmp(struct es *es, uint8_t type, uint8_t code, uint32_t info, uint32_t seq);
 struct sockaddr;
 void es_peer_addr(struct es *es, struct sockaddr_storage *ss, uint16_t port);
 void es_local_addr(struct es *es, struct sockaddr_storage *ss, uint16_t port);

@@ -422,6 +422,7 @@ static bool ack_input(struct vtcp_stack *st, struct tcb *tp, const struct seg *s
 			tp->sndq_seq += pop;
 		}
 		tp->snd_una = sg->ack;
+		tp->soft_err = 0; /* something got through: forget ICMP complaints */
 		tp->backoff = 0;
 		tp->retransmits = 0;
 		tp->tlp_out = false;

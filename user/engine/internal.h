@@ -236,6 +236,7 @@ struct tcb {
 	uint32_t sndbuf, rcvbuf;
 	bool shut_rd, shut_wr;
 	int err;	/* SO_ERROR pending */
+	int soft_err;	/* from ICMP: reported instead of ETIMEDOUT if we time out */
 	bool reset;	/* connection was reset or timed out */
 	unsigned int ev_last;
 
@@ -378,6 +379,12 @@ socklen_t vaddr_to_sa(const struct vaddr *v, uint16_t port,
 socklen_t vaddr_to_sa_mapped(const struct vaddr *v, uint16_t port, bool mapped,
 			     struct sockaddr *sa, socklen_t len);
 
+/* icmp.c: errors about our segments (p: the ICMP message) */
+void icmp4_input(struct vtcp_stack *st, const struct ip_meta *m,
+		 const uint8_t *p, size_t len);
+void icmp6_input(struct vtcp_stack *st, const struct ip_meta *m,
+		 const uint8_t *p, size_t len);
+
 /* input.c */
 void tcp_input(struct vtcp_stack *st, const struct ip_meta *m,
 	       const uint8_t *p, size_t len);
@@ -398,6 +405,8 @@ void tcp_reply_rst(struct vtcp_stack *st, const struct ip_meta *m,
 uint32_t tcp_rcv_window(const struct tcb *tp);
 uint32_t tcp_current_mss(const struct tcb *tp);
 void tcp_set_mss(struct tcb *tp, uint16_t peer_mss);
+/* The path MTU fell to mtu: smaller segments, and resend what no longer fits. */
+void tcp_mtu_reduced(struct vtcp_stack *st, struct tcb *tp, uint32_t mtu);
 
 /* timers.c */
 void tcp_timers(struct vtcp_stack *st, struct tcb *tp);

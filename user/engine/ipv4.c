@@ -18,7 +18,7 @@ void ip4_input(struct vtcp_stack *st, const uint8_t *p, size_t len)
 	/* fragments are the kernel's business: a TCP stack with DF never makes them */
 	if ((p[6] & 0x3f) || p[7])
 		return;
-	if (p[9] != 6)
+	if (p[9] != 6 && p[9] != 1)
 		return;
 	memset(&m, 0, sizeof(m));
 	m.src.fam = m.dst.fam = 4;
@@ -27,7 +27,10 @@ void ip4_input(struct vtcp_stack *st, const uint8_t *p, size_t len)
 	m.tos = p[1];
 	if (!addr_is_local(st, &m.dst))
 		return;
-	tcp_input(st, &m, p + ihl, tot - ihl);
+	if (p[9] == 1)
+		icmp4_input(st, &m, p + ihl, tot - ihl);
+	else
+		tcp_input(st, &m, p + ihl, tot - ihl);
 }
 
 unsigned int ip4_header(struct vtcp_stack *st, uint8_t *p, const struct vaddr *src,

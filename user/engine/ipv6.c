@@ -50,7 +50,11 @@ void ip6_input(struct vtcp_stack *st, const uint8_t *p, size_t len)
 	if (off > len)
 		return;
 	if (nh == NH_ICMP6) {
-		nd_input(st, &m, p + off, len - off);
+		/* types below 128 are errors (RFC 4443), about our segments */
+		if (off < len && p[off] < 128 && addr_is_local(st, &m.dst))
+			icmp6_input(st, &m, p + off, len - off);
+		else
+			nd_input(st, &m, p + off, len - off);
 		return;
 	}
 	if (nh != NH_TCP || !addr_is_local(st, &m.dst))

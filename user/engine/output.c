@@ -27,6 +27,39 @@ void tcp_set_mss(struct tcb *tp, uint16_t peer_mss)
 	tp->rcv_mss = MIN(tp->adv_mss, (uint16_t)TCP_MSS_DEFAULT);
 }
 
+/*
+ * As Linux's tcp_v4_mtu_reduced() + tcp_simple_retransmit(): the MSS follows
+ * the new path MTU, segments in flight that no longer fit are resent (cut to
+ * size as they go), and cwnd stays: the data in flight did not grow, only
+ * its units shrank. The path MTU only ever falls here.
+ */
+void tcp_mtu_reduced(struct vtcp_stack *st, struct tcb *tp, uint32_t mtu)
+{
+	uint32_t mss;
+
+	(void)st;
+	if (mtu >= tp->pmtu)
+		return;
+	tp->pmtu = mtu;
+	mss = mtu - ip_tcp_overhead(tp) - (tp->ts_ok ? 12 : 0);
+	tp->mss = (uint16_t)MIN(tp->mss, MAX(mss, 64u));
+	for (uint32_t i = 0; i < tp->seg_cnt; i++) {
+		struct txseg *s = sb_seg(tp, i);
+
+		if (s->end - s->seq - !!(s->flags & SEG_FIN) > tp->mss)
+			sb_set_lost(tp, s);
+	}
+	if (!tp->lost_out)
+		return;
+	if (tp->ca_state < CA_CWR)
+		tp->ssthresh = MAX(tp->ssthresh, tp->cwnd / 2 + tp->cwnd / 4);
+	if (tp->ca_state != CA_LOSS) {
+		tp->ca_state = CA_LOSS;
+		tp->recover = tp->snd_nxt;
+	}
+	tp->want_tx = true;
+}
+
 /* The MSS left for payload beside the SACK blocks we owe (tcp_current_mss()). */
 uint32_t tcp_current_mss(const struct tcb *tp)
 {
@@ -212,7 +245,13 @@ static void send_retransmissions(struct vtcp_stack *st, struct tcb *tp)
 			continue;
 		if (sb_in_flight(tp) >= tp->cwnd)
 			break;
-		tcp_send_range(st, tp, s->seq, s->end, true);
+		/* a segment sent before the path MTU fell goes out in pieces */
+		for (uint32_t seq = s->seq, mss = tcp_current_mss(tp); seq != s->end;) {
+			uint32_t end = s->end - seq > mss ? seq + mss : s->end;
+
+			tcp_send_range(st, tp, seq, end, true);
+			seq = end;
+		}
 		sb_mark_retrans(tp, s, st->now);
 		tp->prr_out++;
 	}

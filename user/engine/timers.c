@@ -41,6 +41,12 @@ static uint64_t backoff_timeout(uint32_t boundary, uint64_t base)
 	return ((2ull << thresh) - 1) * base + (boundary - thresh) * TCP_RTO_MAX_NS;
 }
 
+/* Linux's tcp_write_err(): an ICMP error heard meanwhile explains the timeout */
+static int timeout_err(const struct tcb *tp)
+{
+	return tp->soft_err ? tp->soft_err : ETIMEDOUT;
+}
+
 static uint64_t user_timeout_ns(const struct tcb *tp)
 {
 	return (uint64_t)tp->user_timeout_ms * NS_PER_MS;
@@ -153,7 +159,7 @@ static void syn_timeout(struct vtcp_stack *st, struct tcb *tp)
 
 	if (tp->retransmits >= limit ||
 	    (tp->user_timeout_ms && st->now - tp->retrans_stamp >= user_timeout_ns(tp))) {
-		tcp_done(st, tp, ETIMEDOUT);
+		tcp_done(st, tp, timeout_err(tp));
 		return;
 	}
 	tp->retransmits++;
@@ -181,7 +187,7 @@ static bool write_timed_out(struct vtcp_stack *st, struct tcb *tp)
 static void rto_fire(struct vtcp_stack *st, struct tcb *tp)
 {
 	if (write_timed_out(st, tp)) {
-		tcp_done(st, tp, ETIMEDOUT);
+		tcp_done(st, tp, timeout_err(tp));
 		return;
 	}
 	cc_enter_loss(tp, st->now);
@@ -201,7 +207,7 @@ static void persist_fire(struct vtcp_stack *st, struct tcb *tp)
 	/* probes_out is reset by any ACK: only a silent peer runs out of probes */
 	if (tp->probes_out >= st->cfg.retries2 ||
 	    (tp->user_timeout_ms && st->now - tp->retrans_stamp >= user_timeout_ns(tp))) {
-		tcp_done(st, tp, ETIMEDOUT);
+		tcp_done(st, tp, timeout_err(tp));
 		return;
 	}
 	tp->t_rtx = NO_DEADLINE;
@@ -249,7 +255,7 @@ static void keepalive_fire(struct vtcp_stack *st, struct tcb *tp)
 	if ((tp->user_timeout_ms && idle >= user_timeout_ns(tp) && tp->probes_out) ||
 	    (!tp->user_timeout_ms && tp->probes_out >= tp->keepcnt)) {
 		tcp_send_ctl(st, tp, TH_RST | TH_ACK, tp->snd_nxt);
-		tcp_done(st, tp, ETIMEDOUT);
+		tcp_done(st, tp, timeout_err(tp));
 		return;
 	}
 	tcp_send_ctl(st, tp, TH_ACK, tp->snd_una - 1);
