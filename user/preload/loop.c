@@ -20,6 +20,8 @@
  * with the kernel's own signal and SO_RCVTIMEO semantics.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -372,8 +374,9 @@ static void ring_doorbell(struct vsock *vs, int fd, struct velo_chan_dir *d)
 		return;
 	}
 	saved = errno;
-	if (REAL(send)(fd, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1)
-		atomic_fetch_add(&d->bells, 1);
+	atomic_fetch_add(&d->bells, 1); /* before: the consumer may wait for it */
+	if (REAL(send)(fd, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL) != 1)
+		atomic_fetch_sub(&d->bells, 1);
 	velo_stat_add(VELO_STAT_DOORBELLS, 1);
 	errno = saved;
 }
@@ -397,8 +400,9 @@ static void space_freed(struct vsock *vs, int fd, struct velo_chan_dir *in)
 
 		if (!atomic_load(&out->switched))
 			out_switch(vs);
-		if (REAL(send)(fd, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1)
-			atomic_fetch_add(&out->bells, 1);
+		atomic_fetch_add(&out->bells, 1);
+		if (REAL(send)(fd, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL) != 1)
+			atomic_fetch_sub(&out->bells, 1);
 		velo_stat_add(VELO_STAT_DOORBELLS, 1);
 		errno = saved;
 	}
@@ -505,6 +509,31 @@ void velo_spin_result(bool found)
 		spin_cur = spin_cur * 2 + 2000 > max ? max : spin_cur * 2 + 2000;
 	else
 		spin_cur = spin_cur / 2 < 2000 ? (max < 2000 ? max : 2000) : spin_cur / 2;
+}
+
+/*
+ * The ring is drained: consume every doorbell sent for it, including one a
+ * producer has committed to but not sent yet (bells counts intents), so
+ * none stays queued behind us (another epoll would see the socket
+ * readable; a close or a death would send RST instead of FIN).
+ */
+static void settle_doorbells(struct vsock *vs, int fd)
+{
+	struct velo_chan_dir *in = vs_in(vs);
+	int saved = errno, i;
+
+	for (i = 0; i < 2000; i++) {
+		uint64_t kb = atomic_load(&in->kbytes), kr = atomic_load(&in->kread);
+
+		if (!atomic_load(&in->switched) || kr < kb ||
+		    atomic_load(&in->bells) <= kr - kb || velo_ring_used(in) != 0)
+			break;
+		if (drain_doorbells(vs, fd))
+			break;
+		if (i > 8)
+			sched_yield(); /* the producer is between its decision and send() */
+	}
+	errno = saved;
 }
 
 static bool spin_for(struct velo_chan_dir *in, uint64_t spin_ns)
@@ -675,12 +704,8 @@ ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int io
 				if (velo_ring_used(in) == 0 &&
 				    (atomic_load(&me->ring_always) || atomic_load(&me->async) ||
 				     atomic_load(&in->bells) >
-					     atomic_load(&in->kread) - atomic_load(&in->kbytes))) {
-					int saved = errno;
-
-					drain_doorbells(vs, fd);
-					errno = saved;
-				}
+					     atomic_load(&in->kread) - atomic_load(&in->kbytes)))
+					settle_doorbells(vs, fd);
 			}
 			if (done >= target)
 				return done;
@@ -1101,6 +1126,57 @@ void velo_loop_after_fork(struct vsock *vs)
 	atomic_fetch_add(&vs->ch->end[vs->end].refs, 1);
 }
 
+/*
+ * Does another fd, here or in another process, refer to fd's socket? (A
+ * fork may have shared it before either side attached, so our reference
+ * counts cannot tell.) Only asked when closing with unread data: it scans
+ * /proc, whose other users' entries we cannot read (taken as not sharing).
+ */
+static bool socket_held_elsewhere(int fd)
+{
+	char want[64], path[600], link[64];
+	struct stat sb;
+	struct dirent *p, *f;
+	DIR *pd, *fdd;
+	pid_t me = getpid();
+	bool found = false;
+
+	if (fstat(fd, &sb) < 0)
+		return false;
+	snprintf(want, sizeof(want), "socket:[%lu]", (unsigned long)sb.st_ino);
+	pd = opendir("/proc");
+	if (!pd)
+		return false;
+	while (!found && (p = readdir(pd))) {
+		if (p->d_name[0] < '0' || p->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/fd", p->d_name);
+		fdd = opendir(path);
+		if (!fdd)
+			continue;
+		while ((f = readdir(fdd))) {
+			ssize_t n;
+
+			if (f->d_name[0] < '0' || f->d_name[0] > '9')
+				continue;
+			if (atoi(p->d_name) == me && atoi(f->d_name) == fd)
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/fd/%s", p->d_name, f->d_name);
+			n = readlink(path, link, sizeof(link) - 1);
+			if (n > 0) {
+				link[n] = 0;
+				if (!strcmp(link, want)) {
+					found = true;
+					break;
+				}
+			}
+		}
+		closedir(fdd);
+	}
+	closedir(pd);
+	return found;
+}
+
 bool velo_loop_release(struct vsock *vs, int fd, bool exec, struct velo_closing *cl, bool unmap)
 {
 	struct velo_chan *ch = vs->ch;
@@ -1135,8 +1211,8 @@ bool velo_loop_release(struct vsock *vs, int fd, bool exec, struct velo_closing 
 			}
 		}
 		drain_doorbells(vs, fd);
-		if (velo_ring_used(vs_in(vs)) > 0) {
-			/* unread data: Linux answers close with RST */
+		if (velo_ring_used(vs_in(vs)) > 0 && !socket_held_elsewhere(fd)) {
+			/* unread data: Linux answers the last close with RST */
 			struct linger lg = { 1, 0 };
 
 			REAL(setsockopt)(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));

@@ -92,11 +92,13 @@ static int mux_poll(struct pollfd *fds, nfds_t n, int64_t tmo_ns, const sigset_t
 	for (i = 0; i < n; i++)
 		if (fds[i].fd >= 0 && velo_fd_epoll(fds[i].fd))
 			velo_epoll_watched(fds[i].fd);
-	for (i = 0; i < n && !any; i++) {
+	for (i = 0; i < n; i++) {
 		struct vsock *vs = fds[i].fd >= 0 ? velo_fd_get(fds[i].fd) : NULL;
 
 		if (vs) {
-			any = atomic_load(&vs->state) == VELO_SS_LOOP;
+			if (atomic_load(&vs->state) == VELO_SS_PENDING)
+				velo_loop_try_attach(vs, fds[i].fd);
+			any |= atomic_load(&vs->state) == VELO_SS_LOOP;
 			velo_vs_put(vs);
 		}
 	}

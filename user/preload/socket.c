@@ -65,7 +65,12 @@ static void track_new_socket(int fd, int domain, uint32_t state)
 	velo_slot_update(vs, fd);
 }
 
-/* An fd we did not create (inherited over exec, SCM_RIGHTS, unknown listener). */
+/*
+ * An fd we did not create (inherited over exec, SCM_RIGHTS, unknown
+ * listener). It attaches lazily, at its first use here: a process that only
+ * holds an inherited socket (a plain parent may be the one using it) must
+ * not look like a velo reader of it.
+ */
 static void adopt_fd(int fd)
 {
 	int dom = 0, proto = 0, type = 0, acc = 0;
@@ -87,11 +92,7 @@ static void adopt_fd(int fd)
 	l = sizeof(int);
 	REAL(getsockopt)(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &l);
 	track_new_socket(fd, dom, acc ? VELO_SS_LISTEN : VELO_SS_PENDING);
-	vs = velo_fd_get(fd);
-	if (vs) {
-		velo_loop_try_attach(vs, fd);
-		velo_vs_put(vs);
-	}
+	(void)vs;
 out:
 	errno = saved;
 }
@@ -191,6 +192,12 @@ static int after_accept(int lfd, int fd)
 	lvs = velo_fd_get(lfd);
 	if (!lvs) {
 		adopt_fd(fd);
+		vs = velo_fd_get(fd);
+		if (vs) {
+			velo_loop_try_attach(vs, fd);
+			velo_vs_put(vs);
+		}
+		errno = saved;
 		return fd;
 	}
 	track_new_socket(fd, lvs->family, VELO_SS_PENDING);
