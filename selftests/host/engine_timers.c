@@ -535,7 +535,77 @@ static int mss_clamp(void)
 	return run(s, &C);
 }
 
+/*
+ * tcp_orphan_retries: a closed socket's FIN gets 8 backed-off
+ * retransmissions (200 ms .. 51.2 s, giving up at 102.2 s), not retries2's 15.
+ */
+static int orphan_retries(void)
+{
+	static const struct es_step s[] = {
+		ESTABLISH("mss=1000"),
+		CALL(0, do_close),
+		OUT(0, F_FIN | F_ACK, 1, 1, ANY, 0, NULL),
+		OUT(201, F_FIN | F_ACK, 1, 1, ANY, 0, NULL),
+		OUT(601, F_FIN | F_ACK, 1, 1, ANY, 0, NULL),
+		OUT(1401, F_FIN | F_ACK, 1, 1, ANY, 0, NULL),
+		OUT(3001, F_FIN | F_ACK, 1, 1, ANY, 0, NULL),
+		OUT(6201, F_FIN | F_ACK, 1, 1, ANY, 0, NULL),
+		OUT(12601, F_FIN | F_ACK, 1, 1, ANY, 0, NULL),
+		OUT(25401, F_FIN | F_ACK, 1, 1, ANY, 0, NULL),
+		OUT(51001, F_FIN | F_ACK, 1, 1, ANY, 0, NULL),
+		NONE(400000),
+		/* gone: the peer's next segment meets no connection */
+		IN(400000, F_ACK, 1, 2, 65535, 0, NULL),
+		OUT(400000, F_RST, 2, 0, 0, 0, NULL),
+		END,
+	};
+
+	return run(s, NULL);
+}
+
+static int reordering_is_5(struct es *es)
+{
+	struct vtcp_info ti;
+
+	vtcp_get_info(es->st, es->sock, &ti);
+	if (ti.tcpi_reordering != 5 || ti.tcpi_total_retrans)
+		ktap_diag("reordering %u, retransmissions %u", ti.tcpi_reordering,
+			  ti.tcpi_total_retrans);
+	return ti.tcpi_reordering != 5 || ti.tcpi_total_retrans;
+}
+
+/*
+ * tcpi_reordering: segments 1-3 (never resent) acknowledged after 4-5 were
+ * SACKed arrived 5 segments out of order (Linux: from 3 up to the distance
+ * between the lowest such segment and the highest SACKed byte).
+ */
+static int reordering_tracked(void)
+{
+	static const struct es_step s[] = {
+		CALL(0, do_listen),
+		IN(0, F_SYN, 0, 0, 65535, 0, "mss=1000,sackok"),
+		OUT(0, F_SYN | F_ACK, 0, 1, ANY, 0, NULL),
+		IN(10, F_ACK, 1, 1, 65535, 0, NULL), /* RTT 10 ms: RACK waits 2.5 ms more */
+		CALL(10, do_accept),
+		CALL(20, send_5000),
+		OUT(20, F_ACK, 1, 1, ANY, 1000, NULL),
+		OUT(20, F_ACK, 1001, 1, ANY, 1000, NULL),
+		OUT(20, F_ACK, 2001, 1, ANY, 1000, NULL),
+		OUT(20, F_ACK, 3001, 1, ANY, 1000, NULL),
+		OUT(20, F_PSH | F_ACK, 4001, 1, ANY, 1000, NULL),
+		IN(21, F_ACK, 1, 1, 65535, 0, "sack=3001-5001"),
+		NONE(22),
+		IN(22, F_ACK, 1, 5001, 65535, 0, NULL),
+		CALL(22, reordering_is_5),
+		END,
+	};
+
+	return run(s, NULL);
+}
+
 static const struct ktap_case cases[] = {
+	{ "orphan_retries", orphan_retries, 0 },
+	{ "reordering_tracked", reordering_tracked, 0 },
 	{ "rto_backoff", rto_backoff, 0 },
 	{ "tlp_probe_then_rack", tlp_probe, 0 },
 	{ "sack_fast_retransmit", sack_fast_retransmit, 0 },

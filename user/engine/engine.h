@@ -77,6 +77,7 @@ struct vtcp_config {
 	 * IPv6-only; VTCP_V6ONLY sets either per socket.
 	 */
 	int ipv6_dual_stack;
+	uint32_t orphan_retries;     /* net.ipv4.tcp_orphan_retries (0: 8, as Linux) */
 };
 
 /* Readiness, as poll(2) would see it. */

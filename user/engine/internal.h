@@ -36,6 +36,8 @@
 #define TCP_MAX_WSCALE	 14
 #define TCP_PAWS_24DAYS_NS (24ull * 86400 * NS_PER_S)
 #define TCP_OOO_MAX	 32 /* receive-side out-of-order ranges (and SACK blocks) */
+#define TCP_REORDERING	 3   /* net.ipv4.tcp_reordering */
+#define TCP_MAX_REORDERING 300 /* net.ipv4.tcp_max_reordering */
 
 #define ETH_HLEN 14
 #define IP4_HLEN 20
@@ -188,6 +190,8 @@ struct tcb {
 	struct txseg *segs;
 	uint32_t seg_cap, seg_head, seg_cnt;
 	uint32_t packets_out, sacked_out, lost_out, retrans_out;
+	uint32_t high_sacked; /* end of the highest SACKed segment, while sacked_out */
+	uint32_t reordering;  /* tcpi_reordering: most reordering seen, in segments */
 	struct seq_range ooo[TCP_OOO_MAX];
 	uint8_t nooo;
 	uint32_t ooo_stamp;

@@ -132,6 +132,23 @@ static void sb_forget(struct tcb *tp, struct txseg *s)
 	tp->packets_out--;
 }
 
+/*
+ * Linux's tcp_check_sack_reordering(): an original transmission (never
+ * resent) delivered below the highest SACKed sequence arrived out of order,
+ * by the distance between the two; tcpi_reordering keeps the largest seen,
+ * in segments, capped as net.ipv4.tcp_max_reordering.
+ */
+static void sb_note_reordering(struct tcb *tp, const struct txseg *s)
+{
+	uint32_t metric, mss = MAX(tp->mss, (uint16_t)1);
+
+	if ((s->flags & SEG_EVER_RT) || !tp->sacked_out || !SEQ_LT(s->seq, tp->high_sacked))
+		return;
+	metric = tp->high_sacked - s->seq;
+	if (metric > tp->reordering * mss)
+		tp->reordering = MIN((metric + mss - 1) / mss, (uint32_t)TCP_MAX_REORDERING);
+}
+
 uint32_t sb_ack(struct tcb *tp, uint32_t ack, uint64_t now, bool *karn_ok,
 		uint64_t *oldest_xmit)
 {
@@ -152,8 +169,10 @@ uint32_t sb_ack(struct tcb *tp, uint32_t ack, uint64_t now, bool *karn_ok,
 			*karn_ok = false;
 		else if (!*oldest_xmit && !(s->flags & SEG_SACKED))
 			*oldest_xmit = s->xmit_ns;
-		if (!(s->flags & SEG_SACKED))
+		if (!(s->flags & SEG_SACKED)) {
 			rack_update(tp, s, now);
+			sb_note_reordering(tp, s);
+		}
 		sb_forget(tp, s);
 		tp->seg_head = (tp->seg_head + 1) % tp->seg_cap;
 		tp->seg_cnt--;
@@ -224,9 +243,11 @@ uint32_t sb_mark_sacked(struct tcb *tp, uint32_t start, uint32_t end, uint64_t n
 			break;
 		if (SEQ_LT(s->seq, start) || (s->flags & SEG_SACKED))
 			continue;
+		sb_note_reordering(tp, s);
 		sb_clear_lost(tp, s);
 		s->flags |= SEG_SACKED;
-		tp->sacked_out++;
+		if (!tp->sacked_out++ || SEQ_GT(s->end, tp->high_sacked))
+			tp->high_sacked = s->end;
 		n++;
 		rack_update(tp, s, now);
 	}

@@ -654,7 +654,7 @@ int vtcp_get_info(struct vtcp_stack *st, int s, struct vtcp_info *ti)
 	ti->tcpi_snd_ssthresh = tp->ssthresh;
 	ti->tcpi_snd_cwnd = tp->cwnd;
 	ti->tcpi_advmss = tp->adv_mss;
-	ti->tcpi_reordering = 3;
+	ti->tcpi_reordering = tp->reordering;
 	ti->tcpi_rcv_space = tp->rcv_wnd_cap;
 	ti->tcpi_total_retrans = tp->total_retrans;
 	return 0;

@@ -484,6 +484,7 @@ struct tcb *tcb_alloc(struct vtcp_stack *st)
 	tp->rcvbuf = rq.cap;
 	tp->rto_ns = TCP_RTO_INIT_NS;
 	tp->rack_reo_mult = 1;
+	tp->reordering = TCP_REORDERING;
 	return tp;
 }
 

@@ -173,14 +173,32 @@ static void syn_timeout(struct vtcp_stack *st, struct tcb *tp)
 	tp->t_rtx = st->now + MIN(TCP_RTO_INIT_NS << tp->backoff, TCP_RTO_MAX_NS);
 }
 
+/*
+ * Linux's tcp_orphan_retries(): a closed socket nobody will read an error
+ * from gets fewer retransmissions than tcp_retries2; none more once an ICMP
+ * error came and the backoff reached its ceiling.
+ */
+static uint32_t orphan_retries(const struct vtcp_stack *st, const struct tcb *tp)
+{
+	bool alive = (tp->rto_ns << tp->backoff) < TCP_RTO_MAX_NS;
+
+	if (tp->soft_err && !alive)
+		return 0;
+	if (!st->cfg.orphan_retries && alive)
+		return 8;
+	return st->cfg.orphan_retries;
+}
+
 static bool write_timed_out(struct vtcp_stack *st, struct tcb *tp)
 {
+	bool closed = tp->orphan && tp->parent < 0; /* not one awaiting accept() */
+	uint32_t retries = closed ? orphan_retries(st, tp) : st->cfg.retries2;
 	uint64_t limit;
 
 	if (!tp->retrans_stamp)
 		return false;
 	limit = tp->user_timeout_ms ? user_timeout_ns(tp)
-				    : backoff_timeout(st->cfg.retries2, TCP_RTO_MIN_NS);
+				    : backoff_timeout(retries, TCP_RTO_MIN_NS);
 	return st->now - tp->retrans_stamp >= limit;
 }
 
