@@ -225,6 +225,24 @@ void velo_fd_foreach(void (*fn)(int fd, struct vsock *vs, void *arg), void *arg)
 	}
 }
 
+void velo_fd_foreach_epoll(void (*fn)(int fd, struct vepoll *ep))
+{
+	unsigned int ci, i;
+
+	for (ci = 0; ci < FD_CHUNKS; ci++) {
+		struct fdent *c = atomic_load(&chunks[ci]);
+
+		if (!c)
+			continue;
+		for (i = 0; i < FD_CHUNK; i++) {
+			struct vepoll *ep = atomic_load(&c[i].ep);
+
+			if (ep)
+				fn((int)(ci * FD_CHUNK + i), ep);
+		}
+	}
+}
+
 struct vsock *velo_vs_new(int fd, int family, uint32_t state)
 {
 	struct vsock *vs = calloc(1, sizeof(*vs));

@@ -87,6 +87,12 @@ static void atfork_child(void)
 		munmap(parent, sizeof(*parent));
 	}
 	velo_fd_foreach(fork_child_fd, NULL);
+	velo_epoll_after_fork();
+}
+
+static void atfork_parent(void)
+{
+	velo_epoll_after_fork();
 }
 
 static void exit_fd(int fd, struct vsock *vs, void *arg)
@@ -127,7 +133,7 @@ void velo_init(void)
 	}
 	velo_config_load_env(&velo_cfg);
 	velo_st = velo_stats_create(getpid(), velo_prog, NULL);
-	pthread_atfork(NULL, NULL, atfork_child);
+	pthread_atfork(NULL, atfork_parent, atfork_child);
 	velo_adopt_inherited();
 	velo_dbg("libvelo loaded in %s (spin %ld us, loopback %s)", velo_prog,
 		 velo_cfg.spin_us, velo_cfg.loopback ? "on" : "off");

@@ -21,6 +21,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -385,7 +386,21 @@ struct vepoll {
 	unsigned int nstale;
 	/* watched by another epoll or poll: its kernel fd must show ring data */
 	bool nested;
+	/*
+	 * The registrations' data as seen by every process sharing this epoll
+	 * after fork (MAP_SHARED, inherited): a process that did not make a
+	 * registration itself finds its data here.
+	 */
+	struct ep_shared *shared;
 };
+
+struct ep_shared {
+	_Atomic uint32_t pid; /* 0: free */
+	_Atomic uint32_t gen;
+	_Atomic uint64_t data;
+};
+
+#define EP_SHARED_FDS 65536u
 
 static struct vepoll *ep_new(int epfd)
 {
@@ -395,7 +410,47 @@ static struct vepoll *ep_new(int epfd)
 		return NULL;
 	pthread_mutex_init(&ep->mu, NULL);
 	ep->epfd = epfd;
+	ep->shared = mmap(NULL, EP_SHARED_FDS * sizeof(struct ep_shared), PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (ep->shared == MAP_FAILED)
+		ep->shared = NULL;
 	return ep;
+}
+
+static void shared_set(struct vepoll *ep, int fd, uint32_t gen, uint64_t data)
+{
+	struct ep_shared *e;
+
+	if (!ep->shared || fd < 0 || (unsigned int)fd >= EP_SHARED_FDS)
+		return;
+	e = &ep->shared[fd];
+	atomic_store(&e->pid, 0);
+	atomic_store(&e->gen, gen);
+	atomic_store(&e->data, data);
+	atomic_store(&e->pid, (uint32_t)getpid());
+}
+
+static void shared_clear(struct vepoll *ep, int fd)
+{
+	if (ep->shared && fd >= 0 && (unsigned int)fd < EP_SHARED_FDS &&
+	    atomic_load(&ep->shared[fd].pid) == (uint32_t)getpid())
+		atomic_store(&ep->shared[fd].pid, 0);
+}
+
+/* Data of a registration another process (sharing this epoll) made. */
+static bool shared_get(struct vepoll *ep, int fd, uint32_t gen, uint64_t *data)
+{
+	struct ep_shared *e;
+	uint32_t pid;
+
+	if (!ep->shared || fd < 0 || (unsigned int)fd >= EP_SHARED_FDS)
+		return false;
+	e = &ep->shared[fd];
+	pid = atomic_load(&e->pid);
+	if (!pid || pid == (uint32_t)getpid() || atomic_load(&e->gen) != gen)
+		return false;
+	*data = atomic_load(&e->data);
+	return true;
 }
 
 static struct vepoll *ep_get(int epfd, bool create)
@@ -441,6 +496,17 @@ static void ep_set_nested(struct vepoll *ep)
 		if (ep->loops[i]->vs)
 			velo_loop_set_ring_always(ep->loops[i]->vs);
 	pthread_mutex_unlock(&ep->mu);
+}
+
+static void fork_ep(int fd, struct vepoll *ep)
+{
+	(void)fd;
+	ep_set_nested(ep);
+}
+
+void velo_epoll_after_fork(void)
+{
+	velo_fd_foreach_epoll(fork_ep);
 }
 
 void velo_epoll_watched(int epfd)
@@ -559,6 +625,8 @@ void velo_epoll_destroy(struct vepoll *ep)
 	free(ep->loops);
 	pthread_mutex_unlock(&ep->mu);
 	pthread_mutex_destroy(&ep->mu);
+	if (ep->shared)
+		munmap(ep->shared, EP_SHARED_FDS * sizeof(struct ep_shared));
 	free(ep);
 }
 
@@ -691,6 +759,7 @@ VELO_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	if (op == EPOLL_CTL_DEL) {
 		r = REAL(epoll_ctl)(epfd, op, fd, ev);
 		if (!r) {
+			shared_clear(ep, fd);
 			pthread_mutex_lock(&ep->mu);
 			old = reg_take(ep, fd);
 			pthread_mutex_unlock(&ep->mu);
@@ -726,6 +795,7 @@ VELO_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		saved = errno;
 		old = NULL;
 		if (!r) {
+			shared_set(ep, fd, reg->gen, reg->data.u64);
 			old = reg_take(ep, fd); /* a stale one of a closed earlier file */
 			if (reg_put(ep, fd, reg) < 0) {
 				REAL(epoll_ctl)(epfd, EPOLL_CTL_DEL, fd, NULL);
@@ -774,6 +844,7 @@ VELO_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		kev.data.u64 = ((uint64_t)velo_fd_gen(fd) << 32) | (uint32_t)fd;
 		r = REAL(epoll_ctl)(epfd, op, fd, &kev);
 		if (!r) {
+			shared_set(ep, fd, velo_fd_gen(fd), ev->data.u64);
 			/* registered by a file we did not see: adopt it */
 			struct ep_reg *n = calloc(1, sizeof(*n));
 
@@ -803,6 +874,7 @@ VELO_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		kev.data.u64 = ((uint64_t)reg->gen << 32) | (uint32_t)fd;
 		r = REAL(epoll_ctl)(epfd, op, fd, &kev);
 		if (!r) {
+			shared_set(ep, fd, reg->gen, ev->data.u64);
 			reg->events = ev->events;
 			reg->data = ev->data;
 			reg->disabled = false;
@@ -916,8 +988,16 @@ static int ep_collect(struct vepoll *ep, int epfd, struct epoll_event *out, int 
 				if (reg->fd == fd && reg->gen == gen)
 					break;
 		if (!reg) {
-			/* registered by another process sharing this epoll: unknown data */
-			count_stale(fd);
+			uint64_t d;
+
+			/* registered by another process sharing this epoll (fork) */
+			if (shared_get(ep, fd, gen, &d) && n < max) {
+				out[n].events = ev;
+				out[n].data.u64 = d;
+				n++;
+			} else {
+				count_stale(fd);
+			}
 			continue;
 		}
 		if (velo_fd_gen(fd) != gen)

@@ -132,6 +132,9 @@ struct vepoll *velo_fd_epoll(int fd);
 void velo_fd_set_epoll(int fd, struct vepoll *ep);
 void velo_fd_foreach(void (*fn)(int fd, struct vsock *vs, void *arg), void *arg);
 bool velo_fd_any_loop(void);
+void velo_fd_foreach_epoll(void (*fn)(int fd, struct vepoll *ep));
+/* After fork: epolls are shared with another process, which sees only the kernel. */
+void velo_epoll_after_fork(void);
 
 struct vsock *velo_vs_new(int fd, int family, uint32_t state);
 
