@@ -15,7 +15,7 @@ if ! command -v sockperf >/dev/null || ! command -v ss >/dev/null; then
 	echo "ok 1 demo_shared_memory_path # SKIP sockperf or ss missing"
 	exit 4
 fi
-out=$(DEMO_SECONDS=1 DEMO_PORT=$((20000 + $$ % 20000)) VELO_LIB=$lib \
+out=$(DEMO_SECONDS=1 DEMO_ROUNDS=1 DEMO_PORT=$((20000 + $$ % 20000)) VELO_LIB=$lib \
 	"$top/scripts/demo" 2>&1)
 rc=$?
 printf '%s\n' "$out" | sed 's/^/# /'
