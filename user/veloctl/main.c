@@ -14,6 +14,7 @@
 #include <linux/velo.h>
 
 #include "common/log.h"
+#include "veloctl/procs.h"
 #include "veloctl/genl.h"
 
 struct out {
@@ -231,7 +232,9 @@ static void usage(FILE *f)
 		   "  filters [--json]        RFS filters of those stacks\n"
 		   "  stats [--json]          global counters\n"
 		   "  policy [--json]         interfaces with an acceleration policy\n"
-		   "  policy <ifname> on|off  allow or refuse new stacks (CAP_NET_ADMIN)\n");
+		   "  policy <ifname> on|off  allow or refuse new stacks (CAP_NET_ADMIN)\n"
+		   "  sockets [PID] [--json]  processes under libvelo: counters and sockets\n"
+		   "  top [PID] [-d S] [-n N] live per-process rates, every S seconds\n");
 }
 
 int main(int argc, char **argv)
@@ -256,6 +259,10 @@ int main(int argc, char **argv)
 		return cmd_policy_set(argv[2], argv[3]);
 	if (!strcmp(cmd, "policy"))
 		return cmd_query(VELO_CMD_GET_POLICY, policy_cb, json);
+	if (!strcmp(cmd, "sockets"))
+		return veloctl_sockets(argc, argv, json);
+	if (!strcmp(cmd, "top"))
+		return veloctl_top(argc, argv);
 	velo_err("unknown command '%s'", cmd);
 	usage(stderr);
 	return 2;
