@@ -5,7 +5,7 @@
 # the server while the connection lives.
 lib=$VELO_BUILD/libvelo.so
 veloctl=$VELO_BUILD/veloctl
-port=23611
+port=$((20000 + $$ % 10000))	# below the ephemeral range, new each run
 [ -f "$lib" ] && [ -x "$veloctl" ] && command -v sockperf >/dev/null || exit 4
 
 echo "KTAP version 1"
@@ -13,7 +13,10 @@ echo "1..4"
 LD_PRELOAD=$lib sockperf sr --tcp -i 127.0.0.1 -p $port >/dev/null 2>&1 &
 server=$!
 trap 'kill $server $client 2>/dev/null; wait 2>/dev/null' EXIT
-sleep 0.5
+for i in $(seq 50); do
+	ss -Htln "sport = :$port" | grep -q . && break
+	sleep 0.1
+done
 LD_PRELOAD=$lib sockperf pp --tcp -i 127.0.0.1 -p $port -t 4 >/dev/null 2>&1 &
 client=$!
 sleep 2
