@@ -27,6 +27,7 @@ VELOCTL_OBJ := $(patsubst user/%.c,$(B)/obj/%.o,$(wildcard user/veloctl/*.c))
 XDP_OBJ     := $(patsubst user/%.c,$(B)/obj/%.o,$(wildcard user/xdp/*.c)) \
 	$(B)/obj/xdp/prog_blob.o
 WIRE_OBJ    := $(patsubst user/%.c,$(B)/obj/%.o,$(wildcard user/wire/*.c))
+KO_OBJ      := $(patsubst user/%.c,$(B)/obj/%.o,$(wildcard user/ko/*.c))
 
 .PHONY: all user bpf module check test clean clean-module install dkms-install kernelrelease \
 	deps demo bench fuzz
@@ -39,11 +40,11 @@ $(B)/obj/%.o: user/%.c
 	$(CC) $(VELO_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # Everything of libvelo but the interposer, for tests that link it directly.
-$(B)/libvelo-core.a: $(ENGINE_OBJ) $(CTRL_OBJ) $(COMMON_OBJ) $(XDP_OBJ) $(WIRE_OBJ)
+$(B)/libvelo-core.a: $(ENGINE_OBJ) $(CTRL_OBJ) $(COMMON_OBJ) $(XDP_OBJ) $(WIRE_OBJ) $(KO_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/libvelo.so: $(PRELOAD_OBJ) $(ENGINE_OBJ) $(CTRL_OBJ) $(COMMON_OBJ) $(XDP_OBJ) $(WIRE_OBJ)
+$(B)/libvelo.so: $(PRELOAD_OBJ) $(ENGINE_OBJ) $(CTRL_OBJ) $(COMMON_OBJ) $(XDP_OBJ) $(WIRE_OBJ) $(KO_OBJ)
 	$(CC) -shared -Wl,-z,defs \
 		-o $@ $^ -ldl -lpthread -lmnl -lxdp -lbpf
 
