@@ -536,6 +536,28 @@ static void settle_doorbells(struct vsock *vs, int fd)
 	errno = saved;
 }
 
+/*
+ * The peer's socket closed (its FIN is here) without shutdown(SHUT_WR)
+ * first, and data we sent it is still unread in the ring: on the kernel its
+ * close (or death) would have answered with RST. Seen from here, that is a
+ * reset.
+ */
+static bool virtual_reset(struct vsock *vs)
+{
+	struct velo_chan_dir *out = vs_out(vs);
+
+	if (atomic_load(&vs->vreset))
+		return true;
+	if (atomic_load(&out->switched) && !atomic_load(&vs->ch->end[!vs->end].shut_wr) &&
+	    velo_ring_used(out) > 0) {
+		int z = 0;
+
+		atomic_compare_exchange_strong(&vs->vreset, &z, 1);
+		return true;
+	}
+	return false;
+}
+
 static bool spin_for(struct velo_chan_dir *in, uint64_t spin_ns)
 {
 	uint64_t start;
@@ -624,6 +646,14 @@ ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int io
 			if (n == 0) {
 				if (atomic_load(&in->switched) != sw)
 					continue;
+				if (!done && !peek && virtual_reset(vs)) {
+					int one = 1;
+
+					if (atomic_compare_exchange_strong(&vs->vreset, &one, 2)) {
+						errno = ECONNRESET;
+						return -1;
+					}
+				}
 				return done;
 			}
 			if (errno == EINTR)
@@ -631,6 +661,7 @@ ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int io
 			if (errno != EAGAIN && errno != EWOULDBLOCK) {
 				if (atomic_load(&in->switched) != sw)
 					continue;
+				atomic_store(&vs->vreset, 2); /* a real reset: no virtual one */
 				return done ? (ssize_t)done : -1;
 			}
 			if (atomic_load(&in->switched) != sw)
@@ -722,8 +753,17 @@ ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int io
 		case 1: /* EOF, after everything the ring held */
 			if (velo_ring_used(in) != 0)
 				continue;
+			if (!done && virtual_reset(vs)) {
+				int one = 1;
+
+				if (atomic_compare_exchange_strong(&vs->vreset, &one, 2)) {
+					errno = ECONNRESET;
+					return -1;
+				}
+			}
 			return done;
 		case 2: /* the kernel's error (ECONNRESET...), consumed: report it */
+			atomic_store(&vs->vreset, 2);
 			if (velo_ring_used(in) != 0 || done) {
 				/* deliver the data first, as tcp_recvmsg does */
 				atomic_store(&vs->pend_err, errno);
@@ -776,8 +816,17 @@ wait:
 			} else if (n == 0) {
 				if (velo_ring_used(in) != 0)
 					continue;
+				if (!done && virtual_reset(vs)) {
+					int one = 1;
+
+					if (atomic_compare_exchange_strong(&vs->vreset, &one, 2)) {
+						errno = ECONNRESET;
+						return -1;
+					}
+				}
 				return done;
 			} else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
+				atomic_store(&vs->vreset, 2);
 				if (velo_ring_used(in) != 0 || done) {
 					atomic_store(&vs->pend_err, errno);
 					continue;
@@ -882,7 +931,7 @@ ssize_t velo_loop_send(struct vsock *vs, int fd, const struct iovec *iov, int io
 			return done + n;
 		}
 		if (atomic_load(&me->shut_wr) || atomic_load(&ch->end[!vs->end].closed) ||
-		    atomic_load(&ch->end[!vs->end].shut_rd)) {
+		    atomic_load(&ch->end[!vs->end].shut_rd) || atomic_load(&vs->vreset)) {
 			/* the kernel gives EPIPE/SIGPIPE or provokes the RST, as without us */
 			k = iov_slice(iov, iovcnt, done, len - done, sub);
 			n = kern_send(fd, sub, k, flags);
@@ -1019,6 +1068,16 @@ uint32_t velo_loop_kernel_events(struct vsock *vs, int fd, uint32_t kev)
 	if (atomic_load(&out->switched) && !atomic_load(&vs->ch->end[vs->end].shut_wr) &&
 	    !(kev & (POLLHUP | POLLERR)))
 		ev &= ~(POLLOUT | POLLWRNORM); /* the ring decides */
+	if (kev & POLLERR) {
+		int z = 0; /* a real reset: no virtual one */
+
+		atomic_compare_exchange_strong(&vs->vreset, &z, 2);
+	}
+	if ((kev & POLLRDHUP) && velo_ring_used(in) == 0 && virtual_reset(vs)) {
+		ev |= POLLIN | POLLRDNORM | POLLHUP | POLLOUT | POLLWRNORM;
+		if (atomic_load(&vs->vreset) == 1)
+			ev |= POLLERR;
+	}
 	errno = saved;
 	return ev | velo_loop_ring_events(vs);
 }
@@ -1057,6 +1116,19 @@ int velo_loop_fionread(struct vsock *vs, int fd, int *out)
 }
 
 /* ------------------------------------------------------------- lifecycle */
+
+void velo_loop_shutdown_begin(struct vsock *vs, int how, uint32_t *was)
+{
+	/* before the FIN leaves: the peer must not take it for a close */
+	*was = atomic_load(&vs->ch->end[vs->end].shut_wr);
+	if (how == SHUT_WR || how == SHUT_RDWR)
+		atomic_store(&vs->ch->end[vs->end].shut_wr, 1);
+}
+
+void velo_loop_shutdown_failed(struct vsock *vs, uint32_t was)
+{
+	atomic_store(&vs->ch->end[vs->end].shut_wr, was);
+}
 
 void velo_loop_shutdown(struct vsock *vs, int how)
 {

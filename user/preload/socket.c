@@ -239,13 +239,21 @@ VELO_EXPORT int connect(int fd, const struct sockaddr *a, socklen_t l)
 VELO_EXPORT int shutdown(int fd, int how)
 {
 	struct vsock *vs = loop_vs(fd);
-	int r = REAL(shutdown)(fd, how);
+	uint32_t was = 0;
+	int r, saved;
 
+	if (vs)
+		velo_loop_shutdown_begin(vs, how, &was);
+	r = REAL(shutdown)(fd, how);
+	saved = errno;
 	if (vs) {
 		if (!r)
 			velo_loop_shutdown(vs, how);
+		else
+			velo_loop_shutdown_failed(vs, was);
 		velo_vs_put(vs);
 	}
+	errno = saved;
 	return r;
 }
 

@@ -88,6 +88,7 @@ struct vsock {
 	_Atomic uint32_t sndbuf, rcvbuf; /* set by the app before attaching */
 	_Atomic bool released;  /* this process's last fd closed */
 	uint64_t abort_limit;   /* peer reset: ring data kept up to here (0: unset) */
+	_Atomic int vreset;     /* peer gone with our data unread: 1 reset pending, 2 reported */
 	bool rule_checked;
 	/* statistics slot, -1 if none */
 	int slot;
@@ -195,6 +196,8 @@ bool velo_loop_release(struct vsock *vs, int fd, bool exec, struct velo_closing 
 void velo_loop_closed(struct velo_closing *cl);
 void velo_loop_after_fork(struct vsock *vs);
 void velo_loop_shutdown(struct vsock *vs, int how);
+void velo_loop_shutdown_begin(struct vsock *vs, int how, uint32_t *was);
+void velo_loop_shutdown_failed(struct vsock *vs, uint32_t was);
 void velo_loop_set_nonblock(struct vsock *vs, bool nb);
 void velo_loop_set_async(struct vsock *vs, bool on);
 void velo_loop_set_ring_always(struct vsock *vs);
