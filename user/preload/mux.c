@@ -1011,6 +1011,20 @@ static int ep_collect(struct vepoll *ep, int epfd, struct epoll_event *out, int 
 			}
 			if (reg->disabled)
 				continue;
+			if (!ev || n >= max) {
+				if (reg->events & EPOLLONESHOT) {
+					/*
+					 * The kernel disarmed its one-shot registration for a
+					 * doorbell we do not report: arm it again for FIN/RST.
+					 */
+					struct epoll_event kev;
+
+					kev.events = kernel_mask(reg);
+					kev.data.u64 = ((uint64_t)reg->gen << 32) | (uint32_t)fd;
+					REAL(epoll_ctl)(epfd, EPOLL_CTL_MOD, fd, &kev);
+				}
+				continue;
+			}
 			if (reg->events & EPOLLET) {
 				if (ev & EPOLLIN)
 					reg->last_tail = atomic_load(&vs_in(reg->vs)->tail);
@@ -1090,6 +1104,14 @@ static int mux_epoll(int epfd, struct epoll_event *events, int max, int64_t tmo_
 			velo_stat_add(VELO_STAT_SLEEPS, 1);
 		}
 		ms = rem < 0 ? -1 : (int)((rem + 999999) / 1000000);
+		/*
+		 * Ring readiness that appears without a doorbell (another thread
+		 * re-arming an EPOLLONESHOT member with EPOLL_CTL_MOD while data
+		 * sits in the ring) is found at the next look: sleep at most 10 ms
+		 * at a time while accelerated members are registered.
+		 */
+		if (nl && (ms < 0 || ms > 10))
+			ms = 10;
 		n = ep_collect(ep, epfd, events, max, ms, mask, &kerr);
 		if (n != 0)
 			goto done;
