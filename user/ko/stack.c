@@ -225,6 +225,14 @@ int velo_ko_wait(struct velo_ko *k, int64_t deadline_ns)
 
 	/* Unreaped send completions would end the sleep at once. */
 	velo_ko_tx_reap(k);
+	/*
+	 * Sends still in flight under doorbell polling: ring the doorbell
+	 * too, so they cannot stall if polling stopped (db_poll_us set to 0
+	 * stops every armed stack's timer). One more call, only on the way
+	 * to sleep, never per frame.
+	 */
+	if (k->stats.db_poll && k->sq_cc != k->sq_pc)
+		velo_ko_kick(k);
 	k->stats.waits++;
 	if (ioctl(k->fd, VELO_IOC_WAIT, &w))
 		return errno == ETIME ? 0 : -errno;
