@@ -2,9 +2,10 @@
 /*
  * The TCP engine on velo.ko through libvelo's driver (user/ko), against
  * kernel TCP in a peer netns over veth: an active open with a few MB each
- * way (FNV-1a checksums compared) and a graceful close, a passive open
- * from a kernel client, and a SIGKILLed engine process whose connection
- * record makes velo.ko reset the kernel peer.
+ * way (FNV-1a checksums compared) and a graceful close, passive opens
+ * from a kernel client over IPv4 and IPv6, a SIGKILLed engine process
+ * whose connection record makes velo.ko reset the kernel peer, and a
+ * busy-polling host under doorbell polling that makes no system call.
  */
 #include <poll.h>
 
@@ -92,17 +93,17 @@ static void report(int out, int code, uint64_t fnv)
 static void kernel_server(uint16_t port, int ready, int out)
 {
 	struct timeval tv = { .tv_sec = 20 };
-	struct sockaddr_in sin;
+	struct sockaddr_storage ss;
+	socklen_t len = ko_addr(&ss, "10.9.0.2", port);
 	uint64_t fnv = 0;
 	int l, fd, code, one = 1;
 
 	alarm(CHILD_LIFETIME_S);
 	if (vt_enter_peer())
 		_exit(10);
-	ko_sin(&sin, "10.9.0.2", port);
 	l = socket(AF_INET, SOCK_STREAM, 0);
 	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(l, (void *)&sin, sizeof(sin)) || listen(l, 1) || write(ready, "r", 1) != 1)
+	if (bind(l, (void *)&ss, len) || listen(l, 1) || write(ready, "r", 1) != 1)
 		_exit(11);
 	fd = accept(l, NULL, NULL);
 	if (fd < 0)
@@ -112,21 +113,21 @@ static void kernel_server(uint16_t port, int ready, int out)
 	report(out, code, fnv);
 }
 
-/* In the peer: a kernel client of 10.9.0.1:@port. */
-static void kernel_client(uint16_t port, int out)
+/* In the peer: a kernel client of @ip:@port. */
+static void kernel_client(const char *ip, uint16_t port, int out)
 {
 	struct timeval tv = { .tv_sec = 20 };
-	struct sockaddr_in sin;
+	struct sockaddr_storage ss;
+	socklen_t len = ko_addr(&ss, ip, port);
 	uint64_t fnv = 0;
 	int fd, code;
 
 	alarm(CHILD_LIFETIME_S);
 	if (vt_enter_peer())
 		_exit(10);
-	ko_sin(&sin, "10.9.0.1", port);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
+	fd = socket(ss.ss_family, SOCK_STREAM, 0);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (void *)&sin, sizeof(sin)))
+	if (connect(fd, (void *)&ss, len))
 		_exit(11);
 	code = kernel_exchange(fd, BULK, &fnv);
 	report(out, code, fnv);
@@ -241,15 +242,15 @@ static int peer_verdict(struct ko_host *h, pid_t pid, int in)
 
 static int engine_connect(struct ko_host *h, uint16_t lport, uint16_t rport)
 {
-	struct sockaddr_in sin;
+	struct sockaddr_storage ss;
 	int s = vtcp_socket(h->st, AF_INET);
+	socklen_t len = ko_addr(&ss, "10.9.0.1", lport);
 
-	ko_sin(&sin, "10.9.0.1", lport);
-	if (s < 0 || vtcp_bind(h->st, s, (void *)&sin, sizeof(sin)) ||
+	if (s < 0 || vtcp_bind(h->st, s, (void *)&ss, len) ||
 	    ko_host_filter(h, "10.9.0.1", lport, "10.9.0.2", rport))
 		return -1;
-	ko_sin(&sin, "10.9.0.2", rport);
-	if (vtcp_connect(h->st, s, (void *)&sin, sizeof(sin)) != -EINPROGRESS)
+	len = ko_addr(&ss, "10.9.0.2", rport);
+	if (vtcp_connect(h->st, s, (void *)&ss, len) != -EINPROGRESS)
 		return -1;
 	return s;
 }
@@ -279,25 +280,29 @@ static int active_open_bulk_close(void)
 	return KTAP_PASS;
 }
 
-static int passive_open_bulk_close(void)
+/* A kernel client of @ip:@port (the engine's) from @peer: accept, bulk, close. */
+static int passive_open(const char *ip, const char *peer, uint16_t port)
 {
-	struct sockaddr_in sin;
+	struct sockaddr_storage ss;
+	socklen_t len = ko_addr(&ss, ip, port);
 	int verdict[2], l, s = -1;
 	struct ko_host h;
 	uint64_t limit;
 	pid_t pid;
 
 	KTAP_EXPECT(vt_setup() == 0);
+	/* vt_setup() makes IPv4 neighbour entries only. */
+	if (ss.ss_family == AF_INET6)
+		KTAP_EXPECT(vt_sh("/usr/bin/ip -6 neigh replace fd09::2 lladdr 02:00:00:00:00:02 dev v0") == 0);
 	KTAP_EXPECT(pipe(verdict) == 0);
-	KTAP_EXPECT(ko_host_open(&h, "v0", "10.9.0.1", "10.9.0.2") == 0);
-	KTAP_EXPECT(ko_host_filter(&h, "10.9.0.1", 7002, NULL, 0) == 0);
-	ko_sin(&sin, "10.9.0.1", 7002);
-	l = vtcp_socket(h.st, AF_INET);
-	KTAP_EXPECT(l >= 0 && vtcp_bind(h.st, l, (void *)&sin, sizeof(sin)) == 0);
+	KTAP_EXPECT(ko_host_open(&h, "v0", ip, peer) == 0);
+	KTAP_EXPECT(ko_host_filter(&h, ip, port, NULL, 0) == 0);
+	l = vtcp_socket(h.st, ss.ss_family);
+	KTAP_EXPECT(l >= 0 && vtcp_bind(h.st, l, (void *)&ss, len) == 0);
 	KTAP_EXPECT(vtcp_listen(h.st, l, 4) == 0);
 	pid = fork();
 	if (pid == 0)
-		kernel_client(7002, verdict[1]);
+		kernel_client(ip, port, verdict[1]);
 	limit = ko_host_now() + 5000000000ULL;
 	while ((s = vtcp_accept(h.st, l, NULL, NULL)) == -EAGAIN && ko_host_now() < limit)
 		ko_host_step(&h, ko_host_now() + 10000000);
@@ -307,6 +312,16 @@ static int passive_open_bulk_close(void)
 	print_stats(&h);
 	ko_host_close(&h);
 	return KTAP_PASS;
+}
+
+static int passive_open_bulk_close(void)
+{
+	return passive_open("10.9.0.1", "10.9.0.2", 7002);
+}
+
+static int passive_open_v6_bulk_close(void)
+{
+	return passive_open("fd09::1", "fd09::2", 7006);
 }
 
 /*
@@ -388,7 +403,8 @@ static void engine_victim(uint16_t lport, uint16_t rport, int ready)
 static void kernel_victim_peer(uint16_t port, int ready, int result)
 {
 	struct timeval tv = { .tv_sec = 10 };
-	struct sockaddr_in sin;
+	struct sockaddr_storage ss;
+	socklen_t len = ko_addr(&ss, "10.9.0.2", port);
 	char buf[64];
 	int64_t t;
 	int l, fd, one = 1;
@@ -396,10 +412,9 @@ static void kernel_victim_peer(uint16_t port, int ready, int result)
 	alarm(CHILD_LIFETIME_S);
 	if (vt_enter_peer())
 		_exit(10);
-	ko_sin(&sin, "10.9.0.2", port);
 	l = socket(AF_INET, SOCK_STREAM, 0);
 	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(l, (void *)&sin, sizeof(sin)) || listen(l, 1) || write(ready, "r", 1) != 1)
+	if (bind(l, (void *)&ss, len) || listen(l, 1) || write(ready, "r", 1) != 1)
 		_exit(11);
 	fd = accept(l, NULL, NULL);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -460,6 +475,7 @@ static int sigkill_resets_peer(void)
 static const struct ktap_case cases[] = {
 	{ "ko_engine_active_open_bulk_close", active_open_bulk_close, 50 },
 	{ "ko_engine_passive_open_bulk_close", passive_open_bulk_close, 50 },
+	{ "ko_engine_passive_open_v6_bulk_close", passive_open_v6_bulk_close, 50 },
 	{ "ko_engine_sigkill_resets_peer", sigkill_resets_peer, 20 },
 	{ "ko_engine_db_poll_bulk_no_syscalls", db_poll_bulk_no_syscalls, 50 },
 };

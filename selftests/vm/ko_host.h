@@ -136,15 +136,28 @@ static inline int ko_set_db_poll_us(const char *us)
 	return r;
 }
 
-static inline void ko_sin(struct sockaddr_in *sin, const char *ip, uint16_t port)
+/* @ip (IPv4 or IPv6, by its spelling) and @port as a socket address. */
+static inline socklen_t ko_addr(struct sockaddr_storage *ss, const char *ip, uint16_t port)
 {
-	memset(sin, 0, sizeof(*sin));
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons(port);
-	inet_pton(AF_INET, ip, &sin->sin_addr);
+	memset(ss, 0, sizeof(*ss));
+	if (strchr(ip, ':')) {
+		struct sockaddr_in6 *s6 = (void *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		inet_pton(AF_INET6, ip, &s6->sin6_addr);
+		return sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (void *)ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		inet_pton(AF_INET, ip, &s4->sin_addr);
+		return sizeof(*s4);
+	}
 }
 
-/* The engine on a velo.ko stack of @ifname, owning @ip; @peer a neighbour. */
+/* The engine on a velo.ko stack of @ifname, owning @ip; @peer a neighbour (v4 or v6). */
 static inline int ko_host_open(struct ko_host *h, const char *ifname, const char *ip,
 			       const char *peer)
 {
@@ -156,7 +169,7 @@ static inline int ko_host_open(struct ko_host *h, const char *ifname, const char
 		.mtu = 1500,
 		.ifindex = if_nametoindex(ifname),
 	};
-	struct sockaddr_in sin;
+	struct sockaddr_storage ss;
 	uint8_t peer_mac[6];
 
 	memset(h, 0, sizeof(*h));
@@ -168,10 +181,10 @@ static inline int ko_host_open(struct ko_host *h, const char *ifname, const char
 	h->st = vtcp_stack_create(&c);
 	if (!h->st)
 		return -1;
-	ko_sin(&sin, ip, 0);
-	vtcp_addr_add(h->st, (struct sockaddr *)&sin);
-	ko_sin(&sin, peer, 0);
-	return vtcp_neigh_set(h->st, (struct sockaddr *)&sin, peer_mac);
+	ko_addr(&ss, ip, 0);
+	vtcp_addr_add(h->st, (struct sockaddr *)&ss);
+	ko_addr(&ss, peer, 0);
+	return vtcp_neigh_set(h->st, (struct sockaddr *)&ss, peer_mac);
 }
 
 static inline void ko_host_close(struct ko_host *h)
@@ -209,12 +222,13 @@ static inline void ko_host_step(struct ko_host *h, uint64_t limit)
 static inline int ko_host_filter(struct ko_host *h, const char *lip, uint16_t lport,
 				 const char *rip, uint16_t rport)
 {
-	struct velo_ko_flow fl = { .family = AF_INET, .local_port = lport, .remote_port = rport };
+	struct velo_ko_flow fl = { .local_port = lport, .remote_port = rport };
 	uint64_t handle;
 
-	inet_pton(AF_INET, lip, fl.local_addr);
+	fl.family = strchr(lip, ':') ? AF_INET6 : AF_INET;
+	inet_pton(fl.family, lip, fl.local_addr);
 	if (rip)
-		inet_pton(AF_INET, rip, fl.remote_addr);
+		inet_pton(fl.family, rip, fl.remote_addr);
 	return velo_ko_filter_add(h->k, &fl, 0, &handle);
 }
 

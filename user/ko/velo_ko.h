@@ -18,9 +18,11 @@
  *   velo_ko_close(k);
  *
  * The burst calls allocate nothing. With doorbell polling (the module's
- * db_poll_us > 0 and cfg.no_db_poll unset) no call makes a system call;
- * otherwise tx_submit makes one (VELO_IOC_KICK) per burst. stats.kicks
- * counts them. A velo_ko is not thread-safe: one thread drives it, except
+ * db_poll_us > 0 when the stack is opened, and cfg.no_db_poll unset) they
+ * make no system call at all; otherwise tx_submit makes one (VELO_IOC_KICK)
+ * per burst. stats.kicks and stats.waits count the system calls.
+ * Every send WQE asks for a completion; the number of send buffers is
+ * bounded so that neither the SQ nor the send CQ can overflow. A velo_ko is not thread-safe: one thread drives it, except
  * the connection record calls (one writer per record).
  * Errors are negative errno values.
  */
@@ -120,8 +122,12 @@ unsigned int velo_ko_tx_reap(struct velo_ko *k);
 
 /*
  * Sleeps until a frame arrives or a send completes, or until deadline_ns
- * (CLOCK_MONOTONIC, 0: none). Returns VELO_EV_* (0 at the deadline) or
- * -EINTR (a signal without SA_RESTART) / -ENODEV (the device is gone).
+ * (CLOCK_MONOTONIC, 0: none). Reaps send completions first (they would
+ * end the sleep at once) and, under doorbell polling with sends in
+ * flight, rings the doorbell once (so that sends cannot stall if polling
+ * is switched off). Returns VELO_EV_* (0 at the deadline) or -EINTR (a
+ * signal without SA_RESTART) / -ENODEV (the device is gone).
+ * poll()ing velo_ko_fd() instead is fine after a velo_ko_tx_reap().
  */
 int velo_ko_wait(struct velo_ko *k, int64_t deadline_ns);
 
