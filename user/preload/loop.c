@@ -265,7 +265,8 @@ void velo_loop_try_attach(struct vsock *vs, int fd)
 		goto kernel;
 	if (!velo_cfg.loopback)
 		goto kernel;
-	if (!velo_config_accelerate(&velo_cfg, (struct sockaddr *)&peer, velo_prog)) {
+	if (!velo_config_accelerate(&velo_cfg, (struct sockaddr *)(vs->accepted ? &self : &peer),
+				    velo_prog)) {
 		velo_stat_add(VELO_STAT_RULE_PASSTHROUGH, 1);
 		goto kernel;
 	}

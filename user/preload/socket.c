@@ -194,6 +194,7 @@ static int after_accept(int lfd, int fd)
 		adopt_fd(fd);
 		vs = velo_fd_get(fd);
 		if (vs) {
+			vs->accepted = true;
 			velo_loop_try_attach(vs, fd);
 			velo_vs_put(vs);
 		}
@@ -204,6 +205,7 @@ static int after_accept(int lfd, int fd)
 	velo_vs_put(lvs);
 	vs = velo_fd_get(fd);
 	if (vs) {
+		vs->accepted = true;
 		velo_loop_try_attach(vs, fd);
 		velo_vs_put(vs);
 	}

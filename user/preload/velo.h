@@ -90,6 +90,7 @@ struct vsock {
 	uint64_t abort_limit;   /* peer reset: ring data kept up to here (0: unset) */
 	_Atomic int vreset;     /* peer gone with our data unread: 1 reset pending, 2 reported */
 	bool rule_checked;
+	bool accepted;          /* from accept(): rules match the local address */
 	/* statistics slot, -1 if none */
 	int slot;
 	/* epoll registrations of this socket (to switch them on attach) */
