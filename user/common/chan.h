@@ -65,6 +65,8 @@ struct velo_chan_dir {
 struct velo_chan {
 	struct velo_chan_end end[2];
 	struct velo_chan_dir dir[2];
+	/* each end's local address (sockaddr_in6 or _in), for garbage collection */
+	uint8_t addr[2][32];
 	uint8_t ring[2][VELO_CHAN_RING];
 };
 

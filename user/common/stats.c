@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* libvelo statistics: writer set-up and the reader used by veloctl. */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -64,6 +67,30 @@ struct velo_stats *velo_stats_create(pid_t pid, const char *comm,
 	atomic_thread_fence(memory_order_release);
 	st->magic = VELO_STATS_MAGIC;
 	return st;
+}
+
+void velo_stats_gc(void)
+{
+	DIR *d = opendir("/dev/shm");
+	struct dirent *de;
+	int saved = errno;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char *end;
+		long pid;
+
+		if (strncmp(de->d_name, "velo-stats.", 11))
+			continue;
+		pid = strtol(de->d_name + 11, &end, 10);
+		if (*end || pid <= 0)
+			continue;
+		if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+			velo_stats_remove((pid_t)pid);
+	}
+	closedir(d);
+	errno = saved;
 }
 
 void velo_stats_remove(pid_t pid)

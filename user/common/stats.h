@@ -72,6 +72,8 @@ struct velo_stats {
 struct velo_stats *velo_stats_create(pid_t pid, const char *comm,
 				     const struct velo_stats *copy_from);
 void velo_stats_remove(pid_t pid);
+/* Remove the stats files of processes that no longer exist (killed ones). */
+void velo_stats_gc(void);
 
 /* Print the statistics of process pid (text or JSON). 0, or -errno. */
 int velo_stats_print(pid_t pid, bool json, FILE *out);

@@ -132,6 +132,8 @@ void velo_init(void)
 		velo_config_load_file(&velo_cfg, "/etc/velo.conf");
 	}
 	velo_config_load_env(&velo_cfg);
+	velo_stats_gc();
+	velo_loop_gc(256);
 	velo_st = velo_stats_create(getpid(), velo_prog, NULL);
 	pthread_atfork(NULL, atfork_parent, atfork_child);
 	velo_adopt_inherited();

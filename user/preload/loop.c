@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <stddef.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -302,6 +303,8 @@ void velo_loop_try_attach(struct vsock *vs, int fd)
 	vs->end = vs->cookie < vs->peer_cookie ? 0 : 1;
 	vs->self_addr = self;
 	vs->peer_addr = peer;
+	memcpy(vs->ch->addr[vs->end], &self,
+	       self.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
 	me = &vs->ch->end[vs->end];
 	fl = REAL(fcntl)(fd, F_GETFL);
 	atomic_store(&me->nonblock, fl >= 0 && (fl & O_NONBLOCK));
@@ -1292,6 +1295,12 @@ bool velo_loop_release(struct vsock *vs, int fd, bool exec, struct velo_closing 
 		}
 		errno = saved;
 	}
+	if (last && !cl && !exec && atomic_load(&velo_exiting)) {
+		/* exiting: the kernel closes our fds next (a fork child would hold refs) */
+		atomic_store(&me->closed, 1);
+		if (!atomic_load(&ch->end[!vs->end].present) || atomic_load(&ch->end[!vs->end].closed))
+			unlink(vs->path);
+	}
 	if (last && cl) {
 		cl->ch = ch;
 		cl->end = vs->end;
@@ -1327,5 +1336,69 @@ void velo_loop_closed(struct velo_closing *cl)
 	}
 	if (cl->unmap)
 		munmap(cl->ch, sizeof(*cl->ch));
+	errno = saved;
+}
+
+/*
+ * Remove channel files whose sockets are all gone (processes killed, or
+ * exited while their peer lived on): at most `budget` files per call.
+ */
+void velo_loop_gc(unsigned int budget)
+{
+	char dir[48], path[128];
+	struct dirent *de;
+	DIR *d;
+	int saved = errno;
+
+	snprintf(dir, sizeof(dir), "/dev/shm/velo-%u", (unsigned int)geteuid());
+	d = opendir(dir);
+	if (!d)
+		return;
+	while (budget && (de = readdir(d))) {
+		struct velo_chan hdr;
+		struct stat sb;
+		bool alive = false;
+		int fd, e;
+
+		if (de->d_name[0] == '.')
+			continue;
+		budget--;
+		snprintf(path, sizeof(path), "%s/%.60s", dir, de->d_name);
+		fd = REAL(open)(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &sb) < 0 ||
+		    pread(fd, &hdr, offsetof(struct velo_chan, ring), 0) !=
+			    (ssize_t)offsetof(struct velo_chan, ring)) {
+			REAL(close)(fd);
+			continue;
+		}
+		REAL(close)(fd);
+		for (e = 0; e < 2 && !alive; e++) {
+			struct sockaddr_storage self, peer;
+			uint64_t cookie = 0, want = atomic_load(&hdr.end[e].cookie);
+			uint32_t uid;
+			int st;
+
+			if (!want) {
+				/* an end attaching right now, or never: young files live */
+				alive = time(NULL) - sb.st_mtime < 60;
+				continue;
+			}
+			memset(&self, 0, sizeof(self));
+			memset(&peer, 0, sizeof(peer));
+			memcpy(&self, hdr.addr[e], sizeof(hdr.addr[e]));
+			memcpy(&peer, hdr.addr[!e], sizeof(hdr.addr[!e]));
+			if (!peer.ss_family) {
+				alive = time(NULL) - sb.st_mtime < 60;
+				continue;
+			}
+			if (!diag_lookup(&self, &peer, &cookie, &uid, &st) && cookie == want)
+				alive = true;
+		}
+		if (!alive)
+			unlink(path);
+	}
+	closedir(d);
 	errno = saved;
 }

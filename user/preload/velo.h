@@ -195,6 +195,7 @@ struct velo_closing {
  */
 bool velo_loop_release(struct vsock *vs, int fd, bool exec, struct velo_closing *cl, bool unmap);
 void velo_loop_closed(struct velo_closing *cl);
+void velo_loop_gc(unsigned int budget);
 void velo_loop_after_fork(struct vsock *vs);
 void velo_loop_shutdown(struct vsock *vs, int how);
 void velo_loop_shutdown_begin(struct vsock *vs, int how, uint32_t *was);
