@@ -24,6 +24,7 @@
 #include <linux/if_packet.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -63,11 +64,12 @@ struct vt_dseg {
 	uint64_t addr;
 };
 
+/* struct mlx5_cqe64 (include/linux/mlx5/device.h), the fields velo fills */
 struct vt_cqe {
-	uint8_t rsvd0[34];
+	uint8_t rsvd0[28];
 	uint8_t hds_ip_ext;
 	uint8_t l4_l3_hdr_type;
-	uint8_t rsvd1[8];
+	uint8_t rsvd1[14];
 	uint32_t byte_cnt;
 	uint8_t rsvd2[8];
 	uint32_t sop_drop_qpn;
@@ -75,6 +77,12 @@ struct vt_cqe {
 	uint8_t signature;
 	uint8_t op_own;
 };
+
+_Static_assert(offsetof(struct vt_cqe, hds_ip_ext) == 28, "mlx5_cqe64.hds_ip_ext");
+_Static_assert(offsetof(struct vt_cqe, byte_cnt) == 44, "mlx5_cqe64.byte_cnt");
+_Static_assert(offsetof(struct vt_cqe, sop_drop_qpn) == 56, "mlx5_cqe64.sop_drop_qpn");
+_Static_assert(offsetof(struct vt_cqe, op_own) == 63 && sizeof(struct vt_cqe) == 64,
+	       "mlx5_cqe64 size");
 
 #define VT_OPCODE_SEND	0x0a
 #define VT_OPCODE_NOP	0x00
