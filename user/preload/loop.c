@@ -477,11 +477,13 @@ static int drain_doorbells(struct vsock *vs, int fd)
 	char scratch[256];
 
 	for (;;) {
+		/* switched first: kbytes is only final once it is set */
+		uint32_t sw = atomic_load_explicit(&in->switched, memory_order_acquire);
 		uint64_t kb = atomic_load(&in->kbytes), kr = atomic_load(&in->kread);
 		size_t want = sizeof(scratch);
 		ssize_t n;
 
-		if (!atomic_load(&in->switched) || kr < kb)
+		if (!sw || kr < kb)
 			return 0; /* real data first: not ours to drain */
 		n = REAL(recv)(fd, scratch, want, MSG_DONTWAIT);
 		if (n > 0) {
@@ -527,9 +529,10 @@ static void settle_doorbells(struct vsock *vs, int fd)
 	int saved = errno, i;
 
 	for (i = 0; i < 2000; i++) {
+		uint32_t sw = atomic_load_explicit(&in->switched, memory_order_acquire);
 		uint64_t kb = atomic_load(&in->kbytes), kr = atomic_load(&in->kread);
 
-		if (!atomic_load(&in->switched) || kr < kb ||
+		if (!sw || kr < kb ||
 		    atomic_load(&in->bells) <= kr - kb || velo_ring_used(in) != 0)
 			break;
 		if (drain_doorbells(vs, fd))
