@@ -161,6 +161,7 @@ struct drv {
 	uint64_t frames_in, frames_out;
 	uint32_t ifindex;	/* vtap0's */
 	bool linklocal;		/* v6 cases use fe80:: addresses with scope ids */
+	FILE *pcap;		/* VELO_INTEROP_PCAP: every delivered frame, for debugging */
 };
 
 static bool chance(struct drv *d, unsigned int ppm)
@@ -171,8 +172,20 @@ static bool chance(struct drv *d, unsigned int ppm)
 	return ppm && d->rng % 1000000 < ppm;
 }
 
+static void pcap_frame(struct drv *d, const uint8_t *f, size_t len)
+{
+	uint64_t t = now_ns();
+	uint32_t rec[4] = { (uint32_t)(t / SEC), (uint32_t)(t % SEC / 1000), (uint32_t)len,
+			    (uint32_t)len };
+
+	fwrite(rec, sizeof(rec), 1, d->pcap);
+	fwrite(f, len, 1, d->pcap);
+}
+
 static void deliver(struct drv *d, int to, const uint8_t *f, size_t len)
 {
+	if (d->pcap)
+		pcap_frame(d, f, len);
 	if (to == 0 && d->st) {
 		vtcp_input(d->st, f, len, now_ns());
 		d->frames_in++;
@@ -301,6 +314,14 @@ static int setup(struct vtcp_config *over)
 	       KERNEL_IP, KERNEL_IP6, KERNEL_LL6) || tap_mac("vtap0", kmac))
 		return KTAP_FAIL;
 	D.ifindex = if_index("vtap0");
+	if (getenv("VELO_INTEROP_PCAP")) {
+		/* microsecond pcap, Ethernet link type */
+		static const uint32_t hdr[6] = { 0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1 };
+
+		D.pcap = fopen(getenv("VELO_INTEROP_PCAP"), "w");
+		if (D.pcap)
+			fwrite(hdr, sizeof(hdr), 1, D.pcap);
+	}
 	memset(&c, 0, sizeof(c));
 	if (over)
 		c = *over;
@@ -359,6 +380,7 @@ struct kpeer {
 	uint64_t send_bytes, expect_bytes;
 	uint64_t got;
 	bool bad, eof, reset;
+	char why[80];		/* what made it bad */
 	int rcvbuf, err;
 	atomic_bool go, done;
 	struct tcp_info ti;
@@ -420,6 +442,8 @@ static void *kpeer_main(void *arg)
 			buf[i] = pat(off + i);
 		w = send(k->sock, buf, n, MSG_NOSIGNAL);
 		if (w <= 0) {
+			snprintf(k->why, sizeof(k->why), "send at %llu: %s",
+				 (unsigned long long)off, strerror(errno));
 			k->bad = true;
 			break;
 		}
@@ -438,13 +462,18 @@ static void *kpeer_main(void *arg)
 			k->reset = errno == ECONNRESET;
 			if (!k->reset) {
 				k->err = errno;
+				snprintf(k->why, sizeof(k->why), "recv at %llu: %s",
+					 (unsigned long long)k->got, strerror(errno));
 				k->bad = true;
 			}
 			break;
 		}
 		for (ssize_t i = 0; i < n; i++)
-			if (buf[i] != pat(k->got + (uint64_t)i))
+			if (buf[i] != pat(k->got + (uint64_t)i) && !k->bad) {
+				snprintf(k->why, sizeof(k->why), "wrong byte at %llu",
+					 (unsigned long long)(k->got + (uint64_t)i));
 				k->bad = true;
+			}
 		k->got += (uint64_t)n;
 		if (k->expect_bytes && k->got >= k->expect_bytes && !k->eof)
 			continue;
@@ -471,7 +500,7 @@ static int kpeer_start(struct kpeer *k)
 
 struct eside {
 	int sock;
-	uint64_t sent, got, to_send;
+	uint64_t sent, got, to_send, bad_at;
 	bool bad, eof, shut;
 	int err;
 };
@@ -504,8 +533,10 @@ static void epump(struct eside *e)
 	}
 	while ((n = vtcp_recv(D.st, e->sock, buf, sizeof(buf), 0)) > 0) {
 		for (ssize_t i = 0; i < n; i++)
-			if (buf[i] != pat(e->got + (uint64_t)i))
+			if (buf[i] != pat(e->got + (uint64_t)i) && !e->bad) {
+				e->bad_at = e->got + (uint64_t)i;
 				e->bad = true;
+			}
 		e->got += (uint64_t)n;
 	}
 	if (n == 0)
@@ -630,6 +661,29 @@ static int hs_none(void)
 	return handshake(false, "net.ipv4.tcp_sack=0 net.ipv4.tcp_timestamps=0 net.ipv4.tcp_window_scaling=0", 0);
 }
 
+/* What each end saw, when a bulk transfer went wrong. */
+static void bulk_explain(const struct eside *e, const struct kpeer *k)
+{
+	struct vtcp_info ti;
+
+	if (e->bad)
+		ktap_diag("engine: wrong byte at %llu", (unsigned long long)e->bad_at);
+	if (e->err)
+		ktap_diag("engine: error %s", strerror(e->err));
+	if (k->bad)
+		ktap_diag("kernel: %s", k->why);
+	if (vtcp_get_info(D.st, e->sock, &ti) == 0)
+		ktap_diag("engine tcp: state %u ca %u unacked %u lost %u retrans %u backoff %u "
+			  "rto %u us cwnd %u ssthresh %u last sent %u ms, last recv %u ms ago",
+			  ti.tcpi_state, ti.tcpi_ca_state, ti.tcpi_unacked, ti.tcpi_lost,
+			  ti.tcpi_retrans, ti.tcpi_backoff, ti.tcpi_rto, ti.tcpi_snd_cwnd,
+			  ti.tcpi_snd_ssthresh, ti.tcpi_last_data_sent, ti.tcpi_last_data_recv);
+	ktap_diag("kernel tcp: state %u ca %u unacked %u lost %u retrans %u backoff %u rto %u us "
+		  "cwnd %u rcv_space %u", k->ti.tcpi_state, k->ti.tcpi_ca_state,
+		  k->ti.tcpi_unacked, k->ti.tcpi_lost, k->ti.tcpi_retrans, k->ti.tcpi_backoff,
+		  k->ti.tcpi_rto, k->ti.tcpi_snd_cwnd, k->ti.tcpi_rcv_space);
+}
+
 /* Bulk both directions at once, verified byte for byte on both ends. */
 static int bulk(struct impair im, bool v6, double *mbps)
 {
@@ -668,6 +722,8 @@ static int bulk(struct impair im, bool v6, double *mbps)
 		  (unsigned long long)e.got, (unsigned long long)k.got,
 		  e.bad || k.bad ? "CORRUPT" : "data ok", e.err ? " (engine error)" : "",
 		  (unsigned long long)D.frames_in, (unsigned long long)D.frames_out);
+	if (e.bad || k.bad || e.err || e.got != bytes || k.got != bytes)
+		bulk_explain(&e, &k);
 	KTAP_EXPECT(!e.bad && !k.bad && !e.err);
 	KTAP_EXPECT(e.got == bytes && k.got == bytes && e.eof && k.eof);
 	return KTAP_PASS;

@@ -439,8 +439,13 @@ static int delayed_ack(void)
 static int window_scaling(void)
 {
 	static const struct es_step s[] = {
-		ESTABLISH("mss=1000,ws=7"),
-		IN(1, F_ACK, 1, 1, 50, 0, NULL),
+		/* the window is set by the ACK that completes the handshake: as
+		 * on Linux, a later same-sequence ACK may open it, not shrink it */
+		CALL(0, do_listen),
+		IN(0, F_SYN, 0, 0, 65535, 0, "mss=1000,ws=7"),
+		OUT(0, F_SYN | F_ACK, 0, 1, ANY, 0, NULL),
+		IN(0, F_ACK, 1, 1, 50, 0, NULL),
+		CALL(0, do_accept),
 		CALL(1, send_20000),
 		OUT(1, F_ACK, 1, 1, ANY, 1000, NULL),
 		OUT(1, F_ACK, 1001, 1, ANY, 1000, NULL),
@@ -454,6 +459,49 @@ static int window_scaling(void)
 		OUT(3, F_ACK, 6001, 1, ANY, 1000, NULL),
 		OUT(3, F_ACK, 7001, 1, ANY, 1000, NULL),
 		NONE(4),
+		END,
+	};
+
+	return run(s, NULL);
+}
+
+/*
+ * As Linux's tcp_may_update_window() and tcp_acceptable_seq(): a resent
+ * segment (older SEG.SEQ) that acks new data brings its window with it, so
+ * the right edge does not run ahead on a stale window; and when the peer
+ * takes its window back, a bare ACK starts at the window's end, where the
+ * peer will hear it, not at snd_nxt, where it would be dropped unread.
+ */
+static int window_update_rules(void)
+{
+	static const struct es_step s[] = {
+		CALL(0, do_listen),
+		IN(0, F_SYN, 0, 0, 65535, 0, "mss=1000"),
+		OUT(0, F_SYN | F_ACK, 0, 1, ANY, 0, NULL),
+		IN(0, F_ACK, 1, 1, 6000, 0, NULL),
+		CALL(0, do_accept),
+		CALL(1, send_20000),
+		OUT(1, F_ACK, 1, 1, ANY, 1000, NULL),
+		OUT(1, F_ACK, 1001, 1, ANY, 1000, NULL),
+		OUT(1, F_ACK, 2001, 1, ANY, 1000, NULL),
+		OUT(1, F_ACK, 3001, 1, ANY, 1000, NULL),
+		OUT(1, F_ACK, 4001, 1, ANY, 1000, NULL),
+		OUT(1, F_ACK, 5001, 1, ANY, 1000, NULL),
+		NONE(2),
+		IN(2, F_ACK, 1, 1, 6000, 100, NULL),
+		OUT(2, F_ACK, 6001, 101, ANY, 0, NULL),
+		IN(3, F_ACK, 101, 1, 6000, 100, NULL),
+		OUT(3, F_ACK, 6001, 201, ANY, 0, NULL),
+		/* resent from the start with 100 new bytes, acking 3000 with the
+		 * same right edge: nothing more may go out */
+		IN(4, F_ACK, 1, 3001, 3000, 300, NULL),
+		OUT(4, F_ACK, 6001, 301, ANY, 0, NULL),
+		NONE(5),
+		/* a newer segment shrinks the window to [3001, 4001) */
+		IN(6, F_ACK, 301, 3001, 1000, 0, NULL),
+		NONE(7),
+		IN(8, F_ACK, 301, 3001, 1000, 100, NULL),
+		OUT(8, F_ACK, 4001, 401, ANY, 0, NULL),
 		END,
 	};
 
@@ -621,6 +669,7 @@ static const struct ktap_case cases[] = {
 	{ "cork_and_msg_more", cork_and_more, 0 },
 	{ "delayed_ack", delayed_ack, 0 },
 	{ "window_scaling_flow", window_scaling, 0 },
+	{ "window_update_rules", window_update_rules, 0 },
 	{ "ecn", ecn, 0 },
 	{ "mss_clamp_route_mtu", mss_clamp, 0 },
 };

@@ -383,8 +383,14 @@ static bool ack_input(struct vtcp_stack *st, struct tcb *tp, const struct seg *s
 		return false;
 	}
 	tp->probes_out = 0;
-	if (SEQ_LT(tp->snd_wl1, sg->seq) ||
-	    (tp->snd_wl1 == sg->seq && SEQ_LEQ(tp->snd_wl2, sg->ack))) {
+	/*
+	 * Linux's tcp_may_update_window(): an ACK that advances snd_una always
+	 * carries the window, else the right edge snd_una + snd_wnd would grow
+	 * from a stale window when a retransmission (older SEG.SEQ) acks new
+	 * data; then a newer segment, or a same-seq one that opens or closes it.
+	 */
+	if (advanced || SEQ_LT(tp->snd_wl1, sg->seq) ||
+	    (tp->snd_wl1 == sg->seq && (wnd > tp->snd_wnd || !wnd))) {
 		tp->snd_wnd = wnd;
 		tp->snd_wl1 = sg->seq;
 		tp->snd_wl2 = sg->ack;
@@ -568,7 +574,7 @@ static void synchronized_input(struct vtcp_stack *st, struct tcb *tp,
 		return; /* after the peer's FIN: nothing more to take */
 	if (tp->orphan && tp->parent < 0 && sg->len && SEQ_GT(sg->seq + sg->len, tp->rcv_nxt)) {
 		/* data for a closed socket (not one awaiting accept): Linux resets */
-		tcp_send_ctl(st, tp, TH_RST | TH_ACK, tp->snd_nxt);
+		tcp_send_ctl(st, tp, TH_RST | TH_ACK, tcp_acceptable_seq(tp));
 		tcp_done(st, tp, ECONNRESET);
 		return;
 	}

@@ -396,6 +396,7 @@ void tcp_input(struct vtcp_stack *st, const struct ip_meta *m,
 /* output.c */
 void tcp_output(struct vtcp_stack *st, struct tcb *tp);
 /* A segment without data (ACK, RST, probe); queued outside vtcp_poll(). */
+uint32_t tcp_acceptable_seq(const struct tcb *tp);
 void tcp_send_ctl(struct vtcp_stack *st, struct tcb *tp, uint8_t flags,
 		  uint32_t seq);
 void tcp_send_syn(struct vtcp_stack *st, struct tcb *tp);

@@ -181,6 +181,23 @@ static void xmit(struct vtcp_stack *st, struct tcb *tp, uint32_t seq,
 		ctl_queue(st, &tp->nexthop, f, ETH_HLEN + iphl + tlen);
 }
 
+/*
+ * Linux's tcp_acceptable_seq(): the sequence number for a bare ACK or RST.
+ * snd_nxt may lie beyond the peer's window (it shrank, or data went out on
+ * a window that a newer ACK took back); a segment starting there fails the
+ * peer's acceptability test and its ACK and window are thrown away, which
+ * can leave both ends waiting for each other forever. The window's end is
+ * always heard.
+ */
+uint32_t tcp_acceptable_seq(const struct tcb *tp)
+{
+	uint32_t wnd_end = tp->snd_una + tp->snd_wnd;
+
+	if (SEQ_GEQ(wnd_end, tp->snd_nxt) || tp->snd_nxt - wnd_end < (1u << tp->snd_wscale))
+		return tp->snd_nxt;
+	return wnd_end;
+}
+
 void tcp_send_ctl(struct vtcp_stack *st, struct tcb *tp, uint8_t flags, uint32_t seq)
 {
 	xmit(st, tp, seq, 0, flags, 0);
@@ -349,7 +366,7 @@ void tcp_output(struct vtcp_stack *st, struct tcb *tp)
 	}
 	if (tp->ack_now && !sent && tp->state != VTCP_CLOSE &&
 	    tp->state != VTCP_LISTEN && tp->state != VTCP_SYN_SENT)
-		tcp_send_ctl(st, tp, TH_ACK, tp->snd_nxt);
+		tcp_send_ctl(st, tp, TH_ACK, tcp_acceptable_seq(tp));
 	tp->ack_now = false;
 }
 

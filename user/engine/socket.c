@@ -401,7 +401,7 @@ static void reset_conn(struct vtcp_stack *st, struct tcb *tp)
 	case VTCP_SYN_RECV:
 	case VTCP_CLOSING:
 	case VTCP_LAST_ACK:
-		tcp_send_ctl(st, tp, TH_RST | TH_ACK, tp->snd_nxt);
+		tcp_send_ctl(st, tp, TH_RST | TH_ACK, tcp_acceptable_seq(tp));
 		break;
 	default:
 		break;

@@ -272,7 +272,7 @@ static void keepalive_fire(struct vtcp_stack *st, struct tcb *tp)
 	}
 	if ((tp->user_timeout_ms && idle >= user_timeout_ns(tp) && tp->probes_out) ||
 	    (!tp->user_timeout_ms && tp->probes_out >= tp->keepcnt)) {
-		tcp_send_ctl(st, tp, TH_RST | TH_ACK, tp->snd_nxt);
+		tcp_send_ctl(st, tp, TH_RST | TH_ACK, tcp_acceptable_seq(tp));
 		tcp_done(st, tp, timeout_err(tp));
 		return;
 	}
