@@ -38,7 +38,7 @@ static enum hrtimer_restart velo_db_timer(struct hrtimer *t)
 		return HRTIMER_NORESTART;
 	pc = be32_to_cpu(READ_ONCE(s->qp_dbr[MLX5_SND_DBR])) & 0xffff;
 	if (pc != READ_ONCE(s->sq_cc))
-		queue_work(velo_wq, &s->db_work);
+		queue_work_on(s->db_cpu, velo_wq, &s->db_work);
 	hrtimer_forward_now(t, velo_db_period(us));
 	return HRTIMER_RESTART;
 }
@@ -55,13 +55,20 @@ void velo_db_init(struct velo_stack *s)
 	INIT_WORK(&s->db_work, velo_db_work);
 }
 
-/* After a kick: start polling if the stack asks for it and it is enabled. */
+/*
+ * After a kick: start polling if the stack asks for it and it is enabled.
+ * The sends then leave from the kicking CPU, as the kick's did: frames
+ * handed to a device from two CPUs can overtake each other (veth delivers
+ * through per-CPU backlogs), and a NIC keeps a send queue in order.
+ */
 void velo_db_arm(struct velo_stack *s)
 {
 	unsigned int us = READ_ONCE(db_poll_us);
 
-	if (us && velo_db_armed(s) && !hrtimer_active(&s->db_timer))
+	if (us && velo_db_armed(s) && !hrtimer_active(&s->db_timer)) {
+		s->db_cpu = raw_smp_processor_id();
 		hrtimer_start(&s->db_timer, velo_db_period(us), HRTIMER_MODE_REL_SOFT);
+	}
 }
 
 /* The stack is dead (s->dead set): no timer restarts, no work is left. */

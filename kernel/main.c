@@ -35,7 +35,8 @@ static int __init velo_init(void)
 		ret = -ENOTRECOVERABLE;
 		goto err_filters;
 	}
-	velo_wq = alloc_workqueue("velo", WQ_UNBOUND, 0);
+	/* bound: doorbell work runs on the CPU it is queued on (dbpoll.c) */
+	velo_wq = alloc_workqueue("velo", 0, 0);
 	if (!velo_wq) {
 		ret = -ENOMEM;
 		goto err_filters;

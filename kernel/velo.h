@@ -76,6 +76,7 @@ struct velo_stack {
 	__u32 *sq_poll;		/* VELO_DBR_SQ_POLL: doorbell polling armed */
 	struct hrtimer db_timer;
 	struct work_struct db_work;
+	int db_cpu;		/* where polled sends go out: one CPU keeps them in order */
 	struct velo_cq rcq;
 	struct velo_cq scq;
 	struct velo_conn *conns;
