@@ -44,17 +44,28 @@ static void *later_main(void *arg)
 	else if (l->what == 1)
 		l->out = tcp_connect(l->port);
 	else {
+		size_t got = 0;
 		ssize_t r;
 
-		set_nonblock(l->fd, 1);
-		while ((r = recv(l->fd, sink, sizeof(sink), 0)) > 0 || (r < 0 && errno == EINTR))
-			;
-		set_nonblock(l->fd, 0);
-		while ((r = recv(l->fd, sink, sizeof(sink), MSG_DONTWAIT)) > 0 ||
-		       (r < 0 && errno == EAGAIN && !l->out)) {
-			if (r < 0)
-				msleep(5);
+		/*
+		 * Free some space, never enough for the whole send: it moves
+		 * part of its data and blocks again, so the next signal finds
+		 * it blocked with partial progress, however fast this runs.
+		 */
+		while (got < 60000 && !__atomic_load_n(&l->out, __ATOMIC_ACQUIRE)) {
+			r = recv(l->fd, sink, 60000 - got < sizeof(sink) ? 60000 - got : sizeof(sink), MSG_DONTWAIT);
+			if (r > 0)
+				got += (size_t)r;
+			else if (r < 0 && (errno == EAGAIN || errno == EINTR))
+				msleep(1);
+			else
+				break;
 		}
+		while (!__atomic_load_n(&l->out, __ATOMIC_ACQUIRE))
+			msleep(5);
+		while ((r = recv(l->fd, sink, sizeof(sink), MSG_DONTWAIT)) > 0 ||
+		       (r < 0 && errno == EINTR))
+			;
 	}
 	return NULL;
 }

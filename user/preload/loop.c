@@ -1018,10 +1018,15 @@ ssize_t velo_loop_send(struct vsock *vs, int fd, const struct iovec *iov, int io
 			velo_stat_add(VELO_STAT_SLEEPS, 1);
 			r = syscall(SYS_futex, &out->head_seq, FUTEX_WAIT, seq, &ts, NULL, 0);
 			atomic_fetch_sub(&out->space_wait, 1);
+			/*
+			 * As tcp_sendmsg(): a signal after some data went returns
+			 * the count, SA_RESTART or not (only a call that moved
+			 * nothing is restarted).
+			 */
+			if (r < 0 && errno == EINTR && done)
+				return done;
 			if (r < 0 && errno == EINTR &&
 			    (has_timeo || !velo_all_handlers_restart())) {
-				if (done)
-					return done;
 				errno = EINTR;
 				return -1;
 			}
