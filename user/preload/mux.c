@@ -11,6 +11,16 @@
  * poll/epoll_wait on the kernel fds; neither is ever restarted after a
  * signal, as in Linux.
  *
+ * epoll wake-ups: a ring-ready member sleeping threads cannot see (an
+ * EPOLL_CTL_MOD re-arm or an EPOLL_CTL_ADD while data waits in the ring, more
+ * ready members than one waiter took) is signalled through the kernel: its
+ * registration is switched to a one-shot "kick" mask that includes EPOLLOUT,
+ * which the kernel socket has, so the kernel queues it and wakes exactly one
+ * waiter (as Linux's ep_modify does for a ready file); that waiter restores
+ * the mask and reports the ring. Sleepers are counted under ep->mu together
+ * with their last look at the rings, so a change made under ep->mu either
+ * is seen by that look or kicks.
+ *
  * epoll stale-event guard (HAProxy's fd generations): the kernel is given
  * (generation << 32 | fd) as each registration's data; the app's data is
  * kept in velo's per-epoll table. An event whose generation is not the fd's
@@ -22,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -359,6 +370,7 @@ struct ep_reg {
 	bool loop;           /* readiness computed by velo */
 	bool disabled;       /* EPOLLONESHOT fired */
 	bool stale;          /* its fd number was closed, the file lives on */
+	bool kicked;         /* kernel mask is the one-shot kick mask */
 	int loop_idx;
 	uint64_t last_tail, last_head; /* EPOLLET: ring positions last reported */
 	uint64_t round;
@@ -376,6 +388,8 @@ struct vepoll {
 	size_t cap;
 	struct ep_reg **loops;
 	size_t nloops, loops_cap;
+	size_t scan_start;    /* ring scans start here: no member starves */
+	unsigned int sleepers; /* threads in the kernel epoll_pwait, under mu */
 	uint64_t round;
 	/*
 	 * Registrations of an fd number that was closed (the file living on in
@@ -537,6 +551,68 @@ static uint32_t kernel_mask(const struct ep_reg *reg)
 	return ev;
 }
 
+static uint32_t reg_ring_events(struct ep_reg *reg, bool consume);
+
+static int reg_kernel_mod(struct vepoll *ep, struct ep_reg *reg, uint32_t events)
+{
+	struct epoll_event kev;
+
+	kev.events = events;
+	kev.data.u64 = ((uint64_t)reg->gen << 32) | (uint32_t)reg->fd;
+	return REAL(epoll_ctl)(ep->epfd, EPOLL_CTL_MOD, reg->fd, &kev);
+}
+
+/* Can reg's kernel registration carry a kick? Caller holds ep->mu. */
+static bool reg_kickable(struct vepoll *ep, struct ep_reg *reg)
+{
+	/* EPOLLEXCLUSIVE registrations cannot be modified */
+	return reg->loop && reg->vs && reg->vs->ch && !reg->stale &&
+	       !(reg->events & EPOLLEXCLUSIVE) && (size_t)reg->fd < ep->cap &&
+	       ep->regs[reg->fd] == reg;
+}
+
+/*
+ * Ring readiness appeared that no sleeper can see: wake exactly one of them
+ * (caller holds ep->mu). Through reg's own registration when it can carry
+ * the kick, else through any member's: the woken waiter scans every ring.
+ * The kick mask is one-shot and holds EPOLLOUT, which the kernel socket has
+ * (its send queue holds at most a few doorbells once data moves through the
+ * ring), so the kernel queues it at once and wakes one waiter, or keeps it
+ * for the next epoll_wait when the sleepers have just left.
+ */
+static void ep_kick(struct vepoll *ep, struct ep_reg *reg)
+{
+	size_t i;
+
+	if (!ep->sleepers)
+		return;
+	if (!reg || !reg_kickable(ep, reg)) {
+		for (reg = NULL, i = 0; i < ep->nloops && !reg; i++)
+			if (reg_kickable(ep, ep->loops[i]))
+				reg = ep->loops[i];
+		if (!reg)
+			return;
+	}
+	if (reg->kicked)
+		return; /* not consumed yet: its waiter will scan the rings */
+	if (!reg_kernel_mod(ep, reg, kernel_mask(reg) | EPOLLOUT | EPOLLONESHOT))
+		reg->kicked = true;
+}
+
+/*
+ * A LOOP member was (re)registered while threads may sleep: make its peer
+ * ring on new data, as their own arming would have, then kick if its ring
+ * is ready already. Caller holds ep->mu.
+ */
+static void reg_armed_check(struct vepoll *ep, struct ep_reg *reg)
+{
+	if (!reg->loop || !reg->vs || !reg->vs->ch || !ep->sleepers)
+		return;
+	velo_loop_arm(reg->vs, reg->events & EPOLLOUT);
+	if (reg_ring_events(reg, false))
+		ep_kick(ep, reg);
+}
+
 static void vs_link(struct ep_reg *reg)
 {
 	if (!reg->vs)
@@ -649,6 +725,14 @@ static bool stale_unlink(struct vepoll *ep, struct ep_reg *reg)
 	return false;
 }
 
+/* Does fd still refer to vs's socket (not yet replaced by dup2)? */
+static bool fd_is_socket(int fd, struct vsock *vs)
+{
+	struct stat st;
+
+	return !fstat(fd, &st) && st.st_ino == vs->ino;
+}
+
 /*
  * fd is being closed. last: no fd of this process refers to the socket any
  * more, so (as far as we can see) the file is released and the kernel drops
@@ -677,6 +761,9 @@ void velo_epoll_vs_fd_closed(struct vsock *vs, int fd, bool last)
 			if (last) {
 				got = reg_take(ep, rfd);
 			} else {
+				if (list[i]->kicked && fd_is_socket(fd, vs))
+					reg_kernel_mod(ep, list[i], kernel_mask(list[i]));
+				list[i]->kicked = false; /* its number is not ours to MOD */
 				ep->regs[rfd] = NULL; /* keep it in loops */
 				list[i]->stale = true;
 				list[i]->stale_next = ep->stale;
@@ -709,15 +796,13 @@ void velo_epoll_socket_attached(struct vsock *vs)
 		pthread_mutex_lock(&ep->mu);
 		reg = list[i];
 		if ((size_t)reg->fd < ep->cap && ep->regs[reg->fd] == reg && !reg->loop) {
-			struct epoll_event kev;
-
 			reg->loop = true;
-			kev.events = kernel_mask(reg);
-			kev.data.u64 = ((uint64_t)reg->gen << 32) | (uint32_t)reg->fd;
-			REAL(epoll_ctl)(ep->epfd, EPOLL_CTL_MOD, reg->fd, &kev);
+			reg->kicked = false;
+			reg_kernel_mod(ep, reg, kernel_mask(reg));
 			loops_add(ep, reg);
 			/* a waiter may sleep on the kernel fd only: make the peer ring */
 			velo_loop_arm(vs, false);
+			reg_armed_check(ep, reg);
 		}
 		pthread_mutex_unlock(&ep->mu);
 	}
@@ -801,6 +886,8 @@ VELO_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 				REAL(epoll_ctl)(epfd, EPOLL_CTL_DEL, fd, NULL);
 				r = -1;
 				saved = ENOMEM;
+			} else {
+				reg_armed_check(ep, reg);
 			}
 		}
 		if (old && old->gen != reg->gen && !old->loop) {
@@ -878,7 +965,10 @@ VELO_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 			reg->events = ev->events;
 			reg->data = ev->data;
 			reg->disabled = false;
+			reg->kicked = false;
 			reg->last_tail = reg->last_head = UINT64_MAX;
+			/* Linux queues a member that is ready under its new mask */
+			reg_armed_check(ep, reg);
 		}
 	}
 	pthread_mutex_unlock(&ep->mu);
@@ -933,13 +1023,118 @@ static bool ep_rings_ready(struct vepoll *ep)
 	return any;
 }
 
+/*
+ * Report ring-ready LOOP members not yet reported in this round, starting
+ * where the last scan stopped (Linux's ready list is FIFO: no member may
+ * starve behind others that are always ready). Returns the first ready
+ * member left over when out[] is full. Caller holds ep->mu.
+ */
+static struct ep_reg *ring_scan(struct vepoll *ep, struct epoll_event *out, int *n, int max,
+				uint64_t round)
+{
+	size_t nl = ep->nloops, base = ep->scan_start, i, idx;
+
+	for (i = 0; i < nl; i++) {
+		struct ep_reg *reg;
+		uint32_t ev;
+
+		idx = (base + i) % nl;
+		reg = ep->loops[idx];
+		if (reg->round == round)
+			continue;
+		if (*n >= max) {
+			if (reg_ring_events(reg, false))
+				return reg;
+			continue;
+		}
+		ev = reg_ring_events(reg, true);
+		if (!ev)
+			continue;
+		out[*n].events = ev;
+		out[*n].data = reg->data;
+		reg->round = round;
+		reg->out_idx = (*n)++;
+		if (reg->events & EPOLLONESHOT)
+			reg->disabled = true;
+		ep->scan_start = idx + 1;
+	}
+	return NULL;
+}
+
+/*
+ * A kernel event of a LOOP member (caller holds ep->mu): the kernel part of
+ * its readiness merged with the ring's, with ET/ONESHOT. Returns the events
+ * to report as a new entry (0: none). A kick or a doorbell the kernel
+ * disarmed a one-shot registration for, without an event reported, gets
+ * its normal kernel registration back (doorbells, FIN, RST).
+ */
+static uint32_t loop_kernel_event(struct vepoll *ep, struct ep_reg *reg, uint32_t kev,
+				  struct epoll_event *out, uint64_t round, bool room)
+{
+	bool kick = reg->kicked, oneshot = reg->events & EPOLLONESHOT, restore;
+	uint32_t ev;
+
+	reg->kicked = false;
+	ev = velo_loop_kernel_events(reg->vs, reg->fd, kev) & (reg->events | EPOLLERR | EPOLLHUP);
+	if (reg->round == round) {
+		out[reg->out_idx].events |= ev;
+		ev = 0;
+		restore = kick && !oneshot;
+	} else if (reg->disabled) {
+		ev = 0;
+		restore = false; /* reported already: the app re-arms it */
+	} else if (!ev) {
+		ev = 0;
+		restore = kick || oneshot;
+	} else if (!room) {
+		/* the kernel disarmed or consumed it: it queues it again */
+		ev = 0;
+		restore = kick || oneshot || (reg->events & EPOLLET);
+	} else {
+		if (reg->events & EPOLLET) {
+			if (ev & EPOLLIN)
+				reg->last_tail = atomic_load(&vs_in(reg->vs)->tail);
+			if (ev & EPOLLOUT)
+				reg->last_head = atomic_load(&vs_out(reg->vs)->head);
+		}
+		if (oneshot)
+			reg->disabled = true;
+		restore = kick && !oneshot;
+	}
+	if (restore && !reg->stale)
+		reg_kernel_mod(ep, reg, kernel_mask(reg));
+	return ev;
+}
+
+/*
+ * A kernel member's event that did not fit: the kernel disarmed a one-shot
+ * registration and consumed an edge as it reported it; a MOD with the same
+ * mask queues it again if it is still ready (level-triggered ones stay
+ * queued by themselves). Caller holds ep->mu.
+ */
+static void reg_push_back(struct vepoll *ep, struct ep_reg *reg)
+{
+	if ((reg->events & (EPOLLET | EPOLLONESHOT)) && !(reg->events & EPOLLEXCLUSIVE) &&
+	    !reg->stale)
+		reg_kernel_mod(ep, reg, kernel_mask(reg));
+}
+
 static __thread struct epoll_event *kbuf;
 static __thread int kbuf_len;
 
+/*
+ * One look at the rings and the kernel, sleeping up to tmo_ms in the kernel
+ * when the rings have nothing (the caller armed them). Kernel events are
+ * fetched up to the room left, at least one so a member reported from its
+ * ring gets its kernel part (POLLOUT before the switch, FIN, errors) when
+ * out[] is full; an event that then does not fit is pushed back.
+ */
 static int ep_collect(struct vepoll *ep, int epfd, struct epoll_event *out, int max,
 		      int tmo_ms, const sigset_t *mask, int *kerr)
 {
-	int n = 0, k, i;
+	int n = 0, k, i, kicks = 0;
+	struct ep_reg *more;
+	bool slept = false;
 	uint64_t round;
 
 	*kerr = 0;
@@ -955,28 +1150,23 @@ static int ep_collect(struct vepoll *ep, int epfd, struct epoll_event *out, int 
 	}
 	pthread_mutex_lock(&ep->mu);
 	round = ++ep->round;
-	for (i = 0; (size_t)i < ep->nloops && n < max; i++) {
-		struct ep_reg *reg = ep->loops[i];
-		uint32_t ev = reg_ring_events(reg, true);
-
-		if (!ev)
-			continue;
-		out[n].events = ev;
-		out[n].data = reg->data;
-		reg->round = round;
-		reg->out_idx = n++;
-		if (reg->events & EPOLLONESHOT)
-			reg->disabled = true;
-	}
-	pthread_mutex_unlock(&ep->mu);
+	more = ring_scan(ep, out, &n, max, round);
+	if (more)
+		ep_kick(ep, more); /* Linux wakes another waiter for what is left */
 	if (n)
 		tmo_ms = 0;
-	k = REAL(epoll_pwait)(epfd, kbuf, max - n > 0 ? max - n : 1, tmo_ms, mask);
-	if (k < 0) {
-		*kerr = errno;
-		return n ? n : -1;
+	if (tmo_ms) {
+		/* counted with the look above: a change under mu now kicks */
+		ep->sleepers++;
+		slept = true;
 	}
+	pthread_mutex_unlock(&ep->mu);
+	k = REAL(epoll_pwait)(epfd, kbuf, max - n > 0 ? max - n : 1, tmo_ms, mask);
+	if (k < 0)
+		*kerr = errno;
 	pthread_mutex_lock(&ep->mu);
+	if (slept)
+		ep->sleepers--;
 	for (i = 0; i < k; i++) {
 		int fd = (int)(uint32_t)kbuf[i].data.u64;
 		uint32_t gen = (uint32_t)(kbuf[i].data.u64 >> 32);
@@ -1003,36 +1193,11 @@ static int ep_collect(struct vepoll *ep, int epfd, struct epoll_event *out, int 
 		if (velo_fd_gen(fd) != gen)
 			count_stale(fd); /* reported with its own (old) data, as Linux */
 		if (reg->loop && reg->vs && reg->vs->ch) {
-			ev = velo_loop_kernel_events(reg->vs, fd, ev) &
-			     (reg->events | EPOLLERR | EPOLLHUP);
-			if (reg->round == round) {
-				out[reg->out_idx].events |= ev;
-				continue;
-			}
-			if (reg->disabled)
-				continue;
-			if (!ev || n >= max) {
-				if (reg->events & EPOLLONESHOT) {
-					/*
-					 * The kernel disarmed its one-shot registration for a
-					 * doorbell we do not report: arm it again for FIN/RST.
-					 */
-					struct epoll_event kev;
-
-					kev.events = kernel_mask(reg);
-					kev.data.u64 = ((uint64_t)reg->gen << 32) | (uint32_t)fd;
-					REAL(epoll_ctl)(epfd, EPOLL_CTL_MOD, fd, &kev);
-				}
-				continue;
-			}
-			if (reg->events & EPOLLET) {
-				if (ev & EPOLLIN)
-					reg->last_tail = atomic_load(&vs_in(reg->vs)->tail);
-				if (ev & EPOLLOUT)
-					reg->last_head = atomic_load(&vs_out(reg->vs)->head);
-			}
-			if (reg->events & EPOLLONESHOT)
-				reg->disabled = true;
+			kicks += reg->kicked;
+			ev = loop_kernel_event(ep, reg, ev, out, round, n < max);
+		} else if (ev && n >= max) {
+			reg_push_back(ep, reg);
+			continue;
 		}
 		if (!ev || n >= max)
 			continue;
@@ -1041,8 +1206,28 @@ static int ep_collect(struct vepoll *ep, int epfd, struct epoll_event *out, int 
 		reg->round = round;
 		reg->out_idx = n++;
 	}
+	if (kicks) {
+		/* a kick may stand for another member: look at every ring */
+		more = ring_scan(ep, out, &n, max, round);
+		if (more)
+			ep_kick(ep, more);
+	}
 	pthread_mutex_unlock(&ep->mu);
+	if (k < 0 && !n)
+		return -1;
 	return n;
+}
+
+/* Ask the peers of every LOOP member to ring before we sleep. */
+static void ep_arm(struct vepoll *ep)
+{
+	size_t i;
+
+	pthread_mutex_lock(&ep->mu);
+	for (i = 0; i < ep->nloops; i++)
+		if (ep->loops[i]->vs && ep->loops[i]->vs->ch)
+			velo_loop_arm(ep->loops[i]->vs, ep->loops[i]->events & EPOLLOUT);
+	pthread_mutex_unlock(&ep->mu);
 }
 
 static int mux_epoll(int epfd, struct epoll_event *events, int max, int64_t tmo_ns,
@@ -1065,8 +1250,7 @@ static int mux_epoll(int epfd, struct epoll_event *events, int max, int64_t tmo_
 	}
 	for (bool first = true;; first = false) {
 		int64_t rem = tmo_ns < 0 ? -1 : tmo_ns;
-		int ms;
-		size_t i, nl = ep->nloops;
+		size_t nl = ep->nloops;
 
 		if (!first || nl) {
 			n = ep_collect(ep, epfd, events, max, 0, NULL, &kerr);
@@ -1094,25 +1278,12 @@ static int mux_epoll(int epfd, struct epoll_event *events, int max, int64_t tmo_
 		if (nl && spin_ns)
 			velo_spin_result(false);
 		if (nl) {
-			pthread_mutex_lock(&ep->mu);
-			for (i = 0; i < ep->nloops; i++)
-				velo_loop_arm(ep->loops[i]->vs,
-					      ep->loops[i]->events & EPOLLOUT);
-			pthread_mutex_unlock(&ep->mu);
-			if (ep_rings_ready(ep))
-				continue;
+			/* armed before ep_collect's last look: a later write rings */
+			ep_arm(ep);
 			velo_stat_add(VELO_STAT_SLEEPS, 1);
 		}
-		ms = rem < 0 ? -1 : (int)((rem + 999999) / 1000000);
-		/*
-		 * Ring readiness that appears without a doorbell (another thread
-		 * re-arming an EPOLLONESHOT member with EPOLL_CTL_MOD while data
-		 * sits in the ring) is found at the next look: sleep at most 10 ms
-		 * at a time while accelerated members are registered.
-		 */
-		if (nl && (ms < 0 || ms > 10))
-			ms = 10;
-		n = ep_collect(ep, epfd, events, max, ms, mask, &kerr);
+		n = ep_collect(ep, epfd, events, max, rem < 0 ? -1 : (int)((rem + 999999) / 1000000),
+			       mask, &kerr);
 		if (n != 0)
 			goto done;
 	}
