@@ -109,12 +109,23 @@ static int run(const struct es_step *steps, const struct vtcp_config *cfg)
 }
 
 /* Handshake at t=0 (RTT ~0, so RTO = 200 ms): mss 1000, options o. */
-#define ESTABLISH(o)                                             \
+#define ESTABLISH(o) ESTABLISH_WIN(o, 65535)
+/* The window is set by the ACK that completes the handshake (w, unscaled). */
+#define ESTABLISH_WIN(o, w)                                      \
 	CALL(0, do_listen),                                      \
 	IN(0, F_SYN, 0, 0, 65535, 0, o),                         \
 	OUT(0, F_SYN | F_ACK, 0, 1, ANY, 0, NULL),               \
-	IN(0, F_ACK, 1, 1, 65535, 0, NULL),                      \
+	IN(0, F_ACK, 1, 1, w, 0, NULL),                          \
 	CALL(0, do_accept)
+
+/* Six 1000-byte segments at t ms, the first at relative sequence 1. */
+#define SIX_SEGMENTS(t)                                          \
+	OUT(t, F_ACK, 1, 1, ANY, 1000, NULL),                    \
+	OUT(t, F_ACK, 1001, 1, ANY, 1000, NULL),                 \
+	OUT(t, F_ACK, 2001, 1, ANY, 1000, NULL),                 \
+	OUT(t, F_ACK, 3001, 1, ANY, 1000, NULL),                 \
+	OUT(t, F_ACK, 4001, 1, ANY, 1000, NULL),                 \
+	OUT(t, F_ACK, 5001, 1, ANY, 1000, NULL)
 
 /* RFC 6298: RTO 200 ms floor, doubling: 200, 600, 1400, 3000 ms. */
 static int rto_backoff(void)
@@ -439,20 +450,11 @@ static int delayed_ack(void)
 static int window_scaling(void)
 {
 	static const struct es_step s[] = {
-		/* the window is set by the ACK that completes the handshake: as
-		 * on Linux, a later same-sequence ACK may open it, not shrink it */
-		CALL(0, do_listen),
-		IN(0, F_SYN, 0, 0, 65535, 0, "mss=1000,ws=7"),
-		OUT(0, F_SYN | F_ACK, 0, 1, ANY, 0, NULL),
-		IN(0, F_ACK, 1, 1, 50, 0, NULL),
-		CALL(0, do_accept),
+		/* as on Linux, a later same-sequence ACK may open the window
+		 * the handshake set, not shrink it */
+		ESTABLISH_WIN("mss=1000,ws=7", 50),
 		CALL(1, send_20000),
-		OUT(1, F_ACK, 1, 1, ANY, 1000, NULL),
-		OUT(1, F_ACK, 1001, 1, ANY, 1000, NULL),
-		OUT(1, F_ACK, 2001, 1, ANY, 1000, NULL),
-		OUT(1, F_ACK, 3001, 1, ANY, 1000, NULL),
-		OUT(1, F_ACK, 4001, 1, ANY, 1000, NULL),
-		OUT(1, F_ACK, 5001, 1, ANY, 1000, NULL),
+		SIX_SEGMENTS(1),
 		NONE(2),
 		/* more than the window is queued; segments flow as it opens */
 		IN(3, F_ACK, 1, 2001, 50, 0, NULL),
@@ -475,18 +477,9 @@ static int window_scaling(void)
 static int window_update_rules(void)
 {
 	static const struct es_step s[] = {
-		CALL(0, do_listen),
-		IN(0, F_SYN, 0, 0, 65535, 0, "mss=1000"),
-		OUT(0, F_SYN | F_ACK, 0, 1, ANY, 0, NULL),
-		IN(0, F_ACK, 1, 1, 6000, 0, NULL),
-		CALL(0, do_accept),
+		ESTABLISH_WIN("mss=1000", 6000),
 		CALL(1, send_20000),
-		OUT(1, F_ACK, 1, 1, ANY, 1000, NULL),
-		OUT(1, F_ACK, 1001, 1, ANY, 1000, NULL),
-		OUT(1, F_ACK, 2001, 1, ANY, 1000, NULL),
-		OUT(1, F_ACK, 3001, 1, ANY, 1000, NULL),
-		OUT(1, F_ACK, 4001, 1, ANY, 1000, NULL),
-		OUT(1, F_ACK, 5001, 1, ANY, 1000, NULL),
+		SIX_SEGMENTS(1),
 		NONE(2),
 		IN(2, F_ACK, 1, 1, 6000, 100, NULL),
 		OUT(2, F_ACK, 6001, 101, ANY, 0, NULL),
