@@ -13,6 +13,10 @@
  *     16 sockets: every byte arrives.
  *  4. EPOLL_CTL_ADD of sockets already readable while 4 threads sleep on
  *     a set holding only a pipe: each is reported (ONESHOT: once).
+ *  5. A relay on one EPOLLONESHOT socket: the thread handling an event
+ *     writes the next byte itself, re-arms with EPOLL_CTL_MOD and stays
+ *     away until another thread has handled that byte, so every step
+ *     needs the re-arm (or the byte) to wake a sleeper.
  * A lost wake-up shows as a short count after a generous bound (the
  * sleepers are then released through a level-triggered stop pipe).
  */
@@ -304,6 +308,80 @@ static void phase_add_ready(int l, uint16_t port)
 	close(ep);
 }
 
+/* ------------------------------------------------------- 5: the relay */
+
+#define RELAY_STEPS 300
+
+static atomic_int relay_step, relay_stalls;
+static int relay_wr;
+
+static void *relay_worker(void *arg)
+{
+	struct epoll_event ev;
+
+	(void)arg;
+	for (;;) {
+		struct epoll_event re = { .events = EPOLLIN | EPOLLONESHOT, .data.u32 = 0 };
+		long end;
+		char c;
+		int step;
+
+		if (epoll_wait(ep, &ev, 1, -1) != 1)
+			continue;
+		if (ev.data.u32 == STOP)
+			return NULL;
+		if (read(rfd[0], &c, 1) != 1)
+			atomic_fetch_add(&spurious, 1);
+		step = atomic_fetch_add(&relay_step, 1) + 1;
+		if (step >= RELAY_STEPS)
+			continue;
+		NEED(write(relay_wr, "r", 1) == 1);
+		NEED(epoll_ctl(ep, EPOLL_CTL_MOD, rfd[0], &re) == 0);
+		end = now_ms() + 3000;
+		while (atomic_load(&relay_step) == step && now_ms() < end)
+			sched_yield();
+		if (atomic_load(&relay_step) == step) {
+			atomic_fetch_add(&relay_stalls, 1);
+			return NULL;
+		}
+	}
+}
+
+static void phase_relay(int l, uint16_t port)
+{
+	enum { NT = 4 };
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.u32 = 0 };
+	pthread_t t[NT];
+	int i;
+
+	atomic_store(&spurious, 0);
+	ep = epoll_create1(0);
+	NEED(ep >= 0);
+	add_stop(ep);
+	rfd[0] = tcp_connect(port);
+	relay_wr = accept(l, NULL, NULL);
+	NEED(rfd[0] >= 0 && relay_wr >= 0);
+	set_nonblock(rfd[0], 1);
+	NEED(epoll_ctl(ep, EPOLL_CTL_ADD, rfd[0], &ev) == 0);
+	for (i = 0; i < NT; i++)
+		NEED(pthread_create(&t[i], NULL, relay_worker, NULL) == 0);
+	NEED(write(relay_wr, "r", 1) == 1);
+	{
+		long end = now_ms() + 10000;
+
+		while (atomic_load(&relay_step) < RELAY_STEPS && !atomic_load(&relay_stalls) &&
+		       now_ms() < end)
+			msleep(2);
+	}
+	say("relay: steps %d of %d, stalled %s, empty reads %d",
+	    atomic_load(&relay_step) < RELAY_STEPS ? atomic_load(&relay_step) : RELAY_STEPS,
+	    RELAY_STEPS, YN(atomic_load(&relay_stalls)), atomic_load(&spurious));
+	stop_workers(t, NT);
+	close(rfd[0]);
+	close(relay_wr);
+	close(ep);
+}
+
 int main(void)
 {
 	uint16_t port;
@@ -315,6 +393,7 @@ int main(void)
 	phase_bytes(l, port, false);
 	phase_bytes(l, port, true);
 	phase_add_ready(l, port);
+	phase_relay(l, port);
 	close(l);
 	return 0;
 }

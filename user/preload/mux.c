@@ -1268,10 +1268,16 @@ static int mux_epoll(int epfd, struct epoll_event *events, int max, int64_t tmo_
 		}
 		if (nl && spin_ns && velo_now_ns() - start < spin_ns) {
 			unsigned int it;
+			bool found = false;
 
-			for (it = 0; it < 256 && !ep_rings_ready(ep); it++)
+			/* each look scans every member: the budget bounds the spin */
+			for (it = 0; it < 256 && velo_now_ns() - start < spin_ns; it++) {
+				found = ep_rings_ready(ep);
+				if (found)
+					break;
 				__builtin_ia32_pause();
-			if (it < 256)
+			}
+			if (found)
 				velo_spin_result(true);
 			continue;
 		}
