@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,10 @@
 #include <unistd.h>
 
 #include "preload/velo.h"
+
+#ifndef SO_COOKIE
+#define SO_COOKIE 57
+#endif
 
 extern void __chk_fail(void) __attribute__((noreturn));
 
@@ -66,33 +71,117 @@ static void track_new_socket(int fd, int domain, uint32_t state)
 }
 
 /*
- * An fd we did not create (inherited over exec, SCM_RIGHTS, unknown
- * listener). It attaches lazily, at its first use here: a process that only
- * holds an inherited socket (a plain parent may be the one using it) must
- * not look like a velo reader of it.
+ * Is the socket's end of a loopback channel live: attached by an
+ * accelerated process and not finished? Then its velo peer may be writing
+ * to the ring for it and every holder must read there. Channels are named
+ * by both ends' cookies in the directories chan_map() (loop.c) uses; only
+ * ours is known without a sock_diag query, so the directory is scanned
+ * (this runs for inherited and received sockets only).
+ */
+static bool chan_dir_end_live(const char *dir, uint64_t cookie)
+{
+	char hex[17], path[128];
+	struct velo_chan_end ends[2];
+	struct dirent *de;
+	bool live = false;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return false;
+	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)cookie);
+	while (!live && (de = readdir(d))) {
+		int cfd, e;
+
+		if (strlen(de->d_name) != 33 || de->d_name[16] != '-' ||
+		    (memcmp(de->d_name, hex, 16) && memcmp(de->d_name + 17, hex, 16)))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		cfd = REAL(open)(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (cfd < 0)
+			continue;
+		if (pread(cfd, ends, sizeof(ends), offsetof(struct velo_chan, end)) ==
+		    (ssize_t)sizeof(ends)) {
+			for (e = 0; e < 2; e++)
+				if (atomic_load(&ends[e].cookie) == cookie &&
+				    atomic_load(&ends[e].present) && !atomic_load(&ends[e].closed))
+					live = true;
+		}
+		REAL(close)(cfd);
+	}
+	closedir(d);
+	return live;
+}
+
+static bool chan_end_live(int fd)
+{
+	uint64_t cookie = 0;
+	socklen_t l = sizeof(cookie);
+	char dir[48];
+
+	if (REAL(getsockopt)(fd, SOL_SOCKET, SO_COOKIE, &cookie, &l) < 0 || !cookie)
+		return false;
+	snprintf(dir, sizeof(dir), "/dev/shm/velo-%u", (unsigned int)geteuid());
+	return chan_dir_end_live(dir, cookie) ||
+	       chan_dir_end_live("/dev/shm/velo-shared", cookie);
+}
+
+/* A TCP socket's domain and whether it listens; false for anything else. */
+static bool tcp_kind(int fd, int *dom, bool *listening)
+{
+	int proto = 0, type = 0, acc = 0;
+	socklen_t l = sizeof(int);
+
+	*dom = 0;
+	if (REAL(getsockopt)(fd, SOL_SOCKET, SO_DOMAIN, dom, &l) < 0)
+		return false;
+	l = sizeof(int);
+	if (REAL(getsockopt)(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0)
+		return false;
+	l = sizeof(int);
+	if (REAL(getsockopt)(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l) < 0)
+		return false;
+	if (!is_tcp(*dom, type, proto))
+		return false;
+	l = sizeof(int);
+	REAL(getsockopt)(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &l);
+	*listening = acc;
+	return true;
+}
+
+/*
+ * An fd we did not create (inherited over exec, SCM_RIGHTS). Whoever
+ * created it may be a plain process that still holds it and reads or
+ * writes it through the kernel only: attaching it would move the
+ * connection's data to a ring that process never looks at. So it stays a
+ * kernel socket for good, unless its end of a channel is live (created
+ * by a velo process, whose execs keep velo loaded): then it attaches at
+ * once, the peer may already be writing to the ring, and from then on this
+ * process counts as a holder of the end (its exec keeps velo loaded too).
+ * A listener is ours to accept from: what it accepts is created here.
  */
 static void adopt_fd(int fd)
 {
-	int dom = 0, proto = 0, type = 0, acc = 0;
-	socklen_t l = sizeof(int);
 	struct vsock *vs;
-	int saved = errno;
+	bool listening = false;
+	int dom, saved = errno;
 
 	velo_fd_opened(fd);
-	if (REAL(getsockopt)(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l) < 0)
+	if (!tcp_kind(fd, &dom, &listening))
 		goto out;
-	l = sizeof(int);
-	if (REAL(getsockopt)(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0)
+	if (listening) {
+		track_new_socket(fd, dom, VELO_SS_LISTEN);
 		goto out;
-	l = sizeof(int);
-	if (REAL(getsockopt)(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l) < 0)
+	}
+	if (!chan_end_live(fd)) {
+		track_new_socket(fd, dom, VELO_SS_KERNEL);
 		goto out;
-	if (!is_tcp(dom, type, proto))
-		goto out;
-	l = sizeof(int);
-	REAL(getsockopt)(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &l);
-	track_new_socket(fd, dom, acc ? VELO_SS_LISTEN : VELO_SS_PENDING);
-	(void)vs;
+	}
+	track_new_socket(fd, dom, VELO_SS_PENDING);
+	vs = velo_fd_get(fd);
+	if (vs) {
+		velo_loop_try_attach(vs, fd);
+		velo_vs_put(vs);
+	}
 out:
 	errno = saved;
 }
@@ -190,19 +279,21 @@ static int after_accept(int lfd, int fd)
 	if (fd < 0)
 		return fd;
 	lvs = velo_fd_get(lfd);
-	if (!lvs) {
-		adopt_fd(fd);
-		vs = velo_fd_get(fd);
-		if (vs) {
-			vs->accepted = true;
-			velo_loop_try_attach(vs, fd);
-			velo_vs_put(vs);
+	if (lvs) {
+		track_new_socket(fd, lvs->family, VELO_SS_PENDING);
+		velo_vs_put(lvs);
+	} else {
+		/* a listener we never saw: the connection is still created here */
+		bool listening;
+		int dom;
+
+		if (!tcp_kind(fd, &dom, &listening)) {
+			velo_fd_opened(fd);
+			errno = saved;
+			return fd;
 		}
-		errno = saved;
-		return fd;
+		track_new_socket(fd, dom, VELO_SS_PENDING);
 	}
-	track_new_socket(fd, lvs->family, VELO_SS_PENDING);
-	velo_vs_put(lvs);
 	vs = velo_fd_get(fd);
 	if (vs) {
 		vs->accepted = true;
