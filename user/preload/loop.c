@@ -369,6 +369,13 @@ static void ring_doorbell(struct vsock *vs, int fd, struct velo_chan_dir *d)
 {
 	int saved;
 
+	/*
+	 * Our tail store (release) must be visible before we look at armed:
+	 * a consumer stores armed, then loads tail. Without a full barrier
+	 * the CPU may read armed first (x86 store-load reordering), both
+	 * miss each other and the consumer sleeps with data in the ring.
+	 */
+	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&vs->ch->end[!vs->end].async, memory_order_relaxed) ||
 	    atomic_load_explicit(&vs->ch->end[!vs->end].ring_always, memory_order_relaxed)) {
 		/* O_ASYNC peer: the kernel's SIGIO comes from the doorbell */
@@ -393,6 +400,8 @@ static void futex_wake(_Atomic uint32_t *w)
 /* Consumer freed ring space: wake blocked producers and pollers. */
 static void space_freed(struct vsock *vs, int fd, struct velo_chan_dir *in)
 {
+	/* head before space_wait/out_armed: the mirror of ring_doorbell's fence */
+	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load(&in->space_wait)) {
 		atomic_fetch_add(&in->head_seq, 1);
 		futex_wake(&in->head_seq);
@@ -632,8 +641,19 @@ ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int io
 			if (sw && want > kb - kr)
 				want = kb - kr;
 			k = iov_slice(iov, iovcnt, done, want, sub);
-			if (block)
+			if (block) {
 				atomic_store(&in->armed, 1); /* a switch rings us */
+				/*
+				 * A producer that switched after our look at
+				 * `switched` may have written the ring and
+				 * found armed still 0: then nothing would ring
+				 * and the recv below would sleep for ever.
+				 */
+				if (atomic_load(&in->switched)) {
+					atomic_exchange(&in->armed, 0);
+					continue;
+				}
+			}
 			n = kern_recv(fd, sub, k, kflags | (block ? 0 : MSG_DONTWAIT));
 			if (n > 0) {
 				size_t valid = n;
