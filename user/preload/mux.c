@@ -1027,10 +1027,14 @@ static bool ep_rings_ready(struct vepoll *ep)
  * Report ring-ready LOOP members not yet reported in this round, starting
  * where the last scan stopped (Linux's ready list is FIFO: no member may
  * starve behind others that are always ready). Returns the first ready
- * member left over when out[] is full. Caller holds ep->mu.
+ * member left over when out[] is full. arm: about to sleep, so each member's
+ * peer is asked to ring before its ring is looked at (a write after the
+ * look rings); stops once something is found, we will not sleep then.
+ * Caller holds ep->mu, so a member added or re-armed meanwhile is either
+ * looked at here or sees the sleeper counted.
  */
 static struct ep_reg *ring_scan(struct vepoll *ep, struct epoll_event *out, int *n, int max,
-				uint64_t round)
+				uint64_t round, bool arm)
 {
 	size_t nl = ep->nloops, base = ep->scan_start, i, idx;
 
@@ -1040,6 +1044,8 @@ static struct ep_reg *ring_scan(struct vepoll *ep, struct epoll_event *out, int 
 
 		idx = (base + i) % nl;
 		reg = ep->loops[idx];
+		if (arm && !*n && reg->vs && reg->vs->ch)
+			velo_loop_arm(reg->vs, reg->events & EPOLLOUT);
 		if (reg->round == round)
 			continue;
 		if (*n >= max) {
@@ -1124,7 +1130,7 @@ static __thread int kbuf_len;
 
 /*
  * One look at the rings and the kernel, sleeping up to tmo_ms in the kernel
- * when the rings have nothing (the caller armed them). Kernel events are
+ * when the rings have nothing (armed as they are looked at). Kernel events are
  * fetched up to the room left, at least one so a member reported from its
  * ring gets its kernel part (POLLOUT before the switch, FIN, errors) when
  * out[] is full; an event that then does not fit is pushed back.
@@ -1150,7 +1156,7 @@ static int ep_collect(struct vepoll *ep, int epfd, struct epoll_event *out, int 
 	}
 	pthread_mutex_lock(&ep->mu);
 	round = ++ep->round;
-	more = ring_scan(ep, out, &n, max, round);
+	more = ring_scan(ep, out, &n, max, round, tmo_ms != 0);
 	if (more)
 		ep_kick(ep, more); /* Linux wakes another waiter for what is left */
 	if (n)
@@ -1208,7 +1214,7 @@ static int ep_collect(struct vepoll *ep, int epfd, struct epoll_event *out, int 
 	}
 	if (kicks) {
 		/* a kick may stand for another member: look at every ring */
-		more = ring_scan(ep, out, &n, max, round);
+		more = ring_scan(ep, out, &n, max, round, false);
 		if (more)
 			ep_kick(ep, more);
 	}
@@ -1216,18 +1222,6 @@ static int ep_collect(struct vepoll *ep, int epfd, struct epoll_event *out, int 
 	if (k < 0 && !n)
 		return -1;
 	return n;
-}
-
-/* Ask the peers of every LOOP member to ring before we sleep. */
-static void ep_arm(struct vepoll *ep)
-{
-	size_t i;
-
-	pthread_mutex_lock(&ep->mu);
-	for (i = 0; i < ep->nloops; i++)
-		if (ep->loops[i]->vs && ep->loops[i]->vs->ch)
-			velo_loop_arm(ep->loops[i]->vs, ep->loops[i]->events & EPOLLOUT);
-	pthread_mutex_unlock(&ep->mu);
 }
 
 static int mux_epoll(int epfd, struct epoll_event *events, int max, int64_t tmo_ns,
@@ -1283,11 +1277,8 @@ static int mux_epoll(int epfd, struct epoll_event *events, int max, int64_t tmo_
 		}
 		if (nl && spin_ns)
 			velo_spin_result(false);
-		if (nl) {
-			/* armed before ep_collect's last look: a later write rings */
-			ep_arm(ep);
-			velo_stat_add(VELO_STAT_SLEEPS, 1);
-		}
+		if (nl)
+			velo_stat_add(VELO_STAT_SLEEPS, 1); /* ep_collect arms them */
 		n = ep_collect(ep, epfd, events, max, rem < 0 ? -1 : (int)((rem + 999999) / 1000000),
 			       mask, &kerr);
 		if (n != 0)
