@@ -79,8 +79,12 @@ static inline int tcp_connect(const char *ip, int port)
 	struct sockaddr_in a = ipv4(ip, port);
 	int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
 
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)))
+	if (fd < 0)
 		return -1;
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+		close(fd);
+		return -1;
+	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	return fd;
 }
