@@ -253,7 +253,7 @@ sockperf_case() {
 		echo "sockperf server did not start"; cat "$tmp/sockperf.out"
 		return 1
 	fi
-	if run "$cp" 30 sockperf ping-pong -i 127.0.0.1 -p "$port" --tcp -t 2 -m 64 >"$tmp/pp" 2>&1 &&
+	if run "$cp" 30 sockperf ping-pong -i 127.0.0.1 -p "$port" --tcp -t 2 -m 64 --mps=1000000 >"$tmp/pp" 2>&1 &&
 	   grep -q 'Summary: Latency is' "$tmp/pp"; then
 		grep 'Summary: Latency is' "$tmp/pp" | sed 's/.*Summary: /figure: ping-pong 64 B: /'
 		grep -q 'dropped messages = 0' "$tmp/pp" || { grep 'dropped' "$tmp/pp"; ok=0; }
