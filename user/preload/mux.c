@@ -371,6 +371,7 @@ struct ep_reg {
 	bool disabled;       /* EPOLLONESHOT fired */
 	bool stale;          /* its fd number was closed, the file lives on */
 	bool kicked;         /* kernel mask is the one-shot kick mask */
+	bool parked;         /* kernel registration edge-triggered, see park_ok */
 	int loop_idx;
 	uint64_t last_tail, last_head; /* EPOLLET: ring positions last reported */
 	uint64_t round;
@@ -548,6 +549,8 @@ static uint32_t kernel_mask(const struct ep_reg *reg)
 
 	if (reg->loop)
 		ev |= (ev & EPOLLEXCLUSIVE) ? EPOLLIN : EPOLLIN | EPOLLRDHUP; /* doorbells, FIN */
+	if (reg->parked)
+		ev |= EPOLLET;
 	return ev;
 }
 
@@ -957,6 +960,7 @@ VELO_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		struct ep_reg tmp = *reg;
 
 		tmp.events = ev->events;
+		tmp.parked = false;
 		kev.events = kernel_mask(&tmp);
 		kev.data.u64 = ((uint64_t)reg->gen << 32) | (uint32_t)fd;
 		r = REAL(epoll_ctl)(epfd, op, fd, &kev);
@@ -966,6 +970,7 @@ VELO_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 			reg->data = ev->data;
 			reg->disabled = false;
 			reg->kicked = false;
+			reg->parked = false;
 			reg->last_tail = reg->last_head = UINT64_MAX;
 			/* Linux queues a member that is ready under its new mask */
 			reg_armed_check(ep, reg);
@@ -1068,6 +1073,36 @@ static struct ep_reg *ring_scan(struct vepoll *ep, struct epoll_event *out, int 
 }
 
 /*
+ * May a level-triggered LOOP member's kernel registration be edge-triggered
+ * (caller holds ep->mu)? Its kernel socket is writable and may hold a
+ * doorbell next to ring data the app does not want yet: level-triggered,
+ * the kernel would report that over and over while velo reports nothing
+ * (a writer waiting on a full ring spun at 100% CPU). Edge-triggered, every
+ * doorbell, FIN, RST and shutdown still wakes, and the ring scan is level-
+ * triggered by itself. Not while the kernel's part is level state the app
+ * may be shown again: wanted data sent before the switch, POLLOUT before
+ * the switch or after shutdown(SHUT_WR), errors and hang-ups, wanted
+ * RDHUP/PRI; each of them reaches us as an edge first, which unparks.
+ */
+static bool park_ok(struct ep_reg *reg, uint32_t kev)
+{
+	struct velo_chan_dir *in = vs_in(reg->vs), *out = vs_out(reg->vs);
+
+	if ((reg->events & (EPOLLET | EPOLLONESHOT | EPOLLEXCLUSIVE)) || reg->stale ||
+	    (kev & (EPOLLHUP | EPOLLERR)) || (kev & reg->events & (EPOLLRDHUP | EPOLLPRI)))
+		return false;
+	if ((kev & reg->events & EPOLLIN) &&
+	    (!atomic_load_explicit(&in->switched, memory_order_acquire) ||
+	     atomic_load(&in->kread) < atomic_load(&in->kbytes)))
+		return false; /* data the kernel carries */
+	if ((reg->events & EPOLLOUT) &&
+	    (!atomic_load_explicit(&out->switched, memory_order_acquire) ||
+	     atomic_load(&reg->vs->ch->end[reg->vs->end].shut_wr)))
+		return false; /* the kernel decides POLLOUT */
+	return true;
+}
+
+/*
  * A kernel event of a LOOP member (caller holds ep->mu): the kernel part of
  * its readiness merged with the ring's, with ET/ONESHOT. Returns the events
  * to report as a new entry (0: none). A kick or a doorbell the kernel
@@ -1106,6 +1141,10 @@ static uint32_t loop_kernel_event(struct vepoll *ep, struct ep_reg *reg, uint32_
 		if (oneshot)
 			reg->disabled = true;
 		restore = kick && !oneshot;
+	}
+	if (!reg->disabled && !reg->stale && park_ok(reg, kev) != reg->parked) {
+		reg->parked = !reg->parked;
+		restore = true;
 	}
 	if (restore && !reg->stale)
 		reg_kernel_mod(ep, reg, kernel_mask(reg));
