@@ -499,6 +499,9 @@ static void loops_add(struct vepoll *ep, struct ep_reg *reg)
 		velo_loop_set_ring_always(reg->vs);
 }
 
+static uint32_t kernel_mask(const struct ep_reg *reg);
+static int reg_kernel_mod(struct vepoll *ep, struct ep_reg *reg, uint32_t events);
+
 static void ep_set_nested(struct vepoll *ep)
 {
 	size_t i;
@@ -507,9 +510,18 @@ static void ep_set_nested(struct vepoll *ep)
 		return;
 	pthread_mutex_lock(&ep->mu);
 	ep->nested = true;
-	for (i = 0; i < ep->nloops; i++)
-		if (ep->loops[i]->vs)
-			velo_loop_set_ring_always(ep->loops[i]->vs);
+	for (i = 0; i < ep->nloops; i++) {
+		struct ep_reg *reg = ep->loops[i];
+
+		if (reg->vs)
+			velo_loop_set_ring_always(reg->vs);
+		if (reg->parked && !reg->stale) {
+			/* seen through the kernel from now on: level-triggered */
+			reg->parked = false;
+			if (!reg->kicked)
+				reg_kernel_mod(ep, reg, kernel_mask(reg));
+		}
+	}
 	pthread_mutex_unlock(&ep->mu);
 }
 
@@ -1084,11 +1096,12 @@ static struct ep_reg *ring_scan(struct vepoll *ep, struct epoll_event *out, int 
  * the switch or after shutdown(SHUT_WR), errors and hang-ups, wanted
  * RDHUP/PRI; each of them reaches us as an edge first, which unparks.
  */
-static bool park_ok(struct ep_reg *reg, uint32_t kev)
+static bool park_ok(struct vepoll *ep, struct ep_reg *reg, uint32_t kev)
 {
 	struct velo_chan_dir *in = vs_in(reg->vs), *out = vs_out(reg->vs);
 
-	if ((reg->events & (EPOLLET | EPOLLONESHOT | EPOLLEXCLUSIVE)) || reg->stale ||
+	/* nested or shared after fork: others may see this member through the kernel only */
+	if (ep->nested || (reg->events & (EPOLLET | EPOLLONESHOT | EPOLLEXCLUSIVE)) || reg->stale ||
 	    (kev & (EPOLLHUP | EPOLLERR)) || (kev & reg->events & (EPOLLRDHUP | EPOLLPRI)))
 		return false;
 	if ((kev & reg->events & EPOLLIN) &&
@@ -1142,7 +1155,7 @@ static uint32_t loop_kernel_event(struct vepoll *ep, struct ep_reg *reg, uint32_
 			reg->disabled = true;
 		restore = kick && !oneshot;
 	}
-	if (!reg->disabled && !reg->stale && park_ok(reg, kev) != reg->parked) {
+	if (!reg->disabled && !reg->stale && park_ok(ep, reg, kev) != reg->parked) {
 		reg->parked = !reg->parked;
 		restore = true;
 	}
