@@ -49,8 +49,11 @@ struct velo_chan_dir {
 	_Atomic uint64_t kbytes;   /* ksent when switched (valid once switched) */
 	_Atomic uint32_t switched; /* producer writes the ring from now on */
 	_Atomic uint32_t plock;
-	_Atomic uint64_t bells;    /* doorbell bytes sent through the kernel */
-	char pad1[24];
+	_Atomic uint64_t bells;    /* doorbells ever rung (counted before the send) */
+	_Atomic uint32_t fellback; /* back to the kernel for good (urgent data) */
+	_Atomic uint32_t switching; /* a switch is being decided (see p1) */
+	_Atomic uint64_t owed;     /* doorbells whose send failed: sent before any later data */
+	char pad1[8];
 	/* consumer's cache line */
 	_Atomic uint64_t head;       /* bytes ever consumed from the ring */
 	_Atomic uint64_t kread;      /* kernel bytes consumed */
@@ -59,7 +62,12 @@ struct velo_chan_dir {
 	_Atomic uint32_t space_wait; /* producers sleeping on head_seq */
 	_Atomic uint32_t head_seq;   /* futex word, bumped when space frees */
 	_Atomic uint32_t out_armed;  /* pollers waiting for ring space */
-	char pad2[28];
+	_Atomic uint32_t p1;         /* consumers in an unbounded kernel read: no switch now */
+	_Atomic uint32_t want_switch; /* a switch was put off: consumers, do not block in one */
+	_Atomic uint32_t stay_kernel; /* the consumer fell back: producer, never switch */
+	_Atomic uint32_t sleepers;   /* consumers in a blocking one-byte kernel read */
+	_Atomic uint32_t stash;      /* 0x100 | a data byte such a read took early */
+	char pad2[8];
 };
 
 struct velo_chan {

@@ -18,6 +18,21 @@
  * real blocking recv(MSG_PEEK) or poll on its own kernel socket and wakes
  * on data, doorbell, FIN, RST or the peer's death exactly as on the kernel,
  * with the kernel's own signal and SO_RCVTIMEO semantics.
+ *
+ * Urgent data (MSG_OOB) only exists in the kernel, so the first urgent send
+ * of a direction moves it back to the kernel for good ("fallback"): under
+ * the producer lock, no more ring writes or doorbells; every kernel byte
+ * from kbytes to kbytes + bells is a doorbell, every later one data. The
+ * consumer reads the ring until it is empty, skips those doorbells, then
+ * uses the socket as a plain kernel socket (recv, MSG_OOB, SIOCATMARK,
+ * FIONREAD and readiness all the kernel's). Both directions fall back
+ * together: once ours carries data only, we cannot ring the peer's writers.
+ * bells counts doorbells before they are sent and a failed one is sent
+ * before any later data, so reads bounded by bells never take data. Reads
+ * the consumer cannot bound: a read before the switch (kbytes unknown)
+ * holds p1, which puts the switch off; a sleeping consumer reads one byte
+ * (sleepers bounds the others), and keeps it in stash should it be data
+ * that comes after ring bytes not read yet.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -351,23 +366,66 @@ static bool peer_present(struct vsock *vs)
 	       atomic_load(&p->cookie) == vs->peer_cookie;
 }
 
-/* Move our outgoing direction to the ring (peer present). */
-static void out_switch(struct vsock *vs)
+static void fallback_locked(struct velo_chan_dir *d);
+
+/*
+ * Move our outgoing direction to the ring (peer present). Put off while a
+ * consumer is in a kernel read it could not bound (p1): it would take our
+ * doorbells, and after a fallback our data, as its own. false: not switched.
+ */
+static bool out_switch(struct vsock *vs)
 {
 	struct velo_chan_dir *d = vs_out(vs);
+	bool ok;
 
 	velo_shlock(&d->plock);
-	if (!atomic_load(&d->switched)) {
-		atomic_store(&d->kbytes, atomic_load(&d->ksent));
-		atomic_store_explicit(&d->switched, 1, memory_order_release);
-		velo_stat_add(VELO_STAT_LOOP_SWITCHED, 1);
+	if (!atomic_load(&d->switched) && !atomic_load(&d->fellback)) {
+		atomic_store(&d->switching, 1); /* before p1: the mirror of the consumer's */
+		if (atomic_load(&d->stay_kernel)) {
+			fallback_locked(d); /* the consumer's conn_fallback */
+		} else if (!atomic_load(&d->p1)) {
+			atomic_store(&d->kbytes, atomic_load(&d->ksent));
+			atomic_store_explicit(&d->switched, 1, memory_order_release);
+			velo_stat_add(VELO_STAT_LOOP_SWITCHED, 1);
+		} else {
+			atomic_store(&d->want_switch, 1);
+		}
+		atomic_store(&d->switching, 0);
 	}
+	ok = atomic_load(&d->switched);
 	velo_shunlock(&d->plock);
+	return ok;
+}
+
+/*
+ * One doorbell for direction d (caller holds d->plock, d switched). Counted
+ * before the send: consumers bound their doorbell reads by bells. A failed
+ * one is owed: sent before any data should d fall back.
+ */
+static void bell_locked(int fd, struct velo_chan_dir *d)
+{
+	int saved = errno;
+
+	atomic_fetch_add(&d->bells, 1);
+	if (REAL(send)(fd, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL) != 1)
+		atomic_fetch_add(&d->owed, 1);
+	velo_stat_add(VELO_STAT_DOORBELLS, 1);
+	errno = saved;
+}
+
+static bool pay_owed_locked(struct vsock *vs, int fd, struct velo_chan_dir *d);
+
+/* Doorbells neither consumed nor owed (that a consumer may still wait for). */
+static int64_t bells_queued(struct velo_chan_dir *in)
+{
+	uint64_t kb = atomic_load(&in->kbytes), kr = atomic_load(&in->kread);
+
+	return (int64_t)(atomic_load(&in->bells) - atomic_load(&in->owed) - (kr - kb));
 }
 
 static void ring_doorbell(struct vsock *vs, int fd, struct velo_chan_dir *d)
 {
-	int saved;
+	bool always;
 
 	/*
 	 * Our tail store (release) must be visible before we look at armed:
@@ -376,20 +434,22 @@ static void ring_doorbell(struct vsock *vs, int fd, struct velo_chan_dir *d)
 	 * miss each other and the consumer sleeps with data in the ring.
 	 */
 	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&vs->ch->end[!vs->end].async, memory_order_relaxed) ||
-	    atomic_load_explicit(&vs->ch->end[!vs->end].ring_always, memory_order_relaxed)) {
-		/* O_ASYNC peer: the kernel's SIGIO comes from the doorbell */
-		atomic_store(&d->armed, 0);
-	} else if (!atomic_load_explicit(&d->armed, memory_order_seq_cst) ||
-		   !atomic_exchange(&d->armed, 0)) {
-		return;
+	/* O_ASYNC peer: the kernel's SIGIO comes from the doorbell */
+	always = atomic_load_explicit(&vs->ch->end[!vs->end].async, memory_order_relaxed) ||
+		 atomic_load_explicit(&vs->ch->end[!vs->end].ring_always, memory_order_relaxed);
+	if (!always && !atomic_load_explicit(&d->armed, memory_order_seq_cst) &&
+	    (!atomic_load(&d->owed) || atomic_load(&d->switched)))
+		return; /* owed after a fallback: see conn_fallback, it clears armed last */
+	/* under plock: a fallback either sees armed or happens before our look */
+	velo_shlock(&d->plock);
+	if (atomic_load(&d->switched)) {
+		if (atomic_exchange(&d->armed, 0) || always)
+			bell_locked(fd, d);
+	} else if (atomic_load(&d->fellback)) {
+		/* the consumer's fallback counted a doorbell for its sleepers */
+		pay_owed_locked(vs, fd, d);
 	}
-	saved = errno;
-	atomic_fetch_add(&d->bells, 1); /* before: the consumer may wait for it */
-	if (REAL(send)(fd, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL) != 1)
-		atomic_fetch_sub(&d->bells, 1);
-	velo_stat_add(VELO_STAT_DOORBELLS, 1);
-	errno = saved;
+	velo_shunlock(&d->plock);
 }
 
 static void futex_wake(_Atomic uint32_t *w)
@@ -409,16 +469,137 @@ static void space_freed(struct vsock *vs, int fd, struct velo_chan_dir *in)
 	if (atomic_load(&in->out_armed) && atomic_exchange(&in->out_armed, 0)) {
 		/* the producer sleeps in poll/epoll on its socket: ring it */
 		struct velo_chan_dir *out = vs_out(vs);
-		int saved = errno;
 
-		if (!atomic_load(&out->switched))
+		/*
+		 * Put off while the peer is in a read it cannot bound (begun
+		 * before we attached): nothing can ring it then.
+		 */
+		if (!atomic_load(&out->switched) && !atomic_load(&out->fellback) && peer_present(vs))
 			out_switch(vs);
-		atomic_fetch_add(&out->bells, 1);
-		if (REAL(send)(fd, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL) != 1)
-			atomic_fetch_sub(&out->bells, 1);
-		velo_stat_add(VELO_STAT_DOORBELLS, 1);
-		errno = saved;
+		velo_shlock(&out->plock);
+		if (atomic_load(&out->switched)) /* fallen back: not a doorbell any more */
+			bell_locked(fd, out);
+		velo_shunlock(&out->plock);
 	}
+}
+
+/*
+ * After a fallback: the doorbells whose send failed, or that the consumer
+ * counted for the producer (in_fallback), go before any data. Caller holds
+ * d->plock. false with errno when they cannot go now.
+ */
+static bool pay_owed_locked(struct vsock *vs, int fd, struct velo_chan_dir *d)
+{
+	static const char zero[64];
+
+	if (atomic_load(&vs->ch->end[!vs->end].closed))
+		return true; /* nobody counts them: a byte would only provoke the RST */
+	while (atomic_load(&d->owed)) {
+		uint64_t o = atomic_load(&d->owed);
+		ssize_t n = REAL(send)(fd, zero, o < sizeof(zero) ? o : sizeof(zero),
+				       MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0)
+			atomic_fetch_sub(&d->owed, n);
+		else if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return false;
+		else if (errno != EINTR)
+			break; /* the connection is dead: the data send reports it */
+	}
+	return true;
+}
+
+/* Never blocks under plock: a peer's conn_fallback may wait for it. */
+static bool pay_owed(struct vsock *vs, int fd, bool nb)
+{
+	struct velo_chan_dir *d = vs_out(vs);
+
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+		bool ok;
+
+		if (!atomic_load(&d->owed))
+			return true;
+		velo_shlock(&d->plock);
+		ok = pay_owed_locked(vs, fd, d);
+		velo_shunlock(&d->plock);
+		if (ok)
+			return true;
+		if (nb)
+			return false; /* EAGAIN */
+		if (REAL(poll)(&pfd, 1, -1) < 0 && !velo_all_handlers_restart()) {
+			errno = EINTR;
+			return false;
+		}
+	}
+}
+
+/*
+ * Direction d goes back to the kernel for good; caller holds d->plock. Its
+ * consumer takes kbytes + bells kernel bytes as what came before (data up
+ * to kbytes, then doorbells), every later one as data.
+ */
+static void fallback_locked(struct velo_chan_dir *d)
+{
+	if (!atomic_load(&d->switched))
+		atomic_store(&d->kbytes, atomic_load(&d->ksent));
+	atomic_store_explicit(&d->fellback, 1, memory_order_release);
+	/* after fellback: a consumer seeing switched 0 then sees fellback */
+	atomic_store_explicit(&d->switched, 0, memory_order_release);
+}
+
+/*
+ * Urgent data (or the peer gone): the whole connection goes back to the
+ * kernel for good. Both directions: once ours carries data only, we cannot
+ * ring the peer for ring space any more, so its writers must see the
+ * kernel's POLLOUT. Sleepers are rung a last time, nothing else may wake
+ * them for ring data they have not seen: ours now; the peer's consumers
+ * are owed one by the producer of that direction, paid at its next look
+ * (ring_doorbell) or send.
+ */
+static void conn_fallback(struct vsock *vs, int fd, bool urgent)
+{
+	struct velo_chan_dir *out = vs_out(vs), *in = vs_in(vs);
+	int i;
+
+	/* a writer of the peer waits for ring space: switch to ring it, if we can */
+	for (i = 0; urgent && i < 100 && atomic_load(&in->out_armed) && peer_present(vs) &&
+		    !atomic_load(&out->switched) && !atomic_load(&out->fellback) && !out_switch(vs);
+	     i++)
+		sched_yield(); /* a read of the peer holds the switch off a moment */
+	velo_shlock(&out->plock);
+	if (!atomic_load(&out->fellback)) {
+		/* both exchanges: each flag is a sleeper to wake */
+		bool wake = atomic_load(&out->switched) &&
+			    (atomic_exchange(&out->armed, 0) | atomic_exchange(&in->out_armed, 0));
+
+		if (wake && urgent) /* else the peer is gone: a byte would provoke its RST */
+			bell_locked(fd, out);
+		fallback_locked(out);
+	}
+	velo_shunlock(&out->plock);
+	/*
+	 * Not switched yet: its producer may sleep in a kernel send under
+	 * plock (until we read); it falls back itself instead of switching.
+	 */
+	atomic_store(&in->stay_kernel, 1);
+	while (atomic_load(&in->switching))
+		sched_yield(); /* the producer decides under its lock */
+	if (!atomic_load(&in->switched))
+		return; /* never switched, or fell back already */
+	velo_shlock(&in->plock);
+	if (!atomic_load(&in->fellback)) {
+		bool owe = atomic_load(&in->switched) && atomic_load(&in->armed);
+
+		if (owe) {
+			atomic_fetch_add(&in->bells, 1); /* before fellback: bells is final then */
+			atomic_fetch_add(&in->owed, 1);
+		}
+		fallback_locked(in);
+		if (owe) /* last: a producer that finds armed 0 sees owed and switched 0 */
+			atomic_store(&in->armed, 0);
+	}
+	velo_shunlock(&in->plock);
 }
 
 static int64_t out_capacity(struct vsock *vs);
@@ -476,27 +657,71 @@ static ssize_t kern_send(int fd, struct iovec *iov, int n, int flags)
 	return REAL(sendmsg)(fd, &m, flags);
 }
 
+/* Has the producer switched (or fallen back since)? Then kbytes is final. */
+static bool in_ringed(struct velo_chan_dir *in)
+{
+	/* switched first: fallback sets fellback before it clears switched */
+	return atomic_load_explicit(&in->switched, memory_order_acquire) ||
+	       atomic_load_explicit(&in->fellback, memory_order_acquire);
+}
+
 /*
- * Discard doorbells (kernel bytes past kbytes). 0: none left, 1: kernel
+ * Discard doorbells (kernel bytes from kbytes to kbytes + bells), never
+ * more: after a fallback, data follows them. look: when none is due, look
+ * for what else the kernel has. 0: none left (or data next), 1: kernel
  * EOF, 2: kernel error (in errno, consumed from the socket).
  */
-static int drain_doorbells(struct vsock *vs, int fd)
+static int drain_doorbells(struct vsock *vs, int fd, bool look)
 {
 	struct velo_chan_dir *in = vs_in(vs);
 	char scratch[256];
 
 	for (;;) {
-		/* switched first: kbytes is only final once it is set */
-		uint32_t sw = atomic_load_explicit(&in->switched, memory_order_acquire);
-		uint64_t kb = atomic_load(&in->kbytes), kr = atomic_load(&in->kread);
-		size_t want = sizeof(scratch);
+		uint64_t kb, kr, bells, end;
+		size_t want = 0;
 		ssize_t n;
 
-		if (!sw || kr < kb)
+		if (!in_ringed(in))
+			return 0;
+		kb = atomic_load(&in->kbytes);
+		bells = atomic_load(&in->bells);
+		kr = atomic_load(&in->kread);
+		/* a sleeper may take one of them (sleep_read) */
+		end = kb + bells - atomic_load(&in->sleepers);
+		if (kr >= kb && kr < end && end <= kb + bells) {
+			/*
+			 * Locked only to consume (the producer reads this cache
+			 * line): kread stays exact with several readers.
+			 */
+			velo_shlock(&in->clock);
+			kr = atomic_load(&in->kread);
+			end = kb + bells - atomic_load(&in->sleepers);
+			if (kr < end && end <= kb + bells) {
+				want = end - kr < sizeof(scratch) ? end - kr : sizeof(scratch);
+				n = REAL(recv)(fd, scratch, want, MSG_DONTWAIT);
+				if (n > 0)
+					atomic_fetch_add(&in->kread, n);
+			}
+			velo_shunlock(&in->clock);
+			if (!want)
+				continue;
+		}
+		if (kr < kb)
 			return 0; /* real data first: not ours to drain */
-		n = REAL(recv)(fd, scratch, want, MSG_DONTWAIT);
+		if (!want) {
+			if (!look)
+				return 0;
+			/* no doorbell due: only look (EOF, error, data after a fallback) */
+			n = REAL(recv)(fd, scratch, 1, MSG_DONTWAIT | MSG_PEEK);
+			if (n > 0) {
+				if (atomic_load(&in->bells) != bells)
+					continue; /* a doorbell rung meanwhile */
+				return 0;
+			}
+		}
 		if (n > 0) {
-			atomic_fetch_add(&in->kread, n);
+			if ((size_t)n < want)
+				return 0; /* the kernel has no more */
 			continue;
 		}
 		if (n == 0)
@@ -538,13 +763,10 @@ static void settle_doorbells(struct vsock *vs, int fd)
 	int saved = errno, i;
 
 	for (i = 0; i < 2000; i++) {
-		uint32_t sw = atomic_load_explicit(&in->switched, memory_order_acquire);
-		uint64_t kb = atomic_load(&in->kbytes), kr = atomic_load(&in->kread);
-
-		if (!sw || kr < kb ||
-		    atomic_load(&in->bells) <= kr - kb || velo_ring_used(in) != 0)
+		if (!in_ringed(in) || atomic_load(&in->kread) < atomic_load(&in->kbytes) ||
+		    bells_queued(in) <= 0 || velo_ring_used(in) != 0)
 			break;
-		if (drain_doorbells(vs, fd))
+		if (drain_doorbells(vs, fd, false))
 			break;
 		if (i > 8)
 			sched_yield(); /* the producer is between its decision and send() */
@@ -597,6 +819,202 @@ static bool spin_for(struct velo_chan_dir *in, uint64_t spin_ns)
 
 /* ------------------------------------------------------------------ recv */
 
+enum { IN_KERNEL, IN_PRE, IN_RING, IN_PLAIN };
+
+/*
+ * Where our next incoming byte comes from: the kernel before any switch
+ * (IN_KERNEL), the kernel up to kbytes (IN_PRE), the ring, or, after a
+ * fallback once the ring and the doorbells are consumed, the kernel as a
+ * plain socket (IN_PLAIN). Plain loads only.
+ */
+static int in_phase(struct velo_chan_dir *in)
+{
+	bool fb;
+	uint64_t kb, kr;
+
+	if (!in_ringed(in))
+		return IN_KERNEL;
+	fb = atomic_load_explicit(&in->fellback, memory_order_acquire);
+	kb = atomic_load(&in->kbytes);
+	kr = atomic_load(&in->kread);
+	if (kr < kb)
+		return IN_PRE;
+	/* fellback: the ring tail and bells are final */
+	if (fb && velo_ring_used(in) == 0 && kr >= kb + atomic_load(&in->bells) &&
+	    !atomic_load(&in->stash))
+		return IN_PLAIN;
+	return IN_RING;
+}
+
+/*
+ * A count this thread holds across a blocking read (p1 or sleepers): a
+ * signal handler that siglongjmps out of the read leaves it held; the
+ * thread's next read on the socket gives it back (a thread blocks in one
+ * call at a time).
+ */
+static __thread struct vsock *held_vs;
+static __thread _Atomic uint32_t *held_cnt;
+
+static void hold(struct vsock *vs, _Atomic uint32_t *cnt)
+{
+	atomic_fetch_add(cnt, 1);
+	held_vs = vs;
+	held_cnt = cnt;
+}
+
+static void unhold(void)
+{
+	atomic_fetch_sub(held_cnt, 1);
+	held_vs = NULL;
+	held_cnt = NULL;
+}
+
+/* Off the fast path: before the counts are looked at or held again. */
+static void unhold_stale(struct vsock *vs)
+{
+	if (held_vs == vs)
+		unhold(); /* left by a siglongjmp out of our last read */
+}
+
+/*
+ * The byte a sleeper took from the kernel past a fallback's doorbells while
+ * ring data was still unread: it follows the ring. Caller holds clock.
+ */
+static ssize_t stash_read(struct velo_chan_dir *in, const struct iovec *iov, int iovcnt,
+			  size_t done, int flags)
+{
+	struct iovec one;
+	uint32_t v = (flags & MSG_PEEK) ? atomic_load(&in->stash) : atomic_exchange(&in->stash, 0);
+
+	if (!v)
+		return 0;
+	if (!(flags & MSG_TRUNC) && iov_slice(iov, iovcnt, done, 1, &one) == 1)
+		*(uint8_t *)one.iov_base = (uint8_t)v;
+	return 1;
+}
+
+/*
+ * Sleep in the kernel in a read of one byte: wakes on doorbell, data, FIN,
+ * RST, signal, and consumes what woke it inside the call (a doorbell left
+ * for later would turn a close by another thread meanwhile into a RST).
+ * The byte is a doorbell, or data: delivered at *dst (1) when it is the
+ * next byte of the stream, else kept in stash (0). -1: errno, 0 EOF: n.
+ */
+static ssize_t sleep_read(struct vsock *vs, int fd, char *dst, bool *got)
+{
+	struct velo_chan_dir *in = vs_in(vs);
+	uint64_t old, kb;
+	ssize_t n;
+	char c;
+
+	*got = false;
+	/* under clock: a bounded read either counts us or is over before we read */
+	velo_shlock(&in->clock);
+	hold(vs, &in->sleepers);
+	velo_shunlock(&in->clock);
+	n = REAL(recv)(fd, &c, 1, 0);
+	if (n == 1)
+		old = atomic_fetch_add(&in->kread, 1);
+	unhold();
+	if (n != 1)
+		return n;
+	/* classify it: in_ringed first, kbytes and bells are final for it then */
+	if (!in_ringed(in) || old < (kb = atomic_load(&in->kbytes))) {
+		*dst = c; /* before the switch: data, the next byte */
+		*got = true;
+	} else if (old >= kb + atomic_load(&in->bells)) {
+		/* after a fallback's doorbells: data, after what the ring holds */
+		velo_shlock(&in->clock);
+		if (velo_ring_used(in) == 0 && !atomic_load(&in->stash)) {
+			*dst = c;
+			*got = true;
+		} else {
+			atomic_store(&in->stash, 0x100u | (uint8_t)c);
+		}
+		velo_shunlock(&in->clock);
+	}
+	return 1;
+}
+
+/* SO_RCVTIMEO as an absolute deadline (0: none). */
+static uint64_t rcv_deadline(int fd)
+{
+	struct timeval tv = { 0, 0 };
+	socklen_t tl = sizeof(tv);
+
+	if (REAL(getsockopt)(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &tl) < 0 ||
+	    (!tv.tv_sec && !tv.tv_usec))
+		return 0;
+	return velo_now_ns() + tv.tv_sec * 1000000000ull + tv.tv_usec * 1000ull;
+}
+
+/*
+ * The direction is a plain kernel socket now. done > 0: this call took ring
+ * data already, and Linux would go on in the same call up to target,
+ * waiting as recv does, but never past the urgent mark.
+ */
+static ssize_t plain_recv(struct vsock *vs, int fd, const struct iovec *iov, int iovcnt,
+			  int flags, size_t done, size_t len, size_t target, bool nb)
+{
+	struct velo_chan_dir *in = vs_in(vs);
+	struct iovec sub[iovcnt > 0 ? iovcnt : 1];
+	uint64_t deadline = UINT64_MAX;
+	ssize_t n;
+
+	if (!done) {
+		int e = atomic_exchange(&vs->pend_err, 0);
+
+		if (e) {
+			errno = e;
+			return -1;
+		}
+		n = kern_recv(fd, (struct iovec *)iov, iovcnt, flags);
+		if (n > 0 && !(flags & MSG_PEEK))
+			atomic_fetch_add(&in->kread, n);
+		return n;
+	}
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLPRI | POLLRDHUP };
+		int mark = 0, ms = -1;
+
+		if (!REAL(ioctl)(fd, SIOCATMARK, &mark) && mark)
+			return done;
+		n = kern_recv(fd, sub, iov_slice(iov, iovcnt, done, len - done, sub),
+			      (flags & ~MSG_WAITALL) | MSG_DONTWAIT);
+		if (n > 0) {
+			atomic_fetch_add(&in->kread, n);
+			done += n;
+			if (done >= target)
+				return done;
+			continue;
+		}
+		if (n == 0)
+			return done;
+		if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			if (errno != EINTR) {
+				/* consumed from the socket: reported by the next call */
+				atomic_store(&vs->vreset, 2);
+				atomic_store(&vs->pend_err, errno);
+			}
+			return done;
+		}
+		if (nb || done >= target)
+			return done;
+		if (deadline == UINT64_MAX)
+			deadline = rcv_deadline(fd);
+		if (deadline) {
+			uint64_t now = velo_now_ns();
+
+			if (now >= deadline)
+				return done;
+			ms = (int)((deadline - now + 999999) / 1000000);
+		}
+		/* a signal or SO_RCVTIMEO ends it with what we have, as in tcp_recvmsg */
+		if (REAL(poll)(&pfd, 1, ms) <= 0)
+			return done;
+	}
+}
+
 ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int iovcnt, int flags)
 {
 	struct velo_chan *ch = vs->ch;
@@ -627,52 +1045,71 @@ ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int io
 	if (target > len)
 		target = len;
 	for (;;) {
-		uint32_t sw = atomic_load_explicit(&in->switched, memory_order_acquire);
-		uint64_t kb = sw ? atomic_load(&in->kbytes) : 0;
-		uint64_t kr = atomic_load(&in->kread);
-		ssize_t n;
+		int ph = in_phase(in);
+		bool block = false;
+		ssize_t n = 0;
 
-		if (!sw || kr < kb) {
-			/* kernel phase: bytes sent before the producer switched */
-			size_t want = len - done;
-			bool block = !nb && !done && !sw;
-			int k;
-
-			if (sw && want > kb - kr)
-				want = kb - kr;
-			k = iov_slice(iov, iovcnt, done, want, sub);
-			if (block) {
-				atomic_store(&in->armed, 1); /* a switch rings us */
-				/*
-				 * A producer that switched after our look at
-				 * `switched` may have written the ring and
-				 * found armed still 0: then nothing would ring
-				 * and the recv below would sleep for ever.
-				 */
-				if (atomic_load(&in->switched)) {
-					atomic_exchange(&in->armed, 0);
-					continue;
-				}
+		if (ph == IN_PLAIN)
+			return plain_recv(vs, fd, iov, iovcnt, flags, done, len, target, nb);
+		if (ph != IN_RING)
+			unhold_stale(vs);
+		if (ph == IN_KERNEL) {
+			/*
+			 * Before the switch every kernel byte is data. Block in
+			 * the read (holding the switch off) only while the
+			 * producer is not attached: it may be no velo process.
+			 */
+			block = !nb && !done && !atomic_load(&in->want_switch) &&
+				!atomic_load(&ch->end[!vs->end].present);
+			/* no switch while we read what we cannot bound (see out_switch) */
+			hold(vs, &in->p1);
+			if (atomic_load(&in->switching) || atomic_load(&in->switched)) {
+				unhold();
+				while (atomic_load(&in->switching))
+					sched_yield(); /* the producer decides under its lock */
+				continue;
 			}
-			n = kern_recv(fd, sub, k, kflags | (block ? 0 : MSG_DONTWAIT));
-			if (n > 0) {
-				size_t valid = n;
-				uint64_t old = peek ? kr : atomic_fetch_add(&in->kread, n);
+			n = kern_recv(fd, sub, iov_slice(iov, iovcnt, done, len - done, sub),
+				      kflags | (block ? 0 : MSG_DONTWAIT));
+			if (n > 0 && !peek)
+				atomic_fetch_add(&in->kread, n);
+			unhold();
+		} else if (ph == IN_PRE) {
+			/* bytes sent before the producer switched: exactly kbytes */
+			uint64_t kb = atomic_load(&in->kbytes), kr;
 
-				if (atomic_load_explicit(&in->switched, memory_order_acquire)) {
-					kb = atomic_load(&in->kbytes);
-					valid = old >= kb ? 0 : (kb - old < (uint64_t)n ? kb - old : (size_t)n);
-				}
-				velo_stat_add(VELO_STAT_RX_KERNEL_BYTES, valid);
-				slot_add(vs, 3, valid);
-				done += valid;
+			uint64_t sl;
+
+			velo_shlock(&in->clock);
+			kr = atomic_load(&in->kread);
+			sl = atomic_load(&in->sleepers); /* each may take one of them */
+			if (kr >= kb) {
+				velo_shunlock(&in->clock);
+				continue;
+			}
+			if (sl >= kb - kr) {
+				n = -1;
+				errno = EAGAIN;
+			} else {
+				n = kern_recv(fd, sub, iov_slice(iov, iovcnt, done,
+								 len - done < kb - kr - sl ?
+								 len - done : kb - kr - sl, sub),
+					      kflags | MSG_DONTWAIT);
+				if (n > 0 && !peek)
+					atomic_fetch_add(&in->kread, n);
+			}
+			velo_shunlock(&in->clock);
+		}
+		if (ph == IN_KERNEL || ph == IN_PRE) {
+			if (n > 0) {
+				velo_stat_add(VELO_STAT_RX_KERNEL_BYTES, n);
+				slot_add(vs, 3, n);
+				done += n;
 				if (done >= target)
 					return done;
 				continue;
 			}
 			if (n == 0) {
-				if (atomic_load(&in->switched) != sw)
-					continue;
 				if (!done && !peek && virtual_reset(vs)) {
 					int one = 1;
 
@@ -686,13 +1123,9 @@ ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int io
 			if (errno == EINTR)
 				return done ? (ssize_t)done : -1;
 			if (errno != EAGAIN && errno != EWOULDBLOCK) {
-				if (atomic_load(&in->switched) != sw)
-					continue;
 				atomic_store(&vs->vreset, 2); /* a real reset: no virtual one */
 				return done ? (ssize_t)done : -1;
 			}
-			if (atomic_load(&in->switched) != sw)
-				continue;
 			if (nb || block)
 				return done ? (ssize_t)done : -1; /* EAGAIN: O_NONBLOCK or SO_RCVTIMEO */
 			goto wait;
@@ -738,6 +1171,8 @@ ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int io
 		else
 			n = velo_ring_read(in, ch->ring[!vs->end], sub,
 					   iov_slice(iov, iovcnt, done, len - done, sub), len - done, peek);
+		if (!n && atomic_load(&in->stash))
+			n = stash_read(in, iov, iovcnt, done, flags);
 		velo_shunlock(&in->clock);
 		if (n < 0) {
 			velo_stat_add(VELO_STAT_CHAN_CORRUPT, 1);
@@ -761,8 +1196,7 @@ ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int io
 				 */
 				if (velo_ring_used(in) == 0 &&
 				    (atomic_load(&me->ring_always) || atomic_load(&me->async) ||
-				     atomic_load(&in->bells) >
-					     atomic_load(&in->kread) - atomic_load(&in->kbytes)))
+				     bells_queued(in) > 0))
 					settle_doorbells(vs, fd);
 			}
 			if (done >= target)
@@ -770,13 +1204,14 @@ ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int io
 			continue;
 		}
 		/* ring empty: doorbells, EOF or an error waiting in the kernel? */
+		unhold_stale(vs);
 		if (atomic_load(&vs->pend_err)) {
 			if (done)
 				return done;
 			errno = atomic_exchange(&vs->pend_err, 0);
 			return -1;
 		}
-		switch (drain_doorbells(vs, fd)) {
+		switch (drain_doorbells(vs, fd, true)) {
 		case 1: /* EOF, after everything the ring held */
 			if (velo_ring_used(in) != 0)
 				continue;
@@ -802,6 +1237,8 @@ ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int io
 		default:
 			break;
 		}
+		if (in_phase(in) == IN_PLAIN)
+			continue; /* fallen back: the doorbells are behind us */
 wait:
 		if (done >= target)
 			return done;
@@ -814,69 +1251,66 @@ wait:
 		if (spin_for(in, velo_spin_budget()))
 			continue;
 		atomic_store(&in->armed, 1);
-		if (velo_ring_used(in) != 0 || atomic_load(&in->switched) != sw) {
+		if (velo_ring_used(in) != 0 || in_phase(in) != ph) {
 			/*
 			 * Data came while arming: if the producer already took the
 			 * flag, its doorbell is on the way; consume it now, a
 			 * doorbell left queued would turn our close into a RST.
 			 */
-			if (!atomic_exchange(&in->armed, 0) && sw) {
+			if (!atomic_exchange(&in->armed, 0) && ph == IN_RING) {
 				int saved = errno;
 
-				drain_doorbells(vs, fd);
+				drain_doorbells(vs, fd, false);
 				errno = saved;
 			}
 			continue;
 		}
 		velo_stat_add(VELO_STAT_SLEEPS, 1);
-		if (sw && atomic_load(&in->kread) >= atomic_load(&in->kbytes)) {
-			char db[64];
-
-			/*
-			 * Only doorbells can come from the kernel now: sleep in a
-			 * real recv that consumes them (a close with one queued
-			 * would send RST); wakes on doorbell, FIN, RST, signal.
-			 */
-			n = REAL(recv)(fd, db, sizeof(db), 0);
-			if (n > 0) {
-				atomic_fetch_add(&in->kread, n);
-			} else if (n == 0) {
-				if (velo_ring_used(in) != 0)
-					continue;
-				if (!done && virtual_reset(vs)) {
-					int one = 1;
-
-					if (atomic_compare_exchange_strong(&vs->vreset, &one, 2)) {
-						errno = ECONNRESET;
-						return -1;
-					}
-				}
-				return done;
-			} else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
-				atomic_store(&vs->vreset, 2);
-				if (velo_ring_used(in) != 0 || done) {
-					atomic_store(&vs->pend_err, errno);
-					continue;
-				}
-				return -1;
-			}
-		} else {
+		if (peek || (flags & MSG_TRUNC) ||
+		    velo_bad_range(iov_slice(iov, iovcnt, done, 1, sub) ? sub[0].iov_base : NULL, 1)) {
 			char c;
 
-			/* sleep in the kernel: wakes on data, doorbell, FIN, RST, signal */
+			/* a look only: wakes on data, doorbell, FIN, RST, signal */
 			n = REAL(recv)(fd, &c, 1, MSG_PEEK);
-			if (n > 0) {
-				int saved = errno;
+		} else {
+			struct iovec one;
+			bool got;
 
-				drain_doorbells(vs, fd);
-				errno = saved;
+			iov_slice(iov, iovcnt, done, 1, &one);
+			n = sleep_read(vs, fd, one.iov_base, &got);
+			if (n > 0 && got) {
+				/* data woke us: take what else came with it, as recv */
+				velo_stat_add(VELO_STAT_RX_KERNEL_BYTES, 1);
+				slot_add(vs, 3, 1);
+				done++;
 			}
 		}
-		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) {
+		if (n > 0)
+			continue;
+		if (n == 0) {
+			if (velo_ring_used(in) != 0)
+				continue;
+			if (!done && virtual_reset(vs)) {
+				int one = 1;
+
+				if (atomic_compare_exchange_strong(&vs->vreset, &one, 2)) {
+					errno = ECONNRESET;
+					return -1;
+				}
+			}
+			return done;
+		}
+		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
 			if (velo_ring_used(in) != 0)
 				continue;
 			return done ? (ssize_t)done : -1;
 		}
+		atomic_store(&vs->vreset, 2);
+		if (velo_ring_used(in) != 0 || done) {
+			atomic_store(&vs->pend_err, errno);
+			continue;
+		}
+		return -1;
 	}
 }
 
@@ -929,19 +1363,33 @@ ssize_t velo_loop_send(struct vsock *vs, int fd, const struct iovec *iov, int io
 	uint64_t deadline = 0;
 	bool timeo_checked = false, has_timeo = false;
 
-	if (!len || (flags & MSG_OOB))
+	if (!len)
 		return kern_send(fd, (struct iovec *)iov, iovcnt, flags);
+	if (flags & MSG_OOB)
+		conn_fallback(vs, fd, true); /* urgent data exists in the kernel only */
 	for (;;) {
 		ssize_t n;
 		int k;
 
 		if (!atomic_load_explicit(&out->switched, memory_order_acquire)) {
-			if (peer_present(vs)) {
-				out_switch(vs);
-				continue;
+			if (atomic_load_explicit(&out->fellback, memory_order_acquire)) {
+				/* the kernel for good: doorbells owed first */
+				if (!pay_owed(vs, fd, nb))
+					return done ? (ssize_t)done : -1;
+				k = iov_slice(iov, iovcnt, done, len - done, sub);
+				n = kern_send(fd, sub, k, flags);
+				if (n > 0) {
+					velo_stat_add(VELO_STAT_TX_KERNEL_BYTES, n);
+					slot_add(vs, 2, n);
+				}
+				if (n < 0)
+					return done ? (ssize_t)done : -1;
+				return done + n;
 			}
+			if (peer_present(vs) && out_switch(vs))
+				continue;
 			velo_shlock(&out->plock);
-			if (atomic_load(&out->switched)) {
+			if (atomic_load(&out->switched) || atomic_load(&out->fellback)) {
 				velo_shunlock(&out->plock);
 				continue;
 			}
@@ -959,12 +1407,13 @@ ssize_t velo_loop_send(struct vsock *vs, int fd, const struct iovec *iov, int io
 		}
 		if (atomic_load(&me->shut_wr) || atomic_load(&ch->end[!vs->end].closed) ||
 		    atomic_load(&ch->end[!vs->end].shut_rd) || atomic_load(&vs->vreset)) {
-			/* the kernel gives EPIPE/SIGPIPE or provokes the RST, as without us */
-			k = iov_slice(iov, iovcnt, done, len - done, sub);
-			n = kern_send(fd, sub, k, flags);
-			if (n < 0)
-				return done ? (ssize_t)done : -1;
-			return done + n;
+			/*
+			 * The kernel gives EPIPE/SIGPIPE or provokes the RST, as
+			 * without us; what it still delivers is data after the
+			 * ring's, not doorbells.
+			 */
+			conn_fallback(vs, fd, false);
+			continue;
 		}
 		k = iov_slice(iov, iovcnt, done, len - done, sub);
 		for (int j = 0; j < k; j++)
@@ -975,6 +1424,10 @@ ssize_t velo_loop_send(struct vsock *vs, int fd, const struct iovec *iov, int io
 				return -1;
 			}
 		velo_shlock(&out->plock);
+		if (!atomic_load_explicit(&out->switched, memory_order_relaxed)) {
+			velo_shunlock(&out->plock); /* fallen back meanwhile */
+			continue;
+		}
 		{
 			int64_t cap = out_capacity(vs), used = velo_ring_used(out);
 			size_t room = used < 0 ? 0 : (used >= cap ? 0 : (size_t)(cap - used));
@@ -1068,9 +1521,10 @@ uint32_t velo_loop_ring_events(struct vsock *vs)
 	uint32_t ev = 0;
 	int64_t u;
 
-	if (atomic_load_explicit(&in->switched, memory_order_acquire) &&
-	    atomic_load(&in->kread) >= atomic_load(&in->kbytes)) {
+	if (in_ringed(in) && atomic_load(&in->kread) >= atomic_load(&in->kbytes)) {
 		u = velo_ring_used(in);
+		if (u >= 0 && atomic_load(&in->stash))
+			u++; /* a byte taken early (sleep_read) */
 		if (u > 0 && (uint64_t)u >= atomic_load(&vs->ch->end[vs->end].rcvlowat))
 			ev |= POLLIN | POLLRDNORM;
 		if (u < 0)
@@ -1085,16 +1539,40 @@ uint32_t velo_loop_ring_events(struct vsock *vs)
 	return ev;
 }
 
+/*
+ * Kernel readiness of a direction that fell back: once the ring is empty,
+ * the doorbells still queued are skipped and the kernel's POLLIN is the
+ * socket's own (looked at again if doorbells were all it had).
+ */
+static uint32_t fellback_events(struct vsock *vs, int fd, uint32_t ev)
+{
+	struct velo_chan_dir *in = vs_in(vs);
+	uint64_t kb = atomic_load(&in->kbytes), end = kb + atomic_load(&in->bells);
+	uint64_t kr = atomic_load(&in->kread);
+	struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLRDNORM };
+
+	if (!(ev & POLLIN) || (ev & (POLLERR | POLLHUP | POLLRDHUP)) || kr < kb || kr >= end ||
+	    velo_ring_used(in) != 0)
+		return ev; /* data before the switch, the socket's own, or the ring decides */
+	drain_doorbells(vs, fd, false);
+	ev &= ~(POLLIN | POLLRDNORM);
+	if (atomic_load(&in->kread) >= end && REAL(poll)(&pfd, 1, 0) > 0)
+		ev |= pfd.revents & (POLLIN | POLLRDNORM);
+	return ev;
+}
+
 uint32_t velo_loop_kernel_events(struct vsock *vs, int fd, uint32_t kev)
 {
 	struct velo_chan_dir *in = vs_in(vs), *out = vs_out(vs);
 	uint32_t ev = kev;
 	int saved = errno;
 
-	if ((kev & POLLIN) && !(kev & (POLLERR | POLLHUP | POLLRDHUP)) &&
-	    velo_ring_used(in) == 0 && atomic_load(&in->switched) &&
-	    atomic_load(&in->kread) >= atomic_load(&in->kbytes)) {
-		if (!drain_doorbells(vs, fd))
+	if (atomic_load_explicit(&in->fellback, memory_order_acquire)) {
+		ev = fellback_events(vs, fd, ev);
+	} else if ((kev & POLLIN) && !(kev & (POLLERR | POLLHUP | POLLRDHUP)) &&
+		   velo_ring_used(in) == 0 && atomic_load(&in->switched) &&
+		   atomic_load(&in->kread) >= atomic_load(&in->kbytes)) {
+		if (!drain_doorbells(vs, fd, true))
 			ev &= ~(POLLIN | POLLRDNORM); /* only doorbells */
 	}
 	if (atomic_load(&out->switched) && !atomic_load(&vs->ch->end[vs->end].shut_wr) &&
@@ -1135,16 +1613,40 @@ int velo_loop_fionread(struct vsock *vs, int fd, int *out)
 
 	if (REAL(ioctl)(fd, FIONREAD, &kq) < 0)
 		return -1;
-	if (atomic_load(&in->switched)) {
+	if (in_ringed(in)) {
+		bool fb = atomic_load_explicit(&in->fellback, memory_order_acquire);
 		uint64_t kb = atomic_load(&in->kbytes), kr = atomic_load(&in->kread);
+		uint64_t end = kb + atomic_load(&in->bells), q = kq > 0 ? kq : 0, n;
 
-		kq = kr >= kb ? 0 : (kb - kr < (uint64_t)kq ? (int)(kb - kr) : kq);
+		/* data before the switch, the ring, and after a fallback the kernel's past the doorbells */
+		n = kr >= kb ? 0 : (kb - kr < q ? kb - kr : q);
+		if (fb)
+			n += kr >= end ? q : (q > end - kr ? q - (end - kr) : 0);
 		u = velo_ring_used(in);
 		if (u > 0)
-			kq += u;
+			n += u;
+		n += atomic_load(&in->stash) != 0;
+		kq = n > INT_MAX ? INT_MAX : (int)n;
 	}
 	*out = kq;
 	return 0;
+}
+
+int velo_loop_atmark(struct vsock *vs, int fd, int *out)
+{
+	struct velo_chan_dir *in = vs_in(vs);
+
+	/*
+	 * The urgent mark is in the kernel, after all the ring holds: not at
+	 * it while ring data or doorbells come first, else the kernel knows.
+	 */
+	if (in_phase(in) == IN_RING && atomic_load(&in->fellback) && !velo_ring_used(in))
+		drain_doorbells(vs, fd, false);
+	if (in_phase(in) == IN_RING) {
+		*out = 0;
+		return 0;
+	}
+	return REAL(ioctl)(fd, SIOCATMARK, out);
 }
 
 /* ------------------------------------------------------------- lifecycle */
@@ -1293,6 +1795,7 @@ bool velo_loop_release(struct vsock *vs, int fd, bool exec, struct velo_closing 
 	last = atomic_fetch_sub(&me->refs, 1) == 1;
 	if (exec)
 		return false;
+	unhold_stale(vs);
 	if (last && fd >= 0) {
 		int saved = errno;
 		struct linger lg = { 0, 0 };
@@ -1314,7 +1817,7 @@ bool velo_loop_release(struct vsock *vs, int fd, bool exec, struct velo_closing 
 					nanosleep(&ts, NULL);
 			}
 		}
-		drain_doorbells(vs, fd);
+		drain_doorbells(vs, fd, false);
 		if (velo_ring_used(vs_in(vs)) > 0 && !socket_held_elsewhere(fd)) {
 			/* unread data: Linux answers the last close with RST */
 			struct linger lg = { 1, 0 };

@@ -856,11 +856,13 @@ VELO_EXPORT int ioctl(int fd, unsigned long req, ...)
 	va_start(ap, req);
 	arg = va_arg(ap, void *);
 	va_end(ap);
-	if ((req != FIONBIO && req != FIONREAD && req != FIOASYNC) ||
+	if ((req != FIONBIO && req != FIONREAD && req != FIOASYNC && req != SIOCATMARK) ||
 	    velo_bad_range(arg, sizeof(int)) || !(vs = loop_vs(fd)))
 		return REAL(ioctl)(fd, req, arg);
 	if (req == FIONREAD) {
 		r = velo_loop_fionread(vs, fd, arg);
+	} else if (req == SIOCATMARK) {
+		r = velo_loop_atmark(vs, fd, arg);
 	} else {
 		r = REAL(ioctl)(fd, req, arg);
 		if (!r && req == FIONBIO)

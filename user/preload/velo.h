@@ -216,6 +216,8 @@ uint32_t velo_loop_kernel_events(struct vsock *vs, int fd, uint32_t kev);
 void velo_loop_arm(struct vsock *vs, bool want_out);
 void velo_loop_disarm(struct vsock *vs, bool want_out);
 int velo_loop_fionread(struct vsock *vs, int fd, int *out);
+/* SIOCATMARK: the urgent mark lies past everything the ring holds. */
+int velo_loop_atmark(struct vsock *vs, int fd, int *out);
 
 /* ---- multiplexers ---- */
 void velo_epoll_fd_closed(int fd);
