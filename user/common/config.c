@@ -120,6 +120,11 @@ int velo_config_parse_line(struct velo_config *c, const char *line, char *err, s
 			goto bad_value;
 		return 0;
 	}
+	if (!strcmp(tok[0], "wire")) {
+		if (n != 2 || parse_bool(tok[1], &c->wire))
+			goto bad_value;
+		return 0;
+	}
 	if (!strcmp(tok[0], "share_with")) {
 		if (n != 2 || parse_share(tok[1], &c->share_with))
 			goto bad_value;
@@ -183,7 +188,7 @@ int velo_config_load_file(struct velo_config *c, const char *path)
 }
 
 static const char *const known_env[] = {
-	"VELO_LOG", "VELO_CONFIG", "VELO_SPIN_US", "VELO_LOOPBACK", "VELO_SHARE_WITH",
+	"VELO_LOG", "VELO_CONFIG", "VELO_SPIN_US", "VELO_LOOPBACK", "VELO_SHARE_WITH", "VELO_WIRE",
 	"VELO_TOP", "VELO_BUILD", "VELO_TEST_TIMEOUT", "VELO_LIB", "VELO_DIFF_DIR",
 	"VELO_DIFF_TIMEOUT", "VELO_DIFF_ONLY", NULL
 };
@@ -204,6 +209,9 @@ void velo_config_load_env(struct velo_config *c)
 	v = getenv("VELO_LOOPBACK");
 	if (v && parse_bool(v, &c->loopback))
 		velo_warn("VELO_LOOPBACK=%s is not on/off; ignored", v);
+	v = getenv("VELO_WIRE");
+	if (v && parse_bool(v, &c->wire))
+		velo_warn("VELO_WIRE=%s is not on/off; ignored", v);
 	v = getenv("VELO_SHARE_WITH");
 	if (v && parse_share(v, &c->share_with))
 		velo_warn("VELO_SHARE_WITH=%s is not a uid, 'any' or 'none'; ignored", v);

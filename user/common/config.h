@@ -7,6 +7,7 @@
  *   spin_us 50                 # busy-poll before sleeping (VELO_SPIN_US)
  *   loopback on|off            # shared-memory loopback (VELO_LOOPBACK)
  *   share_with UID|any|none    # peers of another uid (VELO_SHARE_WITH)
+ *   wire on|off                # engine on AF_XDP for remote peers (VELO_WIRE)
  *   accelerate  [ADDR[/LEN]] [port N[-M]] [prog NAME]
  *   passthrough [ADDR[/LEN]] [port N[-M]] [prog NAME]
  *
@@ -36,6 +37,7 @@ struct velo_rule {
 struct velo_config {
 	long spin_us;
 	bool loopback;
+	bool wire;           /* experimental, off by default */
 	long share_with;     /* -1: any uid, -2: none but ours, else a uid */
 	int nrules;
 	struct velo_rule rules[VELO_MAX_RULES];

@@ -19,7 +19,7 @@ static const char *const stat_names[] = {
 #undef X
 };
 
-static const char *const state_names[] = { "free", "kernel", "pending", "listen", "loopback" };
+static const char *const state_names[] = { "free", "kernel", "pending", "listen", "loopback", "wire" };
 
 const char *velo_stat_name(enum velo_stat s)
 {

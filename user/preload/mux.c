@@ -60,7 +60,18 @@ static struct timespec ns_to_ts(int64_t ns)
 	return ts;
 }
 
-/* Fill fds[].revents from kfds (kernel view) and the rings. */
+/* A LOOP socket's part of a poll set; WIRE sockets wait on their eventfd. */
+static bool poll_loop(struct vsock *vs)
+{
+	return vs && atomic_load(&vs->state) == VELO_SS_LOOP;
+}
+
+static bool poll_wire(struct vsock *vs)
+{
+	return vs && atomic_load(&vs->state) == VELO_SS_WIRE;
+}
+
+/* Fill fds[].revents from kfds (kernel view), the rings and the engine. */
 static int poll_merge(struct pollfd *fds, struct pollfd *kfds, struct vsock **vss, nfds_t n)
 {
 	int ready = 0;
@@ -69,7 +80,9 @@ static int poll_merge(struct pollfd *fds, struct pollfd *kfds, struct vsock **vs
 	for (i = 0; i < n; i++) {
 		uint32_t ev = kfds[i].revents;
 
-		if (vss[i])
+		if (poll_wire(vss[i]))
+			ev = velo_wire_vs_events(vss[i]) & (fds[i].events | POLLERR | POLLHUP);
+		else if (vss[i])
 			ev = velo_loop_kernel_events(vss[i], fds[i].fd, ev) &
 			     (fds[i].events | POLLERR | POLLHUP | POLLNVAL);
 		fds[i].revents = ev;
@@ -84,7 +97,8 @@ static bool rings_ready(struct pollfd *fds, struct vsock **vss, nfds_t n)
 	nfds_t i;
 
 	for (i = 0; i < n; i++)
-		if (vss[i] && (velo_loop_ring_events(vss[i]) & fds[i].events))
+		if (poll_wire(vss[i]) ? velo_wire_vs_events(vss[i]) & fds[i].events :
+		    vss[i] && (velo_loop_ring_events(vss[i]) & fds[i].events))
 			return true;
 	return false;
 }
@@ -98,8 +112,7 @@ static int mux_poll(struct pollfd *fds, nfds_t n, int64_t tmo_ns, const sigset_t
 	nfds_t i;
 	int r = 0;
 
-	if (!atomic_load_explicit(&velo_loop_count, memory_order_relaxed) || !fds ||
-	    velo_bad_range(fds, n * sizeof(*fds)))
+	if (!velo_accel_count() || !fds || velo_bad_range(fds, n * sizeof(*fds)))
 		goto kernel;
 	for (i = 0; i < n; i++)
 		if (fds[i].fd >= 0 && velo_fd_epoll(fds[i].fd))
@@ -110,7 +123,7 @@ static int mux_poll(struct pollfd *fds, nfds_t n, int64_t tmo_ns, const sigset_t
 		if (vs) {
 			if (atomic_load(&vs->state) == VELO_SS_PENDING)
 				velo_loop_try_attach(vs, fds[i].fd);
-			any |= atomic_load(&vs->state) == VELO_SS_LOOP;
+			any |= poll_loop(vs) || poll_wire(vs);
 			velo_vs_put(vs);
 		}
 	}
@@ -129,14 +142,18 @@ static int mux_poll(struct pollfd *fds, nfds_t n, int64_t tmo_ns, const sigset_t
 	for (i = 0; i < n; i++) {
 		struct vsock *vs = fds[i].fd >= 0 ? velo_fd_get(fds[i].fd) : NULL;
 
-		if (vs && (atomic_load(&vs->state) != VELO_SS_LOOP || !vs->ch)) {
+		if (vs && !poll_wire(vs) && (!poll_loop(vs) || !vs->ch)) {
 			velo_vs_put(vs);
 			vs = NULL;
 		}
 		vss[i] = vs;
 		kfds[i] = fds[i];
-		if (vs)
+		if (poll_wire(vs)) {
+			kfds[i].fd = velo_wire_vs_wait_fd(vs, fds[i].events);
+			kfds[i].events = POLLIN;
+		} else if (vs) {
 			kfds[i].events |= POLLIN | POLLRDHUP;
+		}
 	}
 	for (bool armed = false;;) {
 		struct timespec zero = { 0, 0 }, left;
@@ -175,7 +192,7 @@ static int mux_poll(struct pollfd *fds, nfds_t n, int64_t tmo_ns, const sigset_t
 			velo_spin_result(false);
 		}
 		for (i = 0; i < n; i++)
-			if (vss[i])
+			if (poll_loop(vss[i]))
 				velo_loop_arm(vss[i], fds[i].events & POLLOUT);
 		armed = true;
 		if (rings_ready(fds, vss, n)) {
@@ -187,7 +204,7 @@ static int mux_poll(struct pollfd *fds, nfds_t n, int64_t tmo_ns, const sigset_t
 			r = REAL(ppoll)(kfds, n, rem < 0 ? NULL : &left, mask);
 		}
 		for (i = 0; i < n; i++)
-			if (vss[i])
+			if (poll_loop(vss[i]))
 				velo_loop_disarm(vss[i], fds[i].events & POLLOUT);
 		if (r < 0)
 			break;
@@ -213,7 +230,7 @@ kernel:
 
 VELO_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
 {
-	if (!atomic_load_explicit(&velo_loop_count, memory_order_relaxed))
+	if (!velo_accel_count())
 		return REAL(poll)(fds, n, timeout);
 	return mux_poll(fds, n, timeout < 0 ? -1 : (int64_t)timeout * 1000000, NULL);
 }
@@ -227,7 +244,7 @@ VELO_EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fds
 
 VELO_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
 {
-	if (!atomic_load_explicit(&velo_loop_count, memory_order_relaxed) ||
+	if (!velo_accel_count() ||
 	    (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)))
 		return REAL(ppoll)(fds, n, ts, mask);
 	return mux_poll(fds, n, ts_to_ns(ts), mask);

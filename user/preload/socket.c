@@ -49,6 +49,40 @@ static struct vsock *loop_vs(int fd)
 	return vs;
 }
 
+/* A WIRE socket for fd, referenced. */
+static struct vsock *wire_vs(int fd)
+{
+	struct vsock *vs = velo_fd_get(fd);
+
+	if (vs && atomic_load_explicit(&vs->state, memory_order_acquire) != VELO_SS_WIRE) {
+		velo_vs_put(vs);
+		return NULL;
+	}
+	return vs;
+}
+
+/* A socket whose data velo moves (LOOP or WIRE), referenced. */
+static struct vsock *accel_vs(int fd)
+{
+	struct vsock *vs = wire_vs(fd);
+
+	return vs ? vs : loop_vs(fd);
+}
+
+static ssize_t vs_recv(struct vsock *vs, int fd, const struct iovec *iov, int n, int flags)
+{
+	if (atomic_load(&vs->state) == VELO_SS_WIRE)
+		return velo_wire_vs_recv(vs, iov, n, flags);
+	return velo_loop_recv(vs, fd, iov, n, flags);
+}
+
+static ssize_t vs_send(struct vsock *vs, int fd, const struct iovec *iov, int n, int flags)
+{
+	if (atomic_load(&vs->state) == VELO_SS_WIRE)
+		return velo_wire_vs_send(vs, iov, n, flags);
+	return velo_loop_send(vs, fd, iov, n, flags);
+}
+
 static bool is_tcp(int domain, int type, int protocol)
 {
 	return (domain == AF_INET || domain == AF_INET6) && (type & 0xf) == SOCK_STREAM &&
@@ -316,7 +350,23 @@ VELO_EXPORT int accept4(int fd, struct sockaddr *a, socklen_t *l, int flags)
 
 VELO_EXPORT int connect(int fd, const struct sockaddr *a, socklen_t l)
 {
-	int r = REAL(connect)(fd, a, l);
+	struct vsock *wvs = velo_fd_get(fd);
+	int r;
+
+	if (wvs) {
+		bool taken = false;
+
+		if (atomic_load(&wvs->state) == VELO_SS_WIRE) {
+			r = velo_wire_vs_connect(wvs, a, l);
+			taken = true;
+		} else {
+			taken = velo_wire_try_connect(wvs, fd, a, l, &r);
+		}
+		velo_vs_put(wvs);
+		if (taken)
+			return r;
+	}
+	r = REAL(connect)(fd, a, l);
 
 	if (!r) {
 		struct vsock *vs = velo_fd_get(fd);
@@ -331,9 +381,17 @@ VELO_EXPORT int connect(int fd, const struct sockaddr *a, socklen_t l)
 
 VELO_EXPORT int shutdown(int fd, int how)
 {
-	struct vsock *vs = loop_vs(fd);
+	struct vsock *vs = wire_vs(fd);
 	uint32_t was = 0;
 	int r, saved;
+
+	if (vs) {
+		r = how < SHUT_RD || how > SHUT_RDWR ? (errno = EINVAL, -1) :
+						       velo_wire_vs_shutdown(vs, how);
+		velo_vs_put(vs);
+		return r;
+	}
+	vs = loop_vs(fd);
 
 	if (vs)
 		velo_loop_shutdown_begin(vs, how, &was);
@@ -364,6 +422,9 @@ static bool before_close(int fd, struct velo_closing *cl)
 		if (vs->regs)
 			velo_epoll_vs_fd_closed(vs, fd, atomic_load(&vs->fdrefs) == 0);
 		/* fd-table entries decide, not references (a longjmp leaks those) */
+		if (atomic_load(&vs->fdrefs) == 0 && atomic_load(&vs->state) == VELO_SS_WIRE &&
+		    !atomic_exchange(&vs->released, true))
+			velo_wire_vs_close(vs);
 		if (atomic_load(&vs->fdrefs) == 0 && atomic_load(&vs->state) == VELO_SS_LOOP &&
 		    !atomic_exchange(&vs->released, true)) {
 			post = velo_loop_release(vs, cl ? fd : -1, false, cl,
@@ -407,13 +468,13 @@ VELO_EXPORT int fclose(FILE *fp)
 
 VELO_EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
-	struct vsock *vs = loop_vs(fd);
+	struct vsock *vs = accel_vs(fd);
 	struct iovec iov = { buf, n };
 	ssize_t r;
 
 	if (!vs)
 		return REAL(read)(fd, buf, n);
-	r = velo_loop_recv(vs, fd, &iov, 1, 0);
+	r = vs_recv(vs, fd, &iov, 1, 0);
 	velo_vs_put(vs);
 	return r;
 }
@@ -431,22 +492,22 @@ VELO_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 	ssize_t r;
 
 	if (cnt < 0 || cnt > IOV_MAX || velo_bad_range(iov, cnt * sizeof(*iov)) ||
-	    !(vs = loop_vs(fd)))
+	    !(vs = accel_vs(fd)))
 		return REAL(readv)(fd, iov, cnt);
-	r = velo_loop_recv(vs, fd, iov, cnt, 0);
+	r = vs_recv(vs, fd, iov, cnt, 0);
 	velo_vs_put(vs);
 	return r;
 }
 
 VELO_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 {
-	struct vsock *vs = loop_vs(fd);
+	struct vsock *vs = accel_vs(fd);
 	struct iovec iov = { buf, n };
 	ssize_t r;
 
 	if (!vs)
 		return REAL(recv)(fd, buf, n, flags);
-	r = velo_loop_recv(vs, fd, &iov, 1, flags);
+	r = vs_recv(vs, fd, &iov, 1, flags);
 	velo_vs_put(vs);
 	return r;
 }
@@ -461,13 +522,13 @@ VELO_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int f
 VELO_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *a,
 			     socklen_t *al)
 {
-	struct vsock *vs = loop_vs(fd);
+	struct vsock *vs = accel_vs(fd);
 	struct iovec iov = { buf, n };
 	ssize_t r;
 
 	if (!vs)
 		return REAL(recvfrom)(fd, buf, n, flags, a, al);
-	r = velo_loop_recv(vs, fd, &iov, 1, flags);
+	r = vs_recv(vs, fd, &iov, 1, flags);
 	if (r >= 0 && a && al)
 		*al = 0; /* TCP reports no source address */
 	velo_vs_put(vs);
@@ -489,13 +550,13 @@ VELO_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 
 	if (!m || velo_bad_range(m, sizeof(*m)) || m->msg_iovlen > IOV_MAX ||
 	    velo_bad_range(m->msg_iov, m->msg_iovlen * sizeof(struct iovec)) ||
-	    !(vs = loop_vs(fd))) {
+	    !(vs = accel_vs(fd))) {
 		r = REAL(recvmsg)(fd, m, flags);
 		if (r >= 0 && m && m->msg_controllen)
 			adopt_cmsg_fds(m);
 		return r;
 	}
-	r = velo_loop_recv(vs, fd, m->msg_iov, (int)m->msg_iovlen, flags);
+	r = vs_recv(vs, fd, m->msg_iov, (int)m->msg_iovlen, flags);
 	if (r >= 0) {
 		m->msg_namelen = 0;
 		m->msg_controllen = 0;
@@ -508,7 +569,7 @@ VELO_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 VELO_EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags,
 			 struct timespec *tmo)
 {
-	struct vsock *vs = loop_vs(fd);
+	struct vsock *vs = accel_vs(fd);
 	unsigned int i;
 	int r;
 
@@ -545,13 +606,13 @@ VELO_EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags,
 
 VELO_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
-	struct vsock *vs = loop_vs(fd);
+	struct vsock *vs = accel_vs(fd);
 	struct iovec iov = { (void *)buf, n };
 	ssize_t r;
 
 	if (!vs)
 		return REAL(write)(fd, buf, n);
-	r = velo_loop_send(vs, fd, &iov, 1, 0);
+	r = vs_send(vs, fd, &iov, 1, 0);
 	velo_vs_put(vs);
 	return r;
 }
@@ -562,22 +623,22 @@ VELO_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 	ssize_t r;
 
 	if (cnt < 0 || cnt > IOV_MAX || velo_bad_range(iov, cnt * sizeof(*iov)) ||
-	    !(vs = loop_vs(fd)))
+	    !(vs = accel_vs(fd)))
 		return REAL(writev)(fd, iov, cnt);
-	r = velo_loop_send(vs, fd, iov, cnt, 0);
+	r = vs_send(vs, fd, iov, cnt, 0);
 	velo_vs_put(vs);
 	return r;
 }
 
 VELO_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
-	struct vsock *vs = loop_vs(fd);
+	struct vsock *vs = accel_vs(fd);
 	struct iovec iov = { (void *)buf, n };
 	ssize_t r;
 
 	if (!vs)
 		return REAL(send)(fd, buf, n, flags);
-	r = velo_loop_send(vs, fd, &iov, 1, flags);
+	r = vs_send(vs, fd, &iov, 1, flags);
 	velo_vs_put(vs);
 	return r;
 }
@@ -585,13 +646,13 @@ VELO_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 VELO_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 			   const struct sockaddr *a, socklen_t al)
 {
-	struct vsock *vs = loop_vs(fd);
+	struct vsock *vs = accel_vs(fd);
 	struct iovec iov = { (void *)buf, n };
 	ssize_t r;
 
 	if (!vs)
 		return REAL(sendto)(fd, buf, n, flags, a, al);
-	r = velo_loop_send(vs, fd, &iov, 1, flags);
+	r = vs_send(vs, fd, &iov, 1, flags);
 	velo_vs_put(vs);
 	return r;
 }
@@ -603,16 +664,16 @@ VELO_EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
 
 	if (!m || velo_bad_range(m, sizeof(*m)) || m->msg_iovlen > IOV_MAX ||
 	    velo_bad_range(m->msg_iov, m->msg_iovlen * sizeof(struct iovec)) ||
-	    m->msg_controllen || !(vs = loop_vs(fd)))
+	    m->msg_controllen || !(vs = accel_vs(fd)))
 		return REAL(sendmsg)(fd, m, flags);
-	r = velo_loop_send(vs, fd, m->msg_iov, (int)m->msg_iovlen, flags);
+	r = vs_send(vs, fd, m->msg_iov, (int)m->msg_iovlen, flags);
 	velo_vs_put(vs);
 	return r;
 }
 
 VELO_EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
 {
-	struct vsock *vs = loop_vs(fd);
+	struct vsock *vs = accel_vs(fd);
 	unsigned int i;
 
 	if (!vs)
@@ -651,7 +712,7 @@ static ssize_t loop_sendfile(struct vsock *vs, int out, int in, off_t *off, size
 		}
 		iov.iov_base = buf;
 		iov.iov_len = n;
-		w = velo_loop_send(vs, out, &iov, 1, 0);
+		w = vs_send(vs, out, &iov, 1, 0);
 		if (w < 0) {
 			if (!off)
 				lseek(in, -n, SEEK_CUR);
@@ -672,7 +733,7 @@ static ssize_t loop_sendfile(struct vsock *vs, int out, int in, off_t *off, size
 
 VELO_EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t count)
 {
-	struct vsock *vs = loop_vs(out);
+	struct vsock *vs = accel_vs(out);
 	ssize_t r;
 
 	if (!vs)
@@ -684,7 +745,7 @@ VELO_EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t count)
 
 VELO_EXPORT ssize_t sendfile64(int out, int in, off64_t *off, size_t count)
 {
-	struct vsock *vs = loop_vs(out);
+	struct vsock *vs = accel_vs(out);
 	ssize_t r;
 
 	if (!vs)
@@ -697,7 +758,7 @@ VELO_EXPORT ssize_t sendfile64(int out, int in, off64_t *off, size_t count)
 VELO_EXPORT ssize_t splice(int in, loff_t *offin, int out, loff_t *offout, size_t len,
 			   unsigned int flags)
 {
-	struct vsock *vin = loop_vs(in), *vout = vin ? NULL : loop_vs(out);
+	struct vsock *vin = accel_vs(in), *vout = vin ? NULL : accel_vs(out);
 	char buf[65536];
 	ssize_t r;
 
@@ -710,13 +771,13 @@ VELO_EXPORT ssize_t splice(int in, loff_t *offin, int out, loff_t *offout, size_
 		struct iovec iov = { buf, len };
 		int f = MSG_PEEK | ((flags & SPLICE_F_NONBLOCK) ? MSG_DONTWAIT : 0);
 
-		r = velo_loop_recv(vin, in, &iov, 1, f);
+		r = vs_recv(vin, in, &iov, 1, f);
 		if (r > 0) {
 			ssize_t w = REAL(write)(out, buf, r);
 
 			if (w > 0) {
 				iov.iov_len = w;
-				velo_loop_recv(vin, in, &iov, 1, MSG_DONTWAIT);
+				vs_recv(vin, in, &iov, 1, MSG_DONTWAIT);
 			}
 			r = w;
 		}
@@ -727,7 +788,7 @@ VELO_EXPORT ssize_t splice(int in, loff_t *offin, int out, loff_t *offout, size_
 	r = REAL(read)(in, buf, len);
 	if (r > 0) {
 		struct iovec iov = { buf, r };
-		ssize_t w = velo_loop_send(vout, out, &iov, 1, 0);
+		ssize_t w = vs_send(vout, out, &iov, 1, 0);
 
 		r = w;
 	}
@@ -737,24 +798,53 @@ VELO_EXPORT ssize_t splice(int in, loff_t *offin, int out, loff_t *offout, size_
 
 /* ---------------------------------------------------------------- options */
 
+static int sock_name(int fd, bool peer, struct sockaddr *a, socklen_t *l)
+{
+	struct vsock *vs = wire_vs(fd);
+	int r;
+
+	if (!vs)
+		return peer ? REAL(getpeername)(fd, a, l) : REAL(getsockname)(fd, a, l);
+	r = velo_wire_vs_name(vs, peer, a, l);
+	velo_vs_put(vs);
+	return r;
+}
+
 VELO_EXPORT int getsockname(int fd, struct sockaddr *a, socklen_t *l)
 {
-	return REAL(getsockname)(fd, a, l);
+	return sock_name(fd, false, a, l);
 }
 
 VELO_EXPORT int getpeername(int fd, struct sockaddr *a, socklen_t *l)
 {
-	return REAL(getpeername)(fd, a, l);
+	return sock_name(fd, true, a, l);
 }
 
 VELO_EXPORT int getsockopt(int fd, int level, int name, void *v, socklen_t *l)
 {
+	struct vsock *vs = wire_vs(fd);
+	int r;
+
+	if (vs) {
+		bool done = velo_wire_vs_getsockopt(vs, level, name, v, l, &r);
+
+		velo_vs_put(vs);
+		if (done)
+			return r;
+	}
 	return REAL(getsockopt)(fd, level, name, v, l);
 }
 
 VELO_EXPORT int setsockopt(int fd, int level, int name, const void *v, socklen_t l)
 {
 	int r = REAL(setsockopt)(fd, level, name, v, l);
+	struct vsock *wvs = r ? NULL : wire_vs(fd);
+
+	/* the kernel socket validates and keeps the value; the engine follows */
+	if (wvs) {
+		velo_wire_vs_sockopt_changed(wvs, fd, level, name);
+		velo_vs_put(wvs);
+	}
 
 	if (!r && level == SOL_SOCKET && (name == SO_SNDBUF || name == SO_RCVBUF ||
 					  name == SO_SNDBUFFORCE || name == SO_RCVBUFFORCE)) {
@@ -767,7 +857,7 @@ VELO_EXPORT int setsockopt(int fd, int level, int name, const void *v, socklen_t
 		}
 	}
 	if (!r && level == SOL_SOCKET && name == SO_RCVLOWAT) {
-		struct vsock *vs = loop_vs(fd);
+		struct vsock *vs = accel_vs(fd);
 
 		if (vs) {
 			int lowat = 1;
@@ -812,7 +902,10 @@ static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg)
 		struct vsock *vs;
 
 		r = real(fd, cmd, arg);
-		if (!r && (vs = loop_vs(fd))) {
+		if (!r && (vs = wire_vs(fd))) {
+			velo_wire_vs_set_nonblock(vs, ((long)arg & O_NONBLOCK) != 0);
+			velo_vs_put(vs);
+		} else if (!r && (vs = loop_vs(fd))) {
 			velo_loop_set_nonblock(vs, ((long)arg & O_NONBLOCK) != 0);
 			velo_loop_set_async(vs, ((long)arg & O_ASYNC) != 0);
 			velo_vs_put(vs);
@@ -856,6 +949,13 @@ VELO_EXPORT int ioctl(int fd, unsigned long req, ...)
 	va_start(ap, req);
 	arg = va_arg(ap, void *);
 	va_end(ap);
+	if (req == FIONBIO && !velo_bad_range(arg, sizeof(int)) && (vs = wire_vs(fd))) {
+		r = REAL(ioctl)(fd, req, arg);
+		if (!r)
+			velo_wire_vs_set_nonblock(vs, *(int *)arg != 0);
+		velo_vs_put(vs);
+		return r;
+	}
 	if ((req != FIONBIO && req != FIONREAD && req != FIOASYNC && req != SIOCATMARK) ||
 	    velo_bad_range(arg, sizeof(int)) || !(vs = loop_vs(fd)))
 		return REAL(ioctl)(fd, req, arg);

@@ -12,8 +12,8 @@
  * Backends: a vsock is KERNEL (passthrough: every call goes to libc),
  * PENDING (TCP not connected yet: kernel, attach attempted when it
  * connects), LISTEN (kernel) or LOOP (attached to a shared-memory channel
- * with a local velo peer). A future NIC/engine backend is another state with
- * its own ops beside these.
+ * with a local velo peer) or WIRE (connected by velo's engine on an AF_XDP
+ * interface, wire.c; experimental, VELO_WIRE=on).
  */
 #ifndef VELO_PRELOAD_VELO_H
 #define VELO_PRELOAD_VELO_H
@@ -69,6 +69,7 @@ void velo_real_init(void);
 /* ---- sockets ---- */
 struct vepoll;
 struct ep_reg;
+struct velo_wire_stack;
 
 struct vsock {
 	_Atomic int refs;       /* fd-table entries + users in flight */
@@ -91,6 +92,11 @@ struct vsock {
 	_Atomic int vreset;     /* peer gone with our data unread: 1 reset pending, 2 reported */
 	bool rule_checked;
 	bool accepted;          /* from accept(): rules match the local address */
+	/* WIRE backend: the engine socket, and the file's state it needs per call */
+	struct velo_wire_stack *wst;
+	int ws;
+	_Atomic bool w_nonblock;
+	_Atomic int w_rcvtimeo, w_sndtimeo; /* ms, -1: none */
 	/* statistics slot, -1 if none */
 	int slot;
 	/* epoll registrations of this socket (to switch them on attach) */
@@ -146,6 +152,14 @@ extern struct velo_stats *velo_st;
 extern char velo_prog[64];
 extern _Atomic bool velo_exiting;
 extern atomic_uint velo_loop_count; /* LOOP sockets ever attached (fast-path hint) */
+extern atomic_uint velo_wire_count; /* WIRE sockets ever made (fast-path hint) */
+
+/* Whether any socket of this process was ever accelerated. */
+static inline unsigned int velo_accel_count(void)
+{
+	return atomic_load_explicit(&velo_loop_count, memory_order_relaxed) |
+	       atomic_load_explicit(&velo_wire_count, memory_order_relaxed);
+}
 
 static inline void velo_stat_add(enum velo_stat s, uint64_t v)
 {
@@ -218,6 +232,26 @@ void velo_loop_disarm(struct vsock *vs, bool want_out);
 int velo_loop_fionread(struct vsock *vs, int fd, int *out);
 /* SIOCATMARK: the urgent mark lies past everything the ring holds. */
 int velo_loop_atmark(struct vsock *vs, int fd, int *out);
+
+/* ---- wire backend (wire.c) ---- */
+/* connect() of a PENDING socket: true when the engine took it (*ret set). */
+bool velo_wire_try_connect(struct vsock *vs, int fd, const struct sockaddr *a, socklen_t l,
+			   int *ret);
+int velo_wire_vs_connect(struct vsock *vs, const struct sockaddr *a, socklen_t l);
+ssize_t velo_wire_vs_recv(struct vsock *vs, const struct iovec *iov, int cnt, int flags);
+ssize_t velo_wire_vs_send(struct vsock *vs, const struct iovec *iov, int cnt, int flags);
+int velo_wire_vs_shutdown(struct vsock *vs, int how);
+/* The socket's last fd in this process closed. */
+void velo_wire_vs_close(struct vsock *vs);
+int velo_wire_vs_name(struct vsock *vs, bool peer, struct sockaddr *a, socklen_t *l);
+bool velo_wire_vs_getsockopt(struct vsock *vs, int level, int name, void *v, socklen_t *l,
+			     int *ret);
+/* The app changed an option of the kernel socket: mirror it to the engine. */
+void velo_wire_vs_sockopt_changed(struct vsock *vs, int fd, int level, int name);
+void velo_wire_vs_set_nonblock(struct vsock *vs, bool nb);
+/* poll: the fd to wait on in place of the socket, and the socket's events. */
+int velo_wire_vs_wait_fd(struct vsock *vs, uint32_t events);
+uint32_t velo_wire_vs_events(struct vsock *vs);
 
 /* ---- multiplexers ---- */
 void velo_epoll_fd_closed(int fd);
