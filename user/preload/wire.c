@@ -283,7 +283,8 @@ int velo_wire_vs_name(struct vsock *vs, bool peer, struct sockaddr *a, socklen_t
 static void fill_tcp_info(const struct vtcp_info *v, struct tcp_info *t)
 {
 	memset(t, 0, sizeof(*t));
-	t->tcpi_state = v->tcpi_state;
+	/* Linux hands TIME_WAIT to a mini-socket: the application's is CLOSE */
+	t->tcpi_state = v->tcpi_state == TCP_TIME_WAIT ? TCP_CLOSE : v->tcpi_state;
 	t->tcpi_ca_state = v->tcpi_ca_state;
 	t->tcpi_retransmits = v->tcpi_retransmits;
 	t->tcpi_probes = v->tcpi_probes;

@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libvelo's wire backend end to end: a client program in one network
+ * namespace talks to a kernel server in another over veth. The client runs
+ * twice, plainly and under LD_PRELOAD=libvelo.so with VELO_WIRE=on (its
+ * connections then made by the engine on AF_XDP), and must print the same
+ * transcript: return values, errno names, readiness, data checksums. The
+ * velo run must say (VELO_LOG=debug) that the engine made its connections.
+ *
+ *   wire_preload                 the KTAP cases
+ *   wire_preload client IP CASE  one client transcript (used by the cases)
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ktap.h"
+
+#define SERVER_PORT 7300
+#define CLOSED_PORT 7301
+#define BULK (1u << 20)
+
+static char ns_client[32], ns_server[32];
+
+/* ------------------------------------------------------------- client */
+
+static const char *ename(int e)
+{
+	switch (e) {
+	case 0: return "0";
+	case EAGAIN: return "EAGAIN";
+	case EINPROGRESS: return "EINPROGRESS";
+	case ECONNREFUSED: return "ECONNREFUSED";
+	case EPIPE: return "EPIPE";
+	case ECONNRESET: return "ECONNRESET";
+	case ENOTCONN: return "ENOTCONN";
+	case EISCONN: return "EISCONN";
+	case EALREADY: return "EALREADY";
+	default: return strerror(e);
+	}
+}
+
+static int tcp_to(const char *ip, int port, bool nonblock, int *err)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int s = socket(AF_INET, SOCK_STREAM | (nonblock ? SOCK_NONBLOCK : 0), 0);
+
+	inet_pton(AF_INET, ip, &a.sin_addr);
+	*err = connect(s, (struct sockaddr *)&a, sizeof(a)) ? errno : 0;
+	return s;
+}
+
+static uint8_t pat(uint64_t i)
+{
+	return (uint8_t)(i * 7 + (i >> 11));
+}
+
+/* Send BULK bytes and read their echo, waiting in poll; returns a checksum. */
+static uint64_t echo_bulk(int s)
+{
+	static uint8_t out[65536], in[65536];
+	uint64_t sent = 0, got = 0, sum = 0;
+
+	while (got < BULK) {
+		struct pollfd p = { .fd = s, .events = POLLIN | (sent < BULK ? POLLOUT : 0) };
+
+		if (poll(&p, 1, 10000) <= 0)
+			break;
+		if ((p.revents & POLLOUT) && sent < BULK) {
+			size_t n = BULK - sent < sizeof(out) ? BULK - sent : sizeof(out);
+			ssize_t w;
+
+			for (size_t i = 0; i < n; i++)
+				out[i] = pat(sent + i);
+			w = send(s, out, n, MSG_DONTWAIT);
+			if (w > 0)
+				sent += (uint64_t)w;
+		}
+		if (p.revents & POLLIN) {
+			ssize_t r = recv(s, in, sizeof(in), MSG_DONTWAIT);
+
+			if (r <= 0)
+				break;
+			for (ssize_t i = 0; i < r; i++)
+				sum = sum * 31 + (in[i] ^ pat(got + (uint64_t)i));
+			got += (uint64_t)r;
+		}
+	}
+	printf("echo: sent %llu, got %llu, checksum %016llx\n", (unsigned long long)sent,
+	       (unsigned long long)got, (unsigned long long)sum);
+	return sum;
+}
+
+static void names(int s, const char *ip)
+{
+	struct sockaddr_in a;
+	socklen_t l = sizeof(a);
+	char buf[32];
+
+	printf("getpeername = %d", getpeername(s, (struct sockaddr *)&a, &l));
+	inet_ntop(AF_INET, &a.sin_addr, buf, sizeof(buf));
+	printf(" %s:%u (%s)\n", buf, ntohs(a.sin_port), strcmp(buf, ip) ? "other" : "server");
+	l = sizeof(a);
+	printf("getsockname = %d, port set: %s\n", getsockname(s, (struct sockaddr *)&a, &l),
+	       a.sin_port ? "yes" : "no");
+}
+
+static int client_echo(const char *ip)
+{
+	struct tcp_info ti;
+	socklen_t l = sizeof(ti);
+	int err, s = tcp_to(ip, SERVER_PORT, false, &err), v = 1;
+	ssize_t r;
+	char c;
+
+	printf("connect = %s\n", ename(err));
+	names(s, ip);
+	printf("TCP_NODELAY set = %d\n", setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &v, sizeof(v)));
+	v = 0;
+	l = sizeof(v);
+	getsockopt(s, IPPROTO_TCP, TCP_NODELAY, &v, &l);
+	printf("TCP_NODELAY = %d\n", v);
+	r = recv(s, &c, 1, MSG_DONTWAIT);
+	printf("recv nothing yet = %zd %s\n", r, ename(r < 0 ? errno : 0));
+	echo_bulk(s);
+	printf("shutdown(SHUT_WR) = %d\n", shutdown(s, SHUT_WR));
+	r = recv(s, &c, 1, 0);
+	printf("recv after the server's FIN = %zd %s\n", r, ename(r < 0 ? errno : 0));
+	l = sizeof(ti);
+	getsockopt(s, IPPROTO_TCP, TCP_INFO, &ti, &l);
+	printf("tcpi_state = %u\n", ti.tcpi_state);
+	l = sizeof(v);
+	getsockopt(s, SOL_SOCKET, SO_ERROR, &v, &l);
+	printf("SO_ERROR = %s\n", ename(v));
+	printf("close = %d\n", close(s));
+	return 0;
+}
+
+static int client_errors(const char *ip)
+{
+	struct pollfd p;
+	socklen_t l = sizeof(int);
+	int err, s, v = 0;
+
+	s = tcp_to(ip, CLOSED_PORT, false, &err);
+	printf("blocking connect to a closed port = %s\n", ename(err));
+	close(s);
+	s = tcp_to(ip, SERVER_PORT, true, &err);
+	printf("non-blocking connect = %s\n", ename(err));
+	p = (struct pollfd){ .fd = s, .events = POLLOUT };
+	printf("poll POLLOUT = %d revents %#x\n", poll(&p, 1, 5000), p.revents);
+	getsockopt(s, SOL_SOCKET, SO_ERROR, &v, &l);
+	printf("SO_ERROR = %s\n", ename(v));
+	close(s);
+	s = tcp_to(ip, CLOSED_PORT, true, &err);
+	printf("non-blocking connect to a closed port = %s\n", ename(err));
+	p = (struct pollfd){ .fd = s, .events = POLLOUT };
+	printf("poll = %d revents %#x\n", poll(&p, 1, 5000), p.revents);
+	l = sizeof(v);
+	getsockopt(s, SOL_SOCKET, SO_ERROR, &v, &l);
+	printf("SO_ERROR = %s\n", ename(v));
+	close(s);
+	return 0;
+}
+
+static int client_main(const char *ip, const char *which)
+{
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!strcmp(which, "echo"))
+		return client_echo(ip);
+	if (!strcmp(which, "errors"))
+		return client_errors(ip);
+	return 2;
+}
+
+/* ------------------------------------------------------------- server */
+
+static void *echo_conn(void *arg)
+{
+	int c = (int)(long)arg;
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = recv(c, buf, sizeof(buf), 0)) > 0)
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = send(c, buf + off, (size_t)(n - off), MSG_NOSIGNAL);
+
+			if (w <= 0)
+				break;
+			off += w;
+		}
+	close(c);
+	return NULL;
+}
+
+/* In the server namespace: a kernel echo server, until killed. */
+static int server_main(int ready)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(SERVER_PORT) };
+	int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 64))
+		return 1;
+	if (write(ready, "r", 1) != 1)
+		return 1;
+	for (;;) {
+		pthread_t t;
+		int c = accept(l, NULL, NULL);
+
+		if (c >= 0 && pthread_create(&t, NULL, echo_conn, (void *)(long)c) == 0)
+			pthread_detach(t);
+	}
+}
+
+/* ------------------------------------------------------------ harness */
+
+static int sh(const char *cmd)
+{
+	int r = system(cmd);
+
+	if (r)
+		ktap_diag("failed (%d): %s", r, cmd);
+	return r;
+}
+
+static pid_t server;
+
+static int topology_up(void)
+{
+	char cmd[1024];
+	int pfd[2];
+	char c;
+
+	snprintf(ns_client, sizeof(ns_client), "vwc%d", getpid());
+	snprintf(ns_server, sizeof(ns_server), "vws%d", getpid());
+	snprintf(cmd, sizeof(cmd),
+		 "ip netns add %1$s && ip netns add %2$s && "
+		 "ip link add wc%3$d type veth peer name ws%3$d && "
+		 "ip link set wc%3$d netns %1$s && ip link set ws%3$d netns %2$s && "
+		 "ip -n %1$s addr add 10.78.0.1/24 dev wc%3$d && ip -n %2$s addr add 10.78.0.2/24 dev ws%3$d && "
+		 "ip -n %1$s link set wc%3$d up && ip -n %2$s link set ws%3$d up && "
+		 "ip -n %1$s link set lo up && ip -n %2$s link set lo up",
+		 ns_client, ns_server, getpid());
+	if (sh(cmd) || pipe(pfd))
+		return -1;
+	server = fork();
+	if (server == 0) {
+		char path[64];
+		int fd;
+
+		snprintf(path, sizeof(path), "/run/netns/%s", ns_server);
+		fd = open(path, O_RDONLY);
+		if (fd < 0 || setns(fd, CLONE_NEWNET))
+			_exit(1);
+		_exit(server_main(pfd[1]));
+	}
+	close(pfd[1]);
+	if (server < 0 || read(pfd[0], &c, 1) != 1) {
+		close(pfd[0]);
+		return -1;
+	}
+	close(pfd[0]);
+	return 0;
+}
+
+static void topology_down(void)
+{
+	char cmd[256];
+
+	if (server > 0) {
+		kill(server, SIGKILL);
+		waitpid(server, NULL, 0);
+	}
+	snprintf(cmd, sizeof(cmd), "ip netns del %s 2>/dev/null; ip netns del %s 2>/dev/null",
+		 ns_client, ns_server);
+	if (system(cmd))
+		return;
+}
+
+/* Runs the client in the client namespace; its stdout goes to out. */
+static int run_client(const char *which, bool velo, char *out, size_t len, bool *engine)
+{
+	char cmd[1024], self[512], log[64];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	const char *lib = getenv("VELO_BUILD");
+	FILE *f;
+	size_t got;
+
+	if (n <= 0)
+		return -1;
+	self[n] = 0;
+	snprintf(log, sizeof(log), "/tmp/wire_preload.%d.log", getpid());
+	snprintf(cmd, sizeof(cmd),
+		 "ip netns exec %s env %s%s%s VELO_WIRE=on VELO_LOG=debug timeout 60 %s client 10.78.0.2 %s 2>%s",
+		 ns_client, velo ? "LD_PRELOAD=" : "", velo ? (lib ? lib : "build") : "",
+		 velo ? "/libvelo.so" : "", self, which, log);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	got = fread(out, 1, len - 1, f);
+	out[got] = 0;
+	if (pclose(f))
+		ktap_diag("client (%s) exited non-zero", velo ? "velo" : "kernel");
+	snprintf(cmd, sizeof(cmd), "grep -q 'through the engine' %s", log);
+	*engine = system(cmd) == 0;
+	unlink(log);
+	return 0;
+}
+
+static void diff_lines(const char *a, const char *b)
+{
+	ktap_diag("--- kernel");
+	for (const char *p = a; *p;) {
+		const char *e = strchr(p, '\n');
+		int n = e ? (int)(e - p) : (int)strlen(p);
+
+		ktap_diag("  %.*s", n, p);
+		p += n + (e ? 1 : 0);
+	}
+	ktap_diag("+++ velo");
+	for (const char *p = b; *p;) {
+		const char *e = strchr(p, '\n');
+		int n = e ? (int)(e - p) : (int)strlen(p);
+
+		ktap_diag("  %.*s", n, p);
+		p += n + (e ? 1 : 0);
+	}
+}
+
+static int differential(const char *which)
+{
+	static char kern[8192], velo[8192];
+	bool k_engine = false, v_engine = false;
+	int r = KTAP_PASS;
+
+	if (geteuid() != 0)
+		return KTAP_SKIP;
+	if (topology_up()) {
+		topology_down();
+		return KTAP_SKIP;
+	}
+	if (run_client(which, false, kern, sizeof(kern), &k_engine) ||
+	    run_client(which, true, velo, sizeof(velo), &v_engine)) {
+		r = KTAP_FAIL;
+	} else if (strcmp(kern, velo)) {
+		diff_lines(kern, velo);
+		r = KTAP_FAIL;
+	} else if (!v_engine) {
+		ktap_diag("the velo run did not use the engine");
+		r = KTAP_FAIL;
+	}
+	topology_down();
+	return r;
+}
+
+static int echo_case(void)
+{
+	return differential("echo");
+}
+
+static int errors_case(void)
+{
+	return differential("errors");
+}
+
+static const struct ktap_case cases[] = {
+	{ "echo_bulk_names_options_eof", echo_case, 120 },
+	{ "connect_errors_nonblocking", errors_case, 120 },
+};
+
+int main(int argc, char **argv)
+{
+	if (argc == 4 && !strcmp(argv[1], "client"))
+		return client_main(argv[2], argv[3]);
+	return ktap_run(cases, sizeof(cases) / sizeof(cases[0]));
+}
