@@ -69,19 +69,19 @@ static uint8_t pat(uint64_t i)
 	return (uint8_t)(i * 7 + (i >> 11));
 }
 
-/* Send BULK bytes and read their echo, waiting in poll; returns a checksum. */
-static uint64_t echo_bulk(int s)
+/* Send @total bytes and read their echo, waiting in poll; returns a checksum. */
+static uint64_t echo_bulk(int s, uint64_t total)
 {
 	static uint8_t out[65536], in[65536];
 	uint64_t sent = 0, got = 0, sum = 0;
 
-	while (got < BULK) {
-		struct pollfd p = { .fd = s, .events = POLLIN | (sent < BULK ? POLLOUT : 0) };
+	while (got < total) {
+		struct pollfd p = { .fd = s, .events = POLLIN | (sent < total ? POLLOUT : 0) };
 
 		if (poll(&p, 1, 10000) <= 0)
 			break;
-		if ((p.revents & POLLOUT) && sent < BULK) {
-			size_t n = BULK - sent < sizeof(out) ? BULK - sent : sizeof(out);
+		if ((p.revents & POLLOUT) && sent < total) {
+			size_t n = total - sent < sizeof(out) ? total - sent : sizeof(out);
 			ssize_t w;
 
 			for (size_t i = 0; i < n; i++)
@@ -136,7 +136,7 @@ static int client_echo(const char *ip)
 	printf("TCP_NODELAY = %d\n", v);
 	r = recv(s, &c, 1, MSG_DONTWAIT);
 	printf("recv nothing yet = %zd %s\n", r, ename(r < 0 ? errno : 0));
-	echo_bulk(s);
+	echo_bulk(s, BULK);
 	printf("shutdown(SHUT_WR) = %d\n", shutdown(s, SHUT_WR));
 	r = recv(s, &c, 1, 0);
 	printf("recv after the server's FIN = %zd %s\n", r, ename(r < 0 ? errno : 0));
@@ -177,6 +177,56 @@ static int client_errors(const char *ip)
 	return 0;
 }
 
+/* A child that closes its copy and exits leaves the parent's connection be. */
+static int client_fork(const char *ip)
+{
+	int err, s = tcp_to(ip, SERVER_PORT, false, &err), status = -1;
+	pid_t c;
+
+	printf("connect = %s\n", ename(err));
+	fflush(stdout);
+	c = fork();
+	if (c == 0) {
+		close(s);
+		exit(0); /* exit handlers run */
+	}
+	waitpid(c, &status, 0);
+	printf("child exit status %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	echo_bulk(s, 65536);
+	printf("close = %d\n", close(s));
+	return 0;
+}
+
+/* select() on a wire socket: readable when the echo is back. */
+static int client_select(const char *ip)
+{
+	int err, s = tcp_to(ip, SERVER_PORT, false, &err);
+	struct timeval tv = { 5, 0 };
+	fd_set r, w;
+	char buf[8];
+
+	printf("connect = %s\n", ename(err));
+	FD_ZERO(&r);
+	FD_SET(s, &r);
+	tv.tv_sec = 0;
+	tv.tv_usec = 100000;
+	printf("select, nothing to read = %d\n", select(s + 1, &r, NULL, NULL, &tv));
+	FD_ZERO(&w);
+	FD_SET(s, &w);
+	tv.tv_sec = 5;
+	printf("select writable = %d, set %d\n", select(s + 1, NULL, &w, NULL, &tv),
+	       FD_ISSET(s, &w) != 0);
+	printf("send = %zd\n", send(s, "ping", 4, 0));
+	FD_ZERO(&r);
+	FD_SET(s, &r);
+	tv.tv_sec = 5;
+	printf("select readable = %d, set %d\n", select(s + 1, &r, NULL, NULL, &tv),
+	       FD_ISSET(s, &r) != 0);
+	printf("recv = %zd\n", recv(s, buf, sizeof(buf), 0));
+	printf("close = %d\n", close(s));
+	return 0;
+}
+
 static int client_main(const char *ip, const char *which)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -185,6 +235,10 @@ static int client_main(const char *ip, const char *which)
 		return client_echo(ip);
 	if (!strcmp(which, "errors"))
 		return client_errors(ip);
+	if (!strcmp(which, "fork"))
+		return client_fork(ip);
+	if (!strcmp(which, "select"))
+		return client_select(ip);
 	return 2;
 }
 
@@ -379,9 +433,21 @@ static int errors_case(void)
 	return differential("errors");
 }
 
+static int fork_case(void)
+{
+	return differential("fork");
+}
+
+static int select_case(void)
+{
+	return differential("select");
+}
+
 static const struct ktap_case cases[] = {
 	{ "echo_bulk_names_options_eof", echo_case, 120 },
 	{ "connect_errors_nonblocking", errors_case, 120 },
+	{ "fork_child_exit_keeps_connection", fork_case, 120 },
+	{ "select_readable_writable", select_case, 120 },
 };
 
 int main(int argc, char **argv)

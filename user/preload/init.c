@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "preload/velo.h"
+#include "wire/wire.h"
 
 struct velo_config velo_cfg = { .spin_us = 50, .loopback = true, .share_with = -2 };
 struct velo_stats *velo_st;
@@ -76,6 +77,8 @@ static void fork_child_fd(int fd, struct vsock *vs, void *arg)
 	(void)fd;
 	if (atomic_load(&vs->state) == VELO_SS_LOOP && vs->ch)
 		velo_loop_after_fork(vs);
+	if (atomic_load(&vs->state) == VELO_SS_WIRE)
+		velo_wire_vs_after_fork(vs);
 }
 
 static void atfork_child(void)
@@ -87,6 +90,8 @@ static void atfork_child(void)
 		munmap(parent, sizeof(*parent));
 	}
 	velo_fd_foreach(fork_child_fd, NULL);
+	if (atomic_load(&velo_wire_count))
+		velo_wire_forget_all();
 	velo_epoll_after_fork();
 }
 

@@ -275,7 +275,7 @@ static bool set_has_loop(int nfds, fd_set *r, fd_set *w, fd_set *e)
 		vs = velo_fd_get(fd);
 		if (!vs)
 			continue;
-		loop = atomic_load(&vs->state) == VELO_SS_LOOP;
+		loop = poll_loop(vs) || poll_wire(vs);
 		velo_vs_put(vs);
 		if (loop)
 			return true;
@@ -349,7 +349,7 @@ VELO_EXPORT int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval
 	int64_t tmo, left = 0;
 	int ret;
 
-	if (!atomic_load_explicit(&velo_loop_count, memory_order_relaxed) || nfds < 0 ||
+	if (!velo_accel_count() || nfds < 0 ||
 	    nfds > FD_SETSIZE || velo_bad_range(tv, tv ? sizeof(*tv) : 0) ||
 	    (tv && (tv->tv_sec < 0 || tv->tv_usec < 0)) || velo_bad_range(r, r ? sizeof(*r) : 0) ||
 	    velo_bad_range(w, w ? sizeof(*w) : 0) || velo_bad_range(e, e ? sizeof(*e) : 0) ||
@@ -367,7 +367,7 @@ VELO_EXPORT int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval
 VELO_EXPORT int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec *ts,
 			const sigset_t *mask)
 {
-	if (!atomic_load_explicit(&velo_loop_count, memory_order_relaxed) || nfds < 0 ||
+	if (!velo_accel_count() || nfds < 0 ||
 	    nfds > FD_SETSIZE || (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 ||
 					 ts->tv_nsec >= 1000000000)) ||
 	    !set_has_loop(nfds, r, w, e))

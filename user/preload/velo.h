@@ -249,6 +249,8 @@ bool velo_wire_vs_getsockopt(struct vsock *vs, int level, int name, void *v, soc
 /* The app changed an option of the kernel socket: mirror it to the engine. */
 void velo_wire_vs_sockopt_changed(struct vsock *vs, int fd, int level, int name);
 void velo_wire_vs_set_nonblock(struct vsock *vs, bool nb);
+/* In a forked child: the connection stays the parent's (calls: ENOTCONN). */
+void velo_wire_vs_after_fork(struct vsock *vs);
 /* poll: the fd to wait on in place of the socket, and the socket's events. */
 int velo_wire_vs_wait_fd(struct vsock *vs, uint32_t events);
 uint32_t velo_wire_vs_events(struct vsock *vs);

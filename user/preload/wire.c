@@ -14,9 +14,10 @@
  * shutdown, names, TCP options and SO_ERROR come from the engine, and
  * poll waits on the engine socket's ready eventfd in place of the fd.
  *
- * Not yet: listening sockets (accept stays the kernel's), select and epoll
- * on wire sockets, fork (a child cannot use its parent's engine sockets),
- * MSG_OOB and ioctl queue sizes.
+ * Not yet: listening sockets (accept stays the kernel's), epoll on wire
+ * sockets, MSG_OOB and ioctl queue sizes. A forked child cannot use its
+ * parent's wire connections (they live in the parent's engine): its calls
+ * on them fail with ENOTCONN, its close() only drops its reference.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +56,18 @@ static int mirrored_opt(int level, int name)
 	return -1;
 }
 
+static int fail(int err)
+{
+	errno = err;
+	return -1;
+}
+
+/* A forked child's copy: the connection is the parent's. */
+static bool gone(const struct vsock *vs)
+{
+	return !vs->wst;
+}
+
 /* SO_RCVTIMEO/SO_SNDTIMEO of the kernel socket in ms, -1 for none. */
 static int timeo_ms(int fd, int name)
 {
@@ -71,6 +84,8 @@ void velo_wire_vs_sockopt_changed(struct vsock *vs, int fd, int level, int name)
 	int i = mirrored_opt(level, name), v = 0;
 	socklen_t l = sizeof(v);
 
+	if (gone(vs))
+		return;
 	if (level == SOL_SOCKET && name == SO_RCVTIMEO)
 		atomic_store(&vs->w_rcvtimeo, timeo_ms(fd, SO_RCVTIMEO));
 	else if (level == SOL_SOCKET && name == SO_SNDTIMEO)
@@ -127,11 +142,6 @@ static bool wire_candidate(int fd, const struct sockaddr *a, socklen_t l)
 	return self.ss_family == AF_INET6 && !((struct sockaddr_in6 *)&self)->sin6_port;
 }
 
-static int fail(int err)
-{
-	errno = err;
-	return -1;
-}
 
 bool velo_wire_try_connect(struct vsock *vs, int fd, const struct sockaddr *a, socklen_t l,
 			   int *ret)
@@ -169,7 +179,7 @@ bool velo_wire_try_connect(struct vsock *vs, int fd, const struct sockaddr *a, s
 
 int velo_wire_vs_connect(struct vsock *vs, const struct sockaddr *a, socklen_t l)
 {
-	int err = velo_wire_connect(vs->wst, vs->ws, a, l, atomic_load(&vs->w_nonblock),
+	int err = gone(vs) ? -EISCONN : velo_wire_connect(vs->wst, vs->ws, a, l, atomic_load(&vs->w_nonblock),
 				    atomic_load(&vs->w_sndtimeo));
 
 	return err ? fail(-err) : 0;
@@ -190,12 +200,19 @@ static bool restart_after_eintr(int timeout_ms)
 	return timeout_ms < 0 && velo_all_handlers_restart();
 }
 
+void velo_wire_vs_after_fork(struct vsock *vs)
+{
+	vs->wst = NULL;
+}
+
 ssize_t velo_wire_vs_recv(struct vsock *vs, const struct iovec *iov, int cnt, int flags)
 {
 	bool nb = (flags & MSG_DONTWAIT) || atomic_load(&vs->w_nonblock);
 	int tmo = atomic_load(&vs->w_rcvtimeo), f = flags & (MSG_PEEK | MSG_WAITALL);
 	size_t done = 0;
 
+	if (gone(vs))
+		return fail(ENOTCONN);
 	if (flags & MSG_OOB)
 		return fail(EINVAL); /* no urgent data on the engine path */
 	for (int i = 0; i < cnt; i++) {
@@ -228,6 +245,8 @@ ssize_t velo_wire_vs_send(struct vsock *vs, const struct iovec *iov, int cnt, in
 	int tmo = atomic_load(&vs->w_sndtimeo), f = flags & MSG_MORE;
 	size_t done = 0;
 
+	if (gone(vs))
+		return fail(ENOTCONN);
 	if (flags & MSG_OOB)
 		return fail(EOPNOTSUPP);
 	for (int i = 0; i < cnt; i++) {
@@ -257,7 +276,7 @@ ssize_t velo_wire_vs_send(struct vsock *vs, const struct iovec *iov, int cnt, in
 
 int velo_wire_vs_shutdown(struct vsock *vs, int how)
 {
-	int err = velo_wire_shutdown(vs->wst, vs->ws, how);
+	int err = gone(vs) ? -ENOTCONN : velo_wire_shutdown(vs->wst, vs->ws, how);
 
 	return err ? fail(-err) : 0;
 }
@@ -275,6 +294,8 @@ int velo_wire_vs_name(struct vsock *vs, bool peer, struct sockaddr *a, socklen_t
 
 	if (!a || !l || velo_bad_range(l, sizeof(*l)) || velo_bad_range(a, *l))
 		return fail(EFAULT);
+	if (gone(vs))
+		return fail(ENOTCONN);
 	err = peer ? velo_wire_getpeername(vs->wst, vs->ws, a, l)
 		   : velo_wire_getsockname(vs->wst, vs->ws, a, l);
 	return err ? fail(-err) : 0;
@@ -324,8 +345,8 @@ bool velo_wire_vs_getsockopt(struct vsock *vs, int level, int name, void *v, soc
 {
 	int i = mirrored_opt(level, name), val = 0;
 
-	if (!v || !l || velo_bad_range(l, sizeof(*l)) || velo_bad_range(v, *l))
-		return false; /* the kernel says EFAULT */
+	if (!v || !l || velo_bad_range(l, sizeof(*l)) || velo_bad_range(v, *l) || gone(vs))
+		return false; /* the kernel says EFAULT, or answers for a child's copy */
 	if (level == SOL_SOCKET && name == SO_ERROR) {
 		val = velo_wire_sock_error(vs->wst, vs->ws);
 	} else if (level == IPPROTO_TCP && name == TCP_INFO) {
@@ -388,11 +409,15 @@ static unsigned int interest_of(uint32_t events)
 /* The fd to poll in place of the socket, for these poll events. */
 int velo_wire_vs_wait_fd(struct vsock *vs, uint32_t events)
 {
+	if (gone(vs))
+		return -1; /* poll skips it; velo_wire_vs_events says HUP */
 	velo_wire_set_interest(vs->wst, vs->ws, interest_of(events));
 	return velo_wire_ready_fd(vs->wst, vs->ws);
 }
 
 uint32_t velo_wire_vs_events(struct vsock *vs)
 {
+	if (gone(vs))
+		return POLLHUP;
 	return poll_mask(velo_wire_events(vs->wst, vs->ws));
 }

@@ -386,6 +386,20 @@ void velo_wire_stack_destroy(struct velo_wire_stack *st)
 	stack_free(st);
 }
 
+/*
+ * In a forked child: the stacks, their queues, threads and connections are
+ * the parent's. Forget them without a frame or a close (the exit handler
+ * would end the parent's connections), and with a fresh lock: another
+ * thread of the parent may have held it at fork.
+ */
+void velo_wire_forget_all(void)
+{
+	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+
+	memcpy(&stacks_lock, &fresh, sizeof(fresh));
+	stacks = NULL;
+}
+
 /* Like velo_wire_shutdown_all, but threads of the exiting process may still be inside. */
 static void at_exit(void)
 {

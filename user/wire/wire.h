@@ -74,6 +74,8 @@ struct velo_wire_stack *velo_wire_stack_of(int ifindex, int *err);
 void velo_wire_stack_destroy(struct velo_wire_stack *st);
 /* Every stack of the process; also run at exit. */
 void velo_wire_shutdown_all(void);
+/* In a forked child: the parent's stacks are left alone, forgotten (not freed). */
+void velo_wire_forget_all(void);
 
 /* Sockets. nonblock: MSG_DONTWAIT/O_NONBLOCK; timeout_ms: -1 none. */
 int velo_wire_socket(struct velo_wire_stack *st, int family);
