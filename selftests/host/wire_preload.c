@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -227,6 +228,63 @@ static int client_select(const char *ip)
 	return 0;
 }
 
+static void ep_show(int ep, const char *what, int tmo)
+{
+	struct epoll_event e[4];
+	int n = epoll_wait(ep, e, 4, tmo);
+
+	printf("%s: epoll_wait = %d", what, n);
+	for (int i = 0; i < n; i++)
+		printf(" [data %llu events %#x]", (unsigned long long)e[i].data.u64, e[i].events);
+	printf("\n");
+}
+
+/*
+ * epoll: registered before a non-blocking connect, level and edge
+ * triggered, one-shot re-armed with MOD, the server's FIN as EPOLLRDHUP.
+ */
+static int client_epoll(const char *ip)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(SERVER_PORT) };
+	struct epoll_event ev = { .events = EPOLLOUT, .data.u64 = 42 };
+	int ep = epoll_create1(0), s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	char buf[16];
+
+	inet_pton(AF_INET, ip, &a.sin_addr);
+	printf("epoll_ctl ADD = %d\n", epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev));
+	printf("connect = %s\n", connect(s, (struct sockaddr *)&a, sizeof(a)) ? ename(errno) : "0");
+	ep_show(ep, "connected", 5000);
+	ev.events = EPOLLIN;
+	printf("MOD EPOLLIN = %d\n", epoll_ctl(ep, EPOLL_CTL_MOD, s, &ev));
+	ep_show(ep, "nothing to read", 100);
+	printf("send = %zd\n", send(s, "hello", 5, 0));
+	ep_show(ep, "echo back", 5000);
+	ep_show(ep, "still readable (level)", 0);
+	ev.events = EPOLLIN | EPOLLET;
+	printf("MOD EPOLLIN|EPOLLET = %d\n", epoll_ctl(ep, EPOLL_CTL_MOD, s, &ev));
+	ep_show(ep, "edge after MOD", 5000);
+	ep_show(ep, "no new edge", 100);
+	printf("recv = %zd\n", recv(s, buf, sizeof(buf), 0));
+	ev.events = EPOLLIN | EPOLLONESHOT;
+	printf("MOD EPOLLIN|EPOLLONESHOT = %d\n", epoll_ctl(ep, EPOLL_CTL_MOD, s, &ev));
+	printf("send = %zd\n", send(s, "again", 5, 0));
+	ep_show(ep, "one shot", 5000);
+	ep_show(ep, "disabled", 100);
+	printf("MOD re-arm = %d\n", epoll_ctl(ep, EPOLL_CTL_MOD, s, &ev));
+	ep_show(ep, "re-armed", 5000);
+	printf("recv = %zd\n", recv(s, buf, sizeof(buf), 0));
+	ev.events = EPOLLIN | EPOLLRDHUP;
+	printf("MOD EPOLLIN|EPOLLRDHUP = %d\n", epoll_ctl(ep, EPOLL_CTL_MOD, s, &ev));
+	printf("shutdown(SHUT_WR) = %d\n", shutdown(s, SHUT_WR));
+	ep_show(ep, "server's FIN", 5000);
+	printf("recv = %zd\n", recv(s, buf, sizeof(buf), 0));
+	printf("DEL = %d\n", epoll_ctl(ep, EPOLL_CTL_DEL, s, NULL));
+	ep_show(ep, "deleted", 100);
+	printf("close = %d\n", close(s));
+	close(ep);
+	return 0;
+}
+
 static int client_main(const char *ip, const char *which)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -239,6 +297,8 @@ static int client_main(const char *ip, const char *which)
 		return client_fork(ip);
 	if (!strcmp(which, "select"))
 		return client_select(ip);
+	if (!strcmp(which, "epoll"))
+		return client_epoll(ip);
 	return 2;
 }
 
@@ -443,11 +503,17 @@ static int select_case(void)
 	return differential("select");
 }
 
+static int epoll_case(void)
+{
+	return differential("epoll");
+}
+
 static const struct ktap_case cases[] = {
 	{ "echo_bulk_names_options_eof", echo_case, 120 },
 	{ "connect_errors_nonblocking", errors_case, 120 },
 	{ "fork_child_exit_keeps_connection", fork_case, 120 },
 	{ "select_readable_writable", select_case, 120 },
+	{ "epoll_lt_et_oneshot_rdhup", epoll_case, 120 },
 };
 
 int main(int argc, char **argv)

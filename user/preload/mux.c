@@ -149,7 +149,7 @@ static int mux_poll(struct pollfd *fds, nfds_t n, int64_t tmo_ns, const sigset_t
 		vss[i] = vs;
 		kfds[i] = fds[i];
 		if (poll_wire(vs)) {
-			kfds[i].fd = velo_wire_vs_wait_fd(vs, fds[i].events);
+			kfds[i].fd = velo_epoll_wire_wait_fd(vs, fds[i].events);
 			kfds[i].events = POLLIN;
 		} else if (vs) {
 			kfds[i].events |= POLLIN | POLLRDHUP;
@@ -211,8 +211,11 @@ static int mux_poll(struct pollfd *fds, nfds_t n, int64_t tmo_ns, const sigset_t
 		velo_stat_add(VELO_STAT_SLEEPS, 1);
 		armed = false;
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (poll_wire(vss[i]))
+			velo_epoll_wire_wait_fd(vss[i], 0); /* this poll's interest ends */
 		velo_vs_put(vss[i]);
+	}
 	if (vss != stackv)
 		free(vss);
 	if (kfds != stackk)
@@ -385,6 +388,8 @@ struct ep_reg {
 	struct vepoll *ep;
 	struct vsock *vs;    /* referenced while registered, TCP sockets only */
 	bool loop;           /* readiness computed by velo */
+	bool wire;           /* a WIRE socket: the kernel watches its ready eventfd */
+	int kfd;             /* the fd registered in the kernel epoll */
 	bool disabled;       /* EPOLLONESHOT fired */
 	bool stale;          /* its fd number was closed, the file lives on */
 	bool kicked;         /* kernel mask is the one-shot kick mask */
@@ -576,6 +581,8 @@ static uint32_t kernel_mask(const struct ep_reg *reg)
 {
 	uint32_t ev = reg->events;
 
+	if (reg->wire) /* the eventfd is readable while the socket is ready */
+		return (ev & (EPOLLET | EPOLLONESHOT | EPOLLEXCLUSIVE | EPOLLWAKEUP)) | EPOLLIN;
 	if (reg->loop)
 		ev |= (ev & EPOLLEXCLUSIVE) ? EPOLLIN : EPOLLIN | EPOLLRDHUP; /* doorbells, FIN */
 	if (reg->parked)
@@ -591,7 +598,7 @@ static int reg_kernel_mod(struct vepoll *ep, struct ep_reg *reg, uint32_t events
 
 	kev.events = events;
 	kev.data.u64 = ((uint64_t)reg->gen << 32) | (uint32_t)reg->fd;
-	return REAL(epoll_ctl)(ep->epfd, EPOLL_CTL_MOD, reg->fd, &kev);
+	return REAL(epoll_ctl)(ep->epfd, EPOLL_CTL_MOD, reg->kfd, &kev);
 }
 
 /* Can reg's kernel registration carry a kick? Caller holds ep->mu. */
@@ -792,6 +799,9 @@ void velo_epoll_vs_fd_closed(struct vsock *vs, int fd, bool last)
 		if ((size_t)rfd < ep->cap && ep->regs[rfd] == list[i]) {
 			if (last) {
 				got = reg_take(ep, rfd);
+				/* the engine may keep its eventfd a while (FIN, linger) */
+				if (got->wire)
+					REAL(epoll_ctl)(ep->epfd, EPOLL_CTL_DEL, got->kfd, NULL);
 			} else {
 				if (list[i]->kicked && fd_is_socket(fd, vs))
 					reg_kernel_mod(ep, list[i], kernel_mask(list[i]));
@@ -809,6 +819,56 @@ void velo_epoll_vs_fd_closed(struct vsock *vs, int fd, bool last)
 		pthread_mutex_unlock(&ep->mu);
 		if (got)
 			reg_free(got);
+	}
+}
+
+/*
+ * A WIRE socket's ready eventfd fires for the union of what its epoll
+ * registrations and a poll in progress (extra) wait for: an event nobody
+ * wants would keep a level-triggered epoll awake.
+ */
+int velo_epoll_wire_wait_fd(struct vsock *vs, uint32_t extra)
+{
+	struct ep_reg *reg;
+	uint32_t ev = extra;
+
+	pthread_mutex_lock(&vs->mu);
+	for (reg = vs->regs; reg; reg = reg->vs_next)
+		if (reg->wire && !reg->disabled)
+			ev |= reg->events;
+	pthread_mutex_unlock(&vs->mu);
+	return velo_wire_vs_wait_fd(vs, ev);
+}
+
+/* The socket became WIRE: its registrations move to its ready eventfd. */
+void velo_epoll_socket_wired(struct vsock *vs)
+{
+	struct ep_reg *list[16];
+	struct ep_reg *reg;
+	int n = 0, i, kfd;
+
+	pthread_mutex_lock(&vs->mu);
+	for (reg = vs->regs; reg && n < 16; reg = reg->vs_next)
+		list[n++] = reg;
+	pthread_mutex_unlock(&vs->mu);
+	for (i = 0; i < n; i++) {
+		struct vepoll *ep = list[i]->ep;
+		struct epoll_event kev;
+
+		pthread_mutex_lock(&ep->mu);
+		reg = list[i];
+		if ((size_t)reg->fd < ep->cap && ep->regs[reg->fd] == reg && !reg->wire) {
+			REAL(epoll_ctl)(ep->epfd, EPOLL_CTL_DEL, reg->fd, NULL);
+			reg->wire = true;
+			pthread_mutex_unlock(&ep->mu);
+			kfd = velo_epoll_wire_wait_fd(vs, 0);
+			pthread_mutex_lock(&ep->mu);
+			reg->kfd = kfd;
+			kev.events = kernel_mask(reg);
+			kev.data.u64 = ((uint64_t)reg->gen << 32) | (uint32_t)reg->fd;
+			REAL(epoll_ctl)(ep->epfd, EPOLL_CTL_ADD, kfd, &kev);
+		}
+		pthread_mutex_unlock(&ep->mu);
 	}
 }
 
@@ -874,7 +934,14 @@ VELO_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	    (op != EPOLL_CTL_DEL && (!ev || velo_bad_range(ev, sizeof(*ev)))) || fd < 0 || epfd == fd || !(ep = ep_get(epfd, true)))
 		return REAL(epoll_ctl)(epfd, op, fd, ev);
 	if (op == EPOLL_CTL_DEL) {
-		r = REAL(epoll_ctl)(epfd, op, fd, ev);
+		int kfd = fd;
+
+		pthread_mutex_lock(&ep->mu);
+		reg = (size_t)fd < ep->cap ? ep->regs[fd] : NULL;
+		if (reg && reg->wire && reg->gen == velo_fd_gen(fd))
+			kfd = reg->kfd;
+		pthread_mutex_unlock(&ep->mu);
+		r = REAL(epoll_ctl)(epfd, op, kfd, ev);
 		if (!r) {
 			shared_clear(ep, fd);
 			pthread_mutex_lock(&ep->mu);
@@ -903,19 +970,21 @@ VELO_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		reg->ep = ep;
 		reg->vs = vs;
 		reg->loop = vs && atomic_load(&vs->state) == VELO_SS_LOOP && vs->ch;
+		reg->wire = vs && atomic_load(&vs->state) == VELO_SS_WIRE;
+		reg->kfd = reg->wire ? velo_epoll_wire_wait_fd(vs, ev->events) : fd;
 		reg->loop_idx = -1;
 		reg->last_tail = reg->last_head = UINT64_MAX;
 		kev.events = kernel_mask(reg);
 		kev.data.u64 = ((uint64_t)reg->gen << 32) | (uint32_t)fd;
 		pthread_mutex_lock(&ep->mu);
-		r = REAL(epoll_ctl)(epfd, op, fd, &kev);
+		r = reg->kfd < 0 ? (errno = ENOTCONN, -1) : REAL(epoll_ctl)(epfd, op, reg->kfd, &kev);
 		saved = errno;
 		old = NULL;
 		if (!r) {
 			shared_set(ep, fd, reg->gen, reg->data.u64);
 			old = reg_take(ep, fd); /* a stale one of a closed earlier file */
 			if (reg_put(ep, fd, reg) < 0) {
-				REAL(epoll_ctl)(epfd, EPOLL_CTL_DEL, fd, NULL);
+				REAL(epoll_ctl)(epfd, EPOLL_CTL_DEL, reg->kfd, NULL);
 				r = -1;
 				saved = ENOMEM;
 			} else {
@@ -992,7 +1061,9 @@ VELO_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		tmp.parked = false;
 		kev.events = kernel_mask(&tmp);
 		kev.data.u64 = ((uint64_t)reg->gen << 32) | (uint32_t)fd;
-		r = REAL(epoll_ctl)(epfd, op, fd, &kev);
+		if (reg->wire)
+			velo_epoll_wire_wait_fd(reg->vs, ev->events); /* the new mask too */
+		r = REAL(epoll_ctl)(epfd, op, reg->kfd, &kev);
 		if (!r) {
 			shared_set(ep, fd, reg->gen, ev->data.u64);
 			reg->events = ev->events;
@@ -1267,7 +1338,15 @@ static int ep_collect(struct vepoll *ep, int epfd, struct epoll_event *out, int 
 		}
 		if (velo_fd_gen(fd) != gen)
 			count_stale(fd); /* reported with its own (old) data, as Linux */
-		if (reg->loop && reg->vs && reg->vs->ch) {
+		if (reg->wire) {
+			ev = velo_wire_vs_events(reg->vs) & (reg->events | EPOLLERR | EPOLLHUP);
+			if (ev && (reg->events & EPOLLONESHOT))
+				reg->disabled = true; /* as the kernel did to the eventfd's */
+			if (ev && n >= max) {
+				reg_push_back(ep, reg);
+				continue;
+			}
+		} else if (reg->loop && reg->vs && reg->vs->ch) {
 			kicks += reg->kicked;
 			ev = loop_kernel_event(ep, reg, ev, out, round, n < max);
 		} else if (ev && n >= max) {

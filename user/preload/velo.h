@@ -260,6 +260,10 @@ void velo_epoll_fd_closed(int fd);
 void velo_epoll_vs_fd_closed(struct vsock *vs, int fd, bool last);
 void velo_adopt_inherited(void);
 void velo_epoll_socket_attached(struct vsock *vs);
+/* The socket became WIRE: move its epoll registrations to its eventfd. */
+void velo_epoll_socket_wired(struct vsock *vs);
+/* The eventfd to wait on for a WIRE socket, interest: epolls' and extra. */
+int velo_epoll_wire_wait_fd(struct vsock *vs, uint32_t extra);
 void velo_epoll_destroy(struct vepoll *ep);
 
 /* ---- signals ---- */

@@ -170,6 +170,7 @@ bool velo_wire_try_connect(struct vsock *vs, int fd, const struct sockaddr *a, s
 	atomic_fetch_add(&velo_wire_count, 1);
 	velo_stat_add(VELO_STAT_WIRE_CONNECTS, 1);
 	velo_slot_update(vs, fd);
+	velo_epoll_socket_wired(vs);
 	velo_dbg("fd %d: connecting through the engine on the wire", fd);
 	err = velo_wire_connect(st, s, a, l, atomic_load(&vs->w_nonblock),
 				atomic_load(&vs->w_sndtimeo));
