@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -285,6 +286,33 @@ static int client_epoll(const char *ip)
 	return 0;
 }
 
+/* exec with a connected socket: the new image starts; the socket stays an fd. */
+static int client_exec(const char *ip)
+{
+	char self[512], fdarg[16];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int err, s = tcp_to(ip, SERVER_PORT, false, &err);
+
+	printf("connect = %s\n", ename(err));
+	printf("send = %zd\n", send(s, "x", 1, 0));
+	fflush(stdout);
+	if (n <= 0)
+		return 1;
+	self[n] = 0;
+	snprintf(fdarg, sizeof(fdarg), "%d", s);
+	execl(self, self, "client", ip, "after-exec", fdarg, (char *)NULL);
+	return 1;
+}
+
+static int client_after_exec(int s)
+{
+	struct stat st;
+
+	printf("new image: fd %s\n", fstat(s, &st) ? "closed" : S_ISSOCK(st.st_mode) ? "socket" : "?");
+	printf("close = %d\n", close(s));
+	return 0;
+}
+
 static int client_main(const char *ip, const char *which)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -299,6 +327,8 @@ static int client_main(const char *ip, const char *which)
 		return client_select(ip);
 	if (!strcmp(which, "epoll"))
 		return client_epoll(ip);
+	if (!strcmp(which, "exec"))
+		return client_exec(ip);
 	return 2;
 }
 
@@ -508,17 +538,27 @@ static int epoll_case(void)
 	return differential("epoll");
 }
 
+static int exec_case(void)
+{
+	return differential("exec");
+}
+
 static const struct ktap_case cases[] = {
 	{ "echo_bulk_names_options_eof", echo_case, 120 },
 	{ "connect_errors_nonblocking", errors_case, 120 },
 	{ "fork_child_exit_keeps_connection", fork_case, 120 },
 	{ "select_readable_writable", select_case, 120 },
 	{ "epoll_lt_et_oneshot_rdhup", epoll_case, 120 },
+	{ "exec_with_a_connection", exec_case, 120 },
 };
 
 int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "client"))
 		return client_main(argv[2], argv[3]);
+	if (argc == 5 && !strcmp(argv[1], "client") && !strcmp(argv[3], "after-exec")) {
+		setvbuf(stdout, NULL, _IOLBF, 0);
+		return client_after_exec(atoi(argv[4]));
+	}
 	return ktap_run(cases, sizeof(cases) / sizeof(cases[0]));
 }

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "preload/velo.h"
+#include "wire/wire.h"
 
 #ifndef SO_COOKIE
 #define SO_COOKIE 57
@@ -1138,10 +1139,27 @@ static void survives_fd(int fd, struct vsock *vs, void *arg)
 	}
 }
 
+static void wire_exec_fd(int fd, struct vsock *vs, void *arg)
+{
+	(void)fd;
+	(void)arg;
+	if (atomic_load(&vs->state) == VELO_SS_WIRE)
+		velo_wire_vs_after_fork(vs); /* if exec fails: ENOTCONN, never a freed stack */
+}
+
+/*
+ * The engine and its connections do not survive exec: they end now (FIN,
+ * or RST with unread data), so peers are not left half-open. Linux would
+ * keep a non-CLOEXEC connection for the new image: not possible here.
+ */
 static void before_exec(void)
 {
 	if (atomic_load(&velo_loop_count))
 		velo_fd_foreach(exec_fd, NULL);
+	if (atomic_load(&velo_wire_count)) {
+		velo_fd_foreach(wire_exec_fd, NULL);
+		velo_wire_shutdown_all();
+	}
 }
 
 /*
