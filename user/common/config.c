@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -48,6 +49,36 @@ static int parse_bool(const char *s, bool *out)
 		return 0;
 	}
 	return -1;
+}
+
+/* Settings that are one number or one on/off, by file key and variable. */
+static const struct {
+	const char *key, *env;
+	size_t off;
+	bool is_bool;
+} simple[] = {
+#define NUM(k, e, f) { k, e, offsetof(struct velo_config, f), false }
+#define BOOL(k, e, f) { k, e, offsetof(struct velo_config, f), true }
+	BOOL("wire", "VELO_WIRE", wire),
+	NUM("shared_ports", "VELO_SHARED_PORTS", sp_initial),
+	NUM("shared_ports_max", "VELO_SHARED_PORTS_MAX", sp_max),
+	NUM("shared_ports_step", "VELO_SHARED_PORTS_STEP", sp_step),
+	BOOL("shared_ports_per_ip", "VELO_SHARED_PORTS_PER_IP", sp_per_ip),
+	NUM("shared_ports_per_ip_max", "VELO_SHARED_PORTS_PER_IP_MAX", sp_per_ip_max),
+	BOOL("shared_ports_no_fallback", "VELO_SHARED_PORTS_NO_FALLBACK", sp_no_fallback),
+	BOOL("shared_ports_reuse_fast", "VELO_SHARED_PORTS_REUSE_FAST", sp_reuse_fast),
+#undef NUM
+#undef BOOL
+};
+
+/* 0, or -1 when v is not a valid value of simple[i]. */
+static int set_simple(struct velo_config *c, unsigned int i, const char *v)
+{
+	char *field = (char *)c + simple[i].off;
+
+	if (simple[i].is_bool)
+		return parse_bool(v, (bool *)field);
+	return parse_long(v, 0, 65535, (long *)field);
 }
 
 static int parse_share(const char *s, long *out)
@@ -120,11 +151,12 @@ int velo_config_parse_line(struct velo_config *c, const char *line, char *err, s
 			goto bad_value;
 		return 0;
 	}
-	if (!strcmp(tok[0], "wire")) {
-		if (n != 2 || parse_bool(tok[1], &c->wire))
-			goto bad_value;
-		return 0;
-	}
+	for (i = 0; i < (int)(sizeof(simple) / sizeof(simple[0])); i++)
+		if (!strcmp(tok[0], simple[i].key)) {
+			if (n != 2 || set_simple(c, (unsigned int)i, tok[1]))
+				goto bad_value;
+			return 0;
+		}
 	if (!strcmp(tok[0], "share_with")) {
 		if (n != 2 || parse_share(tok[1], &c->share_with))
 			goto bad_value;
@@ -189,6 +221,9 @@ int velo_config_load_file(struct velo_config *c, const char *path)
 
 static const char *const known_env[] = {
 	"VELO_LOG", "VELO_CONFIG", "VELO_SPIN_US", "VELO_LOOPBACK", "VELO_SHARE_WITH", "VELO_WIRE",
+	"VELO_SHARED_PORTS", "VELO_SHARED_PORTS_MAX", "VELO_SHARED_PORTS_STEP",
+	"VELO_SHARED_PORTS_PER_IP", "VELO_SHARED_PORTS_PER_IP_MAX", "VELO_SHARED_PORTS_NO_FALLBACK",
+	"VELO_SHARED_PORTS_REUSE_FAST",
 	"VELO_TOP", "VELO_BUILD", "VELO_TEST_TIMEOUT", "VELO_LIB", "VELO_DIFF_DIR",
 	"VELO_DIFF_TIMEOUT", "VELO_DIFF_ONLY", NULL
 };
@@ -209,9 +244,12 @@ void velo_config_load_env(struct velo_config *c)
 	v = getenv("VELO_LOOPBACK");
 	if (v && parse_bool(v, &c->loopback))
 		velo_warn("VELO_LOOPBACK=%s is not on/off; ignored", v);
-	v = getenv("VELO_WIRE");
-	if (v && parse_bool(v, &c->wire))
-		velo_warn("VELO_WIRE=%s is not on/off; ignored", v);
+	for (unsigned int i = 0; i < sizeof(simple) / sizeof(simple[0]); i++) {
+		v = getenv(simple[i].env);
+		if (v && set_simple(c, i, v))
+			velo_warn("%s=%s is not %s; ignored", simple[i].env, v,
+				  simple[i].is_bool ? "on/off" : "a number (0-65535)");
+	}
 	v = getenv("VELO_SHARE_WITH");
 	if (v && parse_share(v, &c->share_with))
 		velo_warn("VELO_SHARE_WITH=%s is not a uid, 'any' or 'none'; ignored", v);

@@ -8,6 +8,13 @@
  *   loopback on|off            # shared-memory loopback (VELO_LOOPBACK)
  *   share_with UID|any|none    # peers of another uid (VELO_SHARE_WITH)
  *   wire on|off                # engine on AF_XDP for remote peers (VELO_WIRE)
+ *   shared_ports N             # Onload's EF_TCP_SHARED_LOCAL_PORTS family, for
+ *   shared_ports_max N         #   the wire path's active opens (VELO_SHARED_PORTS,
+ *   shared_ports_step N        #   VELO_SHARED_PORTS_MAX, ..._STEP, ..._PER_IP,
+ *   shared_ports_per_ip on|off #   ..._PER_IP_MAX, ..._NO_FALLBACK, ..._REUSE_FAST);
+ *   shared_ports_per_ip_max N  #   0 ports (the default): off
+ *   shared_ports_no_fallback on|off
+ *   shared_ports_reuse_fast on|off
  *   accelerate  [ADDR[/LEN]] [port N[-M]] [prog NAME]
  *   passthrough [ADDR[/LEN]] [port N[-M]] [prog NAME]
  *
@@ -38,6 +45,9 @@ struct velo_config {
 	long spin_us;
 	bool loopback;
 	bool wire;           /* experimental, off by default */
+	/* shared local ports of the wire path; 0: the wire library's default */
+	long sp_initial, sp_max, sp_step, sp_per_ip_max;
+	bool sp_per_ip, sp_no_fallback, sp_reuse_fast;
 	long share_with;     /* -1: any uid, -2: none but ours, else a uid */
 	int nrules;
 	struct velo_rule rules[VELO_MAX_RULES];

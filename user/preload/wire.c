@@ -143,14 +143,36 @@ static bool wire_candidate(int fd, const struct sockaddr *a, socklen_t l)
 }
 
 
+/* The wire library's settings from velo's configuration, once. */
+static void wire_config(void)
+{
+	struct velo_wire_config wc;
+
+	velo_wire_config_default(&wc);
+	wc.shared.initial = (unsigned int)velo_cfg.sp_initial;
+	if (velo_cfg.sp_max)
+		wc.shared.max = (unsigned int)velo_cfg.sp_max;
+	if (velo_cfg.sp_step)
+		wc.shared.step = (unsigned int)velo_cfg.sp_step;
+	if (velo_cfg.sp_per_ip_max)
+		wc.shared.per_ip_max = (unsigned int)velo_cfg.sp_per_ip_max;
+	wc.shared.per_ip = velo_cfg.sp_per_ip;
+	wc.shared.no_fallback = velo_cfg.sp_no_fallback;
+	wc.shared.reuse_fast = velo_cfg.sp_reuse_fast;
+	velo_wire_set_config(&wc);
+}
+
 bool velo_wire_try_connect(struct vsock *vs, int fd, const struct sockaddr *a, socklen_t l,
 			   int *ret)
 {
+	static pthread_once_t configured = PTHREAD_ONCE_INIT;
+
 	struct velo_wire_stack *st;
 	int err, s, fl;
 
 	if (atomic_load(&vs->state) != VELO_SS_PENDING || !wire_candidate(fd, a, l))
 		return false;
+	pthread_once(&configured, wire_config);
 	st = velo_wire_stack_for(a, &err);
 	if (!st) {
 		velo_dbg("fd %d: no wire stack for the destination (%s): kernel", fd, strerror(-err));
