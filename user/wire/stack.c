@@ -28,6 +28,37 @@ static struct velo_wire_stack *stacks;
 static struct velo_wire_config config;
 static bool config_set;
 
+/*
+ * Interfaces where no stack could be made, remembered for a while (under
+ * stacks_lock): trying costs an XDP attach and queue set-up, and a
+ * connect() there goes to the kernel anyway.
+ */
+#define STACK_RETRY_NS (10ull * 1000000000u)
+static struct {
+	int ifindex, err;
+	uint64_t until;
+} failed[8];
+static unsigned int failed_next;
+
+static int recent_failure(int ifindex)
+{
+	uint64_t now = wire_now();
+
+	for (unsigned int i = 0; i < sizeof(failed) / sizeof(failed[0]); i++)
+		if (failed[i].ifindex == ifindex && failed[i].until > now)
+			return failed[i].err;
+	return 0;
+}
+
+static void note_failure(int ifindex, int err)
+{
+	unsigned int i = failed_next++ % (sizeof(failed) / sizeof(failed[0]));
+
+	failed[i].ifindex = ifindex;
+	failed[i].err = err;
+	failed[i].until = wire_now() + STACK_RETRY_NS;
+}
+
 uint64_t wire_now(void)
 {
 	struct timespec ts;
@@ -257,6 +288,10 @@ struct velo_wire_stack *velo_wire_stack_of(int ifindex, int *err)
 	pthread_mutex_lock(&stacks_lock);
 	for (st = stacks; st && st->ifindex != ifindex; st = st->next)
 		;
+	if (!st && (*err = recent_failure(ifindex))) {
+		pthread_mutex_unlock(&stacks_lock);
+		return NULL;
+	}
 	if (!st) {
 		st = calloc(1, sizeof(*st));
 		*err = st ? 0 : -ENOMEM;
@@ -267,7 +302,9 @@ struct velo_wire_stack *velo_wire_stack_of(int ifindex, int *err)
 			*err = stack_init(st, ifindex);
 		}
 		if (*err) {
-			velo_err("wire: no stack on interface %d: %s", ifindex, strerror(-*err));
+			velo_err("wire: no stack on interface %d: %s (not retried for %llu s)", ifindex,
+				 strerror(-*err), STACK_RETRY_NS / 1000000000u);
+			note_failure(ifindex, *err);
 			if (st)
 				stack_free(st);
 			st = NULL;
