@@ -467,18 +467,11 @@ static int run_client(const char *which, bool velo, char *out, size_t len, bool 
 	return 0;
 }
 
-static void diff_lines(const char *a, const char *b)
+/* A transcript as diagnostics, one line each, under a heading. */
+static void show_transcript(const char *heading, const char *text)
 {
-	ktap_diag("--- kernel");
-	for (const char *p = a; *p;) {
-		const char *e = strchr(p, '\n');
-		int n = e ? (int)(e - p) : (int)strlen(p);
-
-		ktap_diag("  %.*s", n, p);
-		p += n + (e ? 1 : 0);
-	}
-	ktap_diag("+++ velo");
-	for (const char *p = b; *p;) {
+	ktap_diag("%s", heading);
+	for (const char *p = text; *p;) {
 		const char *e = strchr(p, '\n');
 		int n = e ? (int)(e - p) : (int)strlen(p);
 
@@ -503,7 +496,8 @@ static int differential(const char *which)
 	    run_client(which, true, velo, sizeof(velo), &v_engine)) {
 		r = KTAP_FAIL;
 	} else if (strcmp(kern, velo)) {
-		diff_lines(kern, velo);
+		show_transcript("--- kernel", kern);
+		show_transcript("+++ velo", velo);
 		r = KTAP_FAIL;
 	} else if (!v_engine) {
 		ktap_diag("the velo run did not use the engine");
