@@ -92,6 +92,50 @@ static int poll_merge(struct pollfd *fds, struct pollfd *kfds, struct vsock **vs
 	return ready;
 }
 
+/*
+ * A LOOP socket's POLLOUT comes from its ring once its send side switched
+ * (and is not shut down): the kernel socket is writable all along, so asking
+ * the kernel for POLLOUT would end every sleep at once (a writer waiting on
+ * a full ring spun at 100% CPU). Its peer rings the doorbell when it frees
+ * space (out_armed), which wakes the kernel wait through POLLIN.
+ */
+static bool ring_decides_out(struct vsock *vs)
+{
+	return atomic_load_explicit(&vs_out(vs)->switched, memory_order_acquire) &&
+	       !atomic_load(&vs->ch->end[vs->end].shut_wr);
+}
+
+/*
+ * What to ask the kernel for each member of a poll set, for this look.
+ * Returns whether some member's POLLOUT was left to its ring.
+ */
+static bool poll_kernel_masks(struct pollfd *fds, struct pollfd *kfds, struct vsock **vss,
+			      nfds_t n)
+{
+	bool ring_out = false;
+	nfds_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!poll_loop(vss[i]))
+			continue;
+		kfds[i].events = fds[i].events | POLLIN | POLLRDHUP;
+		if ((fds[i].events & (POLLOUT | POLLWRNORM)) && ring_decides_out(vss[i])) {
+			kfds[i].events &= ~(POLLOUT | POLLWRNORM);
+			ring_out = true;
+		}
+	}
+	return ring_out;
+}
+
+/*
+ * A sleep that left POLLOUT to rings is cut at this bound: changes made on
+ * our own side of a socket (shutdown(SHUT_WR) or an urgent send by another
+ * thread, a larger SO_SNDBUF) make the kernel socket report POLLOUT again,
+ * which it was not asked for, and no peer rings for them. As the blocking
+ * send's futex wait, the sleeper looks again at this pace.
+ */
+#define POLL_RING_OUT_RECHECK_NS (20 * 1000000ll)
+
 static bool rings_ready(struct pollfd *fds, struct vsock **vss, nfds_t n)
 {
 	nfds_t i;
@@ -107,7 +151,7 @@ static int mux_poll(struct pollfd *fds, nfds_t n, int64_t tmo_ns, const sigset_t
 {
 	struct vsock *stackv[64], **vss = stackv;
 	struct pollfd stackk[64], *kfds = stackk;
-	uint64_t start = velo_now_ns(), spin_ns = velo_spin_budget();
+	uint64_t start = velo_now_ns(), spin_ns = velo_spin_budget(), spin_from = 0;
 	bool any = false;
 	nfds_t i;
 	int r = 0;
@@ -151,13 +195,12 @@ static int mux_poll(struct pollfd *fds, nfds_t n, int64_t tmo_ns, const sigset_t
 		if (poll_wire(vs)) {
 			kfds[i].fd = velo_epoll_wire_wait_fd(vs, fds[i].events);
 			kfds[i].events = POLLIN;
-		} else if (vs) {
-			kfds[i].events |= POLLIN | POLLRDHUP;
 		}
 	}
 	for (bool armed = false;;) {
 		struct timespec zero = { 0, 0 }, left;
 		int64_t rem = -1;
+		bool ring_out = poll_kernel_masks(fds, kfds, vss, n);
 
 		for (i = 0; i < n; i++)
 			kfds[i].revents = 0;
@@ -175,22 +218,26 @@ static int mux_poll(struct pollfd *fds, nfds_t n, int64_t tmo_ns, const sigset_t
 			rem = tmo_ns - el;
 		}
 		if (!armed && spin_ns) {
-			uint64_t s0 = velo_now_ns();
 			unsigned int it = 0;
 
-			while (!rings_ready(fds, vss, n) && velo_now_ns() - s0 < spin_ns &&
+			/* one budget per sleep: the kernel looks in between do not renew it */
+			if (!spin_from)
+				spin_from = velo_now_ns();
+			while (!rings_ready(fds, vss, n) && velo_now_ns() - spin_from < spin_ns &&
 			       (rem < 0 || velo_now_ns() - start < (uint64_t)tmo_ns) && ++it % 64)
 				__builtin_ia32_pause();
 			if (rings_ready(fds, vss, n)) {
 				velo_spin_result(true);
+				spin_from = 0;
 				continue;
 			}
 			if (it % 64 == 0 && it)
 				continue; /* look at the kernel fds again */
-			if (velo_now_ns() - s0 < spin_ns)
+			if (velo_now_ns() - spin_from < spin_ns)
 				continue;
 			velo_spin_result(false);
 		}
+		spin_from = 0;
 		for (i = 0; i < n; i++)
 			if (poll_loop(vss[i]))
 				velo_loop_arm(vss[i], fds[i].events & POLLOUT);
@@ -198,6 +245,8 @@ static int mux_poll(struct pollfd *fds, nfds_t n, int64_t tmo_ns, const sigset_t
 		if (rings_ready(fds, vss, n)) {
 			r = 0;
 		} else {
+			if (ring_out && (rem < 0 || rem > POLL_RING_OUT_RECHECK_NS))
+				rem = POLL_RING_OUT_RECHECK_NS; /* the loop looks at the clock */
 			left = ns_to_ts(rem);
 			for (i = 0; i < n; i++)
 				kfds[i].revents = 0;
