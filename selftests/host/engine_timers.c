@@ -118,14 +118,11 @@ static int run(const struct es_step *steps, const struct vtcp_config *cfg)
 	IN(0, F_ACK, 1, 1, w, 0, NULL),                          \
 	CALL(0, do_accept)
 
+/* The n-th 1000-byte segment (from 0) at t ms, not pushed. */
+#define SEGMENT(t, n) OUT(t, F_ACK, 1 + 1000 * (n), 1, ANY, 1000, NULL)
 /* Six 1000-byte segments at t ms, the first at relative sequence 1. */
-#define SIX_SEGMENTS(t)                                          \
-	OUT(t, F_ACK, 1, 1, ANY, 1000, NULL),                    \
-	OUT(t, F_ACK, 1001, 1, ANY, 1000, NULL),                 \
-	OUT(t, F_ACK, 2001, 1, ANY, 1000, NULL),                 \
-	OUT(t, F_ACK, 3001, 1, ANY, 1000, NULL),                 \
-	OUT(t, F_ACK, 4001, 1, ANY, 1000, NULL),                 \
-	OUT(t, F_ACK, 5001, 1, ANY, 1000, NULL)
+#define SIX_SEGMENTS(t) \
+	SEGMENT(t, 0), SEGMENT(t, 1), SEGMENT(t, 2), SEGMENT(t, 3), SEGMENT(t, 4), SEGMENT(t, 5)
 
 /* RFC 6298: RTO 200 ms floor, doubling: 200, 600, 1400, 3000 ms. */
 static int rto_backoff(void)
@@ -170,6 +167,33 @@ static int tlp_probe(void)
 		OUT(20, F_ACK, 1, 1, ANY, 1000, NULL),
 		IN(30, F_ACK, 1, 2001, 65535, 0, NULL),
 		NONE(2000),
+		END,
+	};
+
+	return run(s, NULL);
+}
+
+/* Ten 1000-byte segments at t ms from relative sequence 1, none pushed. */
+#define TEN_SEGMENTS(t) \
+	SIX_SEGMENTS(t), SEGMENT(t, 6), SEGMENT(t, 7), SEGMENT(t, 8), SEGMENT(t, 9)
+
+/*
+ * RFC 8985 7.3: with unsent data the probe is the next new segment, and it
+ * carries PSH, so that a delayed-ACK receiver (Linux: ICSK_ACK_PUSHED)
+ * acknowledges it once read instead of after its 40 ms timer. Segments
+ * that are neither probes nor the end of the queued data carry none.
+ */
+static int tlp_new_data_probe_pushed(void)
+{
+	static const struct es_step s[] = {
+		ESTABLISH("mss=1000,sackok"),
+		CALL(0, send_20000),
+		TEN_SEGMENTS(0), /* initial cwnd: 10 */
+		NONE(1),
+		OUT(3, F_PSH | F_ACK, 10001, 1, ANY, 1000, NULL),
+		/* the probe's ACK covers everything: the window opens, no PSH */
+		IN(4, F_ACK, 1, 11001, 65535, 0, NULL),
+		OUT(4, F_ACK, 11001, 1, ANY, 1000, NULL),
 		END,
 	};
 
@@ -649,6 +673,7 @@ static const struct ktap_case cases[] = {
 	{ "reordering_tracked", reordering_tracked, 0 },
 	{ "rto_backoff", rto_backoff, 0 },
 	{ "tlp_probe_then_rack", tlp_probe, 0 },
+	{ "tlp_new_data_probe_pushed", tlp_new_data_probe_pushed, 0 },
 	{ "sack_fast_retransmit", sack_fast_retransmit, 0 },
 	{ "dupack_fast_retransmit_newreno", dupack_fast_retransmit, 0 },
 	{ "sack_dsack_generation", sack_dsack_generation, 0 },

@@ -231,6 +231,16 @@ void tcp_send_range(struct vtcp_stack *st, struct tcb *tp, uint32_t seq,
 	/* PSH where the queued data ends, as Linux marks the tail of a write */
 	if (len && seq + len == tp->sndq_seq + tp->sndq.len)
 		flags |= TH_PSH;
+	/*
+	 * A loss probe of new data exists to draw an ACK (RFC 8985 7.3), but a
+	 * delayed-ACK receiver holds the ACK of one full segment: Linux's waits
+	 * up to 40 ms (its delayed-ACK floor) unless the segment carries PSH,
+	 * which makes it ACK as soon as its reader has taken the data
+	 * (tcp_measure_rcv_mss(): ICSK_ACK_PUSHED). After a lost ACK with a
+	 * small window, that wait stalled the connection.
+	 */
+	if (len && !retrans && tp->tlp_force)
+		flags |= TH_PSH;
 	/* RFC 3168 6.1.5: ECT only on new data; CWR once after a reduction */
 	if (tp->ecn_ok && len && !retrans) {
 		tos = ECT0;
