@@ -628,15 +628,27 @@ static int orphan_retries(void)
 	return run(s, NULL);
 }
 
-static int reordering_is_5(struct es *es)
+static int reordering_is(struct es *es, uint32_t want, bool resent)
 {
 	struct vtcp_info ti;
+	bool bad;
 
 	vtcp_get_info(es->st, es->sock, &ti);
-	if (ti.tcpi_reordering != 5 || ti.tcpi_total_retrans)
+	bad = ti.tcpi_reordering != want || !ti.tcpi_total_retrans != !resent;
+	if (bad)
 		ktap_diag("reordering %u, retransmissions %u", ti.tcpi_reordering,
 			  ti.tcpi_total_retrans);
-	return ti.tcpi_reordering != 5 || ti.tcpi_total_retrans;
+	return bad;
+}
+
+static int reordering_is_5(struct es *es)
+{
+	return reordering_is(es, 5, false);
+}
+
+static int reordering_is_3_resent(struct es *es)
+{
+	return reordering_is(es, 3, true);
 }
 
 /*
@@ -668,9 +680,33 @@ static int reordering_tracked(void)
 	return run(s, NULL);
 }
 
+/*
+ * An ACK whose SACK blocks are both new (the one before it was lost), the
+ * newest, higher one listed first: the blocks count lowest first, as Linux
+ * sorts them, so nothing looks reordered; the holes are repaired.
+ */
+static int sack_blocks_lowest_first(void)
+{
+	static const struct es_step s[] = {
+		ESTABLISH("mss=1000,sackok"),
+		CALL(0, send_5000),
+		SEGMENT(0, 0), SEGMENT(0, 1), SEGMENT(0, 2), SEGMENT(0, 3),
+		OUT(0, F_PSH | F_ACK, 4001, 1, ANY, 1000, NULL),
+		IN(1, F_ACK, 1, 1, 65535, 0, "sack=3001-5001,sack=1001-2001"),
+		OUT(1, F_ACK, 1, 1, ANY, 1000, NULL),
+		OUT(2, F_ACK, 2001, 1, ANY, 1000, NULL), /* RACK, a reordering window later */
+		IN(3, F_ACK, 1, 5001, 65535, 0, NULL),
+		CALL(3, reordering_is_3_resent),
+		END,
+	};
+
+	return run(s, NULL);
+}
+
 static const struct ktap_case cases[] = {
 	{ "orphan_retries", orphan_retries, 0 },
 	{ "reordering_tracked", reordering_tracked, 0 },
+	{ "sack_blocks_lowest_first", sack_blocks_lowest_first, 0 },
 	{ "rto_backoff", rto_backoff, 0 },
 	{ "tlp_probe_then_rack", tlp_probe, 0 },
 	{ "tlp_new_data_probe_pushed", tlp_new_data_probe_pushed, 0 },

@@ -343,28 +343,48 @@ static void data_input(struct vtcp_stack *st, struct tcb *tp, const struct seg *
 	}
 }
 
-/* Returns how many segments the blocks newly SACKed. */
+/* RFC 2883: a first block below the ACK or inside the second is a DSACK. */
+static bool first_block_is_dsack(const struct seg *sg)
+{
+	const uint32_t(*b)[2] = sg->o.sack;
+
+	return sg->o.nsack && SEQ_LT(b[0][0], b[0][1]) &&
+	       (SEQ_LEQ(b[0][1], sg->ack) ||
+		(sg->o.nsack > 1 && SEQ_GEQ(b[0][0], b[1][0]) && SEQ_LEQ(b[0][1], b[1][1])));
+}
+
+/*
+ * Returns how many segments the blocks newly SACKed. The blocks are taken
+ * lowest first, as Linux sorts them: a receiver lists the newest first, so
+ * when the ACK that reported a lower block was lost, taking them as listed
+ * would count the lower block's segments as reordered below the higher one.
+ */
 static uint32_t sack_input(struct vtcp_stack *st, struct tcb *tp, const struct seg *sg)
 {
-	uint32_t n = 0;
+	uint32_t n = 0, blk[4][2];
+	unsigned int nblk = 0, first = 0;
 
-	for (unsigned int i = 0; i < sg->o.nsack; i++) {
-		uint32_t start = sg->o.sack[i][0], end = sg->o.sack[i][1];
-
-		if (!SEQ_LT(start, end))
-			continue;
-		/* RFC 2883: a first block below the ACK or inside the second is a DSACK */
-		if (i == 0 && (SEQ_LEQ(end, sg->ack) ||
-			       (sg->o.nsack > 1 && SEQ_GEQ(start, sg->o.sack[1][0]) &&
-				SEQ_LEQ(end, sg->o.sack[1][1])))) {
-			/* our retransmission was spurious: allow more reordering */
-			tp->rack_reo_mult = (uint32_t)MIN(tp->rack_reo_mult + 1, 16u);
-			continue;
-		}
-		if (SEQ_LT(start, tp->snd_una) || SEQ_GT(end, tp->snd_nxt))
-			continue;
-		n += sb_mark_sacked(tp, start, end, st->now);
+	if (first_block_is_dsack(sg)) {
+		/* our retransmission was spurious: allow more reordering */
+		tp->rack_reo_mult = (uint32_t)MIN(tp->rack_reo_mult + 1, 16u);
+		first = 1;
 	}
+	for (unsigned int i = first; i < sg->o.nsack; i++) {
+		uint32_t start = sg->o.sack[i][0], end = sg->o.sack[i][1];
+		unsigned int j = nblk;
+
+		if (!SEQ_LT(start, end) || SEQ_LT(start, tp->snd_una) || SEQ_GT(end, tp->snd_nxt))
+			continue;
+		nblk++;
+		for (; j && SEQ_GT(blk[j - 1][0], start); j--) {
+			blk[j][0] = blk[j - 1][0];
+			blk[j][1] = blk[j - 1][1];
+		}
+		blk[j][0] = start;
+		blk[j][1] = end;
+	}
+	for (unsigned int i = 0; i < nblk; i++)
+		n += sb_mark_sacked(tp, blk[i][0], blk[i][1], st->now);
 	return n;
 }
 
