@@ -144,3 +144,44 @@ void velo_shunlock(_Atomic uint32_t *l)
 {
 	atomic_store_explicit(l, 0, memory_order_release);
 }
+
+bool velo_watch_mark(struct velo_watch *w, uint32_t slot)
+{
+	uint64_t bit = 1ull << (slot % 64);
+	_Atomic uint64_t *word;
+
+	slot %= VELO_WATCH_SLOTS;
+	word = &w->bits[slot / 64];
+	/* the set's exchange of the word orders our change before its look */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(word, memory_order_relaxed) & bit)
+		return false; /* marked already, not taken yet: the set will look */
+	if (atomic_fetch_or(word, bit) & bit)
+		return false;
+	/* after the word: a set that finds the summary bit finds the word's */
+	atomic_fetch_or(&w->summary[slot / 4096], 1ull << ((slot / 64) % 64));
+	return atomic_load(&w->sleepers) != 0;
+}
+
+void velo_watch_take(struct velo_watch *w, void (*fn)(uint32_t slot, void *arg), void *arg)
+{
+	unsigned int i;
+
+	for (i = 0; i < VELO_WATCH_SLOTS / 4096; i++) {
+		uint64_t sum;
+
+		if (!atomic_load_explicit(&w->summary[i], memory_order_relaxed))
+			continue;
+		sum = atomic_exchange(&w->summary[i], 0);
+		while (sum) {
+			unsigned int wi = i * 64 + __builtin_ctzll(sum);
+			uint64_t bits = atomic_exchange(&w->bits[wi], 0);
+
+			sum &= sum - 1;
+			while (bits) {
+				fn(wi * 64 + __builtin_ctzll(bits), arg);
+				bits &= bits - 1;
+			}
+		}
+	}
+}

@@ -23,6 +23,8 @@
 
 #define VELO_CHAN_RING (2048u * 1024u) /* bytes per direction, power of 2 */
 
+#define VELO_WATCHERS 2u /* epoll sets indexed per end; more are scanned */
+
 struct velo_chan_end {
 	_Atomic uint64_t cookie;   /* SO_COOKIE of this end's kernel socket */
 	_Atomic uint32_t present;  /* 1 once this end has attached */
@@ -39,6 +41,14 @@ struct velo_chan_end {
 	_Atomic uint32_t rcvbuf;   /* SO_RCVBUF if the app set it (0: autotuned) */
 	_Atomic uint32_t aborted;  /* closed with SO_LINGER {1, 0}: data dropped, RST */
 	char pad[4];
+	/*
+	 * Epoll sets of this end's process watching it, each (set id << 24 |
+	 * VELO_WATCH_IN/OUT | slot), 0: free. Whoever changes what this end
+	 * may report (the peer writing to its ring: IN, or freeing space in
+	 * ours: OUT, or this end itself) marks the slot in the set's watch
+	 * area (struct velo_watch) when the set wants that.
+	 */
+	_Atomic uint64_t watch[VELO_WATCHERS];
 };
 
 /* One direction; produced by end e into dir[e]. */
@@ -77,6 +87,38 @@ struct velo_chan {
 	uint8_t addr[2][32];
 	uint8_t ring[2][VELO_CHAN_RING];
 };
+
+/*
+ * An epoll set's watch area: one shared-memory file per set,
+ * /dev/shm/velo-<uid>/ep-<id>, mapped by its process and by the peers of
+ * the connections it watches. A peer that changes a watched end's
+ * readiness sets the end's slot bit (and its summary bit), then, when the
+ * bit was clear and threads of the set sleep, rings the end's doorbell. The
+ * set's epoll_wait takes the bits (exchange) and looks at those members
+ * only: its cost follows what changed, not what is registered.
+ */
+#define VELO_WATCH_SLOTS 65536u
+#define VELO_WATCH_ID_MAX ((1ull << 40) - 1)
+#define VELO_WATCH_IN (1u << 22)  /* the set wants to know of data in */
+#define VELO_WATCH_OUT (1u << 23) /* of space out */
+
+struct velo_watch {
+	_Atomic uint64_t id;       /* the set's id, as in its file name */
+	_Atomic uint32_t pid;      /* the set's creator (garbage collection) */
+	_Atomic uint32_t sleepers; /* threads of the set that may sleep in the kernel */
+	_Atomic uint64_t summary[VELO_WATCH_SLOTS / 4096]; /* bit w: bits[w] may be set */
+	_Atomic uint64_t bits[VELO_WATCH_SLOTS / 64];
+};
+
+/*
+ * Mark slot (peer's side). Returns true when the bit was clear and the set
+ * has threads that may sleep: the caller rings the watched end's doorbell.
+ * The caller's change to the channel must be ordered before this call
+ * (the set takes the bits, then looks at the channel).
+ */
+bool velo_watch_mark(struct velo_watch *w, uint32_t slot);
+/* Take the marked slots (the set's side): fn(slot, arg) for each. */
+void velo_watch_take(struct velo_watch *w, void (*fn)(uint32_t slot, void *arg), void *arg);
 
 /* Bytes readable in the ring, or -1 when the indexes are inconsistent. */
 static inline int64_t velo_ring_used(struct velo_chan_dir *d)

@@ -86,6 +86,214 @@ static void slot_add(struct vsock *vs, int which, uint64_t n)
 	}
 }
 
+/* ------------------------------------------------------ epoll watch areas */
+
+/* mux.c: a local change or a doorbell taken may be what a sleeping epoll needs. */
+void velo_epoll_socket_kick(struct vsock *vs);
+
+static void watch_path(char *buf, size_t len, uint64_t id)
+{
+	snprintf(buf, len, "/dev/shm/velo-%u/ep-%012llx", (unsigned int)geteuid(),
+		 (unsigned long long)id);
+}
+
+static struct velo_watch *watch_map_file(int fd)
+{
+	struct stat sb;
+	void *p;
+
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
+	    (size_t)sb.st_size < sizeof(struct velo_watch))
+		return NULL;
+	p = mmap(NULL, sizeof(struct velo_watch), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* A new watch area for an epoll set of this process, NULL if none can be made. */
+struct velo_watch *velo_watch_create(void)
+{
+	char dir[48], path[96];
+	struct velo_watch *w;
+	uint64_t id = 0;
+	int fd, saved = errno;
+
+	snprintf(dir, sizeof(dir), "/dev/shm/velo-%u", (unsigned int)geteuid());
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		goto fail;
+	while (!id) {
+		if (getentropy(&id, sizeof(id)) < 0)
+			goto fail;
+		id &= VELO_WATCH_ID_MAX;
+	}
+	watch_path(path, sizeof(path), id);
+	fd = REAL(open)(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		goto fail;
+	w = ftruncate(fd, sizeof(*w)) < 0 ? NULL : watch_map_file(fd);
+	REAL(close)(fd);
+	if (!w) {
+		unlink(path);
+		goto fail;
+	}
+	atomic_store(&w->pid, (uint32_t)getpid());
+	atomic_store(&w->id, id);
+	errno = saved;
+	return w;
+fail:
+	errno = saved;
+	return NULL;
+}
+
+/* The set is gone: its file goes with its creator's copy (forks share it). */
+void velo_watch_remove(struct velo_watch *w)
+{
+	char path[96];
+
+	if (!w)
+		return;
+	if (atomic_load(&w->pid) == (uint32_t)getpid()) {
+		watch_path(path, sizeof(path), atomic_load(&w->id));
+		unlink(path);
+	}
+	munmap(w, sizeof(*w));
+}
+
+/*
+ * The areas this process marks, by id; never unmapped (an entry may be in
+ * use by another thread), w NULL for a set that is gone. When full,
+ * further areas are mapped for each mark.
+ */
+#define WATCH_MAPS 1024u
+
+static struct {
+	_Atomic uint64_t id;
+	struct velo_watch *w;
+} watch_maps[WATCH_MAPS];
+static pthread_mutex_t watch_maps_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static struct velo_watch *watch_open(uint64_t id)
+{
+	char path[96];
+	struct velo_watch *w;
+	int fd;
+
+	watch_path(path, sizeof(path), id);
+	fd = REAL(open)(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return NULL;
+	w = watch_map_file(fd);
+	REAL(close)(fd);
+	if (w && atomic_load(&w->id) != id) {
+		munmap(w, sizeof(*w));
+		w = NULL;
+	}
+	return w;
+}
+
+/* The cached mapping of area id; *full: not cached, none could be. */
+static struct velo_watch *watch_lookup(uint64_t id, bool *full)
+{
+	unsigned int h = (unsigned int)((id * 0x9E3779B97F4A7C15ull) >> 54), i, k = WATCH_MAPS;
+	struct velo_watch *w;
+
+	*full = false;
+	for (i = 0; i < WATCH_MAPS; i++) {
+		unsigned int j = (h + i) % WATCH_MAPS;
+		uint64_t v = atomic_load_explicit(&watch_maps[j].id, memory_order_acquire);
+
+		if (v == id)
+			return watch_maps[j].w;
+		if (!v) {
+			k = j;
+			break;
+		}
+	}
+	if (k == WATCH_MAPS) {
+		*full = true;
+		return NULL;
+	}
+	pthread_mutex_lock(&watch_maps_mu);
+	for (i = 0; i < WATCH_MAPS; i++) {
+		unsigned int j = (h + i) % WATCH_MAPS;
+		uint64_t v = atomic_load(&watch_maps[j].id);
+
+		if (v == id) {
+			pthread_mutex_unlock(&watch_maps_mu);
+			return watch_maps[j].w;
+		}
+		if (!v) {
+			w = watch_open(id);
+			watch_maps[j].w = w;
+			atomic_store_explicit(&watch_maps[j].id, id, memory_order_release);
+			pthread_mutex_unlock(&watch_maps_mu);
+			return w;
+		}
+	}
+	pthread_mutex_unlock(&watch_maps_mu);
+	*full = true;
+	return NULL;
+}
+
+static bool watch_mark_id(uint64_t id, uint32_t slot)
+{
+	struct velo_watch *w;
+	bool full, ring;
+	int saved = errno;
+
+	w = watch_lookup(id, &full);
+	if (w || !full) {
+		errno = saved;
+		return w && velo_watch_mark(w, slot);
+	}
+	w = watch_open(id);
+	ring = w && velo_watch_mark(w, slot);
+	if (w)
+		munmap(w, sizeof(*w));
+	errno = saved;
+	return ring;
+}
+
+/*
+ * What end e may report changed (the caller's store is done): mark it in
+ * the epoll sets watching it for that (VELO_WATCH_IN/OUT). true: one of
+ * them may sleep, ring e. Only the sets that want it: a needless doorbell
+ * can hold back the next one by a delayed ACK (Nagle).
+ */
+static bool watch_mark_end(struct velo_chan_end *e, uint32_t what)
+{
+	bool ring = false;
+	unsigned int k;
+
+	/* our change before our look: a set registering meanwhile looks after */
+	atomic_thread_fence(memory_order_seq_cst);
+	for (k = 0; k < VELO_WATCHERS; k++) {
+		uint64_t v = atomic_load_explicit(&e->watch[k], memory_order_relaxed);
+
+		if (v & what)
+			ring |= watch_mark_id(v >> 24, (uint32_t)(v % VELO_WATCH_SLOTS));
+	}
+	return ring;
+}
+
+/* A change of our own end's readiness: nobody rings for it, wake our epolls. */
+static void watch_mark_self(struct vsock *vs, uint32_t what)
+{
+	if (watch_mark_end(&vs->ch->end[vs->end], what))
+		velo_epoll_socket_kick(vs);
+}
+
+/*
+ * A reader took doorbells from the kernel socket: rung for it, or for an
+ * epoll of ours sleeping on the same socket, which the kernel then finds
+ * with nothing to report and leaves asleep (a doorbell wakes every sleeper
+ * but is read by one). The epoll's marks are still there: kick it to look.
+ */
+static void bells_taken(struct vsock *vs)
+{
+	if (__atomic_load_n(&vs->regs, __ATOMIC_RELAXED))
+		velo_epoll_socket_kick(vs);
+}
+
 /* ---------------------------------------------------------------- attach */
 
 static bool addr_parts(const struct sockaddr_storage *ss, int *fam, uint32_t a[4], uint16_t *port)
@@ -376,7 +584,7 @@ static void fallback_locked(struct velo_chan_dir *d);
 static bool out_switch(struct vsock *vs)
 {
 	struct velo_chan_dir *d = vs_out(vs);
-	bool ok;
+	bool ok, switched_now = false;
 
 	velo_shlock(&d->plock);
 	if (!atomic_load(&d->switched) && !atomic_load(&d->fellback)) {
@@ -387,6 +595,7 @@ static bool out_switch(struct vsock *vs)
 			atomic_store(&d->kbytes, atomic_load(&d->ksent));
 			atomic_store_explicit(&d->switched, 1, memory_order_release);
 			velo_stat_add(VELO_STAT_LOOP_SWITCHED, 1);
+			switched_now = true;
 		} else {
 			atomic_store(&d->want_switch, 1);
 		}
@@ -394,6 +603,8 @@ static bool out_switch(struct vsock *vs)
 	}
 	ok = atomic_load(&d->switched);
 	velo_shunlock(&d->plock);
+	if (switched_now)
+		watch_mark_self(vs, VELO_WATCH_OUT); /* POLLOUT comes from the ring now */
 	return ok;
 }
 
@@ -437,6 +648,8 @@ static void ring_doorbell(struct vsock *vs, int fd, struct velo_chan_dir *d)
 	/* O_ASYNC peer: the kernel's SIGIO comes from the doorbell */
 	always = atomic_load_explicit(&vs->ch->end[!vs->end].async, memory_order_relaxed) ||
 		 atomic_load_explicit(&vs->ch->end[!vs->end].ring_always, memory_order_relaxed);
+	/* the peer's epoll sets look at marked members only; a sleeping one is rung */
+	always |= watch_mark_end(&vs->ch->end[!vs->end], VELO_WATCH_IN);
 	if (!always && !atomic_load_explicit(&d->armed, memory_order_seq_cst) &&
 	    (!atomic_load(&d->owed) || atomic_load(&d->switched)))
 		return; /* owed after a fallback: see conn_fallback, it clears armed last */
@@ -466,7 +679,9 @@ static void space_freed(struct vsock *vs, int fd, struct velo_chan_dir *in)
 		atomic_fetch_add(&in->head_seq, 1);
 		futex_wake(&in->head_seq);
 	}
-	if (atomic_load(&in->out_armed) && atomic_exchange(&in->out_armed, 0)) {
+	/* the producer's epoll sets see the space; a sleeping one is rung as out_armed */
+	if (watch_mark_end(&vs->ch->end[!vs->end], VELO_WATCH_OUT) |
+	    (atomic_load(&in->out_armed) && atomic_exchange(&in->out_armed, 0))) {
 		/* the producer sleeps in poll/epoll on its socket: ring it */
 		struct velo_chan_dir *out = vs_out(vs);
 
@@ -817,6 +1032,26 @@ static bool spin_for(struct velo_chan_dir *in, uint64_t spin_ns)
 	}
 }
 
+/* drain_doorbells and settle_doorbells for a reader (see bells_taken). */
+static int reader_drain(struct vsock *vs, int fd, bool look)
+{
+	uint64_t kr = atomic_load(&vs_in(vs)->kread);
+	int r = drain_doorbells(vs, fd, look);
+
+	if (atomic_load(&vs_in(vs)->kread) != kr)
+		bells_taken(vs);
+	return r;
+}
+
+static void reader_settle(struct vsock *vs, int fd)
+{
+	uint64_t kr = atomic_load(&vs_in(vs)->kread);
+
+	settle_doorbells(vs, fd);
+	if (atomic_load(&vs_in(vs)->kread) != kr)
+		bells_taken(vs);
+}
+
 /* ------------------------------------------------------------------ recv */
 
 enum { IN_KERNEL, IN_PRE, IN_RING, IN_PLAIN };
@@ -918,6 +1153,10 @@ static ssize_t sleep_read(struct vsock *vs, int fd, char *dst, bool *got)
 	unhold();
 	if (n != 1)
 		return n;
+	/* what woke us may have been rung for an epoll too: it did not see it */
+	bells_taken(vs);
+	if (in_ringed(in) && old + 1 == atomic_load(&in->kbytes))
+		watch_mark_self(vs, VELO_WATCH_IN); /* the last byte before the ring's */
 	/* classify it: in_ringed first, kbytes and bells are final for it then */
 	if (!in_ringed(in) || old < (kb = atomic_load(&in->kbytes))) {
 		*dst = c; /* before the switch: data, the next byte */
@@ -932,6 +1171,8 @@ static ssize_t sleep_read(struct vsock *vs, int fd, char *dst, bool *got)
 			atomic_store(&in->stash, 0x100u | (uint8_t)c);
 		}
 		velo_shunlock(&in->clock);
+		if (!*got)
+			watch_mark_self(vs, VELO_WATCH_IN); /* a byte our epolls did not see come */
 	}
 	return 1;
 }
@@ -1077,7 +1318,7 @@ ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int io
 		} else if (ph == IN_PRE) {
 			/* bytes sent before the producer switched: exactly kbytes */
 			uint64_t kb = atomic_load(&in->kbytes), kr;
-
+			bool pre_done = false;
 			uint64_t sl;
 
 			velo_shlock(&in->clock);
@@ -1095,10 +1336,12 @@ ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int io
 								 len - done < kb - kr - sl ?
 								 len - done : kb - kr - sl, sub),
 					      kflags | MSG_DONTWAIT);
-				if (n > 0 && !peek)
-					atomic_fetch_add(&in->kread, n);
+				if (n > 0 && !peek && atomic_fetch_add(&in->kread, n) + n >= kb)
+					pre_done = true;
 			}
 			velo_shunlock(&in->clock);
+			if (pre_done)
+				watch_mark_self(vs, VELO_WATCH_IN); /* the ring's data is next */
 		}
 		if (ph == IN_KERNEL || ph == IN_PRE) {
 			if (n > 0) {
@@ -1197,7 +1440,7 @@ ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int io
 				if (velo_ring_used(in) == 0 &&
 				    (atomic_load(&me->ring_always) || atomic_load(&me->async) ||
 				     bells_queued(in) > 0))
-					settle_doorbells(vs, fd);
+					reader_settle(vs, fd);
 			}
 			if (done >= target)
 				return done;
@@ -1211,7 +1454,7 @@ ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int io
 			errno = atomic_exchange(&vs->pend_err, 0);
 			return -1;
 		}
-		switch (drain_doorbells(vs, fd, true)) {
+		switch (reader_drain(vs, fd, true)) {
 		case 1: /* EOF, after everything the ring held */
 			if (velo_ring_used(in) != 0)
 				continue;
@@ -1260,7 +1503,7 @@ wait:
 			if (!atomic_exchange(&in->armed, 0) && ph == IN_RING) {
 				int saved = errno;
 
-				drain_doorbells(vs, fd, false);
+				reader_drain(vs, fd, false);
 				errno = saved;
 			}
 			continue;
@@ -1695,6 +1938,9 @@ void velo_loop_set_buf(struct vsock *vs, int fd, int name)
 			atomic_store(&me->sndbuf, v);
 		else
 			atomic_store(&me->rcvbuf, v);
+		/* a ring's capacity changed: our POLLOUT (sndbuf), the peer's (rcvbuf) */
+		watch_mark_self(vs, VELO_WATCH_OUT);
+		watch_mark_end(&vs->ch->end[!vs->end], VELO_WATCH_OUT);
 	}
 }
 
@@ -1720,6 +1966,7 @@ void velo_loop_set_ring_always(struct vsock *vs)
 void velo_loop_set_rcvlowat(struct vsock *vs, int v)
 {
 	atomic_store(&vs->ch->end[vs->end].rcvlowat, v > 0 ? v : 1);
+	watch_mark_self(vs, VELO_WATCH_IN); /* what is queued may be enough now */
 }
 
 void velo_loop_set_nonblock(struct vsock *vs, bool nb)
@@ -1870,6 +2117,23 @@ void velo_loop_closed(struct velo_closing *cl)
 	errno = saved;
 }
 
+/* An epoll watch area whose creator is gone is removed. */
+static void watch_gc(const char *dir, const char *name)
+{
+	char path[128];
+	uint32_t pid = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%.60s", dir, name);
+	fd = REAL(open)(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	if (pread(fd, &pid, sizeof(pid), offsetof(struct velo_watch, pid)) == sizeof(pid) &&
+	    pid && kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+		unlink(path);
+	REAL(close)(fd);
+}
+
 /*
  * Remove channel files whose sockets are all gone (processes killed, or
  * exited while their peer lived on): at most `budget` files per call.
@@ -1894,6 +2158,10 @@ void velo_loop_gc(unsigned int budget)
 		if (de->d_name[0] == '.')
 			continue;
 		budget--;
+		if (!strncmp(de->d_name, "ep-", 3)) {
+			watch_gc(dir, de->d_name);
+			continue;
+		}
 		snprintf(path, sizeof(path), "%s/%.60s", dir, de->d_name);
 		fd = REAL(open)(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0)

@@ -43,6 +43,10 @@ extern void __chk_fail(void) __attribute__((noreturn));
 #define IN_EVENTS (POLLIN | POLLRDNORM)
 
 void velo_epoll_watched(int epfd);
+/* loop.c: epoll watch areas (see struct velo_watch) */
+struct velo_watch *velo_watch_create(void);
+void velo_watch_remove(struct velo_watch *w);
+void velo_epoll_socket_kick(struct vsock *vs);
 
 /* ----------------------------------------------------------------- poll */
 
@@ -444,6 +448,13 @@ struct ep_reg {
 	bool kicked;         /* kernel mask is the one-shot kick mask */
 	bool parked;         /* kernel registration edge-triggered, see park_ok */
 	int loop_idx;
+	/* LOOP members: marked in the watch area (indexed), or scanned */
+	bool indexed, scanned, on_ready;
+	uint32_t slot;       /* indexed: its slot in the watch area */
+	unsigned int watch_k; /* indexed: its word in the channel end's watch[] */
+	uint64_t watch_word; /* indexed: the word's value */
+	size_t scan_idx;     /* scanned: its index in ep->scan */
+	struct ep_reg *ready_prev, *ready_next;
 	uint64_t last_tail, last_head; /* EPOLLET: ring positions last reported */
 	uint64_t round;
 	int out_idx;
@@ -458,8 +469,27 @@ struct vepoll {
 	int epfd;
 	struct ep_reg **regs; /* by fd */
 	size_t cap;
-	struct ep_reg **loops;
+	struct ep_reg **loops; /* every LOOP member */
 	size_t nloops, loops_cap;
+	/*
+	 * LOOP members are looked at when marked: their peers (or the socket's
+	 * own side) mark them in the watch area on every change, epoll_wait
+	 * takes the marks into the ready list and looks at that list only;
+	 * level-triggered members stay on it while ready, as Linux re-queues
+	 * them. Members that cannot be marked (a cross-user channel, a
+	 * channel end watched by too many sets, a set nested or shared after
+	 * fork, which another process may take marks from) are scanned.
+	 */
+	struct velo_watch *watch;
+	bool watch_failed;
+	struct ep_reg **slots; /* by slot */
+	uint32_t slots_cap, slots_used;
+	uint32_t *free_slots;
+	uint32_t nfree, free_cap;
+	struct ep_reg *ready_head, *ready_tail;
+	size_t nready;
+	struct ep_reg **scan;
+	size_t nscan, scan_cap;
 	size_t scan_start;    /* ring scans start here: no member starves */
 	unsigned int sleepers; /* threads in the kernel epoll_pwait, under mu */
 	uint64_t round;
@@ -551,6 +581,206 @@ static struct vepoll *ep_get(int epfd, bool create)
 	return ep;
 }
 
+/* ---- the ready list (indexed members; caller holds ep->mu) ---- */
+
+static void ready_push(struct vepoll *ep, struct ep_reg *reg)
+{
+	if (!reg->indexed || reg->on_ready)
+		return;
+	reg->on_ready = true;
+	reg->ready_next = NULL;
+	reg->ready_prev = ep->ready_tail;
+	if (ep->ready_tail)
+		ep->ready_tail->ready_next = reg;
+	else
+		ep->ready_head = reg;
+	ep->ready_tail = reg;
+	ep->nready++;
+}
+
+static void ready_del(struct vepoll *ep, struct ep_reg *reg)
+{
+	if (!reg->on_ready)
+		return;
+	if (reg->ready_prev)
+		reg->ready_prev->ready_next = reg->ready_next;
+	else
+		ep->ready_head = reg->ready_next;
+	if (reg->ready_next)
+		reg->ready_next->ready_prev = reg->ready_prev;
+	else
+		ep->ready_tail = reg->ready_prev;
+	reg->on_ready = false;
+	ep->nready--;
+}
+
+static void harvest_one(uint32_t slot, void *arg)
+{
+	struct vepoll *ep = arg;
+
+	if (slot < ep->slots_used && ep->slots[slot])
+		ready_push(ep, ep->slots[slot]);
+}
+
+/* Marked members join the ready list. */
+static void ep_harvest(struct vepoll *ep)
+{
+	if (ep->watch)
+		velo_watch_take(ep->watch, harvest_one, ep);
+}
+
+/* ---- slots in the watch area (caller holds ep->mu) ---- */
+
+static bool slot_alloc(struct vepoll *ep, uint32_t *slot)
+{
+	if (ep->nfree) {
+		*slot = ep->free_slots[--ep->nfree];
+		return true;
+	}
+	if (ep->slots_used == VELO_WATCH_SLOTS)
+		return false;
+	if (ep->slots_used == ep->slots_cap) {
+		uint32_t nc = ep->slots_cap ? ep->slots_cap * 2 : 64;
+		struct ep_reg **n = realloc(ep->slots, nc * sizeof(*n));
+
+		if (!n)
+			return false;
+		ep->slots = n;
+		ep->slots_cap = nc;
+	}
+	*slot = ep->slots_used++;
+	return true;
+}
+
+static void slot_free(struct vepoll *ep, uint32_t slot)
+{
+	if (ep->nfree == ep->free_cap) {
+		uint32_t nc = ep->free_cap ? ep->free_cap * 2 : 64;
+		uint32_t *n = realloc(ep->free_slots, nc * sizeof(*n));
+
+		if (!n)
+			return; /* the slot is lost, not reused */
+		ep->free_slots = n;
+		ep->free_cap = nc;
+	}
+	ep->free_slots[ep->nfree++] = slot;
+}
+
+static bool cross_user_channel(struct vsock *vs)
+{
+	return !strncmp(vs->path, "/dev/shm/velo-shared", 20);
+}
+
+/* The channel end's watch[] word naming reg's slot and what it waits for. */
+static uint64_t reg_watch_word(struct vepoll *ep, struct ep_reg *reg, uint32_t slot)
+{
+	uint64_t v = atomic_load(&ep->watch->id) << 24 | slot;
+
+	if (reg->events & (EPOLLIN | EPOLLRDNORM))
+		v |= VELO_WATCH_IN;
+	if (reg->events & (EPOLLOUT | EPOLLWRNORM))
+		v |= VELO_WATCH_OUT;
+	return v;
+}
+
+/* EPOLL_CTL_MOD changed what reg waits for: so do its marks. */
+static void reg_watch_update(struct vepoll *ep, struct ep_reg *reg)
+{
+	uint64_t v;
+
+	if (!reg->indexed || !reg->vs || !reg->vs->ch)
+		return;
+	v = reg_watch_word(ep, reg, reg->slot);
+	if (v != reg->watch_word &&
+	    atomic_compare_exchange_strong(&reg->vs->ch->end[reg->vs->end].watch[reg->watch_k],
+					   &reg->watch_word, v))
+		reg->watch_word = v;
+}
+
+/*
+ * Make reg's changes marked in this set's watch area: a slot here and a
+ * word of its channel end's watch[] naming it. false: it is scanned.
+ */
+static bool reg_index(struct vepoll *ep, struct ep_reg *reg)
+{
+	struct velo_chan_end *e;
+	uint32_t slot;
+	unsigned int k;
+	uint64_t v;
+
+	if (ep->nested || !reg->vs || !reg->vs->ch || cross_user_channel(reg->vs))
+		return false;
+	if (!ep->watch && !ep->watch_failed) {
+		ep->watch = velo_watch_create();
+		ep->watch_failed = !ep->watch;
+	}
+	if (!ep->watch || !slot_alloc(ep, &slot))
+		return false;
+	e = &reg->vs->ch->end[reg->vs->end];
+	v = reg_watch_word(ep, reg, slot);
+	for (k = 0; k < VELO_WATCHERS; k++) {
+		uint64_t free = 0;
+
+		if (atomic_compare_exchange_strong(&e->watch[k], &free, v)) {
+			reg->indexed = true;
+			reg->slot = slot;
+			reg->watch_k = k;
+			reg->watch_word = v;
+			ep->slots[slot] = reg;
+			/* changes before the word was there were not marked: look once */
+			ready_push(ep, reg);
+			return true;
+		}
+	}
+	slot_free(ep, slot);
+	return false;
+}
+
+static void reg_unindex(struct vepoll *ep, struct ep_reg *reg)
+{
+	uint64_t v;
+
+	if (!reg->indexed)
+		return;
+	v = reg->watch_word;
+	if (reg->vs && reg->vs->ch)
+		atomic_compare_exchange_strong(&reg->vs->ch->end[reg->vs->end].watch[reg->watch_k],
+					       &v, 0);
+	ready_del(ep, reg);
+	ep->slots[reg->slot] = NULL;
+	slot_free(ep, reg->slot);
+	reg->indexed = false;
+}
+
+static void scan_add(struct vepoll *ep, struct ep_reg *reg)
+{
+	if (reg->scanned)
+		return;
+	if (ep->nscan == ep->scan_cap) {
+		size_t nc = ep->scan_cap ? ep->scan_cap * 2 : 16;
+		struct ep_reg **n = realloc(ep->scan, nc * sizeof(*n));
+
+		if (!n)
+			return;
+		ep->scan = n;
+		ep->scan_cap = nc;
+	}
+	reg->scanned = true;
+	reg->scan_idx = ep->nscan;
+	ep->scan[ep->nscan++] = reg;
+}
+
+static void scan_del(struct vepoll *ep, struct ep_reg *reg)
+{
+	size_t i = reg->scan_idx;
+
+	if (!reg->scanned)
+		return;
+	ep->scan[i] = ep->scan[--ep->nscan];
+	ep->scan[i]->scan_idx = i;
+	reg->scanned = false;
+}
+
 static void loops_add(struct vepoll *ep, struct ep_reg *reg)
 {
 	if (reg->loop_idx >= 0)
@@ -568,6 +798,8 @@ static void loops_add(struct vepoll *ep, struct ep_reg *reg)
 	ep->loops[ep->nloops++] = reg;
 	if (ep->nested && reg->vs)
 		velo_loop_set_ring_always(reg->vs);
+	if (!reg_index(ep, reg))
+		scan_add(ep, reg);
 }
 
 static uint32_t kernel_mask(const struct ep_reg *reg);
@@ -584,6 +816,11 @@ static void ep_set_nested(struct vepoll *ep)
 	for (i = 0; i < ep->nloops; i++) {
 		struct ep_reg *reg = ep->loops[i];
 
+		if (reg->indexed) {
+			/* another process may take marks from the area now: scan */
+			reg_unindex(ep, reg);
+			scan_add(ep, reg);
+		}
 		if (reg->vs)
 			velo_loop_set_ring_always(reg->vs);
 		if (reg->parked && !reg->stale) {
@@ -624,6 +861,8 @@ static void loops_del(struct vepoll *ep, struct ep_reg *reg)
 	ep->loops[i] = ep->loops[--ep->nloops];
 	ep->loops[i]->loop_idx = i;
 	reg->loop_idx = -1;
+	reg_unindex(ep, reg);
+	scan_del(ep, reg);
 }
 
 static uint32_t kernel_mask(const struct ep_reg *reg)
@@ -694,6 +933,7 @@ static void ep_kick(struct vepoll *ep, struct ep_reg *reg)
  */
 static void reg_armed_check(struct vepoll *ep, struct ep_reg *reg)
 {
+	ready_push(ep, reg); /* Linux looks at a member (re)registered */
 	if (!reg->loop || !reg->vs || !reg->vs->ch || !ep->sleepers)
 		return;
 	velo_loop_arm(reg->vs, reg->events & EPOLLOUT);
@@ -783,10 +1023,15 @@ void velo_epoll_destroy(struct vepoll *ep)
 		struct ep_reg *reg = ep->stale;
 
 		ep->stale = reg->stale_next;
+		loops_del(ep, reg);
 		reg_free(reg);
 	}
 	free(ep->regs);
 	free(ep->loops);
+	free(ep->scan);
+	free(ep->slots);
+	free(ep->free_slots);
+	velo_watch_remove(ep->watch);
 	pthread_mutex_unlock(&ep->mu);
 	pthread_mutex_destroy(&ep->mu);
 	if (ep->shared)
@@ -871,6 +1116,19 @@ void velo_epoll_vs_fd_closed(struct vsock *vs, int fd, bool last)
 	}
 }
 
+/* vs's registrations (at most 16), to visit each under its epoll's lock. */
+static int vs_regs(struct vsock *vs, struct ep_reg *list[16])
+{
+	struct ep_reg *reg;
+	int n = 0;
+
+	pthread_mutex_lock(&vs->mu);
+	for (reg = vs->regs; reg && n < 16; reg = reg->vs_next)
+		list[n++] = reg;
+	pthread_mutex_unlock(&vs->mu);
+	return n;
+}
+
 /*
  * A WIRE socket's ready eventfd fires for the union of what its epoll
  * registrations and a poll in progress (extra) wait for: an event nobody
@@ -894,12 +1152,7 @@ void velo_epoll_socket_wired(struct vsock *vs)
 {
 	struct ep_reg *list[16];
 	struct ep_reg *reg;
-	int n = 0, i, kfd;
-
-	pthread_mutex_lock(&vs->mu);
-	for (reg = vs->regs; reg && n < 16; reg = reg->vs_next)
-		list[n++] = reg;
-	pthread_mutex_unlock(&vs->mu);
+	int n = vs_regs(vs, list), i, kfd;
 	for (i = 0; i < n; i++) {
 		struct vepoll *ep = list[i]->ep;
 		struct epoll_event kev;
@@ -925,12 +1178,7 @@ void velo_epoll_socket_attached(struct vsock *vs)
 {
 	struct ep_reg *list[16];
 	struct ep_reg *reg;
-	int n = 0, i;
-
-	pthread_mutex_lock(&vs->mu);
-	for (reg = vs->regs; reg && n < 16; reg = reg->vs_next)
-		list[n++] = reg;
-	pthread_mutex_unlock(&vs->mu);
+	int n = vs_regs(vs, list), i;
 	for (i = 0; i < n; i++) {
 		struct vepoll *ep = list[i]->ep;
 
@@ -944,6 +1192,29 @@ void velo_epoll_socket_attached(struct vsock *vs)
 			/* a waiter may sleep on the kernel fd only: make the peer ring */
 			velo_loop_arm(vs, false);
 			reg_armed_check(ep, reg);
+		}
+		pthread_mutex_unlock(&ep->mu);
+	}
+}
+
+/*
+ * Something our epolls may have to report changed on vs without a doorbell
+ * reaching their sleepers (a change on our own side, or a doorbell another
+ * reader of the socket took): wake a sleeper of each set watching it.
+ */
+void velo_epoll_socket_kick(struct vsock *vs)
+{
+	struct ep_reg *list[16];
+	struct ep_reg *reg;
+	int n = vs_regs(vs, list), i;
+	for (i = 0; i < n; i++) {
+		struct vepoll *ep = list[i]->ep;
+
+		pthread_mutex_lock(&ep->mu);
+		reg = list[i];
+		if (ep->sleepers && reg->loop && (size_t)reg->fd < ep->cap && ep->regs[reg->fd] == reg) {
+			ready_push(ep, reg);
+			ep_kick(ep, reg);
 		}
 		pthread_mutex_unlock(&ep->mu);
 	}
@@ -1117,6 +1388,7 @@ VELO_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 			shared_set(ep, fd, reg->gen, ev->data.u64);
 			reg->events = ev->events;
 			reg->data = ev->data;
+			reg_watch_update(ep, reg);
 			reg->disabled = false;
 			reg->kicked = false;
 			reg->parked = false;
@@ -1170,34 +1442,87 @@ static bool ep_rings_ready(struct vepoll *ep)
 	size_t i;
 	bool any = false;
 
+	struct ep_reg *reg;
+
 	pthread_mutex_lock(&ep->mu);
-	for (i = 0; i < ep->nloops && !any; i++)
-		any = reg_ring_events(ep->loops[i], false) != 0;
+	ep_harvest(ep);
+	for (reg = ep->ready_head; reg && !any; reg = reg->ready_next)
+		any = reg_ring_events(reg, false) != 0;
+	for (i = 0; i < ep->nscan && !any; i++)
+		any = reg_ring_events(ep->scan[i], false) != 0;
 	pthread_mutex_unlock(&ep->mu);
 	return any;
 }
 
+/* A ring-ready member goes into out[] (caller holds ep->mu). */
+static void report_ring(struct ep_reg *reg, uint32_t ev, struct epoll_event *out, int *n,
+			uint64_t round)
+{
+	out[*n].events = ev;
+	out[*n].data = reg->data;
+	reg->round = round;
+	reg->out_idx = (*n)++;
+	if (reg->events & EPOLLONESHOT)
+		reg->disabled = true;
+}
+
 /*
- * Report ring-ready LOOP members not yet reported in this round, starting
- * where the last scan stopped (Linux's ready list is FIFO: no member may
- * starve behind others that are always ready). Returns the first ready
- * member left over when out[] is full. arm: about to sleep, so each member's
- * peer is asked to ring before its ring is looked at (a write after the
- * look rings); stops once something is found, we will not sleep then.
- * Caller holds ep->mu, so a member added or re-armed meanwhile is either
- * looked at here or sees the sleeper counted.
+ * The ready list, in order (Linux's ready list is FIFO: no member starves
+ * behind others always ready). A member not ready any more leaves it (its
+ * next change marks it again); a level-triggered one that was reported
+ * goes to its end, as Linux re-queues it. Returns the first ready member
+ * left over when out[] is full.
  */
-static struct ep_reg *ring_scan(struct vepoll *ep, struct epoll_event *out, int *n, int max,
+static struct ep_reg *ready_scan(struct vepoll *ep, struct epoll_event *out, int *n, int max,
+				 uint64_t round)
+{
+	size_t todo = ep->nready;
+
+	while (todo-- && ep->ready_head) {
+		struct ep_reg *reg = ep->ready_head;
+		uint32_t ev;
+
+		if (*n >= max) {
+			for (; reg; reg = ep->ready_head) {
+				if (reg_ring_events(reg, false))
+					return reg;
+				ready_del(ep, reg);
+			}
+			return NULL;
+		}
+		ready_del(ep, reg);
+		if (reg->round == round) {
+			ready_push(ep, reg); /* reported from the kernel already */
+			continue;
+		}
+		ev = reg_ring_events(reg, true);
+		if (!ev)
+			continue;
+		report_ring(reg, ev, out, n, round);
+		if (!(reg->events & (EPOLLET | EPOLLONESHOT)))
+			ready_push(ep, reg);
+	}
+	return NULL;
+}
+
+/*
+ * Report ring-ready scanned members not yet reported in this round,
+ * starting where the last scan stopped. arm: about to sleep, so each
+ * member's peer is asked to ring before its ring is looked at (a write
+ * after the look rings); stops arming once something is found, we will
+ * not sleep then.
+ */
+static struct ep_reg *list_scan(struct vepoll *ep, struct epoll_event *out, int *n, int max,
 				uint64_t round, bool arm)
 {
-	size_t nl = ep->nloops, base = ep->scan_start, i, idx;
+	size_t nl = ep->nscan, base = ep->scan_start, i, idx;
 
 	for (i = 0; i < nl; i++) {
 		struct ep_reg *reg;
 		uint32_t ev;
 
 		idx = (base + i) % nl;
-		reg = ep->loops[idx];
+		reg = ep->scan[idx];
 		if (arm && !*n && reg->vs && reg->vs->ch)
 			velo_loop_arm(reg->vs, reg->events & EPOLLOUT);
 		if (reg->round == round)
@@ -1210,15 +1535,29 @@ static struct ep_reg *ring_scan(struct vepoll *ep, struct epoll_event *out, int 
 		ev = reg_ring_events(reg, true);
 		if (!ev)
 			continue;
-		out[*n].events = ev;
-		out[*n].data = reg->data;
-		reg->round = round;
-		reg->out_idx = (*n)++;
-		if (reg->events & EPOLLONESHOT)
-			reg->disabled = true;
+		report_ring(reg, ev, out, n, round);
 		ep->scan_start = idx + 1;
 	}
 	return NULL;
+}
+
+/*
+ * Report ring-ready LOOP members not yet reported in this round: the
+ * marked ones, then the scanned ones. Caller holds ep->mu (and, when
+ * about to sleep, counts itself in the watch area's sleepers first), so a
+ * member added or re-armed meanwhile is either looked at here or sees the
+ * sleeper counted.
+ */
+static struct ep_reg *ring_scan(struct vepoll *ep, struct epoll_event *out, int *n, int max,
+				uint64_t round, bool arm)
+{
+	struct ep_reg *more;
+
+	ep_harvest(ep);
+	more = ready_scan(ep, out, n, max, round);
+	if (more || !ep->nscan)
+		return more;
+	return list_scan(ep, out, n, max, round, arm);
 }
 
 /*
@@ -1328,6 +1667,7 @@ static int ep_collect(struct vepoll *ep, int epfd, struct epoll_event *out, int 
 		      int tmo_ms, const sigset_t *mask, int *kerr)
 {
 	int n = 0, k, i, kicks = 0;
+	struct velo_watch *watch;
 	struct ep_reg *more;
 	bool slept = false;
 	uint64_t round;
@@ -1345,6 +1685,9 @@ static int ep_collect(struct vepoll *ep, int epfd, struct epoll_event *out, int 
 	}
 	pthread_mutex_lock(&ep->mu);
 	round = ++ep->round;
+	watch = tmo_ms ? ep->watch : NULL;
+	if (watch) /* before the marks are taken: a later mark rings */
+		atomic_fetch_add(&watch->sleepers, 1);
 	more = ring_scan(ep, out, &n, max, round, tmo_ms != 0);
 	if (more)
 		ep_kick(ep, more); /* Linux wakes another waiter for what is left */
@@ -1354,11 +1697,16 @@ static int ep_collect(struct vepoll *ep, int epfd, struct epoll_event *out, int 
 		/* counted with the look above: a change under mu now kicks */
 		ep->sleepers++;
 		slept = true;
+	} else if (watch) {
+		atomic_fetch_sub(&watch->sleepers, 1);
+		watch = NULL;
 	}
 	pthread_mutex_unlock(&ep->mu);
 	k = REAL(epoll_pwait)(epfd, kbuf, max - n > 0 ? max - n : 1, tmo_ms, mask);
 	if (k < 0)
 		*kerr = errno;
+	if (watch)
+		atomic_fetch_sub(&watch->sleepers, 1);
 	pthread_mutex_lock(&ep->mu);
 	if (slept)
 		ep->sleepers--;
@@ -1398,6 +1746,7 @@ static int ep_collect(struct vepoll *ep, int epfd, struct epoll_event *out, int 
 		} else if (reg->loop && reg->vs && reg->vs->ch) {
 			kicks += reg->kicked;
 			ev = loop_kernel_event(ep, reg, ev, out, round, n < max);
+			ready_push(ep, reg); /* the kernel saw a change: look at the ring next time */
 		} else if (ev && n >= max) {
 			reg_push_back(ep, reg);
 			continue;

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A thread blocked in recv and a thread blocked in epoll_wait on the same
+ * socket, both asleep when data comes: both wake. The reader takes part
+ * of the data, the rest is still readable, so the epoll waiter reports it
+ * (Linux wakes every sleeper of the socket; the epoll waiter looks at the
+ * socket after the reader or before, and finds data either way). Twenty
+ * rounds each, level-triggered and edge-triggered; then the same with the
+ * epoll waiter wanting EPOLLOUT on a full send side while the reader's
+ * recv sleeps, woken by the peer reading.
+ */
+#include "diff.h"
+#include <stdatomic.h>
+
+#define ROUNDS 20
+
+static int c, s, ep;
+static atomic_int epoll_woke, reader_got;
+static uint32_t got_events;
+
+static void *epoll_waiter(void *arg)
+{
+	struct epoll_event ev;
+
+	(void)arg;
+	while (epoll_wait(ep, &ev, 1, -1) != 1)
+		;
+	got_events = ev.events;
+	atomic_store(&epoll_woke, 1);
+	return NULL;
+}
+
+static void *reader(void *arg)
+{
+	char b;
+
+	(void)arg;
+	atomic_store(&reader_got, (int)recv(s, &b, 1, 0));
+	return NULL;
+}
+
+/* Both asleep, then wake(); did each wake, and with what? */
+static int round_once(uint32_t want, void (*wake)(void))
+{
+	struct epoll_event ev = { .events = want };
+	pthread_t te, tr;
+	long end;
+	int ok;
+
+	atomic_store(&epoll_woke, 0);
+	atomic_store(&reader_got, -2);
+	NEED(epoll_ctl(ep, EPOLL_CTL_MOD, s, &ev) == 0);
+	NEED(pthread_create(&tr, NULL, reader, NULL) == 0);
+	NEED(pthread_create(&te, NULL, epoll_waiter, NULL) == 0);
+	msleep(30);
+	wake();
+	end = now_ms() + 5000;
+	while ((!atomic_load(&epoll_woke) || atomic_load(&reader_got) == -2) && now_ms() < end)
+		msleep(1);
+	ok = atomic_load(&epoll_woke) && atomic_load(&reader_got) == 1 &&
+	     (got_events & want & (EPOLLIN | EPOLLOUT));
+	if (!atomic_load(&epoll_woke)) {
+		/* let it go: a byte it can see */
+		NEED(send(c, "z", 1, 0) == 1);
+	}
+	if (atomic_load(&reader_got) == -2)
+		NEED(send(c, "z", 1, 0) == 1);
+	pthread_join(te, NULL);
+	pthread_join(tr, NULL);
+	return ok;
+}
+
+static void send_two(void)
+{
+	NEED(send(c, "ab", 2, 0) == 2);
+}
+
+static void drain_s(void)
+{
+	char b[256];
+
+	set_nonblock(s, 1);
+	while (recv(s, b, sizeof(b), 0) > 0)
+		;
+	set_nonblock(s, 0);
+}
+
+static char big[1 << 16];
+
+/* Our (s's) send side full, to the kernel's and the ring's limits. */
+static void fill_s(void)
+{
+	long sent;
+
+	set_nonblock(s, 1);
+	do {
+		ssize_t r;
+
+		sent = 0;
+		while ((r = send(s, big, sizeof(big), 0)) > 0)
+			sent += r;
+		NEED(errno == EAGAIN);
+		msleep(50);
+	} while (sent);
+	set_nonblock(s, 0);
+}
+
+static void peer_reads_then_sends(void)
+{
+	char b[1 << 16];
+
+	set_nonblock(c, 1);
+	while (recv(c, b, sizeof(b), 0) > 0)
+		;
+	set_nonblock(c, 0);
+	msleep(30);
+	NEED(send(c, "x", 1, 0) == 1); /* for the reader */
+}
+
+static void rounds(const char *what, uint32_t want, void (*before)(void), void (*wake)(void))
+{
+	int i, ok = 0;
+
+	for (i = 0; i < ROUNDS; i++) {
+		if (before)
+			before();
+		ok += round_once(want, wake);
+		drain_s();
+	}
+	say("%s: both woke, epoll reported it: %d of %d", what, ok, ROUNDS);
+}
+
+int main(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	tcp_pair(&c, &s);
+	ep = epoll_create1(0);
+	NEED(ep >= 0);
+	NEED(epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev) == 0);
+	rounds("level-triggered EPOLLIN", EPOLLIN, NULL, send_two);
+	rounds("edge-triggered EPOLLIN", EPOLLIN | EPOLLET, NULL, send_two);
+	rounds("level-triggered EPOLLOUT", EPOLLOUT, fill_s, peer_reads_then_sends);
+	close(ep);
+	close(c);
+	close(s);
+	return 0;
+}
