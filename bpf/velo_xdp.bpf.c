@@ -7,6 +7,12 @@
  *
  * A frame is looked up as a connected flow (5-tuple), then as a listener on
  * its local address (3-tuple), then as a wildcard listener (local port).
+ * A listener's port can also be the kernel's: velo's listeners share it with
+ * the application's kernel listener (libvelo accepts from both), and the
+ * kernel may have accepted connections on it before velo's filter came. A
+ * segment that only matches a listener therefore stays with the kernel when
+ * the kernel has a connection of its own (established, SYN_RECV or
+ * TIME_WAIT) for its 5-tuple; a SYN without ACK opens a new one, velo's.
  * A matched frame is only redirected when the queue's XSK belongs to the
  * flow's owner, so that two stacks on one interface never see each other's
  * frames; a queue without an XSK hands the frame to the kernel
@@ -18,6 +24,7 @@
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/tcp.h>
+#include <stdbool.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
@@ -110,13 +117,53 @@ static __always_inline struct tcphdr *parse_ipv6(void *l3, void *end,
 	return tcp;
 }
 
-/* 5-tuple, then listener on this address, then wildcard listener. */
-static __always_inline struct velo_flow_val *lookup_flow(struct velo_flow_key *key)
+/* A 3-tuple (listener) match: the kernel's socket for this 5-tuple, if any. */
+static __always_inline bool kernel_owns(struct xdp_md *ctx, struct velo_flow_key *key,
+					struct tcphdr *tcp)
 {
-	struct velo_flow_val *val = bpf_map_lookup_elem(&velo_flows, key);
+	struct bpf_sock_tuple t;
+	struct bpf_sock *sk;
+	__u32 len;
+	bool own;
 
+	if (tcp->syn && !tcp->ack)
+		return false;
+	__builtin_memset(&t, 0, sizeof(t));
+	if (key->family == 4) {
+		__builtin_memcpy(&t.ipv4.saddr, key->remote_addr, 4);
+		__builtin_memcpy(&t.ipv4.daddr, key->local_addr, 4);
+		t.ipv4.sport = tcp->source;
+		t.ipv4.dport = tcp->dest;
+		len = sizeof(t.ipv4);
+	} else {
+		__builtin_memcpy(t.ipv6.saddr, key->remote_addr, 16);
+		__builtin_memcpy(t.ipv6.daddr, key->local_addr, 16);
+		t.ipv6.sport = tcp->source;
+		t.ipv6.dport = tcp->dest;
+		len = sizeof(t.ipv6);
+	}
+	sk = bpf_skc_lookup_tcp(ctx, &t, len, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return false;
+	own = sk->state != BPF_TCP_LISTEN;
+	bpf_sk_release(sk);
+	return own;
+}
+
+/*
+ * 5-tuple, then listener on this address, then wildcard listener; *listener
+ * says the match was a 3-tuple. The key's addresses are left as they came.
+ */
+static __always_inline struct velo_flow_val *lookup_flow(struct velo_flow_key *key,
+							 bool *listener)
+{
+	struct velo_flow_key k = *key;
+	struct velo_flow_val *val = bpf_map_lookup_elem(&velo_flows, &k);
+
+	*listener = !val;
 	if (val)
 		return val;
+	key = &k;
 	key->remote_port = 0;
 	__builtin_memset(key->remote_addr, 0, sizeof(key->remote_addr));
 	val = bpf_map_lookup_elem(&velo_flows, key);
@@ -127,7 +174,7 @@ static __always_inline struct velo_flow_val *lookup_flow(struct velo_flow_key *k
 }
 
 SEC("xdp")
-int velo_xdp_v1(struct xdp_md *ctx)
+int velo_xdp_v2(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
@@ -137,6 +184,7 @@ int velo_xdp_v1(struct xdp_md *ctx)
 	__u32 queue = ctx->rx_queue_index;
 	struct tcphdr *tcp;
 	__u64 *qowner;
+	bool listener;
 
 	if ((void *)(eth + 1) > end)
 		return count(VELO_XDP_PASSED, XDP_PASS);
@@ -152,8 +200,8 @@ int velo_xdp_v1(struct xdp_md *ctx)
 	key.local_port = tcp->dest;
 	key.remote_port = tcp->source;
 
-	val = lookup_flow(&key);
-	if (!val)
+	val = lookup_flow(&key, &listener);
+	if (!val || (listener && kernel_owns(ctx, &key, tcp)))
 		return count(VELO_XDP_PASSED, XDP_PASS);
 	qowner = bpf_map_lookup_elem(&velo_qowner, &queue);
 	if (!qowner || !*qowner)

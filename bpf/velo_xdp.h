@@ -10,7 +10,7 @@
 
 #include <linux/types.h>
 
-#define VELO_XDP_PROG_NAME "velo_xdp_v1"
+#define VELO_XDP_PROG_NAME "velo_xdp_v2"
 #define VELO_XDP_MAX_QUEUES 256
 #define VELO_XDP_MAX_FLOWS 65536
 #define VELO_XDP_MAX_OWNERS 1024
@@ -47,7 +47,7 @@ struct velo_owner_val {
 
 enum velo_xdp_counter {
 	VELO_XDP_REDIRECTED,	/* matched and handed to the queue's XSK */
-	VELO_XDP_PASSED,	/* not a steered TCP flow: to the kernel */
+	VELO_XDP_PASSED,	/* not a steered TCP flow (or the kernel's, on a listener port) */
 	VELO_XDP_NO_SOCKET,	/* matched, but no XSK on this queue: to the kernel */
 	VELO_XDP_FOREIGN_QUEUE,	/* matched, but this queue's XSK is another owner's */
 	VELO_XDP_NR_COUNTERS,

@@ -6,9 +6,14 @@
  * connections then made by the engine on AF_XDP), and must print the same
  * transcript: return values, errno names, readiness, data checksums. The
  * velo run must say (VELO_LOG=debug) that the engine made its connections.
+ * The server cases turn it around: a server program in the server namespace,
+ * plainly and under libvelo (its listener then also accepting from the
+ * engine), against a kernel client it drives in the client namespace.
  *
- *   wire_preload                 the KTAP cases
- *   wire_preload client IP CASE  one client transcript (used by the cases)
+ *   wire_preload                      the KTAP cases
+ *   wire_preload client IP CASE       one client transcript (used by the cases)
+ *   wire_preload server NS CASE       one server transcript, its peer in NS
+ *   wire_preload peer IP              the server's kernel client (commands on stdin)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,8 +30,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,6 +41,8 @@
 
 #define SERVER_PORT 7300
 #define CLOSED_PORT 7301
+#define SUT_PORT 7310
+#define SERVER_IP "10.78.0.2"
 #define BULK (1u << 20)
 
 static char ns_client[32], ns_server[32];
@@ -332,7 +341,336 @@ static int client_main(const char *ip, const char *which)
 	return 2;
 }
 
-/* ------------------------------------------------------------- server */
+/* ------------------------------------------------------- server (sut) */
+
+/*
+ * The kernel client a server case drives: one command per line on stdin,
+ * one result line on stdout. "c": connect a new connection (numbered from
+ * 0); "e N": send 256 KiB on N and read its echo, then half-close;
+ * "r N": one blocking recv on N; "x N": close N.
+ */
+static int peer_main(const char *ip)
+{
+	char line[64];
+	int conns[16], n = 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while (fgets(line, sizeof(line), stdin)) {
+		int k = atoi(line + 1), err;
+		char buf[4096];
+		ssize_t r;
+
+		if (line[0] == 'c' && n < 16) {
+			struct timeval tv = { 5, 0 };
+			int c = socket(AF_INET, SOCK_STREAM, 0);
+			struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(SUT_PORT) };
+
+			inet_pton(AF_INET, ip, &a.sin_addr);
+			setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+			setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+			err = connect(c, (struct sockaddr *)&a, sizeof(a)) ? errno : 0;
+			conns[n++] = c;
+			printf("connect %d = %s\n", n - 1, ename(err));
+		} else if (line[0] == 'e' && k < n) {
+			echo_bulk(conns[k], 256 * 1024);
+			shutdown(conns[k], SHUT_WR);
+		} else if (line[0] == 'r' && k < n) {
+			r = recv(conns[k], buf, sizeof(buf), 0);
+			printf("recv %d = %zd %s\n", k, r, ename(r < 0 ? errno : 0));
+		} else if (line[0] == 'x' && k < n) {
+			printf("close %d = %d\n", k, close(conns[k]));
+		} else {
+			printf("bad command %s", line);
+		}
+	}
+	return 0;
+}
+
+static FILE *peer_in, *peer_out;
+
+/* Starts the kernel client in namespace @ns, plainly (no libvelo). */
+static int peer_start(const char *ns)
+{
+	char self[512];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int to[2], from[2];
+	pid_t pid;
+
+	if (n <= 0 || pipe2(to, O_CLOEXEC) || pipe2(from, O_CLOEXEC))
+		return -1;
+	self[n] = 0;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		dup2(to[0], 0);
+		dup2(from[1], 1);
+		execlp("ip", "ip", "netns", "exec", ns, "env", "-u", "LD_PRELOAD", self, "peer",
+		       SERVER_IP, (char *)NULL);
+		_exit(127);
+	}
+	close(to[0]);
+	close(from[1]);
+	peer_in = fdopen(to[1], "w");
+	peer_out = fdopen(from[0], "r");
+	return pid < 0 || !peer_in || !peer_out ? -1 : 0;
+}
+
+static void peer_send(const char *cmd)
+{
+	fprintf(peer_in, "%s\n", cmd);
+	fflush(peer_in);
+}
+
+/* The peer's answer to its last command, into the transcript. */
+static void peer_result(void)
+{
+	char line[256];
+
+	printf("peer: %s", fgets(line, sizeof(line), peer_out) ? line : "(no answer)\n");
+}
+
+static void peer_do(const char *cmd)
+{
+	peer_send(cmd);
+	peer_result();
+}
+
+/* A call's result: the value, and errno's name when it failed. */
+static void show_result(const char *what, int r)
+{
+	int e = errno;
+
+	printf("%s = %d %s\n", what, r, r < 0 ? ename(e) : "");
+}
+
+static int sut_listener(int flags)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(SUT_PORT) };
+	int l = socket(AF_INET, SOCK_STREAM | flags, 0), one = 1;
+
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	printf("bind = %d\n", bind(l, (struct sockaddr *)&a, sizeof(a)));
+	printf("listen = %d\n", listen(l, 16));
+	return l;
+}
+
+static void show_accepted(int c, const struct sockaddr_in *a, socklen_t l)
+{
+	const char *res = c < 0 ? ename(errno) : "ok";
+	char ip[32];
+
+	inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+	printf("accepted: %s, len %u from %s port set %s, FD_CLOEXEC %d, O_NONBLOCK %d\n",
+	       res, l, ip, a->sin_port ? "yes" : "no",
+	       (fcntl(c, F_GETFD) & FD_CLOEXEC) != 0, (fcntl(c, F_GETFL) & O_NONBLOCK) != 0);
+}
+
+/* Echoes what connection @c receives until EOF. */
+static void echo_until_eof(int c)
+{
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = recv(c, buf, sizeof(buf), 0)) > 0)
+		for (ssize_t off = 0, w; off < n; off += w)
+			if ((w = send(c, buf + off, (size_t)(n - off), MSG_NOSIGNAL)) <= 0)
+				return;
+	printf("echo done: recv = %zd %s\n", n, ename(n < 0 ? errno : 0));
+}
+
+/*
+ * A connection that came before the first accept(), then one after it
+ * (under libvelo: the kernel's, then the engine's, which starts listening
+ * at the first accept), a connection over loopback to the same listener.
+ */
+static int server_accept(void)
+{
+	struct sockaddr_in a = { 0 }, lo = { .sin_family = AF_INET, .sin_port = htons(SUT_PORT) };
+	socklen_t l = sizeof(a);
+	struct tcp_info ti;
+	int ls = sut_listener(0), c, local;
+	char buf[32];
+
+	peer_do("c");
+	c = accept(ls, (struct sockaddr *)&a, &l);
+	show_accepted(c, &a, l);
+	printf("send = %zd\n", send(c, "first", 5, 0));
+	printf("close = %d\n", close(c));
+	peer_do("r 0");
+	peer_do("r 0");
+	peer_do("c");
+	l = sizeof(a);
+	c = accept4(ls, (struct sockaddr *)&a, &l, SOCK_CLOEXEC);
+	show_accepted(c, &a, l);
+	l = sizeof(a);
+	printf("getsockname = %d", getsockname(c, (struct sockaddr *)&a, &l));
+	inet_ntop(AF_INET, &a.sin_addr, buf, sizeof(buf));
+	printf(" %s:%u\n", buf, ntohs(a.sin_port));
+	l = sizeof(a);
+	printf("getpeername = %d", getpeername(c, (struct sockaddr *)&a, &l));
+	inet_ntop(AF_INET, &a.sin_addr, buf, sizeof(buf));
+	printf(" %s\n", buf);
+	l = sizeof(ti);
+	getsockopt(c, IPPROTO_TCP, TCP_INFO, &ti, &l);
+	printf("tcpi_state = %u\n", ti.tcpi_state);
+	peer_send("e 1");
+	echo_until_eof(c);
+	peer_result();
+	printf("close = %d\n", close(c));
+	/* the kernel half: a local client over loopback */
+	inet_pton(AF_INET, "127.0.0.1", &lo.sin_addr);
+	local = socket(AF_INET, SOCK_STREAM, 0);
+	printf("local connect = %d\n", connect(local, (struct sockaddr *)&lo, sizeof(lo)));
+	l = sizeof(a);
+	c = accept(ls, (struct sockaddr *)&a, &l);
+	show_accepted(c, &a, l);
+	printf("send = %zd\n", send(local, "hi", 2, 0));
+	printf("recv = %zd\n", recv(c, buf, sizeof(buf), 0));
+	close(local);
+	close(c);
+	printf("close listener = %d\n", close(ls));
+	return 0;
+}
+
+static void ep_accept_all(int ls)
+{
+	int n = 0, c;
+
+	while ((c = accept4(ls, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
+		n++;
+		close(c);
+	}
+	printf("accepted %d, then %s\n", n, ename(errno));
+}
+
+/* A non-blocking listener in epoll (level, then edge), poll and select. */
+static int server_nonblocking(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 7 };
+	int ls = sut_listener(SOCK_NONBLOCK), ep = epoll_create1(0);
+	struct pollfd p = { .fd = ls, .events = POLLIN | POLLOUT };
+	struct timeval tv = { 5, 0 };
+	fd_set r;
+
+	show_result("accept, nothing", accept(ls, NULL, NULL));
+	printf("epoll_ctl ADD = %d\n", epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev));
+	ep_show(ep, "nothing", 0);
+	peer_do("c");
+	peer_do("c");
+	peer_do("c");
+	ep_show(ep, "three queued", 5000);
+	printf("poll = %d revents %#x\n", poll(&p, 1, 0), p.revents);
+	FD_ZERO(&r);
+	FD_SET(ls, &r);
+	printf("select = %d set %d\n", select(ls + 1, &r, NULL, NULL, &tv), FD_ISSET(ls, &r) != 0);
+	ep_accept_all(ls);
+	ep_show(ep, "all accepted", 0);
+	ev.events = EPOLLIN | EPOLLET;
+	printf("MOD EPOLLIN|EPOLLET = %d\n", epoll_ctl(ep, EPOLL_CTL_MOD, ls, &ev));
+	peer_do("c");
+	ep_show(ep, "edge", 5000);
+	ep_show(ep, "no new edge", 100);
+	ep_accept_all(ls);
+	peer_do("r 0");
+	peer_do("r 3");
+	close(ep);
+	printf("close listener = %d\n", close(ls));
+	return 0;
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+static void *shut_later(void *arg)
+{
+	usleep(200000);
+	return (void *)(long)shutdown((int)(long)arg, SHUT_RDWR);
+}
+
+/* SO_RCVTIMEO, a signal without SA_RESTART, shutdown() waking a blocked accept. */
+static int server_waits(void)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct itimerval it = { .it_value = { 0, 200000 } };
+	struct timeval tv = { 0, 200000 };
+	int ls = sut_listener(0);
+	pthread_t t;
+	void *res;
+
+	setsockopt(ls, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	show_result("accept, SO_RCVTIMEO", accept(ls, NULL, NULL));
+	tv.tv_usec = 0;
+	setsockopt(ls, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	show_result("accept, signal", accept(ls, NULL, NULL));
+	peer_do("c");
+	pthread_create(&t, NULL, shut_later, (void *)(long)ls);
+	/* the queued connection first, then the wait that shutdown ends */
+	printf("accept queued = %s\n", accept(ls, NULL, NULL) >= 0 ? "ok" : ename(errno));
+	show_result("accept, shut down", accept(ls, NULL, NULL));
+	pthread_join(t, &res);
+	printf("shutdown listener = %d\n", (int)(long)res);
+	printf("close listener = %d\n", close(ls));
+	return 0;
+}
+
+/* Options inherited by accepted sockets; queued connections reset by close. */
+static int server_options(void)
+{
+	struct sockaddr_in a;
+	socklen_t l = sizeof(a);
+	int ls = sut_listener(0), one = 1, idle = 77, c, v;
+
+	show_result("accept4, bad flags", accept4(ls, NULL, NULL, 0x40));
+	setsockopt(ls, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(ls, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	setsockopt(ls, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	peer_do("c");
+	c = accept(ls, (struct sockaddr *)&a, &l);
+	show_accepted(c, &a, l);
+	l = sizeof(v);
+	getsockopt(c, IPPROTO_TCP, TCP_NODELAY, &v, &l);
+	printf("TCP_NODELAY = %d\n", v);
+	getsockopt(c, SOL_SOCKET, SO_KEEPALIVE, &v, &l);
+	printf("SO_KEEPALIVE = %d\n", v);
+	getsockopt(c, IPPROTO_TCP, TCP_KEEPIDLE, &v, &l);
+	printf("TCP_KEEPIDLE = %d\n", v);
+	getsockopt(c, SOL_SOCKET, SO_ACCEPTCONN, &v, &l);
+	printf("SO_ACCEPTCONN = %d\n", v);
+	peer_do("c");
+	peer_do("c");
+	printf("close listener with two queued = %d\n", close(ls));
+	peer_do("r 1");
+	peer_do("r 2");
+	printf("send = %zd\n", send(c, "bye", 3, 0));
+	printf("close = %d\n", close(c));
+	peer_do("r 0");
+	peer_do("r 0");
+	return 0;
+}
+
+static int server_main_case(const char *peer_ns, const char *which)
+{
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (peer_start(peer_ns))
+		return 1;
+	if (!strcmp(which, "accept"))
+		return server_accept();
+	if (!strcmp(which, "nonblocking"))
+		return server_nonblocking();
+	if (!strcmp(which, "waits"))
+		return server_waits();
+	if (!strcmp(which, "options"))
+		return server_options();
+	return 2;
+}
+
+/* ------------------------------------------------- kernel echo server */
 
 static void *echo_conn(void *arg)
 {
@@ -408,6 +746,7 @@ static int topology_up(void)
 		char path[64];
 		int fd;
 
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* a timed-out case leaves no server */
 		snprintf(path, sizeof(path), "/run/netns/%s", ns_server);
 		fd = open(path, O_RDONLY);
 		if (fd < 0 || setns(fd, CLONE_NEWNET))
@@ -437,8 +776,12 @@ static void topology_down(void)
 		return;
 }
 
-/* Runs the client in the client namespace; its stdout goes to out. */
-static int run_client(const char *which, bool velo, char *out, size_t len, bool *engine)
+/*
+ * Runs the program under test in its namespace (a client in the client's,
+ * a server in the server's); its stdout goes to out.
+ */
+static int run_sut(bool server, const char *which, bool velo, char *out, size_t len,
+		   bool *engine)
 {
 	char cmd[1024], self[512], log[64];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -451,16 +794,18 @@ static int run_client(const char *which, bool velo, char *out, size_t len, bool 
 	self[n] = 0;
 	snprintf(log, sizeof(log), "/tmp/wire_preload.%d.log", getpid());
 	snprintf(cmd, sizeof(cmd),
-		 "ip netns exec %s env %s%s%s VELO_WIRE=on VELO_LOG=debug timeout 60 %s client 10.78.0.2 %s 2>%s",
-		 ns_client, velo ? "LD_PRELOAD=" : "", velo ? (lib ? lib : "build") : "",
-		 velo ? "/libvelo.so" : "", self, which, log);
+		 "ip netns exec %s env %s%s%s VELO_WIRE=on VELO_LOG=debug timeout 60 %s %s %s %s 2>%s",
+		 server ? ns_server : ns_client, velo ? "LD_PRELOAD=" : "",
+		 velo ? (lib ? lib : "build") : "", velo ? "/libvelo.so" : "", self,
+		 server ? "server" : "client", server ? ns_client : SERVER_IP, which, log);
 	f = popen(cmd, "r");
 	if (!f)
 		return -1;
 	got = fread(out, 1, len - 1, f);
 	out[got] = 0;
 	if (pclose(f))
-		ktap_diag("client (%s) exited non-zero", velo ? "velo" : "kernel");
+		ktap_diag("%s (%s) exited non-zero", server ? "server" : "client",
+			  velo ? "velo" : "kernel");
 	snprintf(cmd, sizeof(cmd), "grep -q 'through the engine' %s", log);
 	*engine = system(cmd) == 0;
 	unlink(log);
@@ -480,7 +825,7 @@ static void show_transcript(const char *heading, const char *text)
 	}
 }
 
-static int differential(const char *which)
+static int differential(bool server, const char *which)
 {
 	static char kern[8192], velo[8192];
 	bool k_engine = false, v_engine = false;
@@ -492,8 +837,8 @@ static int differential(const char *which)
 		topology_down();
 		return KTAP_SKIP;
 	}
-	if (run_client(which, false, kern, sizeof(kern), &k_engine) ||
-	    run_client(which, true, velo, sizeof(velo), &v_engine)) {
+	if (run_sut(server, which, false, kern, sizeof(kern), &k_engine) ||
+	    run_sut(server, which, true, velo, sizeof(velo), &v_engine)) {
 		r = KTAP_FAIL;
 	} else if (strcmp(kern, velo)) {
 		show_transcript("--- kernel", kern);
@@ -509,32 +854,52 @@ static int differential(const char *which)
 
 static int echo_case(void)
 {
-	return differential("echo");
+	return differential(false, "echo");
 }
 
 static int errors_case(void)
 {
-	return differential("errors");
+	return differential(false, "errors");
 }
 
 static int fork_case(void)
 {
-	return differential("fork");
+	return differential(false, "fork");
 }
 
 static int select_case(void)
 {
-	return differential("select");
+	return differential(false, "select");
 }
 
 static int epoll_case(void)
 {
-	return differential("epoll");
+	return differential(false, "epoll");
 }
 
 static int exec_case(void)
 {
-	return differential("exec");
+	return differential(false, "exec");
+}
+
+static int server_accept_case(void)
+{
+	return differential(true, "accept");
+}
+
+static int server_nonblocking_case(void)
+{
+	return differential(true, "nonblocking");
+}
+
+static int server_waits_case(void)
+{
+	return differential(true, "waits");
+}
+
+static int server_options_case(void)
+{
+	return differential(true, "options");
 }
 
 static const struct ktap_case cases[] = {
@@ -544,12 +909,20 @@ static const struct ktap_case cases[] = {
 	{ "select_readable_writable", select_case, 120 },
 	{ "epoll_lt_et_oneshot_rdhup", epoll_case, 120 },
 	{ "exec_with_a_connection", exec_case, 120 },
+	{ "server_accept_echo_names_loopback", server_accept_case, 120 },
+	{ "server_nonblocking_epoll_poll_select", server_nonblocking_case, 120 },
+	{ "server_timeout_signal_shutdown", server_waits_case, 120 },
+	{ "server_options_inherited_queue_reset", server_options_case, 120 },
 };
 
 int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "client"))
 		return client_main(argv[2], argv[3]);
+	if (argc == 4 && !strcmp(argv[1], "server"))
+		return server_main_case(argv[2], argv[3]);
+	if (argc == 3 && !strcmp(argv[1], "peer"))
+		return peer_main(argv[2]);
 	if (argc == 5 && !strcmp(argv[1], "client") && !strcmp(argv[3], "after-exec")) {
 		setvbuf(stdout, NULL, _IOLBF, 0);
 		return client_after_exec(atoi(argv[4]));

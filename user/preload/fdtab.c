@@ -89,6 +89,7 @@ void velo_vs_put(struct vsock *vs)
 		munmap(vs->ch, sizeof(*vs->ch));
 	velo_slot_free(vs);
 	if (!atomic_load(&velo_exiting)) {
+		velo_wire_vs_free(vs);
 		pthread_mutex_destroy(&vs->mu);
 		free(vs);
 	}

@@ -77,7 +77,7 @@ static void fork_child_fd(int fd, struct vsock *vs, void *arg)
 	(void)fd;
 	if (atomic_load(&vs->state) == VELO_SS_LOOP && vs->ch)
 		velo_loop_after_fork(vs);
-	if (atomic_load(&vs->state) == VELO_SS_WIRE)
+	if (atomic_load(&vs->state) == VELO_SS_WIRE || atomic_load(&vs->wl))
 		velo_wire_vs_after_fork(vs);
 }
 

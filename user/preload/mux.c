@@ -72,7 +72,7 @@ static bool poll_loop(struct vsock *vs)
 
 static bool poll_wire(struct vsock *vs)
 {
-	return vs && atomic_load(&vs->state) == VELO_SS_WIRE;
+	return vs && velo_vs_wired(vs);
 }
 
 /* Fill fds[].revents from kfds (kernel view), the rings and the engine. */
@@ -869,8 +869,13 @@ static uint32_t kernel_mask(const struct ep_reg *reg)
 {
 	uint32_t ev = reg->events;
 
-	if (reg->wire) /* the eventfd is readable while the socket is ready */
-		return (ev & (EPOLLET | EPOLLONESHOT | EPOLLEXCLUSIVE | EPOLLWAKEUP)) | EPOLLIN;
+	/*
+	 * The eventfd is readable while the socket is ready. A listener's fd
+	 * is an epoll set, which the kernel refuses with EPOLLEXCLUSIVE.
+	 */
+	if (reg->wire)
+		return (ev & (EPOLLET | EPOLLONESHOT | EPOLLWAKEUP |
+			      (atomic_load(&reg->vs->wl) ? 0 : EPOLLEXCLUSIVE))) | EPOLLIN;
 	if (reg->loop)
 		ev |= (ev & EPOLLEXCLUSIVE) ? EPOLLIN : EPOLLIN | EPOLLRDHUP; /* doorbells, FIN */
 	if (reg->parked)
@@ -1290,7 +1295,7 @@ VELO_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		reg->ep = ep;
 		reg->vs = vs;
 		reg->loop = vs && atomic_load(&vs->state) == VELO_SS_LOOP && vs->ch;
-		reg->wire = vs && atomic_load(&vs->state) == VELO_SS_WIRE;
+		reg->wire = vs && velo_vs_wired(vs);
 		reg->kfd = reg->wire ? velo_epoll_wire_wait_fd(vs, ev->events) : fd;
 		reg->loop_idx = -1;
 		reg->last_tail = reg->last_head = UINT64_MAX;

@@ -90,7 +90,7 @@ static bool is_tcp(int domain, int type, int protocol)
 	       (protocol == 0 || protocol == IPPROTO_TCP);
 }
 
-static void track_new_socket(int fd, int domain, uint32_t state)
+void velo_track_new_socket(int fd, int domain, uint32_t state)
 {
 	struct vsock *vs;
 	struct stat sb;
@@ -204,14 +204,14 @@ static void adopt_fd(int fd)
 	if (!tcp_kind(fd, &dom, &listening))
 		goto out;
 	if (listening) {
-		track_new_socket(fd, dom, VELO_SS_LISTEN);
+		velo_track_new_socket(fd, dom, VELO_SS_LISTEN);
 		goto out;
 	}
 	if (!chan_end_live(fd)) {
-		track_new_socket(fd, dom, VELO_SS_KERNEL);
+		velo_track_new_socket(fd, dom, VELO_SS_KERNEL);
 		goto out;
 	}
-	track_new_socket(fd, dom, VELO_SS_PENDING);
+	velo_track_new_socket(fd, dom, VELO_SS_PENDING);
 	vs = velo_fd_get(fd);
 	if (vs) {
 		velo_loop_try_attach(vs, fd);
@@ -268,7 +268,7 @@ VELO_EXPORT int socket(int domain, int type, int protocol)
 
 	if (fd >= 0) {
 		if (is_tcp(domain, type, protocol))
-			track_new_socket(fd, domain, VELO_SS_PENDING);
+			velo_track_new_socket(fd, domain, VELO_SS_PENDING);
 		else
 			velo_fd_opened(fd);
 	}
@@ -300,6 +300,7 @@ VELO_EXPORT int listen(int fd, int backlog)
 		uint32_t p = VELO_SS_PENDING;
 
 		atomic_compare_exchange_strong(&vs->state, &p, VELO_SS_LISTEN);
+		vs->w_listen_tried = false; /* listening again: the engine may join */
 		velo_slot_update(vs, fd);
 		velo_vs_put(vs);
 	}
@@ -315,7 +316,7 @@ static int after_accept(int lfd, int fd)
 		return fd;
 	lvs = velo_fd_get(lfd);
 	if (lvs) {
-		track_new_socket(fd, lvs->family, VELO_SS_PENDING);
+		velo_track_new_socket(fd, lvs->family, VELO_SS_PENDING);
 		velo_vs_put(lvs);
 	} else {
 		/* a listener we never saw: the connection is still created here */
@@ -327,7 +328,7 @@ static int after_accept(int lfd, int fd)
 			errno = saved;
 			return fd;
 		}
-		track_new_socket(fd, dom, VELO_SS_PENDING);
+		velo_track_new_socket(fd, dom, VELO_SS_PENDING);
 	}
 	vs = velo_fd_get(fd);
 	if (vs) {
@@ -339,13 +340,35 @@ static int after_accept(int lfd, int fd)
 	return fd;
 }
 
+/* A connection from the engine's listeners (wire.c), if velo answers. */
+static bool wire_accept(int fd, struct sockaddr *a, socklen_t *l, int flags, int *ret)
+{
+	struct vsock *vs;
+	bool done;
+
+	if (!velo_cfg.wire || !(vs = velo_fd_get(fd)))
+		return false;
+	done = atomic_load(&vs->state) == VELO_SS_LISTEN &&
+	       velo_wire_vs_accept(vs, fd, a, l, flags, ret);
+	velo_vs_put(vs);
+	return done;
+}
+
 VELO_EXPORT int accept(int fd, struct sockaddr *a, socklen_t *l)
 {
+	int r;
+
+	if (wire_accept(fd, a, l, 0, &r))
+		return r;
 	return after_accept(fd, REAL(accept)(fd, a, l));
 }
 
 VELO_EXPORT int accept4(int fd, struct sockaddr *a, socklen_t *l, int flags)
 {
+	int r;
+
+	if (wire_accept(fd, a, l, flags, &r))
+		return r;
 	return after_accept(fd, REAL(accept4)(fd, a, l, flags));
 }
 
@@ -380,6 +403,16 @@ VELO_EXPORT int connect(int fd, const struct sockaddr *a, socklen_t l)
 	return r;
 }
 
+static void unlisten(int fd)
+{
+	struct vsock *vs = velo_fd_get(fd);
+
+	if (vs && atomic_load(&vs->wl))
+		velo_wire_vs_unlisten(vs);
+	if (vs)
+		velo_vs_put(vs);
+}
+
 VELO_EXPORT int shutdown(int fd, int how)
 {
 	struct vsock *vs = wire_vs(fd);
@@ -398,6 +431,8 @@ VELO_EXPORT int shutdown(int fd, int how)
 		velo_loop_shutdown_begin(vs, how, &was);
 	r = REAL(shutdown)(fd, how);
 	saved = errno;
+	if (!r && !vs)
+		unlisten(fd); /* a listener that was shut down accepts nothing more */
 	if (vs) {
 		if (!r)
 			velo_loop_shutdown(vs, how);
@@ -426,6 +461,8 @@ static bool before_close(int fd, struct velo_closing *cl)
 		if (atomic_load(&vs->fdrefs) == 0 && atomic_load(&vs->state) == VELO_SS_WIRE &&
 		    !atomic_exchange(&vs->released, true))
 			velo_wire_vs_close(vs);
+		if (atomic_load(&vs->fdrefs) == 0 && atomic_load(&vs->wl))
+			velo_wire_vs_unlisten(vs);
 		if (atomic_load(&vs->fdrefs) == 0 && atomic_load(&vs->state) == VELO_SS_LOOP &&
 		    !atomic_exchange(&vs->released, true)) {
 			post = velo_loop_release(vs, cl ? fd : -1, false, cl,
@@ -1143,7 +1180,7 @@ static void wire_exec_fd(int fd, struct vsock *vs, void *arg)
 {
 	(void)fd;
 	(void)arg;
-	if (atomic_load(&vs->state) == VELO_SS_WIRE)
+	if (atomic_load(&vs->state) == VELO_SS_WIRE || atomic_load(&vs->wl))
 		velo_wire_vs_after_fork(vs); /* if exec fails: ENOTCONN, never a freed stack */
 }
 

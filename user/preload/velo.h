@@ -97,11 +97,25 @@ struct vsock {
 	int ws;
 	_Atomic bool w_nonblock;
 	_Atomic int w_rcvtimeo, w_sndtimeo; /* ms, -1: none */
+	/* a listener: the engine's listeners beside the kernel's (made at first accept) */
+	struct velo_wire_listener *_Atomic wl;
+	bool w_listen_tried;
 	/* statistics slot, -1 if none */
 	int slot;
 	/* epoll registrations of this socket (to switch them on attach) */
 	struct ep_reg *regs;
 };
+
+/*
+ * Waited on through velo's own fd (wire.c), not the kernel socket: a WIRE
+ * socket, or a listener that also accepts from the engine.
+ */
+static inline bool velo_vs_wired(struct vsock *vs)
+{
+	uint32_t st = atomic_load(&vs->state);
+
+	return st == VELO_SS_WIRE || (st == VELO_SS_LISTEN && atomic_load(&vs->wl));
+}
 
 static inline struct velo_chan_dir *vs_in(struct vsock *vs)
 {
@@ -145,6 +159,8 @@ void velo_fd_foreach_epoll(void (*fn)(int fd, struct vepoll *ep));
 void velo_epoll_after_fork(void);
 
 struct vsock *velo_vs_new(int fd, int family, uint32_t state);
+/* A socket the application just got (socket, accept): tracked from now on. */
+void velo_track_new_socket(int fd, int domain, uint32_t state);
 
 /* ---- global state ---- */
 extern struct velo_config velo_cfg;
@@ -238,6 +254,17 @@ int velo_loop_atmark(struct vsock *vs, int fd, int *out);
 bool velo_wire_try_connect(struct vsock *vs, int fd, const struct sockaddr *a, socklen_t l,
 			   int *ret);
 int velo_wire_vs_connect(struct vsock *vs, const struct sockaddr *a, socklen_t l);
+/*
+ * accept() on a listener: true when velo answered (*ret: the new fd, or -1
+ * and errno), false when the kernel's accept must (a connection is waiting
+ * there, or the engine does not listen for this socket).
+ */
+bool velo_wire_vs_accept(struct vsock *vs, int fd, struct sockaddr *a, socklen_t *l, int flags,
+			 int *ret);
+/* The listener stops listening (closed, shut down, exec): the engine's listeners go. */
+void velo_wire_vs_unlisten(struct vsock *vs);
+/* The socket is freed: what wire.c kept for it goes. */
+void velo_wire_vs_free(struct vsock *vs);
 ssize_t velo_wire_vs_recv(struct vsock *vs, const struct iovec *iov, int cnt, int flags);
 ssize_t velo_wire_vs_send(struct vsock *vs, const struct iovec *iov, int cnt, int flags);
 int velo_wire_vs_shutdown(struct vsock *vs, int how);

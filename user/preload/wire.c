@@ -21,17 +21,55 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "preload/velo.h"
 #include "wire/wire.h"
 
 atomic_uint velo_wire_count;
+
+/* ---- listeners ---- */
+
+#define LISTEN_IFS 8		/* interfaces one listener accepts on */
+#define KERNEL_TAG LISTEN_IFS	/* the kernel listener's epoll tag */
+
+/*
+ * A listener's engine half: one engine listener per interface it accepts
+ * on, beside the application's kernel listener, which keeps the port and
+ * the connections that do not come through those interfaces (loopback,
+ * other interfaces, the kernel's own from before). @epfd holds the kernel
+ * listener and every engine listener's ready fd, so that poll, select and
+ * epoll wait on one fd for both.
+ */
+struct velo_wire_listener {
+	int epfd;
+	unsigned int n, next;
+	struct {
+		struct velo_wire_stack *st;
+		int s;
+	} on[LISTEN_IFS];
+};
+
+/* Which of the listener's parts have a connection: bit i engine i, KERNEL_TAG the kernel. */
+static uint32_t listener_ready(struct velo_wire_listener *wl)
+{
+	struct epoll_event ev[LISTEN_IFS + 1];
+	uint32_t bits = 0;
+	int n = REAL(epoll_wait)(wl->epfd, ev, LISTEN_IFS + 1, 0);
+
+	for (int i = 0; i < n; i++)
+		bits |= 1u << ev[i].data.u32;
+	return bits;
+}
 
 /* Engine options mirrored from the kernel socket at connect, and later. */
 static const struct {
@@ -162,13 +200,30 @@ static void wire_config(void)
 	velo_wire_set_config(&wc);
 }
 
+static pthread_once_t configured = PTHREAD_ONCE_INIT;
+
+/* Kernel socket @fd's data path becomes engine socket @s of @st. */
+static void make_wire(struct vsock *vs, int fd, struct velo_wire_stack *st, int s)
+{
+	int fl = REAL(fcntl)(fd, F_GETFL);
+
+	pthread_mutex_lock(&vs->mu);
+	vs->wst = st;
+	vs->ws = s;
+	copy_options(vs, fd);
+	atomic_store(&vs->w_nonblock, fl >= 0 && (fl & O_NONBLOCK));
+	atomic_store(&vs->state, VELO_SS_WIRE);
+	pthread_mutex_unlock(&vs->mu);
+	atomic_fetch_add(&velo_wire_count, 1);
+	velo_slot_update(vs, fd);
+	velo_epoll_socket_wired(vs);
+}
+
 bool velo_wire_try_connect(struct vsock *vs, int fd, const struct sockaddr *a, socklen_t l,
 			   int *ret)
 {
-	static pthread_once_t configured = PTHREAD_ONCE_INIT;
-
 	struct velo_wire_stack *st;
-	int err, s, fl;
+	int err, s;
 
 	if (atomic_load(&vs->state) != VELO_SS_PENDING || !wire_candidate(fd, a, l))
 		return false;
@@ -181,18 +236,8 @@ bool velo_wire_try_connect(struct vsock *vs, int fd, const struct sockaddr *a, s
 	s = velo_wire_socket(st, vs->family);
 	if (s < 0)
 		return false;
-	pthread_mutex_lock(&vs->mu);
-	vs->wst = st;
-	vs->ws = s;
-	copy_options(vs, fd);
-	fl = REAL(fcntl)(fd, F_GETFL);
-	atomic_store(&vs->w_nonblock, fl >= 0 && (fl & O_NONBLOCK));
-	atomic_store(&vs->state, VELO_SS_WIRE);
-	pthread_mutex_unlock(&vs->mu);
-	atomic_fetch_add(&velo_wire_count, 1);
+	make_wire(vs, fd, st, s);
 	velo_stat_add(VELO_STAT_WIRE_CONNECTS, 1);
-	velo_slot_update(vs, fd);
-	velo_epoll_socket_wired(vs);
 	velo_dbg("fd %d: connecting through the engine on the wire", fd);
 	err = velo_wire_connect(st, s, a, l, atomic_load(&vs->w_nonblock),
 				atomic_load(&vs->w_sndtimeo));
@@ -225,7 +270,11 @@ static bool restart_after_eintr(int timeout_ms)
 
 void velo_wire_vs_after_fork(struct vsock *vs)
 {
+	struct velo_wire_listener *wl = atomic_load(&vs->wl);
+
 	vs->wst = NULL;
+	if (wl)
+		wl->n = 0; /* the engine's listeners are the parent's: the kernel's only */
 }
 
 ssize_t velo_wire_vs_recv(struct vsock *vs, const struct iovec *iov, int cnt, int flags)
@@ -399,6 +448,8 @@ bool velo_wire_vs_getsockopt(struct vsock *vs, int level, int name, void *v, soc
 	return true;
 }
 
+/* ---- readiness ---- */
+
 static uint32_t poll_mask(unsigned int ev)
 {
 	uint32_t m = 0;
@@ -432,6 +483,10 @@ static unsigned int interest_of(uint32_t events)
 /* The fd to poll in place of the socket, for these poll events. */
 int velo_wire_vs_wait_fd(struct vsock *vs, uint32_t events)
 {
+	struct velo_wire_listener *wl = atomic_load(&vs->wl);
+
+	if (wl)
+		return wl->epfd;
 	if (gone(vs))
 		return -1; /* poll skips it; velo_wire_vs_events says HUP */
 	velo_wire_set_interest(vs->wst, vs->ws, interest_of(events));
@@ -440,7 +495,312 @@ int velo_wire_vs_wait_fd(struct vsock *vs, uint32_t events)
 
 uint32_t velo_wire_vs_events(struct vsock *vs)
 {
+	struct velo_wire_listener *wl = atomic_load(&vs->wl);
+
+	if (wl) /* a listener is readable with a connection to accept, nothing else */
+		return listener_ready(wl) ? POLLIN | POLLRDNORM : 0;
 	if (gone(vs))
 		return POLLHUP;
 	return poll_mask(velo_wire_events(vs->wst, vs->ws));
+}
+
+/* ---- listeners: the engine's half, accept ---- */
+
+/* @a is the address of @self, or @self the wildcard address. */
+static bool addr_matches(const struct sockaddr *self, const struct sockaddr *a)
+{
+	if (self->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)self, *a4 = (const void *)a;
+
+		return s4->sin_addr.s_addr == htonl(INADDR_ANY) ||
+		       s4->sin_addr.s_addr == a4->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *s6 = (const void *)self, *a6 = (const void *)a;
+
+	return IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr) ||
+	       IN6_ARE_ADDR_EQUAL(&s6->sin6_addr, &a6->sin6_addr);
+}
+
+/* The interfaces, other than loopback, that have @self's address (any: all). */
+static unsigned int listen_ifaces(const struct sockaddr *self, int ifidx[LISTEN_IFS])
+{
+	struct ifaddrs *all, *i;
+	unsigned int n = 0, k;
+
+	if (getifaddrs(&all))
+		return 0;
+	for (i = all; i && n < LISTEN_IFS; i = i->ifa_next) {
+		int idx;
+
+		if (!i->ifa_addr || i->ifa_addr->sa_family != self->sa_family ||
+		    !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK) ||
+		    !addr_matches(self, i->ifa_addr))
+			continue;
+		idx = (int)if_nametoindex(i->ifa_name);
+		for (k = 0; k < n && ifidx[k] != idx; k++)
+			;
+		if (idx > 0 && k == n)
+			ifidx[n++] = idx;
+	}
+	freeifaddrs(all);
+	return n;
+}
+
+/* The kernel listener's accept backlog (TCP_INFO of a listener carries it). */
+static int kernel_backlog(int fd)
+{
+	struct tcp_info ti;
+	socklen_t l = sizeof(ti);
+
+	if (REAL(getsockopt)(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) < 0)
+		return SOMAXCONN;
+	return (int)ti.tcpi_sacked;
+}
+
+static void listener_free(struct velo_wire_listener *wl, bool engine)
+{
+	for (unsigned int i = 0; engine && i < wl->n; i++)
+		velo_wire_close(wl->on[i].st, wl->on[i].s);
+	if (wl->epfd >= 0)
+		REAL(close)(wl->epfd);
+	free(wl);
+}
+
+static int epoll_add(int epfd, int fd, uint32_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
+
+	return REAL(epoll_ctl)(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* Engine listener on @st beside kernel listener @fd bound to @self; -1 if none. */
+static int listen_on(struct velo_wire_stack *st, int family, const struct sockaddr *self,
+		     socklen_t sl, int backlog)
+{
+	int s = velo_wire_socket(st, family), err;
+
+	if (s < 0)
+		return -1;
+	err = velo_wire_listen_on(st, s, self, sl, backlog);
+	if (!err)
+		return s;
+	velo_dbg("wire: no engine listener: %s", strerror(-err));
+	velo_wire_close(st, s);
+	return -1;
+}
+
+static struct velo_wire_listener *listener_open(struct vsock *vs, int fd)
+{
+	struct sockaddr_storage self;
+	socklen_t sl = sizeof(self);
+	struct velo_wire_listener *wl;
+	int ifidx[LISTEN_IFS], backlog = kernel_backlog(fd), err;
+	unsigned int n, i;
+
+	if (REAL(getsockname)(fd, (struct sockaddr *)&self, &sl) < 0 ||
+	    self.ss_family != vs->family ||
+	    !velo_config_accelerate(&velo_cfg, (struct sockaddr *)&self, velo_prog))
+		return NULL;
+	n = listen_ifaces((struct sockaddr *)&self, ifidx);
+	wl = n ? calloc(1, sizeof(*wl)) : NULL;
+	if (!wl)
+		return NULL;
+	pthread_once(&configured, wire_config);
+	wl->epfd = REAL(epoll_create1)(EPOLL_CLOEXEC);
+	if (wl->epfd < 0 || epoll_add(wl->epfd, fd, KERNEL_TAG)) {
+		listener_free(wl, false);
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		struct velo_wire_stack *st = velo_wire_stack_of(ifidx[i], &err);
+		int s = st ? listen_on(st, vs->family, (struct sockaddr *)&self, sl, backlog) : -1;
+
+		if (s < 0)
+			continue;
+		wl->on[wl->n].st = st;
+		wl->on[wl->n].s = s;
+		epoll_add(wl->epfd, velo_wire_ready_fd(st, s), wl->n++);
+	}
+	if (!wl->n) {
+		listener_free(wl, false);
+		return NULL;
+	}
+	velo_dbg("fd %d: the engine listens too, on %u interface(s)", fd, wl->n);
+	return wl;
+}
+
+/* The engine's listeners of listener @vs, made on its first accept. */
+static struct velo_wire_listener *listener_of(struct vsock *vs, int fd)
+{
+	struct velo_wire_listener *wl = atomic_load(&vs->wl);
+
+	if (wl || vs->w_listen_tried)
+		return wl;
+	pthread_mutex_lock(&vs->mu);
+	if (!vs->w_listen_tried) {
+		vs->w_listen_tried = true;
+		wl = listener_open(vs, fd);
+		atomic_store(&vs->wl, wl);
+	}
+	wl = atomic_load(&vs->wl);
+	pthread_mutex_unlock(&vs->mu);
+	if (wl) {
+		atomic_fetch_add(&velo_wire_count, 1);
+		velo_epoll_socket_wired(vs);
+	}
+	return wl;
+}
+
+/*
+ * The engine's listeners close (their queued connections are reset, as a
+ * closed Linux listener's are); the kernel part stays until the socket is
+ * freed, since other threads may be waiting on it.
+ */
+void velo_wire_vs_unlisten(struct vsock *vs)
+{
+	struct velo_wire_listener *wl = atomic_load(&vs->wl);
+
+	if (!wl)
+		return;
+	pthread_mutex_lock(&vs->mu);
+	for (unsigned int i = 0; i < wl->n; i++)
+		velo_wire_close(wl->on[i].st, wl->on[i].s);
+	wl->n = 0;
+	pthread_mutex_unlock(&vs->mu);
+}
+
+void velo_wire_vs_free(struct vsock *vs)
+{
+	struct velo_wire_listener *wl = atomic_exchange(&vs->wl, NULL);
+
+	if (wl)
+		listener_free(wl, true);
+}
+
+/* Linux's accept() address rules: copies what fits, says the full length. */
+static void copy_peer(const struct sockaddr_storage *p, socklen_t plen, struct sockaddr *a,
+		      socklen_t *l)
+{
+	if (!a)
+		return;
+	memcpy(a, p, *l < plen ? *l : plen);
+	*l = plen;
+}
+
+/* Listener option @name, where it is not the default, onto accepted socket @nfd. */
+static void inherit_option(int lfd, int nfd, int level, int name)
+{
+	char v[sizeof(struct timeval)], fresh[sizeof(struct timeval)];
+	socklen_t l = sizeof(v), fl = sizeof(fresh);
+
+	if (REAL(getsockopt)(lfd, level, name, v, &l) < 0 ||
+	    REAL(getsockopt)(nfd, level, name, fresh, &fl) < 0 || (l == fl && !memcmp(v, fresh, l)))
+		return;
+	if (name == SO_RCVBUF || name == SO_SNDBUF)
+		*(int *)v /= 2; /* getsockopt reports twice what was set */
+	REAL(setsockopt)(nfd, level, name, v, l);
+}
+
+/* What the accepted socket inherits from the listener, as Linux's clone does. */
+static void inherit_options(int lfd, int nfd)
+{
+	static const int sol_socket[] = { SO_RCVTIMEO, SO_SNDTIMEO, SO_LINGER, SO_RCVBUF, SO_SNDBUF };
+
+	for (unsigned int i = 0; i < sizeof(mirrored) / sizeof(mirrored[0]); i++)
+		if (mirrored[i].name != TCP_QUICKACK || mirrored[i].level != IPPROTO_TCP)
+			inherit_option(lfd, nfd, mirrored[i].level, mirrored[i].name);
+	for (unsigned int i = 0; i < sizeof(sol_socket) / sizeof(sol_socket[0]); i++)
+		inherit_option(lfd, nfd, SOL_SOCKET, sol_socket[i]);
+}
+
+/* A connection from engine listener i: its new fd, -EAGAIN if none, or -errno. */
+static int accept_engine(struct vsock *lvs, int lfd, struct velo_wire_listener *wl,
+			 unsigned int i, struct sockaddr *a, socklen_t *l, int flags)
+{
+	struct sockaddr_storage peer;
+	socklen_t plen = sizeof(peer);
+	struct vsock *vs;
+	int nfd, s;
+
+	/* the fd first, as the kernel does: EMFILE leaves the connection queued */
+	nfd = REAL(socket)(lvs->family, SOCK_STREAM | flags, IPPROTO_TCP);
+	if (nfd < 0)
+		return -errno;
+	s = velo_wire_accept(wl->on[i].st, wl->on[i].s, (struct sockaddr *)&peer, &plen, true, 0);
+	if (s < 0) {
+		REAL(close)(nfd);
+		return s;
+	}
+	inherit_options(lfd, nfd);
+	velo_track_new_socket(nfd, lvs->family, VELO_SS_PENDING);
+	vs = velo_fd_get(nfd);
+	if (!vs) {
+		velo_wire_close(wl->on[i].st, s);
+		REAL(close)(nfd);
+		return -ENOMEM;
+	}
+	vs->accepted = true;
+	make_wire(vs, nfd, wl->on[i].st, s);
+	velo_vs_put(vs);
+	velo_stat_add(VELO_STAT_WIRE_ACCEPTS, 1);
+	velo_dbg("fd %d: accepted through the engine on the wire", nfd);
+	copy_peer(&peer, plen, a, l);
+	return nfd;
+}
+
+bool velo_wire_vs_accept(struct vsock *vs, int fd, struct sockaddr *a, socklen_t *l, int flags,
+			 int *ret)
+{
+	struct velo_wire_listener *wl = listener_of(vs, fd);
+	int fl = REAL(fcntl)(fd, F_GETFL), tmo = timeo_ms(fd, SO_RCVTIMEO);
+	uint64_t deadline = tmo < 0 ? 0 : velo_now_ns() + (uint64_t)tmo * 1000000u;
+
+	if (!wl)
+		return false;
+	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) {
+		*ret = fail(EINVAL);
+		return true;
+	}
+	if (a && (!l || velo_bad_range(l, sizeof(*l)) || (int)*l < 0 || velo_bad_range(a, *l))) {
+		*ret = fail(!l || velo_bad_range(l, sizeof(*l)) || velo_bad_range(a, *l) ? EFAULT : EINVAL);
+		return true;
+	}
+	for (;;) {
+		uint32_t ready = listener_ready(wl);
+		struct pollfd pfd = { .fd = wl->epfd, .events = POLLIN };
+		int left = -1, r;
+
+		if (ready & (1u << KERNEL_TAG))
+			return false; /* the kernel's accept takes it */
+		for (unsigned int k = 0; k < wl->n; k++) {
+			unsigned int i = (wl->next + k) % wl->n;
+
+			if (!(ready & (1u << i)))
+				continue;
+			r = accept_engine(vs, fd, wl, i, a, l, flags);
+			if (r == -EAGAIN)
+				continue;
+			wl->next = i + 1;
+			*ret = r < 0 ? fail(-r) : r;
+			return true;
+		}
+		if (fl >= 0 && (fl & O_NONBLOCK)) {
+			*ret = fail(EAGAIN);
+			return true;
+		}
+		if (deadline) {
+			uint64_t now = velo_now_ns();
+
+			if (now >= deadline) {
+				*ret = fail(EAGAIN);
+				return true;
+			}
+			left = (int)((deadline - now + 999999) / 1000000);
+		}
+		r = REAL(poll)(&pfd, 1, left);
+		if (r < 0 && errno == EINTR && !restart_after_eintr(tmo)) {
+			*ret = fail(EINTR);
+			return true;
+		}
+	}
 }

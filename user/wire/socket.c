@@ -246,22 +246,26 @@ static socklen_t sa_len(int family)
 	return family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
 }
 
-/* The kernel reservation of a:port (port 0: the kernel picks), then the engine's bind. */
-static int bind_locked(struct velo_wire_stack *st, int s, const struct sockaddr *a)
+/*
+ * The kernel reservation of a:port (port 0: the kernel picks), then the
+ * engine's bind. @reserve false: the caller's kernel socket holds the port.
+ */
+static int bind_locked(struct velo_wire_stack *st, int s, const struct sockaddr *a, bool reserve)
 {
 	struct wire_sock *ws = &st->socks[s];
 	struct sockaddr_storage ss;
 	uint16_t port;
-	int fd, err;
+	int fd = -1, err;
 
 	if (ws->bound)
 		return -EINVAL;
 	port = ntohs(((const struct sockaddr_in *)a)->sin_port); /* same offset in sin6 */
-	fd = wire_port_reserve(a, &port);
+	if (reserve)
+		fd = wire_port_reserve(a, &port);
 	/* a port this stack already holds (a listener's children, say): the engine decides */
 	if (fd == -EADDRINUSE && wire_hold_of_port(st, a))
 		fd = -1;
-	else if (fd < 0)
+	else if (fd < 0 && reserve)
 		return fd;
 	memcpy(&ss, a, sa_len(a->sa_family));
 	((struct sockaddr_in *)&ss)->sin_port = htons(port); /* same offset in sin6 */
@@ -276,17 +280,19 @@ static int bind_locked(struct velo_wire_stack *st, int s, const struct sockaddr 
 	return 0;
 }
 
+static bool bad_addr(const struct sockaddr *a, socklen_t len)
+{
+	return !a || len < sizeof(sa_family_t) || len < sa_len(a->sa_family) ||
+	       (a->sa_family != AF_INET && a->sa_family != AF_INET6);
+}
+
 int velo_wire_bind(struct velo_wire_stack *st, int s, const struct sockaddr *a, socklen_t len)
 {
 	int err = lock_sock(st, s);
 
 	if (err)
 		return err;
-	if (!a || len < sizeof(sa_family_t) || len < sa_len(a->sa_family) ||
-	    (a->sa_family != AF_INET && a->sa_family != AF_INET6))
-		err = -EINVAL;
-	else
-		err = bind_locked(st, s, a);
+	err = bad_addr(a, len) ? -EINVAL : bind_locked(st, s, a, true);
 	pthread_mutex_unlock(&st->lock);
 	return err;
 }
@@ -315,7 +321,7 @@ static int bind_any(struct velo_wire_stack *st, int s, int family)
 {
 	struct sockaddr_storage any = { .ss_family = (sa_family_t)family };
 
-	return bind_locked(st, s, (struct sockaddr *)&any);
+	return bind_locked(st, s, (struct sockaddr *)&any, true);
 }
 
 /* Moves the reservation into a filter for the socket's tuple. */
@@ -332,20 +338,37 @@ static int hold_own(struct velo_wire_stack *st, int s)
 	return err;
 }
 
+static int listen_locked(struct velo_wire_stack *st, int s, int backlog)
+{
+	struct wire_sock *ws = &st->socks[s];
+	int err = 0;
+
+	if (!ws->bound)
+		err = bind_any(st, s, ws->family);
+	if (!err)
+		err = vtcp_listen(st->eng, ws->eng, backlog);
+	if (!err && !ws->hold)
+		err = hold_own(st, s);
+	return err;
+}
+
 int velo_wire_listen(struct velo_wire_stack *st, int s, int backlog)
 {
-	struct wire_sock *ws;
+	int err = lock_sock(st, s);
+
+	return err ? err : unlock_after(st, listen_locked(st, s, backlog));
+}
+
+int velo_wire_listen_on(struct velo_wire_stack *st, int s, const struct sockaddr *a,
+			socklen_t len, int backlog)
+{
 	int err = lock_sock(st, s);
 
 	if (err)
 		return err;
-	ws = &st->socks[s];
-	if (!ws->bound)
-		err = bind_any(st, s, ws->family);
+	err = bad_addr(a, len) ? -EINVAL : bind_locked(st, s, a, false);
 	if (!err)
-		err = vtcp_listen(st->eng, st->socks[s].eng, backlog);
-	if (!err && !ws->hold)
-		err = hold_own(st, s);
+		err = listen_locked(st, s, backlog);
 	return unlock_after(st, err);
 }
 
@@ -401,7 +424,7 @@ static int connect_locked(struct velo_wire_stack *st, int s, const struct sockad
 	if (!ws->bound) {
 		err = wire_route_src(st, a, &src);
 		if (!err)
-			err = bind_locked(st, s, (struct sockaddr *)&src);
+			err = bind_locked(st, s, (struct sockaddr *)&src, true);
 		if (err)
 			return err;
 	}

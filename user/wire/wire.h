@@ -81,6 +81,13 @@ void velo_wire_forget_all(void);
 int velo_wire_socket(struct velo_wire_stack *st, int family);
 int velo_wire_bind(struct velo_wire_stack *st, int s, const struct sockaddr *a, socklen_t len);
 int velo_wire_listen(struct velo_wire_stack *st, int s, int backlog);
+/*
+ * Binds to @a and listens, without reserving the port: the caller's own
+ * kernel listener holds it, and keeps the kernel's connections on it (the
+ * XDP program leaves segments of the kernel's 5-tuples to the kernel).
+ */
+int velo_wire_listen_on(struct velo_wire_stack *st, int s, const struct sockaddr *a,
+			socklen_t len, int backlog);
 int velo_wire_accept(struct velo_wire_stack *st, int s, struct sockaddr *peer, socklen_t *len,
 		     bool nonblock, int timeout_ms);
 int velo_wire_connect(struct velo_wire_stack *st, int s, const struct sockaddr *a,
