@@ -14,10 +14,20 @@
  * shutdown, names, TCP options and SO_ERROR come from the engine, and
  * poll waits on the engine socket's ready eventfd in place of the fd.
  *
- * Not yet: listening sockets (accept stays the kernel's), epoll on wire
- * sockets, MSG_OOB and ioctl queue sizes. A forked child cannot use its
+ * Listeners: the application's kernel listener stays what it is (port,
+ * names, options, connections over loopback and other interfaces). At its
+ * first accept() in a process, the engine starts listening on the same
+ * address on every wire interface the address is on (the nginx master that
+ * listens and forks its workers never accepts: its workers' first accept
+ * does it), and accept() takes a connection from either. An accepted
+ * engine connection gets a new unconnected kernel socket as its fd, like a
+ * connected one. A kernel connection that came before the engine listened
+ * stays the kernel's (the XDP program asks the kernel for its 5-tuple).
+ *
+ * Not yet: MSG_OOB and ioctl queue sizes. A forked child cannot use its
  * parent's wire connections (they live in the parent's engine): its calls
- * on them fail with ENOTCONN, its close() only drops its reference.
+ * on them fail with ENOTCONN, its close() only drops its reference; its
+ * copies of a listener accept from the kernel only.
  */
 #include <errno.h>
 #include <fcntl.h>
