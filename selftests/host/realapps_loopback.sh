@@ -101,15 +101,8 @@ run() {
 	fi
 }
 
-n=0 fail=0
-report() { # report OK|FAIL|SKIP NAME [REASON]
-	n=$((n + 1))
-	case $1 in
-	OK) echo "ok $n $2" ;;
-	SKIP) echo "ok $n $2 # SKIP $3" ;;
-	*) echo "not ok $n $2${3:+ # $3}"; fail=1 ;;
-	esac
-}
+# shellcheck source=selftests/lib/ktap.sh
+source "$top/selftests/lib/ktap.sh"
 diag() { sed 's/^/# /'; }
 
 have() {

@@ -77,15 +77,8 @@ serve() {
 	return 1
 }
 
-n=0 fail=0
-report() { # report OK|FAIL|SKIP NAME [REASON]
-	n=$((n + 1))
-	case $1 in
-	OK) echo "ok $n $2" ;;
-	SKIP) echo "ok $n $2 # SKIP $3" ;;
-	*) echo "not ok $n $2${3:+ # $3}"; fail=1 ;;
-	esac
-}
+# shellcheck source=selftests/lib/ktap.sh
+source "$top/selftests/lib/ktap.sh"
 
 # engine_used LOG: the velo side made or accepted a connection on the engine
 engine_used() { grep -q "through the engine" "$1"; }
