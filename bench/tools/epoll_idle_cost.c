@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The cost of one epoll_wait with many idle connections and one ready:
- *   epoll_idle_cost [IDLE [CALLS [BASEPORT]]]     (default 10000 100000 47000)
+ *   epoll_idle_cost [IDLE [CALLS [BASEPORT]]]     (default 10000 100000 61000)
  * A forked client connects IDLE + 1 connections; the server puts every
  * accepted one into one epoll set (level-triggered EPOLLIN). The client
  * sends one byte on the last connection only, which the server never
@@ -57,7 +57,7 @@ int main(int argc, char **argv)
 {
 	int idle = argc > 1 ? atoi(argv[1]) : 10000;
 	long calls = argc > 2 ? atol(argv[2]) : 100000, i;
-	int baseport = argc > 3 ? atoi(argv[3]) : 47000;
+	int baseport = argc > 3 ? atoi(argv[3]) : 61000; /* above the ephemeral ports */
 	int total = idle + 1, nports = (total + CONNS_PER_PORT - 1) / CONNS_PER_PORT;
 	int go[2], done[2], lfd[8], ep, p, accepted = 0;
 	struct epoll_event ev, out[64];
