@@ -28,8 +28,13 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/realapps-wire.XXXXXX")
 chmod 755 "$tmp"
 pids=()
 cleanup() { # servers are session leaders (setsid): their whole groups go
-	local p
-	for p in "${pids[@]}"; do kill -9 -- "-$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	local p i
+	for p in "${pids[@]}"; do
+		kill -9 -- "-$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+		# workers too: a dying one's AF_XDP socket could still take frames
+		for i in $(seq 50); do kill -0 -- "-$p" 2>/dev/null || break; sleep 0.1; done
+	done
 	pids=()
 }
 trap 'cleanup; ip netns del $nc 2>/dev/null; ip netns del $ns 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
@@ -115,7 +120,7 @@ EOF
 
 # nginx_case SERVER-HOW CLIENT-HOW: every file three times, compared
 nginx_case() {
-	local shw=$1 chw=$2 port=7420 d=$tmp/nginx-$1 f r ok=1 vlog
+	local shw=$1 chw=$2 port=$((7420 + ${#1})) d=$tmp/nginx-$1 f r ok=1 vlog
 	mkdir -p "$d"
 	nginx_conf "$d" "$port"
 	serve "$shw" "$port" "nginx-$shw" nginx -c "$d/nginx.conf" -p "$d" -e "$d/error.log" || ok=0
@@ -126,6 +131,7 @@ nginx_case() {
 			if ! in_ns "$nc" "$chw" "$tmp/curl-$chw.log" timeout 15 curl -sS --fail \
 				-o "$tmp/got" "http://$sip:$port/$f" || ! cmp -s "$tmp/got" "$tmp/www/$f"; then
 				echo "# $f: curl failed or data differs (round $r)"
+				grep -v libbpf "$tmp/curl-$chw.log" | tail -n 5 | sed 's/^/# /'
 				ok=0
 			fi
 		done
@@ -141,7 +147,7 @@ nginx_case() {
 }
 
 redis_case() {
-	local port=7421 ok=1 c=(redis-cli -h "$sip" -p 7421) got
+	local port=7431 ok=1 c=(redis-cli -h "$sip" -p 7431)
 	serve velo "$port" redis-velo redis-server --port "$port" --save '' --appendonly no \
 		--protected-mode no || ok=0
 	head -c 1048576 /dev/urandom | base64 -w0 | head -c 1048576 >"$tmp/value"
@@ -163,7 +169,7 @@ redis_case() {
 }
 
 sockperf_case() {
-	local port=7422 ok=1 log=$tmp/sockperf-velo.log
+	local port=7432 ok=1 log=$tmp/sockperf-velo.log
 	serve kernel "$port" sockperf-k sockperf sr --tcp -i "$sip" -p "$port" || ok=0
 	if [ $ok = 1 ] && in_ns "$nc" velo "$log" timeout 30 sockperf pp --tcp -i "$sip" -p "$port" \
 		-t 2 -m 64 --mps=1000000 >"$tmp/sp.out"; then
@@ -178,7 +184,7 @@ sockperf_case() {
 }
 
 iperf_case() {
-	local port=7423 ok=1 log=$tmp/iperf-velo.log
+	local port=7433 ok=1 log=$tmp/iperf-velo.log
 	serve kernel "$port" iperf-k iperf3 -s -1 -B "$sip" -p "$port" || ok=0
 	if [ $ok = 1 ] && in_ns "$nc" velo "$log" timeout 30 iperf3 -c "$sip" -p "$port" -t 2 \
 		>"$tmp/ip.out"; then
