@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The cost of one epoll_wait with many idle connections and one ready:
- *   epoll_idle_cost [IDLE [CALLS [BASEPORT]]]     (default 10000 100000 61000)
+ *   epoll_idle_cost [IDLE [CALLS [BASEPORT [fork]]]]  (default 10000 100000 61000)
  * A forked client connects IDLE + 1 connections; the server puts every
  * accepted one into one epoll set (level-triggered EPOLLIN). The client
  * sends one byte on the last connection only, which the server never
  * reads, so exactly one member stays ready. The server then times CALLS
  * non-blocking epoll_wait calls (each must return that one member) and
- * prints the mean cost per call. Run it natively and under libvelo to
- * compare; not a pass/fail test.
+ * prints the mean cost per call. With "fork", the server forks a child
+ * that exits at once after the set is made (as a server's snapshot child
+ * does), before the timing. Run it natively and under libvelo to compare;
+ * not a pass/fail test.
  */
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -91,6 +93,15 @@ int main(int argc, char **argv)
 			if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev))
 				die("epoll_ctl");
 		}
+	if (argc > 4 && !strcmp(argv[4], "fork")) {
+		pid_t child = fork();
+
+		if (child < 0)
+			die("fork");
+		if (!child)
+			_exit(0);
+		waitpid(child, NULL, 0);
+	}
 	if (read(go[0], &c, 1) != 1)
 		die("read go");
 	while (epoll_wait(ep, out, 64, 1000) < 1)
@@ -102,8 +113,8 @@ int main(int argc, char **argv)
 		if (epoll_wait(ep, out, 64, 0) != 1 || out[0].data.u64 != (uint64_t)idle)
 			die("epoll_wait: not exactly the one ready member");
 	dt = now_s() - t0;
-	printf("epoll_wait(timeout 0), %d idle + 1 ready members: %.3f us per call (%ld calls)\n",
-	       idle, dt * 1e6 / calls, calls);
+	printf("epoll_wait(timeout 0), %d idle + 1 ready members%s: %.3f us per call (%ld calls)\n",
+	       idle, argc > 4 ? ", after a fork" : "", dt * 1e6 / calls, calls);
 	if (write(done[1], "d", 1) != 1)
 		die("write done");
 	waitpid(pid, NULL, 0);

@@ -477,11 +477,12 @@ struct vepoll {
 	 * takes the marks into the ready list and looks at that list only;
 	 * level-triggered members stay on it while ready, as Linux re-queues
 	 * them. Members that cannot be marked (a cross-user channel, a
-	 * channel end watched by too many sets, a set nested or shared after
-	 * fork, which another process may take marks from) are scanned.
+	 * channel end watched by too many sets, a copy of a set inherited
+	 * through fork: its creator takes the marks) are scanned.
 	 */
 	struct velo_watch *watch;
 	bool watch_failed;
+	pid_t owner;          /* the process that made this set */
 	struct ep_reg **slots; /* by slot */
 	uint32_t slots_cap, slots_used;
 	uint32_t *free_slots;
@@ -526,6 +527,7 @@ static struct vepoll *ep_new(int epfd)
 		return NULL;
 	pthread_mutex_init(&ep->mu, NULL);
 	ep->epfd = epfd;
+	ep->owner = getpid();
 	ep->shared = mmap(NULL, EP_SHARED_FDS * sizeof(struct ep_shared), PROT_READ | PROT_WRITE,
 			  MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (ep->shared == MAP_FAILED)
@@ -708,7 +710,7 @@ static bool reg_index(struct vepoll *ep, struct ep_reg *reg)
 	unsigned int k;
 	uint64_t v;
 
-	if (ep->nested || !reg->vs || !reg->vs->ch || cross_user_channel(reg->vs))
+	if (!reg->vs || !reg->vs->ch || cross_user_channel(reg->vs))
 		return false;
 	if (!ep->watch && !ep->watch_failed) {
 		ep->watch = velo_watch_create();
@@ -816,11 +818,6 @@ static void ep_set_nested(struct vepoll *ep)
 	for (i = 0; i < ep->nloops; i++) {
 		struct ep_reg *reg = ep->loops[i];
 
-		if (reg->indexed) {
-			/* another process may take marks from the area now: scan */
-			reg_unindex(ep, reg);
-			scan_add(ep, reg);
-		}
 		if (reg->vs)
 			velo_loop_set_ring_always(reg->vs);
 		if (reg->parked && !reg->stale) {
@@ -833,9 +830,36 @@ static void ep_set_nested(struct vepoll *ep)
 	pthread_mutex_unlock(&ep->mu);
 }
 
+/*
+ * A copy of a set inherited through fork: the watch area's marks are its
+ * creator's to take, so this copy scans its members from now on. The
+ * channel ends' words stay: they name the creator's set.
+ */
+static void ep_forget_watch(struct vepoll *ep)
+{
+	size_t i;
+
+	pthread_mutex_lock(&ep->mu);
+	for (i = 0; i < ep->nloops; i++) {
+		struct ep_reg *reg = ep->loops[i];
+
+		if (reg->indexed) {
+			ready_del(ep, reg);
+			reg->indexed = false;
+			scan_add(ep, reg);
+		}
+	}
+	velo_watch_remove(ep->watch); /* unmapped: the file is the creator's */
+	ep->watch = NULL;
+	ep->watch_failed = true;
+	pthread_mutex_unlock(&ep->mu);
+}
+
 static void fork_ep(int fd, struct vepoll *ep)
 {
 	(void)fd;
+	if (ep->owner != getpid())
+		ep_forget_watch(ep);
 	ep_set_nested(ep);
 }
 
