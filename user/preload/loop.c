@@ -153,20 +153,25 @@ void velo_watch_remove(struct velo_watch *w)
 		return;
 	if (atomic_load(&w->pid) == (uint32_t)getpid()) {
 		watch_path(path, sizeof(path), atomic_load(&w->id));
+		atomic_store(&w->id, 0); /* gone: peers reclaim their mappings */
 		unlink(path);
 	}
 	munmap(w, sizeof(*w));
 }
 
 /*
- * The areas this process marks, by id; never unmapped (an entry may be in
- * use by another thread), w NULL for a set that is gone. When full,
- * further areas are mapped for each mark.
+ * The areas this process marks, by id (open addressing). An entry in use
+ * counts its users; one whose set is gone (its creator cleared the id, or
+ * died) is reclaimed when the table is full and nobody uses it. w NULL: a
+ * set already gone when first looked up. When nothing can be reclaimed,
+ * the area is mapped for each mark.
  */
 #define WATCH_MAPS 1024u
+#define WATCH_TOMB UINT64_MAX /* reclaimed: lookups go on past it */
 
 static struct {
 	_Atomic uint64_t id;
+	_Atomic uint32_t users;
 	struct velo_watch *w;
 } watch_maps[WATCH_MAPS];
 static pthread_mutex_t watch_maps_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -190,61 +195,129 @@ static struct velo_watch *watch_open(uint64_t id)
 	return w;
 }
 
-/* The cached mapping of area id; *full: not cached, none could be. */
-static struct velo_watch *watch_lookup(uint64_t id, bool *full)
+static unsigned int watch_hash(uint64_t id)
 {
-	unsigned int h = (unsigned int)((id * 0x9E3779B97F4A7C15ull) >> 54), i, k = WATCH_MAPS;
-	struct velo_watch *w;
+	return (unsigned int)((id * 0x9E3779B97F4A7C15ull) >> 54) % WATCH_MAPS;
+}
 
-	*full = false;
+/* The entry of id, -1 if none. */
+static int watch_find(uint64_t id)
+{
+	unsigned int h = watch_hash(id), i;
+
 	for (i = 0; i < WATCH_MAPS; i++) {
 		unsigned int j = (h + i) % WATCH_MAPS;
 		uint64_t v = atomic_load_explicit(&watch_maps[j].id, memory_order_acquire);
 
 		if (v == id)
-			return watch_maps[j].w;
-		if (!v) {
-			k = j;
+			return (int)j;
+		if (!v)
 			break;
-		}
 	}
-	if (k == WATCH_MAPS) {
-		*full = true;
-		return NULL;
-	}
-	pthread_mutex_lock(&watch_maps_mu);
-	for (i = 0; i < WATCH_MAPS; i++) {
-		unsigned int j = (h + i) % WATCH_MAPS;
-		uint64_t v = atomic_load(&watch_maps[j].id);
+	return -1;
+}
 
-		if (v == id) {
-			pthread_mutex_unlock(&watch_maps_mu);
-			return watch_maps[j].w;
+static bool watch_gone(uint64_t id, struct velo_watch *w)
+{
+	uint32_t pid;
+
+	if (!w || atomic_load(&w->id) != id)
+		return true;
+	pid = atomic_load(&w->pid);
+	return pid && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+/*
+ * Free the entries of sets that are gone and unused (watch_maps_mu held).
+ * At most every 100 ms: with the table full of live sets, each mark would
+ * look at every entry.
+ */
+static void watch_reclaim(void)
+{
+	static uint64_t last;
+	uint64_t now = velo_now_ns();
+	unsigned int j;
+
+	if (last && now - last < 100 * 1000000ull)
+		return;
+	last = now;
+	for (j = 0; j < WATCH_MAPS; j++) {
+		uint64_t id = atomic_load(&watch_maps[j].id);
+
+		if (!id || id == WATCH_TOMB || !watch_gone(id, watch_maps[j].w))
+			continue;
+		/* tomb first, then users: a user counts itself, then checks the id */
+		atomic_store(&watch_maps[j].id, WATCH_TOMB);
+		if (atomic_load(&watch_maps[j].users)) {
+			atomic_store(&watch_maps[j].id, id);
+			continue;
 		}
-		if (!v) {
-			w = watch_open(id);
-			watch_maps[j].w = w;
-			atomic_store_explicit(&watch_maps[j].id, id, memory_order_release);
-			pthread_mutex_unlock(&watch_maps_mu);
-			return w;
-		}
+		if (watch_maps[j].w)
+			munmap(watch_maps[j].w, sizeof(struct velo_watch));
+		watch_maps[j].w = NULL;
 	}
-	pthread_mutex_unlock(&watch_maps_mu);
-	*full = true;
-	return NULL;
+}
+
+/* A new entry for id (watch_maps_mu held), -1 if the table is full. */
+static int watch_insert(uint64_t id)
+{
+	unsigned int h = watch_hash(id), i, pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < WATCH_MAPS; i++) {
+			unsigned int j = (h + i) % WATCH_MAPS;
+			uint64_t v = atomic_load(&watch_maps[j].id);
+
+			if (v && v != WATCH_TOMB)
+				continue;
+			watch_maps[j].w = watch_open(id);
+			atomic_store_explicit(&watch_maps[j].id, id, memory_order_release);
+			return (int)j;
+		}
+		watch_reclaim();
+	}
+	return -1;
+}
+
+/* Mark slot in area id through its entry; false with *done false: no entry. */
+static bool watch_mark_entry(uint64_t id, uint32_t slot, bool *done)
+{
+	int j = watch_find(id);
+	bool ring = false;
+
+	if (j < 0) {
+		pthread_mutex_lock(&watch_maps_mu);
+		j = watch_find(id);
+		if (j < 0)
+			j = watch_insert(id);
+		pthread_mutex_unlock(&watch_maps_mu);
+	}
+	*done = false;
+	if (j < 0)
+		return false;
+	atomic_fetch_add(&watch_maps[j].users, 1);
+	if (atomic_load(&watch_maps[j].id) == id) {
+		*done = true;
+		ring = watch_maps[j].w && velo_watch_mark(watch_maps[j].w, slot);
+	}
+	atomic_fetch_sub(&watch_maps[j].users, 1);
+	return ring;
 }
 
 static bool watch_mark_id(uint64_t id, uint32_t slot)
 {
 	struct velo_watch *w;
-	bool full, ring;
-	int saved = errno;
+	int saved = errno, tries;
+	bool done, ring = false;
 
-	w = watch_lookup(id, &full);
-	if (w || !full) {
-		errno = saved;
-		return w && velo_watch_mark(w, slot);
+	for (tries = 0; tries < 2; tries++) {
+		ring = watch_mark_entry(id, slot, &done);
+		if (done) {
+			errno = saved;
+			return ring;
+		}
 	}
+	/* no entry (the table is full of live sets): map it for this mark */
 	w = watch_open(id);
 	ring = w && velo_watch_mark(w, slot);
 	if (w)
