@@ -1182,6 +1182,7 @@ void velo_epoll_socket_wired(struct vsock *vs)
 	struct ep_reg *list[16];
 	struct ep_reg *reg;
 	int n = vs_regs(vs, list), i, kfd;
+
 	for (i = 0; i < n; i++) {
 		struct vepoll *ep = list[i]->ep;
 		struct epoll_event kev;
@@ -1203,27 +1204,46 @@ void velo_epoll_socket_wired(struct vsock *vs)
 	}
 }
 
-void velo_epoll_socket_attached(struct vsock *vs)
+/* fn(ep, reg) under ep->mu for each of vs's registrations still in its set. */
+static void vs_each_reg(struct vsock *vs, void (*fn)(struct vepoll *ep, struct ep_reg *reg))
 {
 	struct ep_reg *list[16];
-	struct ep_reg *reg;
 	int n = vs_regs(vs, list), i;
+
 	for (i = 0; i < n; i++) {
 		struct vepoll *ep = list[i]->ep;
 
 		pthread_mutex_lock(&ep->mu);
-		reg = list[i];
-		if ((size_t)reg->fd < ep->cap && ep->regs[reg->fd] == reg && !reg->loop) {
-			reg->loop = true;
-			reg->kicked = false;
-			reg_kernel_mod(ep, reg, kernel_mask(reg));
-			loops_add(ep, reg);
-			/* a waiter may sleep on the kernel fd only: make the peer ring */
-			velo_loop_arm(vs, false);
-			reg_armed_check(ep, reg);
-		}
+		if ((size_t)list[i]->fd < ep->cap && ep->regs[list[i]->fd] == list[i])
+			fn(ep, list[i]);
 		pthread_mutex_unlock(&ep->mu);
 	}
+}
+
+static void reg_attached(struct vepoll *ep, struct ep_reg *reg)
+{
+	if (reg->loop)
+		return;
+	reg->loop = true;
+	reg->kicked = false;
+	reg_kernel_mod(ep, reg, kernel_mask(reg));
+	loops_add(ep, reg);
+	/* a waiter may sleep on the kernel fd only: make the peer ring */
+	velo_loop_arm(reg->vs, false);
+	reg_armed_check(ep, reg);
+}
+
+void velo_epoll_socket_attached(struct vsock *vs)
+{
+	vs_each_reg(vs, reg_attached);
+}
+
+static void reg_kick(struct vepoll *ep, struct ep_reg *reg)
+{
+	if (!ep->sleepers || !reg->loop)
+		return;
+	ready_push(ep, reg);
+	ep_kick(ep, reg);
 }
 
 /*
@@ -1233,20 +1253,7 @@ void velo_epoll_socket_attached(struct vsock *vs)
  */
 void velo_epoll_socket_kick(struct vsock *vs)
 {
-	struct ep_reg *list[16];
-	struct ep_reg *reg;
-	int n = vs_regs(vs, list), i;
-	for (i = 0; i < n; i++) {
-		struct vepoll *ep = list[i]->ep;
-
-		pthread_mutex_lock(&ep->mu);
-		reg = list[i];
-		if (ep->sleepers && reg->loop && (size_t)reg->fd < ep->cap && ep->regs[reg->fd] == reg) {
-			ready_push(ep, reg);
-			ep_kick(ep, reg);
-		}
-		pthread_mutex_unlock(&ep->mu);
-	}
+	vs_each_reg(vs, reg_kick);
 }
 
 VELO_EXPORT int epoll_create(int size)
