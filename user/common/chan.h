@@ -77,7 +77,8 @@ struct velo_chan_dir {
 	_Atomic uint32_t stay_kernel; /* the consumer fell back: producer, never switch */
 	_Atomic uint32_t sleepers;   /* consumers in a blocking one-byte kernel read */
 	_Atomic uint32_t stash;      /* 0x100 | a data byte such a read took early */
-	char pad2[8];
+	_Atomic uint32_t pollers;    /* consumers sleeping in poll/select on the socket */
+	char pad2[4];
 };
 
 struct velo_chan {

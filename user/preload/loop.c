@@ -689,11 +689,18 @@ static bool out_switch(struct vsock *vs)
 static void bell_locked(int fd, struct velo_chan_dir *d)
 {
 	int saved = errno;
+	/*
+	 * A blocking reader takes the byte that woke it: a poller sleeping
+	 * beside it gets one of its own (see sleep_read).
+	 */
+	int n = atomic_load(&d->pollers) && atomic_load(&d->sleepers) ? 2 : 1;
+	ssize_t sent;
 
-	atomic_fetch_add(&d->bells, 1);
-	if (REAL(send)(fd, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL) != 1)
-		atomic_fetch_add(&d->owed, 1);
-	velo_stat_add(VELO_STAT_DOORBELLS, 1);
+	atomic_fetch_add(&d->bells, n);
+	sent = REAL(send)(fd, "\0", n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (sent < n)
+		atomic_fetch_add(&d->owed, n - (sent > 0 ? sent : 0));
+	velo_stat_add(VELO_STAT_DOORBELLS, n);
 	errno = saved;
 }
 
@@ -1220,6 +1227,15 @@ static ssize_t sleep_read(struct vsock *vs, int fd, char *dst, bool *got)
 	velo_shlock(&in->clock);
 	hold(vs, &in->sleepers);
 	velo_shunlock(&in->clock);
+	if (atomic_load(&in->pollers)) {
+		/*
+		 * A poller sleeps on the socket too: the doorbell is its as
+		 * well, only look (a poller counted after us finds the data, or
+		 * the producer sees both of us and rings twice).
+		 */
+		unhold();
+		return REAL(recv)(fd, &c, 1, MSG_PEEK);
+	}
 	n = REAL(recv)(fd, &c, 1, 0);
 	if (n == 1)
 		old = atomic_fetch_add(&in->kread, 1);
@@ -1573,7 +1589,8 @@ wait:
 			 * flag, its doorbell is on the way; consume it now, a
 			 * doorbell left queued would turn our close into a RST.
 			 */
-			if (!atomic_exchange(&in->armed, 0) && ph == IN_RING) {
+			if (!atomic_exchange(&in->armed, 0) && ph == IN_RING &&
+			    !atomic_load(&in->pollers)) { /* a poller's, else */
 				int saved = errno;
 
 				reader_drain(vs, fd, false);

@@ -243,8 +243,11 @@ static int mux_poll(struct pollfd *fds, nfds_t n, int64_t tmo_ns, const sigset_t
 		}
 		spin_from = 0;
 		for (i = 0; i < n; i++)
-			if (poll_loop(vss[i]))
+			if (poll_loop(vss[i])) {
+				/* counted before we look: see sleep_read */
+				atomic_fetch_add(&vs_in(vss[i])->pollers, 1);
 				velo_loop_arm(vss[i], fds[i].events & POLLOUT);
+			}
 		armed = true;
 		if (rings_ready(fds, vss, n)) {
 			r = 0;
@@ -257,8 +260,10 @@ static int mux_poll(struct pollfd *fds, nfds_t n, int64_t tmo_ns, const sigset_t
 			r = REAL(ppoll)(kfds, n, rem < 0 ? NULL : &left, mask);
 		}
 		for (i = 0; i < n; i++)
-			if (poll_loop(vss[i]))
+			if (poll_loop(vss[i])) {
 				velo_loop_disarm(vss[i], fds[i].events & POLLOUT);
+				atomic_fetch_sub(&vs_in(vss[i])->pollers, 1);
+			}
 		if (r < 0)
 			break;
 		velo_stat_add(VELO_STAT_SLEEPS, 1);

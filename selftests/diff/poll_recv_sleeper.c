@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A thread blocked in recv and a thread blocked in poll on the same
+ * socket, both asleep when data comes: both wake. The reader takes part
+ * of the data, the rest is still readable, so poll reports it (Linux wakes
+ * every sleeper of the socket; poll looks at the socket after the reader
+ * or before, and finds data either way). Twenty rounds each, POLLIN twice;
+ * then the poller wanting POLLOUT on a full send side while the reader's
+ * recv sleeps, woken by the peer reading.
+ */
+#include "diff.h"
+#include <stdatomic.h>
+
+#define ROUNDS 20
+
+static int c, s;
+static atomic_int poller_woke, reader_got;
+static short got_events, want_ev;
+
+static void *poller(void *arg)
+{
+	struct pollfd p = { .fd = s, .events = (short)want_ev };
+
+	(void)arg;
+	while (poll(&p, 1, -1) != 1)
+		;
+	got_events = p.revents;
+	atomic_store(&poller_woke, 1);
+	return NULL;
+}
+
+static void *reader(void *arg)
+{
+	char b;
+
+	(void)arg;
+	atomic_store(&reader_got, (int)recv(s, &b, 1, 0));
+	return NULL;
+}
+
+/* Both asleep, then wake(); did each wake, and with what? */
+static int round_once(short want, void (*wake)(void))
+{
+	pthread_t te, tr;
+	long end;
+	int ok;
+
+	atomic_store(&poller_woke, 0);
+	want_ev = want;
+	atomic_store(&reader_got, -2);
+	NEED(pthread_create(&tr, NULL, reader, NULL) == 0);
+	NEED(pthread_create(&te, NULL, poller, NULL) == 0);
+	msleep(30);
+	wake();
+	end = now_ms() + 5000;
+	while ((!atomic_load(&poller_woke) || atomic_load(&reader_got) == -2) && now_ms() < end)
+		msleep(1);
+	ok = atomic_load(&poller_woke) && atomic_load(&reader_got) == 1 &&
+	     (got_events & want & (POLLIN | POLLOUT));
+	if (!atomic_load(&poller_woke)) {
+		/* let it go: a byte it can see */
+		NEED(send(c, "z", 1, 0) == 1);
+	}
+	if (atomic_load(&reader_got) == -2)
+		NEED(send(c, "z", 1, 0) == 1);
+	pthread_join(te, NULL);
+	pthread_join(tr, NULL);
+	return ok;
+}
+
+static void send_two(void)
+{
+	NEED(send(c, "ab", 2, 0) == 2);
+}
+
+static void drain_s(void)
+{
+	char b[256];
+
+	set_nonblock(s, 1);
+	while (recv(s, b, sizeof(b), 0) > 0)
+		;
+	set_nonblock(s, 0);
+}
+
+static char big[1 << 16];
+
+/* Our (s's) send side full, to the kernel's and the ring's limits. */
+static void fill_s(void)
+{
+	long sent;
+
+	set_nonblock(s, 1);
+	do {
+		ssize_t r;
+
+		sent = 0;
+		while ((r = send(s, big, sizeof(big), 0)) > 0)
+			sent += r;
+		NEED(errno == EAGAIN);
+		msleep(50);
+	} while (sent);
+	set_nonblock(s, 0);
+}
+
+static void peer_reads_then_sends(void)
+{
+	char b[1 << 16];
+
+	set_nonblock(c, 1);
+	while (recv(c, b, sizeof(b), 0) > 0)
+		;
+	set_nonblock(c, 0);
+	msleep(30);
+	NEED(send(c, "x", 1, 0) == 1); /* for the reader */
+}
+
+static void rounds(const char *what, short want, void (*before)(void), void (*wake)(void))
+{
+	int i, ok = 0;
+
+	for (i = 0; i < ROUNDS; i++) {
+		if (before)
+			before();
+		ok += round_once(want, wake);
+		drain_s();
+	}
+	say("%s: both woke, poll reported it: %d of %d", what, ok, ROUNDS);
+}
+
+int main(void)
+{
+	tcp_pair(&c, &s);
+	rounds("POLLIN", POLLIN, NULL, send_two);
+	rounds("POLLIN, again", POLLIN, NULL, send_two);
+	rounds("POLLOUT", POLLOUT, fill_s, peer_reads_then_sends);
+	close(c);
+	close(s);
+	return 0;
+}
