@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * A thread blocked in recv and a thread blocked in epoll_wait on the same
- * socket, both asleep when data comes: both wake. The reader takes part
- * of the data, the rest is still readable, so the epoll waiter reports it
- * (Linux wakes every sleeper of the socket; the epoll waiter looks at the
- * socket after the reader or before, and finds data either way). Twenty
- * rounds each, level-triggered and edge-triggered; then the same with the
- * epoll waiter wanting EPOLLOUT on a full send side while the reader's
+ * A thread blocked in recv and a thread blocked in epoll_wait (or poll) on
+ * the same socket, both asleep when data comes: both wake. The reader takes
+ * part of the data, the rest is still readable, so the waiter reports it
+ * (Linux wakes every sleeper of the socket; the waiter looks at the socket
+ * after the reader or before, and finds data either way). Twenty rounds
+ * each: epoll level- and edge-triggered, poll; then the same with the
+ * waiter wanting EPOLLOUT/POLLOUT on a full send side while the reader's
  * recv sleeps, woken by the peer reading.
  */
 #include "diff.h"
@@ -14,19 +14,26 @@
 
 #define ROUNDS 20
 
-static int c, s, ep;
-static atomic_int epoll_woke, reader_got;
-static uint32_t got_events;
+static int c, s, ep = -1; /* ep < 0: the waiter polls */
+static atomic_int waiter_woke, reader_got;
+static uint32_t want_events, got_events;
 
-static void *epoll_waiter(void *arg)
+static void *waiter(void *arg)
 {
+	struct pollfd p = { .fd = s, .events = (short)want_events };
 	struct epoll_event ev;
 
 	(void)arg;
-	while (epoll_wait(ep, &ev, 1, -1) != 1)
-		;
-	got_events = ev.events;
-	atomic_store(&epoll_woke, 1);
+	if (ep >= 0) {
+		while (epoll_wait(ep, &ev, 1, -1) != 1)
+			;
+		got_events = ev.events;
+	} else {
+		while (poll(&p, 1, -1) != 1)
+			;
+		got_events = (uint16_t)p.revents;
+	}
+	atomic_store(&waiter_woke, 1);
 	return NULL;
 }
 
@@ -47,19 +54,21 @@ static int round_once(uint32_t want, void (*wake)(void))
 	long end;
 	int ok;
 
-	atomic_store(&epoll_woke, 0);
+	atomic_store(&waiter_woke, 0);
 	atomic_store(&reader_got, -2);
-	NEED(epoll_ctl(ep, EPOLL_CTL_MOD, s, &ev) == 0);
+	want_events = want;
+	if (ep >= 0)
+		NEED(epoll_ctl(ep, EPOLL_CTL_MOD, s, &ev) == 0);
 	NEED(pthread_create(&tr, NULL, reader, NULL) == 0);
-	NEED(pthread_create(&te, NULL, epoll_waiter, NULL) == 0);
+	NEED(pthread_create(&te, NULL, waiter, NULL) == 0);
 	msleep(30);
 	wake();
 	end = now_ms() + 5000;
-	while ((!atomic_load(&epoll_woke) || atomic_load(&reader_got) == -2) && now_ms() < end)
+	while ((!atomic_load(&waiter_woke) || atomic_load(&reader_got) == -2) && now_ms() < end)
 		msleep(1);
-	ok = atomic_load(&epoll_woke) && atomic_load(&reader_got) == 1 &&
+	ok = atomic_load(&waiter_woke) && atomic_load(&reader_got) == 1 &&
 	     (got_events & want & (EPOLLIN | EPOLLOUT));
-	if (!atomic_load(&epoll_woke)) {
+	if (!atomic_load(&waiter_woke)) {
 		/* let it go: a byte it can see */
 		NEED(send(c, "z", 1, 0) == 1);
 	}
@@ -127,7 +136,7 @@ static void rounds(const char *what, uint32_t want, void (*before)(void), void (
 		ok += round_once(want, wake);
 		drain_s();
 	}
-	say("%s: both woke, epoll reported it: %d of %d", what, ok, ROUNDS);
+	say("%s: both woke, the waiter reported it: %d of %d", what, ok, ROUNDS);
 }
 
 int main(void)
@@ -142,6 +151,10 @@ int main(void)
 	rounds("edge-triggered EPOLLIN", EPOLLIN | EPOLLET, NULL, send_two);
 	rounds("level-triggered EPOLLOUT", EPOLLOUT, fill_s, peer_reads_then_sends);
 	close(ep);
+	ep = -1;
+	rounds("poll POLLIN", POLLIN, NULL, send_two);
+	rounds("poll POLLIN, again", POLLIN, NULL, send_two);
+	rounds("poll POLLOUT", POLLOUT, fill_s, peer_reads_then_sends);
 	close(c);
 	close(s);
 	return 0;
