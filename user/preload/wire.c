@@ -762,11 +762,14 @@ bool velo_wire_vs_accept(struct vsock *vs, int fd, struct sockaddr *a, socklen_t
 			 int *ret)
 {
 	struct velo_wire_listener *wl = listener_of(vs, fd);
-	int fl = REAL(fcntl)(fd, F_GETFL), tmo = timeo_ms(fd, SO_RCVTIMEO);
-	uint64_t deadline = tmo < 0 ? 0 : velo_now_ns() + (uint64_t)tmo * 1000000u;
+	uint64_t deadline;
+	int fl, tmo;
 
 	if (!wl)
 		return false;
+	fl = REAL(fcntl)(fd, F_GETFL);
+	tmo = timeo_ms(fd, SO_RCVTIMEO);
+	deadline = tmo < 0 ? 0 : velo_now_ns() + (uint64_t)tmo * 1000000u;
 	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) {
 		*ret = fail(EINVAL);
 		return true;
