@@ -6,9 +6,9 @@
  * fork, still reports each member that gets data (level- and
  * edge-triggered, looking without waiting and sleeping); a set inside
  * another set makes the outer one readable when one of its members gets
- * data, and then reports it. (Not here: an edge the child took from the
- * shared set is gone for the parent too on Linux; libvelo keeps the edges
- * of loopback members per process.)
+ * data, and then reports it. An edge-triggered or one-shot event the child
+ * took from the shared set is gone for the parent too (one registration,
+ * shared), until new data or a re-arm.
  */
 #include "diff.h"
 #include <stdatomic.h>
@@ -105,6 +105,38 @@ static void after_fork(uint32_t mode, const char *what)
 	close(ep);
 }
 
+static void taken_by_child(uint32_t mode, const char *what)
+{
+	struct epoll_event ev = { .events = EPOLLIN | mode, .data.u32 = 3 };
+	int ep = epoll_create1(0);
+	pid_t pid;
+
+	NEED(ep >= 0);
+	add_all(ep, mode);
+	NEED(send(cli[3], "z", 1, 0) == 1);
+	NEED(wait_ev(srv[3], POLLIN, 5000) == POLLIN);
+	pid = fork();
+	NEED(pid >= 0);
+	if (!pid) {
+		diff_defer_output();
+		say("%s: child takes: %s", what, ready(ep, 5000));
+		exit(0);
+	}
+	say("%s: child: %s", what, status_str(wait_child(pid)));
+	say("%s: parent, after the child: %s", what, ready(ep, 0));
+	if (mode & EPOLLONESHOT) {
+		NEED(epoll_ctl(ep, EPOLL_CTL_MOD, srv[3], &ev) == 0);
+		say("%s: parent, re-armed: %s", what, ready(ep, 0));
+	} else {
+		NEED(send(cli[3], "w", 1, 0) == 1);
+		NEED(wait_ev(srv[3], POLLIN, 5000) == POLLIN);
+		say("%s: parent, more data: %s", what, ready(ep, 0));
+	}
+	say("%s: parent, again: %s", what, ready(ep, 0));
+	take(3);
+	close(ep);
+}
+
 static void nested(void)
 {
 	int inner = epoll_create1(0), outer = epoll_create1(0);
@@ -132,6 +164,8 @@ int main(void)
 		tcp_pair(&cli[i], &srv[i]);
 	after_fork(0, "level-triggered");
 	after_fork(EPOLLET, "edge-triggered");
+	taken_by_child(EPOLLET, "edge taken by the child");
+	taken_by_child(EPOLLONESHOT, "one-shot taken by the child");
 	nested();
 	for (i = 0; i < CONNS; i++) {
 		close(cli[i]);

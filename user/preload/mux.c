@@ -438,6 +438,18 @@ VELO_EXPORT int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct 
 
 /* ---------------------------------------------------------------- epoll */
 
+/*
+ * What EPOLLET and EPOLLONESHOT consumed of a registration. It lives in the
+ * set's memory shared across fork (struct ep_shared) while the registration
+ * is the fd's current one, so that an edge or a one-shot event one process
+ * took is gone for every process sharing the set, as with Linux's single
+ * registration; exchanges make the taking exactly-once.
+ */
+struct ep_edge {
+	_Atomic uint64_t tail, head; /* EPOLLET: ring positions last reported */
+	_Atomic uint32_t disabled;   /* EPOLLONESHOT fired */
+};
+
 struct ep_reg {
 	int fd;
 	uint32_t gen;
@@ -448,7 +460,8 @@ struct ep_reg {
 	bool loop;           /* readiness computed by velo */
 	bool wire;           /* a WIRE socket: the kernel watches its ready eventfd */
 	int kfd;             /* the fd registered in the kernel epoll */
-	bool disabled;       /* EPOLLONESHOT fired */
+	struct ep_edge *edge; /* in the set's shared memory, or own */
+	struct ep_edge own;
 	bool stale;          /* its fd number was closed, the file lives on */
 	bool kicked;         /* kernel mask is the one-shot kick mask */
 	bool parked;         /* kernel registration edge-triggered, see park_ok */
@@ -460,7 +473,6 @@ struct ep_reg {
 	uint64_t watch_word; /* indexed: the word's value */
 	size_t scan_idx;     /* scanned: its index in ep->scan */
 	struct ep_reg *ready_prev, *ready_next;
-	uint64_t last_tail, last_head; /* EPOLLET: ring positions last reported */
 	uint64_t round;
 	int out_idx;
 	struct ep_reg *vs_next;
@@ -520,6 +532,7 @@ struct ep_shared {
 	_Atomic uint32_t pid; /* 0: free */
 	_Atomic uint32_t gen;
 	_Atomic uint64_t data;
+	struct ep_edge edge;
 };
 
 #define EP_SHARED_FDS 65536u
@@ -574,6 +587,42 @@ static bool shared_get(struct vepoll *ep, int fd, uint32_t gen, uint64_t *data)
 		return false;
 	*data = atomic_load(&e->data);
 	return true;
+}
+
+static void edge_reset(struct ep_edge *e)
+{
+	atomic_store(&e->tail, UINT64_MAX);
+	atomic_store(&e->head, UINT64_MAX);
+	atomic_store(&e->disabled, 0);
+}
+
+/* The registration becomes its fd's current one: its edge state is shared. */
+static void reg_edge_attach(struct vepoll *ep, struct ep_reg *reg)
+{
+	reg->edge = &reg->own;
+	if (ep->shared && (unsigned int)reg->fd < EP_SHARED_FDS)
+		reg->edge = &ep->shared[reg->fd].edge;
+	edge_reset(reg->edge);
+}
+
+/* It leaves its fd number (closed, or replaced): it keeps what it took. */
+static void reg_edge_detach(struct ep_reg *reg)
+{
+	if (reg->edge == &reg->own)
+		return;
+	atomic_store(&reg->own.tail, atomic_load(&reg->edge->tail));
+	atomic_store(&reg->own.head, atomic_load(&reg->edge->head));
+	atomic_store(&reg->own.disabled, atomic_load(&reg->edge->disabled));
+	reg->edge = &reg->own;
+}
+
+/*
+ * Takes a one-shot registration's event: false when another thread or
+ * process sharing the set took it first.
+ */
+static bool edge_take_oneshot(struct ep_reg *reg)
+{
+	return !(reg->events & EPOLLONESHOT) || !atomic_exchange(&reg->edge->disabled, 1);
 }
 
 static struct vepoll *ep_get(int epfd, bool create)
@@ -1016,6 +1065,7 @@ static struct ep_reg *reg_take(struct vepoll *ep, int fd)
 		return NULL;
 	ep->regs[fd] = NULL;
 	loops_del(ep, reg);
+	reg_edge_detach(reg);
 	return reg;
 }
 
@@ -1035,6 +1085,7 @@ static int reg_put(struct vepoll *ep, int fd, struct ep_reg *reg)
 		ep->cap = nc;
 	}
 	ep->regs[fd] = reg;
+	reg_edge_attach(ep, reg);
 	if (reg->loop)
 		loops_add(ep, reg);
 	return 0;
@@ -1135,6 +1186,7 @@ void velo_epoll_vs_fd_closed(struct vsock *vs, int fd, bool last)
 					reg_kernel_mod(ep, list[i], kernel_mask(list[i]));
 				list[i]->kicked = false; /* its number is not ours to MOD */
 				ep->regs[rfd] = NULL; /* keep it in loops */
+				reg_edge_detach(list[i]);
 				list[i]->stale = true;
 				list[i]->stale_next = ep->stale;
 				ep->stale = list[i];
@@ -1175,7 +1227,7 @@ int velo_epoll_wire_wait_fd(struct vsock *vs, uint32_t extra)
 
 	pthread_mutex_lock(&vs->mu);
 	for (reg = vs->regs; reg; reg = reg->vs_next)
-		if (reg->wire && !reg->disabled)
+		if (reg->wire && !atomic_load(&reg->edge->disabled))
 			ev |= reg->events;
 	pthread_mutex_unlock(&vs->mu);
 	return velo_wire_vs_wait_fd(vs, ev);
@@ -1334,7 +1386,6 @@ VELO_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		reg->wire = vs && velo_vs_wired(vs);
 		reg->kfd = reg->wire ? velo_epoll_wire_wait_fd(vs, ev->events) : fd;
 		reg->loop_idx = -1;
-		reg->last_tail = reg->last_head = UINT64_MAX;
 		kev.events = kernel_mask(reg);
 		kev.data.u64 = ((uint64_t)reg->gen << 32) | (uint32_t)fd;
 		pthread_mutex_lock(&ep->mu);
@@ -1430,10 +1481,9 @@ VELO_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 			reg->events = ev->events;
 			reg->data = ev->data;
 			reg_watch_update(ep, reg);
-			reg->disabled = false;
+			edge_reset(reg->edge);
 			reg->kicked = false;
 			reg->parked = false;
-			reg->last_tail = reg->last_head = UINT64_MAX;
 			/* Linux queues a member that is ready under its new mask */
 			reg_armed_check(ep, reg);
 		}
@@ -1456,25 +1506,25 @@ static void count_stale(int fd)
 static uint32_t reg_ring_events(struct ep_reg *reg, bool consume)
 {
 	struct vsock *vs = reg->vs;
+	struct ep_edge *e = reg->edge;
 	uint32_t ev;
 
-	if (reg->disabled || !vs->ch || (!reg->stale && reg->gen != velo_fd_gen(reg->fd)))
+	if (atomic_load(&e->disabled) || !vs->ch ||
+	    (!reg->stale && reg->gen != velo_fd_gen(reg->fd)))
 		return 0;
 	ev = velo_loop_ring_events(vs) & (reg->events | EPOLLERR | EPOLLHUP);
 	if (ev && (reg->events & EPOLLET)) {
 		uint64_t t = atomic_load(&vs_in(vs)->tail), h = atomic_load(&vs_out(vs)->head);
 
-		if ((ev & EPOLLIN) && t == reg->last_tail)
+		if ((ev & EPOLLIN) &&
+		    t == (consume ? atomic_exchange(&e->tail, t) : atomic_load(&e->tail)))
 			ev &= ~(EPOLLIN | EPOLLRDNORM);
-		if ((ev & EPOLLOUT) && h == reg->last_head)
+		if ((ev & EPOLLOUT) &&
+		    h == (consume ? atomic_exchange(&e->head, h) : atomic_load(&e->head)))
 			ev &= ~(EPOLLOUT | EPOLLWRNORM);
-		if (consume) {
-			if (ev & EPOLLIN)
-				reg->last_tail = t;
-			if (ev & EPOLLOUT)
-				reg->last_head = h;
-		}
 	}
+	if (ev && consume && !edge_take_oneshot(reg))
+		return 0;
 	return ev;
 }
 
@@ -1503,8 +1553,6 @@ static void report_ring(struct ep_reg *reg, uint32_t ev, struct epoll_event *out
 	out[*n].data = reg->data;
 	reg->round = round;
 	reg->out_idx = (*n)++;
-	if (reg->events & EPOLLONESHOT)
-		reg->disabled = true;
 }
 
 /*
@@ -1651,7 +1699,7 @@ static uint32_t loop_kernel_event(struct vepoll *ep, struct ep_reg *reg, uint32_
 		out[reg->out_idx].events |= ev;
 		ev = 0;
 		restore = kick && !oneshot;
-	} else if (reg->disabled) {
+	} else if (atomic_load(&reg->edge->disabled)) {
 		ev = 0;
 		restore = false; /* reported already: the app re-arms it */
 	} else if (!ev) {
@@ -1664,15 +1712,15 @@ static uint32_t loop_kernel_event(struct vepoll *ep, struct ep_reg *reg, uint32_
 	} else {
 		if (reg->events & EPOLLET) {
 			if (ev & EPOLLIN)
-				reg->last_tail = atomic_load(&vs_in(reg->vs)->tail);
+				atomic_store(&reg->edge->tail, atomic_load(&vs_in(reg->vs)->tail));
 			if (ev & EPOLLOUT)
-				reg->last_head = atomic_load(&vs_out(reg->vs)->head);
+				atomic_store(&reg->edge->head, atomic_load(&vs_out(reg->vs)->head));
 		}
 		if (oneshot)
-			reg->disabled = true;
+			atomic_store(&reg->edge->disabled, 1);
 		restore = kick && !oneshot;
 	}
-	if (!reg->disabled && !reg->stale && park_ok(ep, reg, kev) != reg->parked) {
+	if (!atomic_load(&reg->edge->disabled) && !reg->stale && park_ok(ep, reg, kev) != reg->parked) {
 		reg->parked = !reg->parked;
 		restore = true;
 	}
@@ -1779,7 +1827,7 @@ static int ep_collect(struct vepoll *ep, int epfd, struct epoll_event *out, int 
 		if (reg->wire) {
 			ev = velo_wire_vs_events(reg->vs) & (reg->events | EPOLLERR | EPOLLHUP);
 			if (ev && (reg->events & EPOLLONESHOT))
-				reg->disabled = true; /* as the kernel did to the eventfd's */
+				atomic_store(&reg->edge->disabled, 1); /* as the kernel did */
 			if (ev && n >= max) {
 				reg_push_back(ep, reg);
 				continue;
