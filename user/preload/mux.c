@@ -885,25 +885,32 @@ static void ep_set_nested(struct vepoll *ep)
 }
 
 /*
- * A copy of a set inherited through fork: the watch area's marks are its
- * creator's to take, so this copy scans its members from now on. The
- * channel ends' words stay: they name the creator's set.
+ * The set's members are scanned from now on, without its watch area. In a
+ * copy of a set inherited through fork, the area's marks are its creator's
+ * to take, and the channel ends' words stay: they name the creator's set.
+ * In the creator about to exec, the area and the words go (if exec fails,
+ * the set goes on scanning).
  */
 static void ep_forget_watch(struct vepoll *ep)
 {
+	bool creator = ep->owner == getpid();
 	size_t i;
 
 	pthread_mutex_lock(&ep->mu);
 	for (i = 0; i < ep->nloops; i++) {
 		struct ep_reg *reg = ep->loops[i];
 
-		if (reg->indexed) {
+		if (!reg->indexed)
+			continue;
+		if (creator) {
+			reg_unindex(ep, reg);
+		} else {
 			ready_del(ep, reg);
 			reg->indexed = false;
-			scan_add(ep, reg);
 		}
+		scan_add(ep, reg);
 	}
-	velo_watch_remove(ep->watch); /* unmapped: the file is the creator's */
+	velo_watch_remove(ep->watch); /* the file goes with its creator's copy */
 	ep->watch = NULL;
 	ep->watch_failed = true;
 	pthread_mutex_unlock(&ep->mu);
@@ -920,6 +927,17 @@ static void fork_ep(int fd, struct vepoll *ep)
 void velo_epoll_after_fork(void)
 {
 	velo_fd_foreach_epoll(fork_ep);
+}
+
+static void exec_ep(int fd, struct vepoll *ep)
+{
+	(void)fd;
+	ep_forget_watch(ep);
+}
+
+void velo_epoll_before_exec(void)
+{
+	velo_fd_foreach_epoll(exec_ep);
 }
 
 void velo_epoll_watched(int epfd)

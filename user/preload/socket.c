@@ -1191,6 +1191,7 @@ static void wire_exec_fd(int fd, struct vsock *vs, void *arg)
  */
 static void before_exec(void)
 {
+	velo_epoll_before_exec();
 	if (atomic_load(&velo_loop_count))
 		velo_fd_foreach(exec_fd, NULL);
 	if (atomic_load(&velo_wire_count)) {

@@ -157,6 +157,8 @@ bool velo_fd_any_loop(void);
 void velo_fd_foreach_epoll(void (*fn)(int fd, struct vepoll *ep));
 /* After fork: epolls are shared with another process, which sees only the kernel. */
 void velo_epoll_after_fork(void);
+/* exec: the epoll sets' watch areas and their claims on channel ends go */
+void velo_epoll_before_exec(void);
 
 struct vsock *velo_vs_new(int fd, int family, uint32_t state);
 /* A socket the application just got (socket, accept): tracked from now on. */
