@@ -151,6 +151,63 @@ static bool rings_ready(struct pollfd *fds, struct vsock **vss, nfds_t n)
 	return false;
 }
 
+/*
+ * The poller counts and arms a poll holds on its loopback members while it
+ * may sleep: a signal handler that siglongjmps out of the sleep leaves them
+ * held (so producers would go on ringing for a poller that is gone); the
+ * thread's next poll or select gives them back (a thread polls in one call
+ * at a time). The sockets stay alive: the abandoned call's references leak.
+ */
+struct poll_hold {
+	struct vsock *vs;
+	bool out;
+};
+
+static __thread struct poll_hold *held;
+static __thread size_t held_n, held_cap;
+
+/*
+ * Count ourselves a poller of each loopback member, then arm its doorbells.
+ * false: no memory for the record (ENOMEM, as the kernel's poll may say).
+ */
+static bool poll_hold(struct pollfd *fds, struct vsock **vss, nfds_t n)
+{
+	size_t k = 0;
+	nfds_t i;
+
+	for (i = 0; i < n; i++)
+		k += poll_loop(vss[i]);
+	if (k > held_cap) {
+		struct poll_hold *nh = realloc(held, k * sizeof(*nh));
+
+		if (!nh)
+			return false;
+		held = nh;
+		held_cap = k;
+	}
+	for (i = 0, k = 0; i < n; i++)
+		if (poll_loop(vss[i]))
+			held[k++] = (struct poll_hold){ vss[i], fds[i].events & POLLOUT };
+	for (i = 0; i < k; i++) {
+		/* counted before we look: see sleep_read */
+		atomic_fetch_add(&vs_in(held[i].vs)->pollers, 1);
+		velo_loop_arm(held[i].vs, held[i].out);
+	}
+	held_n = k;
+	return true;
+}
+
+static void poll_unhold(void)
+{
+	size_t i, n = held_n;
+
+	held_n = 0;
+	for (i = 0; i < n; i++) {
+		velo_loop_disarm(held[i].vs, held[i].out);
+		atomic_fetch_sub(&vs_in(held[i].vs)->pollers, 1);
+	}
+}
+
 static int mux_poll(struct pollfd *fds, nfds_t n, int64_t tmo_ns, const sigset_t *mask)
 {
 	struct vsock *stackv[64], **vss = stackv;
@@ -160,6 +217,8 @@ static int mux_poll(struct pollfd *fds, nfds_t n, int64_t tmo_ns, const sigset_t
 	nfds_t i;
 	int r = 0;
 
+	if (held_n)
+		poll_unhold(); /* left by a siglongjmp out of our last poll */
 	if (!velo_accel_count() || !fds || velo_bad_range(fds, n * sizeof(*fds)))
 		goto kernel;
 	for (i = 0; i < n; i++)
@@ -242,12 +301,11 @@ static int mux_poll(struct pollfd *fds, nfds_t n, int64_t tmo_ns, const sigset_t
 			velo_spin_result(false);
 		}
 		spin_from = 0;
-		for (i = 0; i < n; i++)
-			if (poll_loop(vss[i])) {
-				/* counted before we look: see sleep_read */
-				atomic_fetch_add(&vs_in(vss[i])->pollers, 1);
-				velo_loop_arm(vss[i], fds[i].events & POLLOUT);
-			}
+		if (!poll_hold(fds, vss, n)) {
+			errno = ENOMEM;
+			r = -1;
+			break;
+		}
 		armed = true;
 		if (rings_ready(fds, vss, n)) {
 			r = 0;
@@ -259,11 +317,7 @@ static int mux_poll(struct pollfd *fds, nfds_t n, int64_t tmo_ns, const sigset_t
 				kfds[i].revents = 0;
 			r = REAL(ppoll)(kfds, n, rem < 0 ? NULL : &left, mask);
 		}
-		for (i = 0; i < n; i++)
-			if (poll_loop(vss[i])) {
-				velo_loop_disarm(vss[i], fds[i].events & POLLOUT);
-				atomic_fetch_sub(&vs_in(vss[i])->pollers, 1);
-			}
+		poll_unhold();
 		if (r < 0)
 			break;
 		velo_stat_add(VELO_STAT_SLEEPS, 1);
