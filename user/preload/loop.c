@@ -2225,20 +2225,49 @@ static void watch_gc(const char *dir, const char *name)
 }
 
 /*
+ * Where the last collection stopped (a directory position, shared by the
+ * user's processes): each one looks further on. tmpfs lists new files
+ * first, so from the start a busy directory would show only young, live
+ * ones and the dead behind them would stay. -1 reads it, else writes it.
+ */
+static long gc_cursor(const char *dir, long pos)
+{
+	char path[80];
+	long v = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/.gc-cursor", dir);
+	fd = REAL(open)(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return 0;
+	if (pos < 0 && pread(fd, &v, sizeof(v), 0) != sizeof(v))
+		v = 0;
+	if (pos >= 0 && pwrite(fd, &pos, sizeof(pos), 0) != sizeof(pos))
+		unlink(path); /* a broken cursor starts over */
+	REAL(close)(fd);
+	return v < 0 ? 0 : v;
+}
+
+/*
  * Remove channel files whose sockets are all gone (processes killed, or
- * exited while their peer lived on): at most `budget` files per call.
+ * exited while their peer lived on): at most `budget` files per call,
+ * from where the last call stopped.
  */
 void velo_loop_gc(unsigned int budget)
 {
 	char dir[48], path[128];
-	struct dirent *de;
+	struct dirent *de = NULL;
 	DIR *d;
+	long from;
 	int saved = errno;
 
 	snprintf(dir, sizeof(dir), "/dev/shm/velo-%u", (unsigned int)geteuid());
 	d = opendir(dir);
 	if (!d)
 		return;
+	from = gc_cursor(dir, -1);
+	if (from)
+		seekdir(d, from);
 	while (budget && (de = readdir(d))) {
 		struct velo_chan hdr;
 		struct stat sb;
@@ -2288,6 +2317,7 @@ void velo_loop_gc(unsigned int budget)
 		if (!alive)
 			unlink(path);
 	}
+	gc_cursor(dir, de ? telldir(d) : 0); /* at the end: from the start next time */
 	closedir(d);
 	errno = saved;
 }
