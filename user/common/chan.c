@@ -19,25 +19,21 @@ static size_t iov_total(const struct iovec *iov, int iovcnt)
 	return n;
 }
 
-ssize_t velo_ring_read(struct velo_chan_dir *d, uint8_t *ring,
-		       const struct iovec *iov, int iovcnt, size_t len, bool peek)
+/*
+ * Copy len bytes between the ring, from position pos on (wrapping), and
+ * the iovec, in the direction to_ring says. Returns the bytes copied (less
+ * than len when the iovec is shorter).
+ */
+static inline size_t ring_copy(uint8_t *ring, uint64_t pos0, const struct iovec *iov,
+			       int iovcnt, size_t len, bool to_ring)
 {
-	int64_t used = velo_ring_used(d);
-	uint64_t h = atomic_load_explicit(&d->head, memory_order_relaxed);
-	size_t n, done = 0;
+	size_t done = 0, off = 0;
 	int i = 0;
-	size_t off = 0;
 
-	if (used < 0)
-		return -1;
-	n = iov_total(iov, iovcnt);
-	if (len > n)
-		len = n;
-	if (len > (uint64_t)used)
-		len = used;
 	while (done < len) {
-		size_t pos = (h + done) & (VELO_CHAN_RING - 1);
+		size_t pos = (pos0 + done) & (VELO_CHAN_RING - 1);
 		size_t chunk = len - done;
+		char *user;
 
 		while (i < iovcnt && off == iov[i].iov_len) {
 			i++;
@@ -49,10 +45,31 @@ ssize_t velo_ring_read(struct velo_chan_dir *d, uint8_t *ring,
 			chunk = VELO_CHAN_RING - pos;
 		if (chunk > iov[i].iov_len - off)
 			chunk = iov[i].iov_len - off;
-		memcpy((char *)iov[i].iov_base + off, ring + pos, chunk);
+		user = (char *)iov[i].iov_base + off;
+		if (to_ring)
+			memcpy(ring + pos, user, chunk);
+		else
+			memcpy(user, ring + pos, chunk);
 		off += chunk;
 		done += chunk;
 	}
+	return done;
+}
+
+ssize_t velo_ring_read(struct velo_chan_dir *d, uint8_t *ring,
+		       const struct iovec *iov, int iovcnt, size_t len, bool peek)
+{
+	int64_t used = velo_ring_used(d);
+	uint64_t h = atomic_load_explicit(&d->head, memory_order_relaxed);
+	size_t done, n = iov_total(iov, iovcnt);
+
+	if (used < 0)
+		return -1;
+	if (len > n)
+		len = n;
+	if (len > (uint64_t)used)
+		len = used;
+	done = ring_copy(ring, h, iov, iovcnt, len, false);
 	if (!peek && done)
 		atomic_store_explicit(&d->head, h + done, memory_order_release);
 	return done;
@@ -76,35 +93,15 @@ ssize_t velo_ring_write(struct velo_chan_dir *d, uint8_t *ring,
 {
 	int64_t used = velo_ring_used(d);
 	uint64_t t = atomic_load_explicit(&d->tail, memory_order_relaxed);
-	size_t n, done = 0, space, off = 0;
-	int i = 0;
+	size_t done, n = iov_total(iov, iovcnt);
 
 	if (used < 0)
 		return -1;
-	space = VELO_CHAN_RING - used;
-	n = iov_total(iov, iovcnt);
 	if (len > n)
 		len = n;
-	if (len > space)
-		len = space;
-	while (done < len) {
-		size_t pos = (t + done) & (VELO_CHAN_RING - 1);
-		size_t chunk = len - done;
-
-		while (i < iovcnt && off == iov[i].iov_len) {
-			i++;
-			off = 0;
-		}
-		if (i >= iovcnt)
-			break;
-		if (chunk > VELO_CHAN_RING - pos)
-			chunk = VELO_CHAN_RING - pos;
-		if (chunk > iov[i].iov_len - off)
-			chunk = iov[i].iov_len - off;
-		memcpy(ring + pos, (const char *)iov[i].iov_base + off, chunk);
-		off += chunk;
-		done += chunk;
-	}
+	if (len > VELO_CHAN_RING - (uint64_t)used)
+		len = VELO_CHAN_RING - used;
+	done = ring_copy(ring, t, iov, iovcnt, len, true);
 	if (done)
 		atomic_store_explicit(&d->tail, t + done, memory_order_release);
 	return done;

@@ -1052,69 +1052,35 @@ VELO_EXPORT int dup3(int oldfd, int newfd, int flags)
 
 /* ------------------------------------------------------- other fd sources */
 
-VELO_EXPORT int open(const char *path, int flags, ...)
+/* A new fd number from the kernel: its earlier life is over. */
+static int fd_opened(int r)
 {
-	mode_t mode = 0;
-	va_list ap;
-	int r;
-
-	va_start(ap, flags);
-	if (flags & (O_CREAT | O_TMPFILE))
-		mode = va_arg(ap, mode_t);
-	va_end(ap);
-	r = REAL(open)(path, flags, mode);
 	if (r >= 0)
 		velo_fd_opened(r);
 	return r;
 }
 
-VELO_EXPORT int open64(const char *path, int flags, ...)
-{
-	mode_t mode = 0;
-	va_list ap;
-	int r;
+/*
+ * open and its variants: the mode argument is there only when the flags
+ * may create a file (as libc reads it).
+ */
+#define OPEN_WRAPPER(name, params, args)                                  \
+	VELO_EXPORT int name params                                       \
+	{                                                                 \
+		mode_t mode = 0;                                          \
+		va_list ap;                                               \
+									  \
+		va_start(ap, flags);                                      \
+		if (flags & (O_CREAT | O_TMPFILE))                        \
+			mode = va_arg(ap, mode_t);                        \
+		va_end(ap);                                               \
+		return fd_opened(REAL(name) args);                        \
+	}
 
-	va_start(ap, flags);
-	if (flags & (O_CREAT | O_TMPFILE))
-		mode = va_arg(ap, mode_t);
-	va_end(ap);
-	r = REAL(open64)(path, flags, mode);
-	if (r >= 0)
-		velo_fd_opened(r);
-	return r;
-}
-
-VELO_EXPORT int openat(int dfd, const char *path, int flags, ...)
-{
-	mode_t mode = 0;
-	va_list ap;
-	int r;
-
-	va_start(ap, flags);
-	if (flags & (O_CREAT | O_TMPFILE))
-		mode = va_arg(ap, mode_t);
-	va_end(ap);
-	r = REAL(openat)(dfd, path, flags, mode);
-	if (r >= 0)
-		velo_fd_opened(r);
-	return r;
-}
-
-VELO_EXPORT int openat64(int dfd, const char *path, int flags, ...)
-{
-	mode_t mode = 0;
-	va_list ap;
-	int r;
-
-	va_start(ap, flags);
-	if (flags & (O_CREAT | O_TMPFILE))
-		mode = va_arg(ap, mode_t);
-	va_end(ap);
-	r = REAL(openat64)(dfd, path, flags, mode);
-	if (r >= 0)
-		velo_fd_opened(r);
-	return r;
-}
+OPEN_WRAPPER(open, (const char *path, int flags, ...), (path, flags, mode))
+OPEN_WRAPPER(open64, (const char *path, int flags, ...), (path, flags, mode))
+OPEN_WRAPPER(openat, (int dfd, const char *path, int flags, ...), (dfd, path, flags, mode))
+OPEN_WRAPPER(openat64, (int dfd, const char *path, int flags, ...), (dfd, path, flags, mode))
 
 VELO_EXPORT int pipe(int p[2])
 {
@@ -1140,11 +1106,7 @@ VELO_EXPORT int pipe2(int p[2], int flags)
 
 VELO_EXPORT int eventfd(unsigned int v, int flags)
 {
-	int r = REAL(eventfd)(v, flags);
-
-	if (r >= 0)
-		velo_fd_opened(r);
-	return r;
+	return fd_opened(REAL(eventfd)(v, flags));
 }
 
 /* ---------------------------------------------------------- fork and exec */
