@@ -398,6 +398,39 @@ static inline void set_nonblock(int fd, int on)
 
 /* ---- data ---- */
 
+/*
+ * Fill fd's send side: until nothing more fits, even after the kernel (or
+ * libvelo's ring) moved what it could. fd is left blocking.
+ */
+static inline void fill_send(int fd)
+{
+	static char big[1 << 16];
+	long sent;
+
+	set_nonblock(fd, 1);
+	do {
+		ssize_t r;
+
+		sent = 0;
+		while ((r = send(fd, big, sizeof(big), 0)) > 0)
+			sent += r;
+		NEED(errno == EAGAIN);
+		msleep(50);
+	} while (sent);
+	set_nonblock(fd, 0);
+}
+
+/* Read all that is there now. fd is left blocking. */
+static inline void drain_recv(int fd)
+{
+	char b[1 << 16];
+
+	set_nonblock(fd, 1);
+	while (recv(fd, b, sizeof(b), 0) > 0)
+		;
+	set_nonblock(fd, 0);
+}
+
 static inline ssize_t write_full(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;

@@ -79,33 +79,14 @@ static void read_data(void)
 	NEED(recv(s, b, sizeof(b), 0) == 4);
 }
 
-static char big[1 << 16];
-
 static void fill_s(void)
 {
-	long sent;
-
-	set_nonblock(s, 1);
-	do {
-		ssize_t r;
-
-		sent = 0;
-		while ((r = send(s, big, sizeof(big), 0)) > 0)
-			sent += r;
-		NEED(errno == EAGAIN);
-		msleep(50);
-	} while (sent);
-	set_nonblock(s, 0);
+	fill_send(s);
 }
 
 static void drain_c(void)
 {
-	char b[1 << 16];
-
-	set_nonblock(c, 1);
-	while (recv(c, b, sizeof(b), 0) > 0)
-		;
-	set_nonblock(c, 0);
+	drain_recv(c);
 }
 
 static void in_sets(int nsets, uint32_t mode, const char *what)

@@ -86,42 +86,18 @@ static void send_two(void)
 
 static void drain_s(void)
 {
-	char b[256];
-
-	set_nonblock(s, 1);
-	while (recv(s, b, sizeof(b), 0) > 0)
-		;
-	set_nonblock(s, 0);
+	drain_recv(s);
 }
-
-static char big[1 << 16];
 
 /* Our (s's) send side full, to the kernel's and the ring's limits. */
 static void fill_s(void)
 {
-	long sent;
-
-	set_nonblock(s, 1);
-	do {
-		ssize_t r;
-
-		sent = 0;
-		while ((r = send(s, big, sizeof(big), 0)) > 0)
-			sent += r;
-		NEED(errno == EAGAIN);
-		msleep(50);
-	} while (sent);
-	set_nonblock(s, 0);
+	fill_send(s);
 }
 
 static void peer_reads_then_sends(void)
 {
-	char b[1 << 16];
-
-	set_nonblock(c, 1);
-	while (recv(c, b, sizeof(b), 0) > 0)
-		;
-	set_nonblock(c, 0);
+	drain_recv(c);
 	msleep(30);
 	NEED(send(c, "x", 1, 0) == 1); /* for the reader */
 }
