@@ -29,7 +29,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -208,15 +210,31 @@ static int client_fork(const char *ip)
 	return 0;
 }
 
-/* select() on a wire socket: readable when the echo is back. */
+static void show_ioctl(int s, const char *name, unsigned long req)
+{
+	int v = -1;
+
+	printf("%s = %d\n", name, ioctl(s, req, &v) ? -errno : v);
+}
+
+/*
+ * select() on a wire socket: readable when the echo is back; the queue
+ * ioctls then; TCP_MAXSEG set before connect, and in use after.
+ */
 static int client_select(const char *ip)
 {
-	int err, s = tcp_to(ip, SERVER_PORT, false, &err);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(SERVER_PORT) };
+	int s = socket(AF_INET, SOCK_STREAM, 0), mss = 1000;
+	socklen_t ml = sizeof(mss);
 	struct timeval tv = { 5, 0 };
 	fd_set r, w;
 	char buf[8];
 
-	printf("connect = %s\n", ename(err));
+	printf("TCP_MAXSEG 1000 = %d\n", setsockopt(s, IPPROTO_TCP, TCP_MAXSEG, &mss, ml));
+	inet_pton(AF_INET, ip, &a.sin_addr);
+	printf("connect = %s\n", ename(connect(s, (struct sockaddr *)&a, sizeof(a)) ? errno : 0));
+	mss = getsockopt(s, IPPROTO_TCP, TCP_MAXSEG, &mss, &ml) ? -1 : mss;
+	printf("TCP_MAXSEG connected = %d\n", mss);
 	FD_ZERO(&r);
 	FD_SET(s, &r);
 	tv.tv_sec = 0;
@@ -233,7 +251,13 @@ static int client_select(const char *ip)
 	tv.tv_sec = 5;
 	printf("select readable = %d, set %d\n", select(s + 1, &r, NULL, NULL, &tv),
 	       FD_ISSET(s, &r) != 0);
+	show_ioctl(s, "FIONREAD", FIONREAD);
+	show_ioctl(s, "SIOCOUTQ", SIOCOUTQ);
+	show_ioctl(s, "SIOCOUTQNSD", SIOCOUTQNSD);
+	printf("recv 1 = %zd\n", recv(s, buf, 1, 0));
+	show_ioctl(s, "FIONREAD", FIONREAD);
 	printf("recv = %zd\n", recv(s, buf, sizeof(buf), 0));
+	show_ioctl(s, "FIONREAD", FIONREAD);
 	printf("close = %d\n", close(s));
 	return 0;
 }

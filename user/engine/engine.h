@@ -227,6 +227,15 @@ VTCP_API int vtcp_set_linger(struct vtcp_stack *st, int s, int onoff,
 /* TCP_CONGESTION: "cubic" or "reno" */
 VTCP_API int vtcp_set_cc(struct vtcp_stack *st, int s, const char *name);
 VTCP_API int vtcp_get_info(struct vtcp_stack *st, int s, struct vtcp_info *ti);
+/*
+ * Queue sizes in bytes, as Linux's SIOCINQ, SIOCOUTQ and SIOCOUTQNSD: to
+ * read, written and not yet acknowledged, written and not yet sent. 0 while
+ * the handshake is on; -EINVAL for a listener.
+ */
+struct vtcp_queues {
+	uint32_t inq, outq, notsent;
+};
+VTCP_API int vtcp_get_queues(struct vtcp_stack *st, int s, struct vtcp_queues *q);
 VTCP_API unsigned int vtcp_events(struct vtcp_stack *st, int s);
 /* SO_ERROR: returns and clears the pending error (positive errno or 0). */
 VTCP_API int vtcp_sock_error(struct vtcp_stack *st, int s);

@@ -569,8 +569,10 @@ int vtcp_getopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int *val)
 	/* Linux reports twice the value set (bookkeeping overhead) */
 	case VTCP_RCVBUF: *val = (int)MIN(2ull * tp->rcvbuf, (uint64_t)INT32_MAX); break;
 	case VTCP_SNDBUF: *val = (int)MIN(2ull * tp->sndbuf, (uint64_t)INT32_MAX); break;
-	case VTCP_MAXSEG: *val = tp->state == VTCP_ESTABLISHED ? tp->mss :
-				 (tp->user_mss ? tp->user_mss : TCP_MSS_DEFAULT); break;
+	case VTCP_MAXSEG: /* as Linux: the MSS in use, the user's while unconnected */
+		*val = tp->user_mss && (tp->state == VTCP_CLOSE || tp->state == VTCP_LISTEN) ?
+			       tp->user_mss : tp->mss ? tp->mss : TCP_MSS_DEFAULT;
+		break;
 	case VTCP_ECN: *val = tp->ecn_ok; break;
 	case VTCP_FLOWLABEL: *val = (int)tp->flowlabel; break;
 	case VTCP_QUICKACK: *val = tp->quick > 0; break;
@@ -657,6 +659,25 @@ int vtcp_get_info(struct vtcp_stack *st, int s, struct vtcp_info *ti)
 	ti->tcpi_reordering = tp->reordering;
 	ti->tcpi_rcv_space = tp->rcv_wnd_cap;
 	ti->tcpi_total_retrans = tp->total_retrans;
+	return 0;
+}
+
+int vtcp_get_queues(struct vtcp_stack *st, int s, struct vtcp_queues *q)
+{
+	struct tcb *tp = sock_get(st, s);
+	uint32_t sent;
+
+	if (!tp)
+		return -EBADF;
+	if (tp->state == VTCP_LISTEN)
+		return -EINVAL;
+	memset(q, 0, sizeof(*q));
+	if (tp->state == VTCP_SYN_SENT || tp->state == VTCP_SYN_RECV)
+		return 0;
+	q->inq = tp->rcvq.len;
+	q->outq = tp->sndq.len;
+	sent = tp->snd_nxt - tp->sndq_seq; /* a FIN sent counts one more */
+	q->notsent = tp->sndq.len > sent ? tp->sndq.len - sent : 0;
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <spawn.h>
 #include <sys/eventfd.h>
+#include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -991,6 +992,12 @@ VELO_EXPORT int ioctl(int fd, unsigned long req, ...)
 		r = REAL(ioctl)(fd, req, arg);
 		if (!r)
 			velo_wire_vs_set_nonblock(vs, *(int *)arg != 0);
+		velo_vs_put(vs);
+		return r;
+	}
+	if ((req == SIOCINQ || req == SIOCOUTQ || req == SIOCOUTQNSD) &&
+	    !velo_bad_range(arg, sizeof(int)) && (vs = wire_vs(fd))) {
+		r = velo_wire_vs_queue_ioctl(vs, req, arg);
 		velo_vs_put(vs);
 		return r;
 	}

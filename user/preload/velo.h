@@ -273,6 +273,8 @@ int velo_wire_vs_shutdown(struct vsock *vs, int how);
 /* The socket's last fd in this process closed. */
 void velo_wire_vs_close(struct vsock *vs);
 int velo_wire_vs_name(struct vsock *vs, bool peer, struct sockaddr *a, socklen_t *l);
+/* SIOCINQ (FIONREAD), SIOCOUTQ, SIOCOUTQNSD of a wire connection, into *v. */
+int velo_wire_vs_queue_ioctl(struct vsock *vs, unsigned long req, int *v);
 bool velo_wire_vs_getsockopt(struct vsock *vs, int level, int name, void *v, socklen_t *l,
 			     int *ret);
 /* The app changed an option of the kernel socket: mirror it to the engine. */

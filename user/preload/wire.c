@@ -24,7 +24,7 @@
  * connected one. A kernel connection that came before the engine listened
  * stays the kernel's (the XDP program asks the kernel for its 5-tuple).
  *
- * Not yet: MSG_OOB and ioctl queue sizes. A forked child cannot use its
+ * Not yet: MSG_OOB. A forked child cannot use its
  * parent's wire connections (they live in the parent's engine): its calls
  * on them fail with ENOTCONN, its close() only drops its reference; its
  * copies of a listener accept from the kernel only.
@@ -39,7 +39,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "preload/velo.h"
@@ -144,6 +146,10 @@ void velo_wire_vs_sockopt_changed(struct vsock *vs, int fd, int level, int name)
 		l = sizeof(lg);
 		if (!REAL(getsockopt)(fd, SOL_SOCKET, SO_LINGER, &lg, &l))
 			velo_wire_set_linger(vs->wst, vs->ws, lg.l_onoff, lg.l_linger);
+	} else if (level == IPPROTO_TCP && name == TCP_MAXSEG) {
+		/* the unconnected kernel socket says 536 unless the user set it */
+		if (!REAL(getsockopt)(fd, level, name, &v, &l) && v != TCP_MSS_DEFAULT)
+			velo_wire_setsockopt(vs->wst, vs->ws, VTCP_MAXSEG, v);
 	} else if (i >= 0 && !REAL(getsockopt)(fd, level, name, &v, &l)) {
 		velo_wire_setsockopt(vs->wst, vs->ws, mirrored[i].opt, v);
 	}
@@ -156,6 +162,7 @@ static void copy_options(struct vsock *vs, int fd)
 	velo_wire_vs_sockopt_changed(vs, fd, SOL_SOCKET, SO_RCVTIMEO);
 	velo_wire_vs_sockopt_changed(vs, fd, SOL_SOCKET, SO_SNDTIMEO);
 	velo_wire_vs_sockopt_changed(vs, fd, SOL_SOCKET, SO_LINGER);
+	velo_wire_vs_sockopt_changed(vs, fd, IPPROTO_TCP, TCP_MAXSEG);
 }
 
 /* Loopback and this host's own addresses are the loopback backend's. */
@@ -383,6 +390,20 @@ int velo_wire_vs_name(struct vsock *vs, bool peer, struct sockaddr *a, socklen_t
 	return err ? fail(-err) : 0;
 }
 
+int velo_wire_vs_queue_ioctl(struct vsock *vs, unsigned long req, int *v)
+{
+	struct vtcp_queues q;
+	int err;
+
+	if (gone(vs))
+		return fail(ENOTCONN);
+	err = velo_wire_get_queues(vs->wst, vs->ws, &q);
+	if (err)
+		return fail(-err);
+	*v = (int)(req == SIOCINQ ? q.inq : req == SIOCOUTQ ? q.outq : q.notsent);
+	return 0;
+}
+
 static void fill_tcp_info(const struct vtcp_info *v, struct tcp_info *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -442,8 +463,9 @@ bool velo_wire_vs_getsockopt(struct vsock *vs, int level, int name, void *v, soc
 		memcpy(v, &ti, *l);
 		*ret = 0;
 		return true;
-	} else if (i >= 0) {
-		if (velo_wire_getsockopt(vs->wst, vs->ws, mirrored[i].opt, &val))
+	} else if (i >= 0 || (level == IPPROTO_TCP && name == TCP_MAXSEG)) {
+		if (velo_wire_getsockopt(vs->wst, vs->ws, i >= 0 ? mirrored[i].opt : VTCP_MAXSEG,
+					 &val))
 			return false;
 	} else {
 		return false;

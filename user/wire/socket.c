@@ -624,6 +624,17 @@ int velo_wire_get_info(struct velo_wire_stack *st, int s, struct vtcp_info *ti)
 	return err;
 }
 
+int velo_wire_get_queues(struct velo_wire_stack *st, int s, struct vtcp_queues *q)
+{
+	int err = lock_sock(st, s);
+
+	if (err)
+		return err;
+	err = vtcp_get_queues(st->eng, st->socks[s].eng, q);
+	pthread_mutex_unlock(&st->lock);
+	return err;
+}
+
 int velo_wire_sock_error(struct velo_wire_stack *st, int s)
 {
 	int err = lock_sock(st, s);

@@ -108,6 +108,7 @@ int velo_wire_setsockopt(struct velo_wire_stack *st, int s, enum vtcp_opt opt, i
 int velo_wire_getsockopt(struct velo_wire_stack *st, int s, enum vtcp_opt opt, int *val);
 int velo_wire_set_linger(struct velo_wire_stack *st, int s, int onoff, int seconds);
 int velo_wire_get_info(struct velo_wire_stack *st, int s, struct vtcp_info *ti);
+int velo_wire_get_queues(struct velo_wire_stack *st, int s, struct vtcp_queues *q);
 /* SO_ERROR: positive errno or 0, cleared. */
 int velo_wire_sock_error(struct velo_wire_stack *st, int s);
 
