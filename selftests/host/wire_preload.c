@@ -147,6 +147,12 @@ static int client_echo(const char *ip)
 	l = sizeof(v);
 	getsockopt(s, IPPROTO_TCP, TCP_NODELAY, &v, &l);
 	printf("TCP_NODELAY = %d\n", v);
+	/* the bulk echo then runs through a small receive buffer */
+	v = 16384;
+	printf("SO_RCVBUF set = %d\n", setsockopt(s, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)));
+	l = sizeof(v);
+	getsockopt(s, SOL_SOCKET, SO_RCVBUF, &v, &l);
+	printf("SO_RCVBUF = %d\n", v);
 	r = recv(s, &c, 1, MSG_DONTWAIT);
 	printf("recv nothing yet = %zd %s\n", r, ename(r < 0 ? errno : 0));
 	echo_bulk(s, BULK);

@@ -146,6 +146,13 @@ void velo_wire_vs_sockopt_changed(struct vsock *vs, int fd, int level, int name)
 		l = sizeof(lg);
 		if (!REAL(getsockopt)(fd, SOL_SOCKET, SO_LINGER, &lg, &l))
 			velo_wire_set_linger(vs->wst, vs->ws, lg.l_onoff, lg.l_linger);
+	} else if (level == SOL_SOCKET && (name == SO_RCVBUF || name == SO_RCVBUFFORCE ||
+					  name == SO_SNDBUF || name == SO_SNDBUFFORCE)) {
+		bool rcv = name == SO_RCVBUF || name == SO_RCVBUFFORCE;
+
+		/* the kernel's value, doubled and clamped as Linux does: the engine doubles */
+		if (!REAL(getsockopt)(fd, level, rcv ? SO_RCVBUF : SO_SNDBUF, &v, &l))
+			velo_wire_setsockopt(vs->wst, vs->ws, rcv ? VTCP_RCVBUF : VTCP_SNDBUF, v / 2);
 	} else if (level == IPPROTO_TCP && name == TCP_MAXSEG) {
 		/* the unconnected kernel socket says 536 unless the user set it */
 		if (!REAL(getsockopt)(fd, level, name, &v, &l) && v != TCP_MSS_DEFAULT)
@@ -163,6 +170,11 @@ static void copy_options(struct vsock *vs, int fd)
 	velo_wire_vs_sockopt_changed(vs, fd, SOL_SOCKET, SO_SNDTIMEO);
 	velo_wire_vs_sockopt_changed(vs, fd, SOL_SOCKET, SO_LINGER);
 	velo_wire_vs_sockopt_changed(vs, fd, IPPROTO_TCP, TCP_MAXSEG);
+	/* set by the application (else the engine sizes them, as Linux autotunes) */
+	if (atomic_load(&vs->rcvbuf))
+		velo_wire_vs_sockopt_changed(vs, fd, SOL_SOCKET, SO_RCVBUF);
+	if (atomic_load(&vs->sndbuf))
+		velo_wire_vs_sockopt_changed(vs, fd, SOL_SOCKET, SO_SNDBUF);
 }
 
 /* Loopback and this host's own addresses are the loopback backend's. */
