@@ -24,7 +24,9 @@
  */
 static bool velo_selftest_version(void)
 {
-	BUILD_BUG_ON(sizeof(struct velo_stack_create) != 176);
+	BUILD_BUG_ON(sizeof(struct velo_stack_create) != 200);
+	BUILD_BUG_ON(offsetof(struct velo_stack_create, uar) != VELO_STACK_CREATE_SIZE_V1);
+	BUILD_BUG_ON(VELO_IOC_STACK_CREATE == VELO_IOC_STACK_CREATE_V1);
 	BUILD_BUG_ON(sizeof(struct velo_filter) != 56);
 	BUILD_BUG_ON(sizeof(struct velo_conn) != 64);
 	BUILD_BUG_ON(sizeof(struct velo_wait) != 16);
