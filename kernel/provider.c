@@ -12,10 +12,18 @@
 #include <linux/kmod.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/srcu.h>
 
 #include "velo.h"
 
 static DEFINE_MUTEX(velo_providers_lock);
+/*
+ * Readers of a stack's provider state (hw_priv): waits, poll and mmap of
+ * the UAR, which sleeps with the mm's mmap_lock held. SRCU rather than
+ * s->lock: the provider's destroy runs under s->lock and takes mmap_lock
+ * to unmap the UAR, the opposite order.
+ */
+DEFINE_STATIC_SRCU(velo_hw_srcu);
 static const struct velo_provider_ops *velo_mlx5_ops;
 
 int velo_provider_register(const struct velo_provider_ops *ops)
@@ -88,7 +96,7 @@ int velo_provider_create(struct velo_stack *s)
 
 /*
  * Destroy the stack's device queues (the stack dies or loses its device).
- * Waits and poll() may be inside events(): they finish first.
+ * Waits, poll() and mmap may be inside a hook: they finish first.
  */
 void velo_provider_stop(struct velo_stack *s)
 {
@@ -97,7 +105,7 @@ void velo_provider_stop(struct velo_stack *s)
 	if (!priv)
 		return;
 	RCU_INIT_POINTER(s->hw_priv, NULL);
-	synchronize_rcu();
+	synchronize_srcu(&velo_hw_srcu);
 	s->hw->destroy(priv);
 }
 
@@ -111,11 +119,27 @@ u32 velo_provider_events(struct velo_stack *s)
 {
 	void *priv;
 	u32 ev = 0;
+	int idx;
 
-	rcu_read_lock();
-	priv = rcu_dereference(s->hw_priv);
+	idx = srcu_read_lock(&velo_hw_srcu);
+	priv = srcu_dereference(s->hw_priv, &velo_hw_srcu);
 	if (priv)
 		ev = s->hw->events(priv);
-	rcu_read_unlock();
+	srcu_read_unlock(&velo_hw_srcu, idx);
 	return ev;
+}
+
+/* The doorbell page, while the stack has its device queues. */
+int velo_provider_mmap_uar(struct velo_stack *s, struct vm_area_struct *vma)
+{
+	int ret = -ENODEV;
+	void *priv;
+	int idx;
+
+	idx = srcu_read_lock(&velo_hw_srcu);
+	priv = srcu_dereference(s->hw_priv, &velo_hw_srcu);
+	if (priv)
+		ret = s->hw->mmap_uar(priv, vma);
+	srcu_read_unlock(&velo_hw_srcu, idx);
+	return ret;
 }

@@ -322,19 +322,6 @@ static int velo_stack_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-/* The hardware provider's doorbell page, while the stack has its device. */
-static int velo_stack_mmap_uar(struct velo_stack *s, struct vm_area_struct *vma)
-{
-	void *priv;
-	int ret;
-
-	mutex_lock(&s->lock);
-	priv = velo_provider_priv(s);
-	ret = priv ? s->hw->mmap_uar(priv, vma) : -ENODEV;
-	mutex_unlock(&s->lock);
-	return ret;
-}
-
 static int velo_stack_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct velo_stack *s = file->private_data;
@@ -347,7 +334,7 @@ static int velo_stack_mmap(struct file *file, struct vm_area_struct *vma)
 	vma->vm_flags |= VM_DONTEXPAND;
 	vma->vm_flags &= ~VM_MAYEXEC;
 	if (s->hw && vma->vm_pgoff == s->layout.uar.offset >> PAGE_SHIFT)
-		return velo_stack_mmap_uar(s, vma);
+		return velo_provider_mmap_uar(s, vma);
 	return remap_vmalloc_range(vma, s->mem, vma->vm_pgoff);
 }
 

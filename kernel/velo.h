@@ -122,7 +122,7 @@ int velo_mlx5_stack_bind(struct velo_stack *s, struct net_device *dev);
  * provider.c: a hardware provider module (velo_mlx5.ko) registers these
  * hooks; a stack holds a reference on the provider's module while it uses
  * it. @priv is what create returned; velo.ko calls the hooks under s->lock
- * (events: under RCU), so none of them races with destroy.
+ * (events, mmap_uar: under SRCU), so none of them races with destroy.
  */
 struct velo_filt;
 
@@ -153,6 +153,7 @@ int velo_provider_create(struct velo_stack *s);
 void velo_provider_stop(struct velo_stack *s);
 void *velo_provider_priv(struct velo_stack *s);
 u32 velo_provider_events(struct velo_stack *s);
+int velo_provider_mmap_uar(struct velo_stack *s, struct vm_area_struct *vma);
 
 /* dbpoll.c: doorbell polling for the soft provider. */
 void velo_db_init(struct velo_stack *s);
