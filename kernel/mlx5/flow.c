@@ -7,7 +7,7 @@
  *
  * The soft provider's lookup order (connected, listening on the address,
  * listening on any address) is three tables in three consecutive bypass
- * priorities: a miss falls through to the next, the last to the netdev.
+ * priorities: a miss goes on to the next, after the last to the netdev.
  * They sit at the end of the regular bypass priorities, which mlx5_ib
  * hands out from the start. IPv4 fragments are not matched: they go to
  * the kernel (as unsteerable frames do with the soft provider).
@@ -88,8 +88,8 @@ int velo_mlx5_flow_tables_create(struct velo_mlx5_dev *vdev)
 		if (IS_ERR(vdev->ft[i])) {
 			int ret = PTR_ERR(vdev->ft[i]);
 
-			dev_warn(vdev->mdev->device, "velo: create flow table (bypass priority %d): %d\n",
-				       attr.prio, ret);
+			dev_warn(vdev->mdev->device, "velo: create flow table (bypass %d): %d\n",
+				 attr.prio, ret);
 			vdev->ft[i] = NULL;
 			velo_mlx5_flow_tables_destroy(vdev);
 			return ret;

@@ -131,6 +131,12 @@ static int velo_mlx5_sq_ready(struct mlx5_core_dev *mdev, u32 sqn)
 	return mlx5_core_modify_sq(mdev, sqn, in);
 }
 
+/* Timestamps in CQEs: real time where the device can, as mlx5e does. */
+static bool velo_mlx5_real_time(u8 ts_format_cap)
+{
+	return ts_format_cap != MLX5_TIMESTAMP_FORMAT_CAP_FREE_RUNNING;
+}
+
 /* The device may require the frame's first headers inline in the WQE. */
 static u8 velo_mlx5_inline_mode(struct velo_mlx5_stack *m)
 {
@@ -158,7 +164,7 @@ static int velo_mlx5_sq_create(struct velo_mlx5_stack *m)
 	/* The SQ carries the mode only where the vport context sets it. */
 	per_sq = MLX5_CAP_ETH(m->mdev, wqe_inline_mode) == MLX5_CAP_INLINE_MODE_VPORT_CONTEXT;
 	velo_mlx5_sq_in(in, &q, m->tisn, per_sq ? mode : MLX5_INLINE_MODE_NONE,
-			MLX5_CAP_GEN(m->mdev, sq_ts_format) != MLX5_TIMESTAMP_FORMAT_CAP_FREE_RUNNING);
+			velo_mlx5_real_time(MLX5_CAP_GEN(m->mdev, sq_ts_format)));
 	ret = mlx5_cmd_exec(m->mdev, in, inlen, out, sizeof(out));
 	kvfree(in);
 	if (velo_mlx5_step(m, "create SQ", ret))
@@ -190,8 +196,7 @@ static int velo_mlx5_rq_create(struct velo_mlx5_stack *m)
 	if (!in)
 		return -ENOMEM;
 	q.cqn = m->rcq.cqn;
-	velo_mlx5_rq_in(in, &q,
-			MLX5_CAP_GEN(m->mdev, rq_ts_format) != MLX5_TIMESTAMP_FORMAT_CAP_FREE_RUNNING);
+	velo_mlx5_rq_in(in, &q, velo_mlx5_real_time(MLX5_CAP_GEN(m->mdev, rq_ts_format)));
 	ret = mlx5_core_create_rq(m->mdev, in, inlen, &m->rqn);
 	kvfree(in);
 	if (velo_mlx5_step(m, "create RQ", ret))
