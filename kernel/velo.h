@@ -244,6 +244,12 @@ int velo_netlink_init(void);
 void velo_netlink_exit(void);
 
 /* selftest.c: in-module self-tests, run at load when velo.selftest=1. */
+struct velo_selftest {
+	const char *name;
+	bool (*run)(void);
+};
+
+bool velo_selftests_table(const char *module, const struct velo_selftest *t, size_t n);
 bool velo_selftests_run(void);
 
 #endif /* VELO_VELO_H */

@@ -9,8 +9,9 @@
  * listening on any address) is three tables in three consecutive bypass
  * priorities: a miss goes on to the next, after the last to the netdev.
  * They sit at the end of the regular bypass priorities, which mlx5_ib
- * hands out from the start. IPv4 fragments are not matched: they go to
- * the kernel (as unsteerable frames do with the soft provider).
+ * hands out from the start. Only the fields every mlx5 NIC matches are
+ * used (no fragment bit): an IPv4 fragment with the ports still steers,
+ * the rest reach the kernel, and that datagram is lost either way.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -55,7 +56,6 @@ void velo_mlx5_flow_spec(struct mlx5_flow_spec *spec, const struct velo_key *k)
 		 k->family == AF_INET6 ? ETH_P_IPV6 : ETH_P_IP);
 	MLX5_SET_TO_ONES(fte_match_set_lyr_2_4, c, ip_protocol);
 	MLX5_SET(fte_match_set_lyr_2_4, v, ip_protocol, IPPROTO_TCP);
-	MLX5_SET_TO_ONES(fte_match_set_lyr_2_4, c, frag);
 	MLX5_SET_TO_ONES(fte_match_set_lyr_2_4, c, tcp_dport);
 	MLX5_SET(fte_match_set_lyr_2_4, v, tcp_dport, ntohs(k->lport));
 	if (velo_mlx5_flow_table(k) != VELO_MLX5_FT_ANY)
