@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * mlx5 devices: which mlx5_core device a netdev belongs to, and what the
- * stacks of one device share: a protection domain (the mkeys' and the
- * queues'), a transport domain (TIS and TIR) and the steering tables
+ * stacks of one device share: a transport domain (TIS and TIR) and the
+ * steering tables
  * (one table per priority in a namespace has room for one table level:
  * per-stack tables could never all be searched).
  */
@@ -33,28 +33,6 @@ struct mlx5_core_dev *velo_mlx5_mdev(const struct net_device *dev)
 	return pci_get_drvdata(to_pci_dev(parent));
 }
 
-static int velo_mlx5_alloc_pd(struct mlx5_core_dev *mdev, u32 *pdn)
-{
-	u32 out[MLX5_ST_SZ_DW(alloc_pd_out)] = {};
-	u32 in[MLX5_ST_SZ_DW(alloc_pd_in)] = {};
-	int ret;
-
-	MLX5_SET(alloc_pd_in, in, opcode, MLX5_CMD_OP_ALLOC_PD);
-	ret = mlx5_cmd_exec_inout(mdev, alloc_pd, in, out);
-	if (!ret)
-		*pdn = MLX5_GET(alloc_pd_out, out, pd);
-	return ret;
-}
-
-static void velo_mlx5_dealloc_pd(struct mlx5_core_dev *mdev, u32 pdn)
-{
-	u32 in[MLX5_ST_SZ_DW(dealloc_pd_in)] = {};
-
-	MLX5_SET(dealloc_pd_in, in, opcode, MLX5_CMD_OP_DEALLOC_PD);
-	MLX5_SET(dealloc_pd_in, in, pd, pdn);
-	mlx5_cmd_exec_in(mdev, dealloc_pd, in);
-}
-
 static struct velo_mlx5_dev *velo_mlx5_dev_create(struct mlx5_core_dev *mdev)
 {
 	struct velo_mlx5_dev *vdev = kzalloc(sizeof(*vdev), GFP_KERNEL);
@@ -63,15 +41,10 @@ static struct velo_mlx5_dev *velo_mlx5_dev_create(struct mlx5_core_dev *mdev)
 	if (!vdev)
 		return ERR_PTR(-ENOMEM);
 	vdev->mdev = mdev;
-	ret = velo_mlx5_alloc_pd(mdev, &vdev->pdn);
-	if (ret) {
-		dev_warn(mdev->device, "velo: alloc PD: %d\n", ret);
-		goto err_free;
-	}
 	ret = mlx5_core_alloc_transport_domain(mdev, &vdev->tdn);
 	if (ret) {
 		dev_warn(mdev->device, "velo: alloc transport domain: %d\n", ret);
-		goto err_pd;
+		goto err_free;
 	}
 	ret = velo_mlx5_flow_tables_create(vdev);
 	if (ret)
@@ -80,8 +53,6 @@ static struct velo_mlx5_dev *velo_mlx5_dev_create(struct mlx5_core_dev *mdev)
 
 err_td:
 	mlx5_core_dealloc_transport_domain(mdev, vdev->tdn);
-err_pd:
-	velo_mlx5_dealloc_pd(mdev, vdev->pdn);
 err_free:
 	kfree(vdev);
 	return ERR_PTR(ret);
@@ -120,6 +91,5 @@ void velo_mlx5_dev_put(struct velo_mlx5_dev *vdev)
 	mutex_unlock(&velo_mlx5_devs_lock);
 	velo_mlx5_flow_tables_destroy(vdev);
 	mlx5_core_dealloc_transport_domain(vdev->mdev, vdev->tdn);
-	velo_mlx5_dealloc_pd(vdev->mdev, vdev->pdn);
 	kfree(vdev);
 }

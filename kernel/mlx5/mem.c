@@ -4,7 +4,9 @@
  * area is DMA-mapped (queues, CQs and doorbell records are described to
  * the device by their pages' addresses), and the packet buffers get an
  * mkey whose virtual addresses are offsets in "buf", as the uapi promises
- * for data segments (lkey, addr = offset).
+ * for data segments (lkey, addr = offset). The mkey and the stack's
+ * queues are in a protection domain of their own: a WQE naming another
+ * stack's lkey is refused by the device, not served from that memory.
  *
  * The area stays mapped in user space: the NIC and the process share it,
  * as with any user-space NIC driver. x86's DMA is cache-coherent, so no
@@ -55,6 +57,28 @@ void velo_mlx5_mkey_in(u32 *in, u32 pdn, u64 len, const dma_addr_t *pas,
 	velo_mlx5_pas_fill(MLX5_ADDR_OF(create_mkey_in, in, klm_pas_mtt), pas, npages);
 }
 
+static int velo_mlx5_pd_alloc(struct mlx5_core_dev *mdev, u32 *pdn)
+{
+	u32 out[MLX5_ST_SZ_DW(alloc_pd_out)] = {};
+	u32 in[MLX5_ST_SZ_DW(alloc_pd_in)] = {};
+	int ret;
+
+	MLX5_SET(alloc_pd_in, in, opcode, MLX5_CMD_OP_ALLOC_PD);
+	ret = mlx5_cmd_exec_inout(mdev, alloc_pd, in, out);
+	if (!ret)
+		*pdn = MLX5_GET(alloc_pd_out, out, pd);
+	return ret;
+}
+
+static void velo_mlx5_pd_free(struct mlx5_core_dev *mdev, u32 pdn)
+{
+	u32 in[MLX5_ST_SZ_DW(dealloc_pd_in)] = {};
+
+	MLX5_SET(dealloc_pd_in, in, opcode, MLX5_CMD_OP_DEALLOC_PD);
+	MLX5_SET(dealloc_pd_in, in, pd, pdn);
+	mlx5_cmd_exec_in(mdev, dealloc_pd, in);
+}
+
 int velo_mlx5_mem_map(struct velo_mlx5_mem *m, struct mlx5_core_dev *mdev,
 		      const struct velo_stack *s)
 {
@@ -76,17 +100,22 @@ int velo_mlx5_mem_map(struct velo_mlx5_mem *m, struct mlx5_core_dev *mdev,
 }
 
 int velo_mlx5_mkey_create(struct velo_mlx5_mem *m, struct mlx5_core_dev *mdev,
-			  u32 pdn, u64 buf_size)
+			  u64 buf_size)
 {
 	unsigned int npages = buf_size >> PAGE_SHIFT;
 	int inlen = velo_mlx5_mkey_inlen(npages);
-	u32 *in = kvzalloc(inlen, GFP_KERNEL);
+	u32 *in;
 	int ret;
 
+	ret = velo_mlx5_pd_alloc(mdev, &m->pdn);
+	if (ret)
+		return ret;
+	m->has_pd = true;
+	in = kvzalloc(inlen, GFP_KERNEL);
 	if (!in)
 		return -ENOMEM;
 	/* "buf" is the area's first region: its pages come first. */
-	velo_mlx5_mkey_in(in, pdn, buf_size, m->dma, npages);
+	velo_mlx5_mkey_in(in, m->pdn, buf_size, m->dma, npages);
 	ret = mlx5_core_create_mkey(mdev, &m->mkey, in, inlen);
 	kvfree(in);
 	m->has_mkey = !ret;
@@ -99,6 +128,8 @@ void velo_mlx5_mem_unmap(struct velo_mlx5_mem *m, struct mlx5_core_dev *mdev)
 
 	if (m->has_mkey)
 		mlx5_core_destroy_mkey(mdev, m->mkey);
+	if (m->has_pd)
+		velo_mlx5_pd_free(mdev, m->pdn);
 	for (i = 0; i < m->npages; i++)
 		dma_unmap_page(m->dma_dev, m->dma[i], PAGE_SIZE, DMA_BIDIRECTIONAL);
 	kvfree(m->dma);

@@ -32,7 +32,6 @@ struct velo_mlx5_dev {
 	struct list_head node;
 	struct mlx5_core_dev *mdev;
 	unsigned int users;	/* stacks, under velo_mlx5_devs_lock */
-	u32 pdn;
 	u32 tdn;
 	struct mlx5_flow_table *ft[VELO_MLX5_FT_NUM];
 };
@@ -41,12 +40,14 @@ struct mlx5_core_dev *velo_mlx5_mdev(const struct net_device *dev);
 struct velo_mlx5_dev *velo_mlx5_dev_get(struct mlx5_core_dev *mdev);
 void velo_mlx5_dev_put(struct velo_mlx5_dev *vdev);
 
-/* mem.c: the stack's area, DMA-mapped page by page, and its mkey. */
+/* mem.c: the stack's area, DMA-mapped page by page, its PD and mkey. */
 struct velo_mlx5_mem {
 	struct device *dma_dev;
 	dma_addr_t *dma;	/* one per page of the area */
 	unsigned int npages;
+	u32 pdn;		/* the stack's own protection domain */
 	u32 mkey;
+	bool has_pd;
 	bool has_mkey;
 };
 
@@ -57,7 +58,7 @@ void velo_mlx5_pas_fill(__be64 *pas, const dma_addr_t *dma, unsigned int n);
 int velo_mlx5_mem_map(struct velo_mlx5_mem *m, struct mlx5_core_dev *mdev,
 		      const struct velo_stack *s);
 int velo_mlx5_mkey_create(struct velo_mlx5_mem *m, struct mlx5_core_dev *mdev,
-			  u32 pdn, u64 buf_size);
+			  u64 buf_size);
 void velo_mlx5_mem_unmap(struct velo_mlx5_mem *m, struct mlx5_core_dev *mdev);
 
 /* uar.c: the stack's own UAR page (doorbells), mapped to user space. */

@@ -2,8 +2,8 @@
 /*
  * A stack's hardware objects, made in dependency order and destroyed in
  * the reverse one (the filters' rules are gone first: velo.ko removes
- * them before it stops the provider): TIR, RQ, SQ, TIS, CQs, mkey, DMA
- * mappings, UAR. Each failing step is logged with the netdev and the step
+ * them before it stops the provider): TIR, RQ, SQ, TIS, CQs, mkey, PD,
+ * DMA mappings, UAR. Each failing step is logged with the netdev and the step
  * (mlx5_core logs the firmware's syndrome for a failed command).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -39,7 +39,7 @@ static struct velo_mlx5_q velo_mlx5_q(struct velo_mlx5_stack *m,
 
 	return (struct velo_mlx5_q) {
 		.log_size = log_size,
-		.pdn = m->vdev->pdn,
+		.pdn = m->mem.pdn,
 		.uar = m->uar->index,
 		.dbr = m->mem.dma[c->dbr.offset >> PAGE_SHIFT] + dbr,
 		.pas = &m->mem.dma[r->offset >> PAGE_SHIFT],
@@ -260,14 +260,14 @@ static int velo_mlx5_objects_create(struct velo_mlx5_stack *m)
 	int ret;
 
 	m->vdev = velo_mlx5_dev_get(m->mdev);
-	if (velo_mlx5_step(m, "device PD, transport domain, flow tables",
+	if (velo_mlx5_step(m, "device transport domain and flow tables",
 			   PTR_ERR_OR_ZERO(m->vdev)))
 		return PTR_ERR(m->vdev);
 	ret = velo_mlx5_mem_map(&m->mem, m->mdev, s);
 	if (velo_mlx5_step(m, "DMA-map the stack's area", ret))
 		return ret;
-	ret = velo_mlx5_mkey_create(&m->mem, m->mdev, m->vdev->pdn, s->layout.buf.size);
-	if (velo_mlx5_step(m, "create the buffer mkey", ret))
+	ret = velo_mlx5_mkey_create(&m->mem, m->mdev, s->layout.buf.size);
+	if (velo_mlx5_step(m, "create the PD and buffer mkey", ret))
 		return ret;
 	m->uar = velo_mlx5_uar_alloc(m->mdev);
 	if (velo_mlx5_step(m, "allocate a UAR", PTR_ERR_OR_ZERO(m->uar)))
