@@ -30,7 +30,8 @@ static long velo_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case VELO_IOC_VERSION:
 		return velo_ioctl_version((void __user *)arg);
 	case VELO_IOC_STACK_CREATE:
-		return velo_stack_create((void __user *)arg);
+	case VELO_IOC_STACK_CREATE_V1:
+		return velo_stack_create((void __user *)arg, _IOC_SIZE(cmd));
 	default:
 		return -ENOTTY;
 	}

@@ -281,6 +281,8 @@ static int velo_filter_key(struct velo_stack *s, const struct velo_filter *uf,
 
 static void velo_filter_unlink(struct velo_stack *s, struct velo_filt *f)
 {
+	if (f->hw)
+		s->hw->filter_del(velo_provider_priv(s), f);
 	velo_ftab_remove(f);
 	list_del(&f->snode);
 	kfree_rcu(f, rcu);
@@ -301,6 +303,17 @@ static int velo_filter_insert(struct velo_stack *s, struct velo_filt *f, bool ta
 	ret = velo_ftab_insert(f, takeover, &old);
 	if (ret)
 		return ret;
+	if (old) {
+		/* Same stack, same tuple: the hardware rule stays as it is. */
+		f->hw = old->hw;
+	} else if (s->hw) {
+		ret = s->hw->filter_add(velo_provider_priv(s), f);
+		if (ret) {
+			velo_ftab_remove(f);
+			synchronize_rcu();	/* the caller frees f at once */
+			return ret;
+		}
+	}
 	list_add_tail(&f->snode, &s->filters);
 	if (old) {
 		list_del(&old->snode);

@@ -1,18 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The mlx5 provider: on a netdev of mlx5_core, the same queue formats
- * would be real hardware queues (SQ/RQ/CQ created through mlx5_core, the
- * buffer area registered as an mkey, the UAR doorbell page mapped, flow
- * steering rules instead of the netfilter hook).
- *
- * That is NOT implemented in this version: there is no mlx5 hardware to
- * verify it against, and unverified queue-creation code would be worse
- * than an honest refusal. mlx5 netdevs are detected (the netdev's parent
- * device is bound to mlx5_core, the PCI driver, or one of its auxiliary
- * drivers "mlx5_core.*"), and stack creation on them fails with
- * -EOPNOTSUPP and a log line, unless velo.mlx5_soft=1 asks for the soft
- * provider there (which works on any netdev, without hardware offload).
- * velo.ko therefore links no mlx5_core symbol and loads without it.
+ * mlx5 netdevs: detection and the provider choice. The hardware provider
+ * itself is velo_mlx5.ko (kernel/mlx5/), loaded on demand, so that velo.ko
+ * links no mlx5_core symbol and loads without it. A netdev is mlx5's when
+ * its parent device is bound to mlx5_core, the PCI driver, or one of its
+ * auxiliary drivers "mlx5_core.*". velo.mlx5_soft=1 asks for the soft
+ * provider there instead (it works on any netdev, without offload).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -34,14 +27,20 @@ bool velo_mlx5_netdev(const struct net_device *dev)
 	       !strncmp(parent->driver->name, "mlx5_core", strlen("mlx5_core"));
 }
 
-int velo_mlx5_stack_init(struct velo_stack *s, struct net_device *dev)
+/* Choose the provider of a stack on mlx5 netdev @dev; the queues come later. */
+int velo_mlx5_stack_bind(struct velo_stack *s, struct net_device *dev)
 {
 	if (READ_ONCE(mlx5_soft)) {
 		pr_info_ratelimited("%s: mlx5 netdev, soft provider (velo.mlx5_soft=1)\n",
 				    dev->name);
 		return 0;
 	}
-	pr_warn_ratelimited("%s: mlx5 provider not implemented: hardware queues unsupported (velo.mlx5_soft=1 for the soft provider)\n",
-			    dev->name);
-	return -EOPNOTSUPP;
+	s->hw = velo_provider_get(VELO_PROVIDER_MLX5);
+	if (!s->hw) {
+		pr_warn_ratelimited("%s: mlx5 netdev but the velo_mlx5 module cannot be loaded (velo.mlx5_soft=1 for the soft provider)\n",
+				    dev->name);
+		return -EOPNOTSUPP;
+	}
+	s->provider = VELO_PROVIDER_MLX5;
+	return 0;
 }

@@ -67,6 +67,13 @@ static void velo_rx_deliver(struct velo_stack *s, struct sk_buff *skb)
 {
 	struct sk_buff *segs, *seg, *next;
 
+	/*
+	 * A hardware stack's frames arrive in its own queues, which velo.ko
+	 * must not write: one that reached the kernel anyway (before its
+	 * steering rule, or over another path) is dropped, not answered.
+	 */
+	if (s->hw)
+		return;
 	if (!skb_is_gso(skb)) {
 		velo_soft_rx(s, skb);
 		return;

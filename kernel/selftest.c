@@ -4,11 +4,13 @@
  * "velo: <name>: pass" or "velo: <name>: FAIL"; the VM harness turns these
  * lines into test results and fails on any verdict other than pass.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+/* Lines name their module themselves (velo or velo_mlx5). */
+#define pr_fmt(fmt) fmt
 
 #include <linux/etherdevice.h>
 #include <linux/kernel.h>
 #include <linux/mlx5/cq.h>
+#include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/tcp.h>
@@ -24,7 +26,9 @@
  */
 static bool velo_selftest_version(void)
 {
-	BUILD_BUG_ON(sizeof(struct velo_stack_create) != 176);
+	BUILD_BUG_ON(sizeof(struct velo_stack_create) != 200);
+	BUILD_BUG_ON(offsetof(struct velo_stack_create, uar) != VELO_STACK_CREATE_SIZE_V1);
+	BUILD_BUG_ON(VELO_IOC_STACK_CREATE == VELO_IOC_STACK_CREATE_V1);
 	BUILD_BUG_ON(sizeof(struct velo_filter) != 56);
 	BUILD_BUG_ON(sizeof(struct velo_conn) != 64);
 	BUILD_BUG_ON(sizeof(struct velo_wait) != 16);
@@ -259,10 +263,7 @@ static bool velo_selftest_mlx5_detect(void)
 	return ok;
 }
 
-static const struct {
-	const char *name;
-	bool (*run)(void);
-} velo_selftests[] = {
+static const struct velo_selftest velo_selftests[] = {
 	{ "version", velo_selftest_version },
 	{ "wqe_parse", velo_selftest_wqe_parse },
 	{ "cq_owner", velo_selftest_cq_owner },
@@ -271,16 +272,26 @@ static const struct {
 	{ "mlx5_detect", velo_selftest_mlx5_detect },
 };
 
-bool velo_selftests_run(void)
+/*
+ * Run @n tests and print "<module>: <name>: pass" (or FAIL) for each: the
+ * VM harness's format. velo_mlx5.ko runs its own through this too.
+ */
+bool velo_selftests_table(const char *module, const struct velo_selftest *t, size_t n)
 {
 	bool all = true;
 	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(velo_selftests); i++) {
-		bool ok = velo_selftests[i].run();
+	for (i = 0; i < n; i++) {
+		bool ok = t[i].run();
 
-		pr_info("%s: %s\n", velo_selftests[i].name, ok ? "pass" : "FAIL");
+		pr_info("%s: %s: %s\n", module, t[i].name, ok ? "pass" : "FAIL");
 		all &= ok;
 	}
 	return all;
+}
+EXPORT_SYMBOL_GPL(velo_selftests_table);
+
+bool velo_selftests_run(void)
+{
+	return velo_selftests_table(KBUILD_MODNAME, velo_selftests, ARRAY_SIZE(velo_selftests));
 }

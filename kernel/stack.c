@@ -70,6 +70,10 @@ static u64 velo_layout(struct velo_stack_create *c)
 		off += PAGE_ALIGN(regions[i].size);
 	}
 	c->mmap_size = off;
+	/* A hardware provider fills these in; user input is ignored. */
+	c->uar = (struct velo_region){};
+	c->uar_db_offset = 0;
+	c->min_inline = 0;
 	return off;
 }
 
@@ -142,6 +146,9 @@ static void velo_rings_init(struct velo_stack *s)
 /* Undo velo_stack_alloc() and everything after it, whatever got done. */
 static void velo_stack_free(struct velo_stack *s)
 {
+	velo_provider_stop(s);
+	if (s->hw)
+		velo_provider_put(s->hw);
 	vfree(s->mem);
 	velo_mem_uncharge(s);
 	if (s->dev)
@@ -205,10 +212,11 @@ static int velo_stack_bind(struct velo_stack *s, const struct velo_stack_create 
 		return -EPERM;
 	}
 	s->provider = VELO_PROVIDER_SOFT;
-	return velo_mlx5_netdev(dev) ? velo_mlx5_stack_init(s, dev) : 0;
+	return velo_mlx5_netdev(dev) ? velo_mlx5_stack_bind(s, dev) : 0;
 }
 
-static int velo_stack_setup(struct velo_stack *s, struct velo_stack_create *c)
+/* @full: the caller passed the whole velo_stack_create (it knows the UAR). */
+static int velo_stack_setup(struct velo_stack *s, struct velo_stack_create *c, bool full)
 {
 	u64 size;
 	int ret;
@@ -219,6 +227,11 @@ static int velo_stack_setup(struct velo_stack *s, struct velo_stack_create *c)
 	ret = velo_stack_bind(s, c);
 	if (ret)
 		return ret;
+	if (s->hw && !full) {
+		pr_warn_ratelimited("%s: user space too old for the hardware provider (no UAR mapping)\n",
+				    s->dev->name);
+		return -EOPNOTSUPP;
+	}
 	size = velo_layout(c);
 	ret = velo_mem_charge(s, size);
 	if (ret)
@@ -228,7 +241,7 @@ static int velo_stack_setup(struct velo_stack *s, struct velo_stack_create *c)
 		return -ENOMEM;
 	s->layout = *c;
 	velo_rings_init(s);
-	return 0;
+	return s->hw ? velo_provider_create(s) : 0;
 }
 
 static int velo_stack_register(struct velo_stack *s, struct velo_stack_create *c)
@@ -243,13 +256,18 @@ static int velo_stack_register(struct velo_stack *s, struct velo_stack_create *c
 		return ret;
 	c->stack_id = s->id;
 	c->provider = s->provider;
-	/* mlx5 numbering: a 24-bit queue number, the mkey index in lkey[31:8]. */
-	c->sqn = s->id & 0xffffff;
-	c->rqn = s->id & 0xffffff;
-	c->lkey = (s->id << 8) | 0x76;
-	s->layout.lkey = c->lkey;
-	s->layout.sqn = c->sqn;
-	s->layout.rqn = c->rqn;
+	if (!s->hw) {
+		/* mlx5 numbering: a 24-bit queue number, the mkey index in lkey[31:8]. */
+		s->layout.sqn = s->id & 0xffffff;
+		s->layout.rqn = s->id & 0xffffff;
+		s->layout.lkey = (s->id << 8) | 0x76;
+	}
+	c->lkey = s->layout.lkey;
+	c->sqn = s->layout.sqn;
+	c->rqn = s->layout.rqn;
+	c->uar = s->layout.uar;
+	c->uar_db_offset = s->layout.uar_db_offset;
+	c->min_inline = s->layout.min_inline;
 	ret = velo_sysfs_stack_add(s);
 	if (ret) {
 		mutex_lock(&velo_stacks_lock);
@@ -277,6 +295,7 @@ static void velo_stack_detach(struct velo_stack *s, bool rst)
 	if (rst && s->dev)
 		velo_teardown_rst(s);
 	velo_filters_flush(s);
+	velo_provider_stop(s);
 	s->dead = true;
 	if (s->dev) {
 		netdev_put(s->dev, &s->dev_tracker);
@@ -314,6 +333,8 @@ static int velo_stack_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EPERM;
 	vma->vm_flags |= VM_DONTEXPAND;
 	vma->vm_flags &= ~VM_MAYEXEC;
+	if (s->hw && vma->vm_pgoff == s->layout.uar.offset >> PAGE_SHIFT)
+		return velo_provider_mmap_uar(s, vma);
 	return remap_vmalloc_range(vma, s->mem, vma->vm_pgoff);
 }
 
@@ -332,7 +353,8 @@ static long velo_stack_ioctl(struct file *file, unsigned int cmd, unsigned long 
 
 	switch (cmd) {
 	case VELO_IOC_KICK:
-		return velo_soft_kick(s);
+		/* Hardware queues have a real doorbell, mapped to user space. */
+		return s->hw ? -EOPNOTSUPP : velo_soft_kick(s);
 	case VELO_IOC_FILTER_ADD:
 		return velo_filter_add(s, uarg);
 	case VELO_IOC_FILTER_DEL:
@@ -359,7 +381,7 @@ static const struct file_operations velo_stack_fops = {
  * On failure the stack is destroyed (by ->release once a file exists).
  */
 static long velo_stack_install(struct velo_stack *s, struct velo_stack_create *c,
-			       void __user *arg)
+			       void __user *arg, size_t size)
 {
 	struct file *file;
 	int fd;
@@ -376,7 +398,7 @@ static long velo_stack_install(struct velo_stack *s, struct velo_stack_create *c
 		return PTR_ERR(file);
 	}
 	c->fd = fd;
-	if (copy_to_user(arg, c, sizeof(*c))) {
+	if (copy_to_user(arg, c, size)) {
 		put_unused_fd(fd);
 		fput(file);	/* ->release tears the stack down */
 		return -EFAULT;
@@ -385,25 +407,26 @@ static long velo_stack_install(struct velo_stack *s, struct velo_stack_create *c
 	return 0;
 }
 
-long velo_stack_create(void __user *arg)
+/* @size: VELO_STACK_CREATE_SIZE_V1 or the whole structure (the ioctl's). */
+long velo_stack_create(void __user *arg, size_t size)
 {
-	struct velo_stack_create c;
+	struct velo_stack_create c = {};
 	struct velo_stack *s;
 	int ret;
 
-	if (copy_from_user(&c, arg, sizeof(c)))
+	if (copy_from_user(&c, arg, size))
 		return -EFAULT;
 	s = velo_stack_alloc();
 	if (!s)
 		return -ENOMEM;
-	ret = velo_stack_setup(s, &c);
+	ret = velo_stack_setup(s, &c, size == sizeof(c));
 	if (!ret)
 		ret = velo_stack_register(s, &c);
 	if (ret) {
 		velo_stack_free(s);
 		return ret;
 	}
-	return velo_stack_install(s, &c, arg);
+	return velo_stack_install(s, &c, arg, size);
 }
 
 int velo_stacks_for_each(unsigned long *pos, velo_stack_fn fn, void *arg)

@@ -80,6 +80,8 @@ struct velo_stack {
 	struct velo_cq rcq;
 	struct velo_cq scq;
 	struct velo_conn *conns;
+	const struct velo_provider_ops *hw;	/* NULL: the soft provider */
+	void __rcu *hw_priv;			/* the provider's state, NULL once stopped */
 	u16 sq_cc;		/* consumer counters, kernel-private */
 	u16 rq_cc;
 	u8 wqe[VELO_MAX_WQEBBS * VELO_WQEBB];	/* snapshot, under lock */
@@ -106,15 +108,52 @@ int velo_device_init(void);
 void velo_device_exit(void);
 
 /* stack.c: stack objects, their fd and mapping, the registry. */
-long velo_stack_create(void __user *arg);
+long velo_stack_create(void __user *arg, size_t size);
 int velo_stacks_init(void);
 void velo_stacks_exit(void);
 typedef int (*velo_stack_fn)(struct velo_stack *s, void *arg);
 int velo_stacks_for_each(unsigned long *pos, velo_stack_fn fn, void *arg);
 
-/* mlx5.c: the mlx5 provider. */
+/* mlx5.c: mlx5 netdev detection, provider choice. */
 bool velo_mlx5_netdev(const struct net_device *dev);
-int velo_mlx5_stack_init(struct velo_stack *s, struct net_device *dev);
+int velo_mlx5_stack_bind(struct velo_stack *s, struct net_device *dev);
+
+/*
+ * provider.c: a hardware provider module (velo_mlx5.ko) registers these
+ * hooks; a stack holds a reference on the provider's module while it uses
+ * it. @priv is what create returned; velo.ko calls the hooks under s->lock
+ * (events, mmap_uar: under SRCU), so none of them races with destroy.
+ */
+struct velo_filt;
+
+struct velo_provider_ops {
+	struct module *owner;
+	u32 provider;		/* enum velo_provider */
+	/*
+	 * Make the device's queues over the stack's area (s->mem, s->layout),
+	 * fill layout.lkey/sqn/rqn/uar/uar_db_offset/min_inline and return
+	 * the provider's state in @priv. On failure, leave nothing behind.
+	 */
+	int (*create)(struct velo_stack *s, struct net_device *dev, void **priv);
+	/* Undo create: the device stops touching s->mem and the UAR mapping. */
+	void (*destroy)(void *priv);
+	int (*mmap_uar)(void *priv, struct vm_area_struct *vma);
+	/* Steer a filter's frames to the stack's queues (rule in f->hw). */
+	int (*filter_add)(void *priv, struct velo_filt *f);
+	void (*filter_del)(void *priv, struct velo_filt *f);
+	/* VELO_EV_* pending; with none, arm the CQs so that an event wakes. */
+	u32 (*events)(void *priv);
+};
+
+int velo_provider_register(const struct velo_provider_ops *ops);
+void velo_provider_unregister(const struct velo_provider_ops *ops);
+const struct velo_provider_ops *velo_provider_get(u32 provider);
+void velo_provider_put(const struct velo_provider_ops *ops);
+int velo_provider_create(struct velo_stack *s);
+void velo_provider_stop(struct velo_stack *s);
+void *velo_provider_priv(struct velo_stack *s);
+u32 velo_provider_events(struct velo_stack *s);
+int velo_provider_mmap_uar(struct velo_stack *s, struct vm_area_struct *vma);
 
 /* dbpoll.c: doorbell polling for the soft provider. */
 void velo_db_init(struct velo_stack *s);
@@ -149,6 +188,7 @@ struct velo_filt {
 	struct velo_key key;
 	u64 handle;
 	struct velo_stack *stack;
+	void *hw;			/* the hardware provider's steering rule */
 	struct rcu_head rcu;
 };
 
@@ -204,6 +244,12 @@ int velo_netlink_init(void);
 void velo_netlink_exit(void);
 
 /* selftest.c: in-module self-tests, run at load when velo.selftest=1. */
+struct velo_selftest {
+	const char *name;
+	bool (*run)(void);
+};
+
+bool velo_selftests_table(const char *module, const struct velo_selftest *t, size_t n);
 bool velo_selftests_run(void);
 
 #endif /* VELO_VELO_H */

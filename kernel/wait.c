@@ -12,6 +12,7 @@
  * wakeups, and an idle one is woken from the receive softirq directly.
  */
 #include <linux/hrtimer.h>
+#include <linux/module.h>
 #include <linux/poll.h>
 #include <linux/uaccess.h>
 
@@ -19,6 +20,8 @@
 
 static u32 velo_events(struct velo_stack *s)
 {
+	if (s->hw)
+		return velo_provider_events(s);
 	return (velo_cq_pending(&s->rcq) ? VELO_EV_RX : 0) |
 	       (velo_cq_pending(&s->scq) ? VELO_EV_TX : 0);
 }
@@ -44,6 +47,7 @@ void velo_wake(struct velo_stack *s)
 		wake_up_interruptible_poll(&s->wq, EPOLLIN | EPOLLRDNORM);
 	}
 }
+EXPORT_SYMBOL_GPL(velo_wake);
 
 long velo_wait(struct velo_stack *s, void __user *arg)
 {

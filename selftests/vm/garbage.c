@@ -157,7 +157,17 @@ static int bad_create_args(void)
 	c.ifindex = if_nametoindex("v0");
 	c.buf_size = BUF;
 	c.log_sq_size = c.log_rq_size = c.log_cq_size = 6;
+	/* Out fields: what the caller left there is ignored; soft has no UAR. */
+	memset(&c.uar, 0xee, sizeof(c) - VELO_STACK_CREATE_SIZE_V1);
 	KTAP_EXPECT(ioctl(dev, VELO_IOC_STACK_CREATE, &c) == 0 && c.fd >= 0);
+	KTAP_EXPECT(c.provider == VELO_PROVIDER_SOFT && !c.uar.offset && !c.uar.size &&
+		    !c.uar_db_offset && !c.min_inline);
+	KTAP_EXPECT(ioctl(c.fd, VELO_IOC_KICK) == 0);
+	close(c.fd);
+	/* User space built before the uar fields: 176 bytes in, 176 bytes out. */
+	memset(&c.uar, 0xee, sizeof(c) - VELO_STACK_CREATE_SIZE_V1);
+	KTAP_EXPECT(ioctl(dev, VELO_IOC_STACK_CREATE_V1, &c) == 0 && c.fd >= 0);
+	KTAP_EXPECT(c.provider == VELO_PROVIDER_SOFT && c.min_inline == 0xeeeeeeee);
 	close(c.fd);
 	c.buf_size = 4095;
 	KTAP_EXPECT(ioctl(dev, VELO_IOC_STACK_CREATE, &c) == -1 && errno == EINVAL);

@@ -99,6 +99,7 @@ struct velo_ko {
 	struct velo_ko_data_seg *rq;
 	uint32_t *qp_dbr;
 	uint32_t *sq_poll;
+	uint8_t *uar;		/* mlx5 provider: the doorbell page, else NULL */
 	struct velo_ko_cq rcq, scq;
 	struct velo_conn *conns;
 	uint32_t frame_size, tx_inline;
@@ -112,6 +113,7 @@ struct velo_ko {
 	uint16_t sq_cc;		/* ... completed */
 	uint64_t *sq_addr;	/* buffer of the WQE starting at each WQEBB */
 	uint8_t *sq_nbb;	/* its size in WQEBBs */
+	uint16_t sq_last;	/* the last WQE posted: the mlx5 doorbell names it */
 	/*
 	 * Every WQE asks for a CQE and holds one send buffer; open bounds the
 	 * buffers by the send CQ's size and by the SQ over tx_max_nbb, so

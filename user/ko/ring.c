@@ -232,6 +232,7 @@ static void velo_ko_post_send(struct velo_ko *k, const struct velo_ko_frame *f,
 	ctrl->fm_ce_se = VELO_KO_CQ_UPDATE;
 	ctrl->imm = 0;
 	k->sq_addr[slot] = f->addr;
+	k->sq_last = pc;
 	k->sq_nbb[slot] = (ds + 3) / 4;
 	k->sq_pc = pc + k->sq_nbb[slot];
 	k->stats.tx_frames++;
@@ -244,6 +245,21 @@ int velo_ko_kick(struct velo_ko *k)
 	return ioctl(k->fd, VELO_IOC_KICK) ? -errno : 0;
 }
 
+/*
+ * The mlx5 doorbell: the last WQE's first 8 bytes (its counter and the
+ * SQ number) to the UAR, after the doorbell record is visible. The page
+ * is write-combining: the fence after the write flushes it to the device.
+ */
+static void velo_ko_uar_ring(struct velo_ko *k)
+{
+	uint64_t db;
+
+	memcpy(&db, velo_ko_sq_seg(k, k->sq_last, 0), sizeof(db));
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	*(volatile uint64_t *)(k->uar + k->c.uar_db_offset) = db;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
 void velo_ko_tx_submit(struct velo_ko *k, const struct velo_ko_frame *f,
 		       unsigned int n, int csum)
 {
@@ -253,6 +269,11 @@ void velo_ko_tx_submit(struct velo_ko *k, const struct velo_ko_frame *f,
 	for (i = 0; i < n; i++)
 		velo_ko_post_send(k, &f[i], cs_flags);
 	velo_ko_dbr_write(&k->qp_dbr[VELO_KO_SND_DBR], k->sq_pc);
+	if (k->uar) {
+		if (k->sq_pc != k->sq_cc)
+			velo_ko_uar_ring(k);
+		return;
+	}
 	if (!k->stats.db_poll || !n)
 		velo_ko_kick(k);
 }

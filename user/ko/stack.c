@@ -105,6 +105,34 @@ static int velo_ko_create(const struct velo_ko_config *cfg, struct velo_ko *k)
 	return 0;
 }
 
+/*
+ * The mlx5 provider: map the doorbell page, and send the frame headers
+ * the device needs inline (fewer send buffers then, if the SQ holds fewer
+ * of the larger WQEs).
+ */
+static int velo_ko_hw_init(struct velo_ko *k, uint32_t *tx_frames)
+{
+	uint32_t tx_max;
+
+	if (k->c.provider != VELO_PROVIDER_MLX5)
+		return 0;
+	if (k->c.min_inline > VELO_KO_MAX_INLINE || k->c.uar.size < k->c.uar_db_offset + 8)
+		return -EOPNOTSUPP;
+	k->uar = mmap(NULL, k->c.uar.size, PROT_WRITE, MAP_SHARED, k->fd, k->c.uar.offset);
+	if (k->uar == MAP_FAILED) {
+		k->uar = NULL;
+		return -errno;
+	}
+	if (k->c.min_inline > k->tx_inline) {
+		k->tx_inline = k->c.min_inline;
+		k->tx_max_nbb = velo_ko_max_nbb(k->tx_inline);
+		tx_max = (1U << k->c.log_sq_size) / k->tx_max_nbb;
+		if (*tx_frames > tx_max)
+			*tx_frames = tx_max;
+	}
+	return 0;
+}
+
 static void velo_ko_map_regions(struct velo_ko *k)
 {
 	uint8_t *dbr = k->map + k->c.dbr.offset;
@@ -173,6 +201,8 @@ int velo_ko_open(const struct velo_ko_config *cfg, struct velo_ko **out)
 	r = velo_ko_sizes(cfg, k, &rx_frames, &tx_frames);
 	if (!r)
 		r = velo_ko_create(cfg, k);
+	if (!r)
+		r = velo_ko_hw_init(k, &tx_frames);
 	if (!r) {
 		velo_ko_map_regions(k);
 		r = velo_ko_shadow_init(k, rx_frames, tx_frames);
@@ -182,7 +212,7 @@ int velo_ko_open(const struct velo_ko_config *cfg, struct velo_ko **out)
 		return r;
 	}
 	velo_ko_rq_fill(k);
-	if (!cfg->no_db_poll && velo_ko_db_poll_us() > 0)
+	if (!cfg->no_db_poll && !k->uar && velo_ko_db_poll_us() > 0)
 		velo_ko_db_poll_arm(k);
 	*out = k;
 	return 0;
@@ -194,6 +224,8 @@ void velo_ko_close(struct velo_ko *k)
 		__atomic_store_n(k->sq_poll, 0, __ATOMIC_RELEASE);
 		munmap(k->map, k->c.mmap_size);
 	}
+	if (k->uar)
+		munmap(k->uar, k->c.uar.size);
 	if (k->fd >= 0)
 		close(k->fd);
 	free(k->rq_addr);

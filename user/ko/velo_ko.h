@@ -20,7 +20,9 @@
  * The burst calls allocate nothing. With doorbell polling (the module's
  * db_poll_us > 0 when the stack is opened, and cfg.no_db_poll unset) they
  * make no system call at all; otherwise tx_submit makes one (VELO_IOC_KICK)
- * per burst. stats.kicks and stats.waits count the system calls.
+ * per burst. On the mlx5 provider tx_submit rings the NIC's own doorbell
+ * (the UAR page): no system call either. stats.kicks and stats.waits count
+ * the system calls.
  * Every send WQE asks for a completion; the number of send buffers is
  * bounded so that neither the SQ nor the send CQ can overflow. A velo_ko is not thread-safe: one thread drives it, except
  * the connection record calls (one writer per record).
@@ -47,8 +49,8 @@ struct velo_ko_config {
 	uint32_t tx_frames;	/* send buffers; 0: the send CQ's size */
 	uint32_t frame_size;	/* buffer size, power of 2 >= 2048; 0: 2048 */
 	uint32_t tx_inline;	/* bytes of each frame copied inline into its
-				 * WQE (0..256): what real mlx5 requires as
-				 * min-inline header; 0 for the soft provider */
+				 * WQE (0..256); raised to what the device
+				 * requires (min_inline) on the mlx5 provider */
 	uint32_t nr_conns;	/* connection records; 0: 64 */
 	int no_db_poll;		/* kick every burst even if polling is possible */
 };

@@ -24,11 +24,18 @@
  *   data segments: byte_count, lkey (from create), addr = byte offset in
  *        the "buf" region; up to 60, the frame at most 65535 bytes.
  * Then user space writes the producer counter (in WQEBBs) to the QP
- * doorbell record's MLX5_SND_DBR word and rings the doorbell: VELO_IOC_KICK
- * (or armed doorbell polling, VELO_DBR_SQ_POLL). A frame must be
- * Ethernet + IPv4/IPv6 + TCP from the device's MAC address, with the local
- * address and port of one of the stack's filters; anything else is dropped,
- * counted, and completed with an error CQE.
+ * doorbell record's MLX5_SND_DBR word and rings the doorbell. Soft
+ * provider: VELO_IOC_KICK (or armed doorbell polling, VELO_DBR_SQ_POLL).
+ * mlx5 provider: after the doorbell record is visible (a store fence), a
+ * 64-bit write of the last WQE's first 8 bytes (opmod_idx_opcode, qpn_ds)
+ * at uar_db_offset in the UAR page (mapped on its own, at uar.offset,
+ * write-combining: fence again after it); VELO_IOC_KICK fails with
+ * EOPNOTSUPP there. The first min_inline bytes of each frame must be
+ * inline. Soft provider: a frame must be Ethernet + IPv4/IPv6 + TCP from
+ * the device's MAC address, with the local address and port of one of the
+ * stack's filters; anything else is dropped, counted, and completed with
+ * an error CQE. (The mlx5 NIC reads the WQEs itself: it checks none of
+ * that.)
  *
  * Receive queue: 2^log_rq_size WQEs of one data segment (byte_count = room,
  * lkey, addr in "buf"); user space posts them and writes its producer
@@ -79,7 +86,8 @@ struct velo_region {
  * Doorbell records, inside the "dbr" region, each in its own cache line:
  * QP: __be32[2], [0] (MLX5_RCV_DBR) = RQ producer counter (16 bits),
  *                [1] (MLX5_SND_DBR) = SQ producer counter in WQEBBs (16 bits);
- * CQ: __be32[2], [0] = consumer index (24 bits), [1] = arm (unused by soft).
+ * CQ: __be32[2], [0] = consumer index (24 bits), [1] = arm (soft: unused;
+ *     mlx5: the module's, written when a wait arms the CQ).
  */
 #define VELO_DBR_QP	0
 #define VELO_DBR_RCQ	64
@@ -120,7 +128,19 @@ struct velo_stack_create {
 	struct velo_region scq;		/* send completions */
 	struct velo_region dbr;		/* doorbell records (VELO_DBR_*) */
 	struct velo_region conns;	/* struct velo_conn[nr_conns] */
+	/*
+	 * Out, only for callers passing the whole structure (the ioctl's size
+	 * says which; VELO_STACK_CREATE_SIZE_V1 callers get the soft provider
+	 * only). mlx5: the UAR doorbell page, mapped by its own mmap (offset
+	 * uar.offset, length uar.size); size 0: none.
+	 */
+	struct velo_region uar;
+	__u32 uar_db_offset;	/* the SQ doorbell's byte offset in the UAR page */
+	__u32 min_inline;	/* bytes of each frame the SQ needs inline (0: none) */
 };
+
+/* struct velo_stack_create before the uar fields (older user space). */
+#define VELO_STACK_CREATE_SIZE_V1	176
 
 /*
  * RFS filter: TCP frames of the stack's netdev in its network namespace.
@@ -190,6 +210,9 @@ struct velo_conn {
 #define VELO_IOC_MAGIC 0xE7
 #define VELO_IOC_VERSION	_IOR(VELO_IOC_MAGIC, 0x00, struct velo_version)
 #define VELO_IOC_STACK_CREATE	_IOWR(VELO_IOC_MAGIC, 0x01, struct velo_stack_create)
+/* The same call from user space built before the uar fields. */
+#define VELO_IOC_STACK_CREATE_V1 \
+	_IOC(_IOC_READ | _IOC_WRITE, VELO_IOC_MAGIC, 0x01, VELO_STACK_CREATE_SIZE_V1)
 /* On a stack fd: */
 #define VELO_IOC_KICK		_IO(VELO_IOC_MAGIC, 0x10)	/* SQ doorbell */
 #define VELO_IOC_FILTER_ADD	_IOWR(VELO_IOC_MAGIC, 0x11, struct velo_filter)
