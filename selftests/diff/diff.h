@@ -21,6 +21,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -243,19 +244,59 @@ union sa {
 	struct sockaddr_storage ss;
 };
 
+/*
+ * The peer: loopback, or, across network namespaces (api_diff.sh --wire),
+ * another namespace over a veth. There VELO_DIFF_PEER_NS names the peer's
+ * namespace and VELO_DIFF_PEER4/VELO_DIFF_PEER6 its addresses: the sockets
+ * the helpers below listen on or bind to the peer's address are made in
+ * that namespace, every other socket in the program's own, whose route to
+ * the peer leaves through the veth (under libvelo with VELO_WIRE=on, on
+ * the engine).
+ */
+static inline const char *peer_env(int family)
+{
+	return getenv(family == AF_INET6 ? "VELO_DIFF_PEER6" : "VELO_DIFF_PEER4");
+}
+
 static inline socklen_t sa_loop(union sa *a, int family, uint16_t port)
 {
+	const char *peer = peer_env(family);
+
 	memset(a, 0, sizeof(*a));
 	if (family == AF_INET6) {
 		a->in6.sin6_family = AF_INET6;
 		a->in6.sin6_addr = in6addr_loopback;
+		NEED(!peer || inet_pton(AF_INET6, peer, &a->in6.sin6_addr) == 1);
 		a->in6.sin6_port = htons(port);
 		return sizeof(a->in6);
 	}
 	a->in.sin_family = AF_INET;
 	a->in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	NEED(!peer || inet_pton(AF_INET, peer, &a->in.sin_addr) == 1);
 	a->in.sin_port = htons(port);
 	return sizeof(a->in);
+}
+
+/* A TCP socket where the peer's address is local (the peer's namespace). */
+static inline int peer_socket(int family)
+{
+	static int home = -1, there = -1;
+	const char *ns = getenv("VELO_DIFF_PEER_NS");
+	char path[128];
+	int fd;
+
+	if (!ns)
+		return socket(family, SOCK_STREAM, 0);
+	if (there < 0) {
+		snprintf(path, sizeof(path), "/var/run/netns/%s", ns);
+		home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+		there = open(path, O_RDONLY | O_CLOEXEC);
+		NEED(home >= 0 && there >= 0);
+	}
+	NEED(setns(there, CLONE_NEWNET) == 0);
+	fd = socket(family, SOCK_STREAM, 0);
+	NEED(setns(home, CLONE_NEWNET) == 0);
+	return fd;
 }
 
 static inline uint16_t sa_port(const union sa *a)
@@ -289,7 +330,7 @@ static inline int tcp_listener_fam(int family, int backlog, uint16_t *port)
 	union sa a;
 	socklen_t l = sa_loop(&a, family, 0);
 	int one = 1;
-	int fd = socket(family, SOCK_STREAM, 0);
+	int fd = peer_socket(family);
 
 	NEED(fd >= 0);
 	NEED(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0);
@@ -363,7 +404,7 @@ static inline uint16_t quiet_port(void)
 		uint16_t p = 10000 + rand_r(&seed) % 10000;
 		union sa a;
 		socklen_t al = sa_loop(&a, AF_INET, p);
-		int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+		int fd = peer_socket(AF_INET), ok;
 
 		NEED(fd >= 0);
 		ok = bind(fd, &a.sa, al) == 0;
@@ -380,7 +421,7 @@ static inline int reserve_port(int family, uint16_t *port)
 {
 	union sa a;
 	socklen_t l = sa_loop(&a, family, 0);
-	int fd = socket(family, SOCK_STREAM, 0);
+	int fd = peer_socket(family);
 
 	NEED(fd >= 0);
 	NEED(bind(fd, &a.sa, l) == 0);
