@@ -171,6 +171,19 @@ int vtcp_connect(struct vtcp_stack *st, int s, const struct sockaddr *a, socklen
 
 	if (!tp)
 		return -EBADF;
+	if (tp->connect_unseen && tp->state != VTCP_SYN_SENT) {
+		/*
+		 * As Linux's socket leaving SS_CONNECTING: the first connect()
+		 * after the handshake ended (non-blocking, or interrupted by a
+		 * signal) reports it, 0 or its error; later ones say EISCONN.
+		 */
+		tp->connect_unseen = false;
+		if (tp->state != VTCP_CLOSE)
+			return 0;
+		err = tp->err;
+		tp->err = 0;
+		return err ? -err : -ECONNABORTED;
+	}
 	switch (tp->state) {
 	case VTCP_SYN_SENT:
 		return -EALREADY;
@@ -233,6 +246,7 @@ int vtcp_connect(struct vtcp_stack *st, int s, const struct sockaddr *a, socklen
 	tp->state = VTCP_SYN_SENT;
 	tcb_hash(st, tp);
 	tp->want_tx = true;
+	tp->connect_unseen = true;
 	return -EINPROGRESS;
 }
 
@@ -377,7 +391,8 @@ int vtcp_shutdown(struct vtcp_stack *st, int s, int how)
 		return -EBADF;
 	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
 		return -EINVAL;
-	if (tp->state == VTCP_CLOSE || tp->state == VTCP_LISTEN)
+	/* TIME_WAIT is a closed socket to its application, as on Linux */
+	if (tp->state == VTCP_CLOSE || tp->state == VTCP_TIME_WAIT || tp->state == VTCP_LISTEN)
 		return -ENOTCONN;
 	if (how != SHUT_WR)
 		tp->shut_rd = true;
@@ -690,8 +705,8 @@ unsigned int sock_events(struct vtcp_stack *st, struct tcb *tp)
 		return tp->aq_head >= 0 ? VTCP_EV_READABLE : 0;
 	if (tp->rcvq.len || tp->fin_rcvd || tp->shut_rd || tp->reset)
 		ev |= VTCP_EV_READABLE;
-	if (tp->fin_rcvd || tp->reset)
-		ev |= VTCP_EV_RDHUP;
+	if (tp->fin_rcvd || tp->reset || tp->shut_rd)
+		ev |= VTCP_EV_RDHUP; /* RCV_SHUTDOWN, by the peer's FIN or our SHUT_RD */
 	if (tp->err)
 		ev |= VTCP_EV_ERR;
 	if (tp->reset || (tp->shut_wr && (tp->fin_rcvd || tp->state == VTCP_CLOSE)) ||

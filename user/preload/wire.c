@@ -183,7 +183,8 @@ static bool wire_candidate(int fd, const struct sockaddr *a, socklen_t l)
 	struct sockaddr_storage self;
 	socklen_t sl = sizeof(self);
 
-	if (!velo_cfg.wire || !a)
+	/* a bad address is the kernel's to refuse (EFAULT) */
+	if (!velo_cfg.wire || !a || velo_bad_range(a, l))
 		return false;
 	if (a->sa_family == AF_INET) {
 		const struct sockaddr_in *s = (const void *)a;
@@ -248,6 +249,35 @@ static void make_wire(struct vsock *vs, int fd, struct velo_wire_stack *st, int 
 	velo_epoll_socket_wired(vs);
 }
 
+/*
+ * An interrupted wait: with nothing moved, the kernel restarts the call
+ * under SA_RESTART unless the socket has a timeout (SO_*TIMEO waits are
+ * never restarted), else it returns EINTR.
+ */
+static bool restart_after_eintr(int timeout_ms)
+{
+	return timeout_ms < 0 && velo_all_handlers_restart();
+}
+
+/*
+ * The engine's connect; a blocking one a signal interrupted goes on where
+ * every handler has SA_RESTART, as Linux's restarted connect() waits on
+ * for the handshake it started.
+ */
+static int wire_connect(struct vsock *vs, const struct sockaddr *a, socklen_t l)
+{
+	int tmo = atomic_load(&vs->w_sndtimeo);
+	int err = velo_wire_connect(vs->wst, vs->ws, a, l, atomic_load(&vs->w_nonblock), tmo);
+
+	while (err == -EINTR && restart_after_eintr(tmo)) {
+		int ev = velo_wire_wait(vs->wst, vs->ws,
+					VTCP_EV_WRITABLE | VTCP_EV_ERR | VTCP_EV_HUP, -1);
+
+		err = ev < 0 ? ev : -velo_wire_sock_error(vs->wst, vs->ws);
+	}
+	return err;
+}
+
 bool velo_wire_try_connect(struct vsock *vs, int fd, const struct sockaddr *a, socklen_t l,
 			   int *ret)
 {
@@ -268,16 +298,14 @@ bool velo_wire_try_connect(struct vsock *vs, int fd, const struct sockaddr *a, s
 	make_wire(vs, fd, st, s);
 	velo_stat_add(VELO_STAT_WIRE_CONNECTS, 1);
 	velo_dbg("fd %d: connecting through the engine on the wire", fd);
-	err = velo_wire_connect(st, s, a, l, atomic_load(&vs->w_nonblock),
-				atomic_load(&vs->w_sndtimeo));
+	err = wire_connect(vs, a, l);
 	*ret = err ? fail(-err) : 0;
 	return true;
 }
 
 int velo_wire_vs_connect(struct vsock *vs, const struct sockaddr *a, socklen_t l)
 {
-	int err = gone(vs) ? -EISCONN : velo_wire_connect(vs->wst, vs->ws, a, l, atomic_load(&vs->w_nonblock),
-				    atomic_load(&vs->w_sndtimeo));
+	int err = gone(vs) ? -EISCONN : wire_connect(vs, a, l);
 
 	return err ? fail(-err) : 0;
 }
@@ -287,15 +315,6 @@ void velo_wire_vs_set_nonblock(struct vsock *vs, bool nb)
 	atomic_store(&vs->w_nonblock, nb);
 }
 
-/*
- * An interrupted wait: with nothing moved, the kernel restarts the call
- * under SA_RESTART unless the socket has a timeout (SO_*TIMEO waits are
- * never restarted), else it returns EINTR.
- */
-static bool restart_after_eintr(int timeout_ms)
-{
-	return timeout_ms < 0 && velo_all_handlers_restart();
-}
 
 void velo_wire_vs_after_fork(struct vsock *vs)
 {
@@ -306,10 +325,35 @@ void velo_wire_vs_after_fork(struct vsock *vs)
 		wl->n = 0; /* the engine's listeners are the parent's: the kernel's only */
 }
 
+/*
+ * A receive that copies nothing: MSG_TRUNC (TCP discards, or with MSG_PEEK
+ * only counts), or a buffer the application cannot write, which fails with
+ * EFAULT only once there is data (first the waits and EAGAIN, as Linux).
+ */
+static ssize_t recv_nocopy(struct vsock *vs, size_t len, int flags, bool bad, int tmo)
+{
+	char scratch[16384];
+	ssize_t got = 0, r;
+
+	if (bad && !(flags & MSG_TRUNC)) {
+		r = velo_wire_recv(vs->wst, vs->ws, scratch, 1, flags | MSG_PEEK, tmo);
+		return r > 0 ? -EFAULT : r;
+	}
+	do {
+		size_t want = len - (size_t)got < sizeof(scratch) ? len - (size_t)got : sizeof(scratch);
+
+		r = velo_wire_recv(vs->wst, vs->ws, scratch, want,
+				   (flags & ~MSG_TRUNC) | (got ? MSG_DONTWAIT : 0), tmo);
+		if (r > 0)
+			got += r;
+	} while (r == (ssize_t)sizeof(scratch) && (size_t)got < len && !(flags & MSG_PEEK));
+	return got ? got : r;
+}
+
 ssize_t velo_wire_vs_recv(struct vsock *vs, const struct iovec *iov, int cnt, int flags)
 {
 	bool nb = (flags & MSG_DONTWAIT) || atomic_load(&vs->w_nonblock);
-	int tmo = atomic_load(&vs->w_rcvtimeo), f = flags & (MSG_PEEK | MSG_WAITALL);
+	int tmo = atomic_load(&vs->w_rcvtimeo), f = flags & (MSG_PEEK | MSG_WAITALL | MSG_TRUNC);
 	size_t done = 0;
 
 	if (gone(vs))
@@ -317,16 +361,17 @@ ssize_t velo_wire_vs_recv(struct vsock *vs, const struct iovec *iov, int cnt, in
 	if (flags & MSG_OOB)
 		return fail(EINVAL); /* no urgent data on the engine path */
 	for (int i = 0; i < cnt; i++) {
+		bool bad = velo_bad_range(iov[i].iov_base, iov[i].iov_len);
+		/* only the first piece waits, unless MSG_WAITALL */
+		int pf = f | ((nb || (done && !(f & MSG_WAITALL))) ? MSG_DONTWAIT : 0);
 		ssize_t r;
 
 		if (!iov[i].iov_len)
 			continue;
-		if (velo_bad_range(iov[i].iov_base, iov[i].iov_len))
-			return done ? (ssize_t)done : fail(EFAULT);
-		/* only the first piece waits, unless MSG_WAITALL */
-		r = velo_wire_recv(vs->wst, vs->ws, iov[i].iov_base, iov[i].iov_len,
-				   f | (nb || (done && !(f & MSG_WAITALL)) ? MSG_DONTWAIT : 0),
-				   tmo);
+		if (bad || (f & MSG_TRUNC))
+			r = recv_nocopy(vs, iov[i].iov_len, pf, bad, tmo);
+		else
+			r = velo_wire_recv(vs->wst, vs->ws, iov[i].iov_base, iov[i].iov_len, pf, tmo);
 		if (r == -EINTR && !done && restart_after_eintr(tmo)) {
 			i--;
 			continue;
@@ -340,16 +385,35 @@ ssize_t velo_wire_vs_recv(struct vsock *vs, const struct iovec *iov, int cnt, in
 	return (ssize_t)done;
 }
 
+/* One piece of a send; EPIPE raises SIGPIPE unless MSG_NOSIGNAL, as Linux. */
+static ssize_t send_piece(struct vsock *vs, const void *buf, size_t len, int flags, int tmo)
+{
+	ssize_t r = velo_wire_send(vs->wst, vs->ws, buf, len, flags & (MSG_MORE | MSG_DONTWAIT),
+				   tmo);
+
+	if (r == -EPIPE && !(flags & MSG_NOSIGNAL))
+		pthread_kill(pthread_self(), SIGPIPE);
+	return r;
+}
+
 ssize_t velo_wire_vs_send(struct vsock *vs, const struct iovec *iov, int cnt, int flags)
 {
 	bool nb = (flags & MSG_DONTWAIT) || atomic_load(&vs->w_nonblock);
-	int tmo = atomic_load(&vs->w_sndtimeo), f = flags & MSG_MORE;
-	size_t done = 0;
+	int tmo = atomic_load(&vs->w_sndtimeo), f = flags & (MSG_MORE | MSG_NOSIGNAL);
+	size_t done = 0, total = 0;
 
 	if (gone(vs))
 		return fail(ENOTCONN);
 	if (flags & MSG_OOB)
 		return fail(EOPNOTSUPP);
+	for (int i = 0; i < cnt; i++)
+		total += iov[i].iov_len;
+	if (!total) {
+		/* nothing to send, but its errors (EPIPE after shutdown) are Linux's */
+		ssize_t r = send_piece(vs, "", 0, f | (nb ? MSG_DONTWAIT : 0), tmo);
+
+		return r < 0 ? fail((int)-r) : 0;
+	}
 	for (int i = 0; i < cnt; i++) {
 		ssize_t r;
 
@@ -358,14 +422,12 @@ ssize_t velo_wire_vs_send(struct vsock *vs, const struct iovec *iov, int cnt, in
 		if (velo_bad_range(iov[i].iov_base, iov[i].iov_len))
 			return done ? (ssize_t)done : fail(EFAULT);
 		/* MSG_MORE for every piece but the last, as one writev */
-		r = velo_wire_send(vs->wst, vs->ws, iov[i].iov_base, iov[i].iov_len,
-				   (i + 1 < cnt ? MSG_MORE : f) | (nb ? MSG_DONTWAIT : 0), tmo);
+		r = send_piece(vs, iov[i].iov_base, iov[i].iov_len,
+			       (i + 1 < cnt ? f | MSG_MORE : f) | (nb ? MSG_DONTWAIT : 0), tmo);
 		if (r == -EINTR && !done && restart_after_eintr(tmo)) {
 			i--;
 			continue;
 		}
-		if (r == -EPIPE && !(flags & MSG_NOSIGNAL))
-			pthread_kill(pthread_self(), SIGPIPE);
 		if (r < 0)
 			return done ? (ssize_t)done : fail((int)-r);
 		done += (size_t)r;

@@ -460,8 +460,8 @@ int velo_wire_connect(struct velo_wire_stack *st, int s, const struct sockaddr *
 			err = -EINPROGRESS; /* SO_SNDTIMEO passed, as Linux says */
 		else if (ev < 0)
 			err = ev;
-		else
-			err = -vtcp_sock_error(st->eng, st->socks[s].eng);
+		else /* the handshake ended: connect() says how, as Linux's */
+			err = vtcp_connect(st->eng, st->socks[s].eng, a, len);
 	}
 	return unlock_after(st, err);
 }
