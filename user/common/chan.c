@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Loopback channel ring copies and cross-process locks. */
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -107,9 +108,38 @@ ssize_t velo_ring_write(struct velo_chan_dir *d, uint8_t *ring,
 	return done;
 }
 
+/*
+ * This process's pid, the lock owner's name: getpid() is a system call, and
+ * a lock is taken on every send and receive. A fork child forgets it.
+ */
+static _Atomic uint32_t self_pid;
+static pthread_once_t self_pid_once = PTHREAD_ONCE_INIT;
+
+static void self_pid_forget(void)
+{
+	atomic_store_explicit(&self_pid, 0, memory_order_relaxed);
+}
+
+static void self_pid_watch_fork(void)
+{
+	pthread_atfork(NULL, NULL, self_pid_forget);
+}
+
+static uint32_t my_pid(void)
+{
+	uint32_t p = atomic_load_explicit(&self_pid, memory_order_relaxed);
+
+	if (!p) {
+		pthread_once(&self_pid_once, self_pid_watch_fork);
+		p = (uint32_t)getpid();
+		atomic_store_explicit(&self_pid, p, memory_order_relaxed);
+	}
+	return p;
+}
+
 void velo_shlock(_Atomic uint32_t *l)
 {
-	uint32_t me = (uint32_t)getpid();
+	uint32_t me = my_pid();
 	unsigned int spins = 0;
 	int saved = errno;
 
