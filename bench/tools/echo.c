@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * A fixed number of blocking request/response round trips, for counting
- * the cost of one (syscalls with strace -c, instructions with callgrind).
+ * the cost of one (syscalls with perf stat, instructions with callgrind).
  *   echo server IP PORT                 echoes one connection until EOF
  *   echo client IP PORT COUNT SIZE      prints round trips/s
  */

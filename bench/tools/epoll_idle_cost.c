@@ -13,29 +13,9 @@
  * not a pass/fail test.
  */
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include "tool.h"
-
-#define CONNS_PER_PORT 20000
-
-/* Each process holds one end of every connection. */
-static void raise_nofile(long n)
-{
-	struct rlimit r;
-
-	if (getrlimit(RLIMIT_NOFILE, &r))
-		die("getrlimit(RLIMIT_NOFILE)");
-	if ((rlim_t)n + 64 > r.rlim_max) {
-		fprintf(stderr, "needs %ld open files, the hard limit is %lu\n", n + 64,
-			(unsigned long)r.rlim_max);
-		exit(2);
-	}
-	r.rlim_cur = r.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &r))
-		die("setrlimit(RLIMIT_NOFILE)");
-}
 
 /* Client: connect all, send one byte on the last, then wait for the end. */
 static void client(int total, int baseport, int go_fd, int done_fd)
@@ -69,7 +49,10 @@ int main(int argc, char **argv)
 
 	if (nports > 8)
 		die("too many connections");
-	raise_nofile(total);
+	if (nofile_up_to(total + 64) < total + 64) {	/* each process holds one end of each */
+		fprintf(stderr, "needs %d open files, the hard limit is lower\n", total + 64);
+		exit(2);
+	}
 	if (pipe(go) || pipe(done))
 		die("pipe");
 	for (p = 0; p < nports; p++)

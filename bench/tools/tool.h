@@ -11,9 +11,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+/*
+ * Loopback connections per server port, for tools that open many: connect()
+ * takes its ephemeral port from the even half of the range first (14,000 of
+ * 32768-60999); past that, each connect walks the whole even half first.
+ */
+#define CONNS_PER_PORT 10000
 
 static inline void die(const char *what)
 {
@@ -50,6 +58,25 @@ static inline sigset_t term_only_while_waiting(void)
 	sigprocmask(SIG_BLOCK, &term, &old);
 	sigdelset(&old, SIGTERM);
 	return old;
+}
+
+/*
+ * Raises the open-file limit to @want, or as far as the hard limit goes
+ * when it cannot be raised (raising it needs CAP_SYS_RESOURCE, which a
+ * container's root may lack); returns the limit now in force.
+ */
+static inline long nofile_up_to(long want)
+{
+	struct rlimit r = { want, want };
+
+	if (!setrlimit(RLIMIT_NOFILE, &r))
+		return want;
+	if (getrlimit(RLIMIT_NOFILE, &r))
+		die("getrlimit(RLIMIT_NOFILE)");
+	r.rlim_cur = r.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &r))
+		die("setrlimit(RLIMIT_NOFILE)");
+	return r.rlim_cur;
 }
 
 static inline struct sockaddr_in ipv4(const char *ip, int port)
