@@ -1535,7 +1535,11 @@ ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int io
 				return done;
 			continue;
 		}
-		/* ring empty: doorbells, EOF or an error waiting in the kernel? */
+		/*
+		 * Ring empty: doorbells, EOF or an error waiting in the kernel?
+		 * A blocking read does not look for EOF or errors (a system
+		 * call each time the ring is empty): its sleep wakes on them.
+		 */
 		unhold_stale(vs);
 		if (atomic_load(&vs->pend_err)) {
 			if (done)
@@ -1543,7 +1547,7 @@ ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int io
 			errno = atomic_exchange(&vs->pend_err, 0);
 			return -1;
 		}
-		switch (reader_drain(vs, fd, true)) {
+		switch (reader_drain(vs, fd, nb)) {
 		case 1: /* EOF, after everything the ring held */
 			if (velo_ring_used(in) != 0)
 				continue;
