@@ -8,7 +8,8 @@
  * and its filters and stack are gone when the client has exited. With
  * VELO_WIRE_BACKEND=xdp the stack must be on AF_XDP and velo.ko see no
  * frame (skipped if AF_XDP makes no stack here: the client then uses the
- * kernel).
+ * kernel). A client SIGKILLed with its connection open must have the
+ * server reset by velo.ko (libvelo's connection record).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -67,12 +68,40 @@ static int recv_echo(int fd)
 	return 0;
 }
 
-/* Exit 0: echoed, EOF after shutdown, closed. Prints libvelo's wire counters. */
-static int client(uint16_t port)
+/* Prints libvelo's wire counters: stacks on velo.ko, on AF_XDP, connects. */
+static int print_counters(void)
+{
+	const struct velo_stats *st = velo_stats_map(getpid());
+
+	if (!st)
+		return 15;
+	printf("%llu %llu %llu\n", (unsigned long long)st->ctr[VELO_STAT_WIRE_STACKS_KO],
+	       (unsigned long long)st->ctr[VELO_STAT_WIRE_STACKS_XDP],
+	       (unsigned long long)st->ctr[VELO_STAT_WIRE_CONNECTS]);
+	fflush(stdout);
+	velo_stats_unmap(st);
+	return 0;
+}
+
+/* With the connection open, one byte echoed: counters out, then wait to be killed. */
+static int hold_open(int fd)
+{
+	char c = 'x';
+
+	if (send(fd, &c, 1, 0) != 1 || recv(fd, &c, 1, 0) != 1 || print_counters())
+		return 16;
+	pause();
+	return 17;
+}
+
+/*
+ * Exit 0: echoed, EOF after shutdown, closed; then the counters.
+ * @hold: hold_open() instead.
+ */
+static int client(uint16_t port, bool hold)
 {
 	struct timeval tv = { .tv_sec = 20 };
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
-	const struct velo_stats *st;
 	pthread_t tx;
 	void *tx_ret;
 	char c;
@@ -83,6 +112,8 @@ static int client(uint16_t port)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)))
 		return 10;
+	if (hold)
+		return hold_open(fd);
 	if (pthread_create(&tx, NULL, send_all, &fd))
 		return 11;
 	code = recv_echo(fd);
@@ -93,17 +124,14 @@ static int client(uint16_t port)
 		code = 13;
 	if (close(fd) && !code)
 		code = 14;
-	st = velo_stats_map(getpid());
-	if (!st)
-		return 15;
-	printf("%llu %llu %llu\n", (unsigned long long)st->ctr[VELO_STAT_WIRE_STACKS_KO],
-	       (unsigned long long)st->ctr[VELO_STAT_WIRE_STACKS_XDP],
-	       (unsigned long long)st->ctr[VELO_STAT_WIRE_CONNECTS]);
-	velo_stats_unmap(st);
-	return code;
+	return print_counters() ? 15 : code;
 }
 
-/* In the peer: echoes one connection until EOF; exit 0 if that was BYTES. */
+/*
+ * In the peer: echoes one connection until EOF or an error. Exit 0: EOF
+ * after BYTES; SERVER_RESET: reset by the peer.
+ */
+#define SERVER_RESET 2
 static void echo_server(uint16_t port, int ready)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
@@ -130,7 +158,9 @@ static void echo_server(uint16_t port, int ready)
 			_exit(23);
 		total += (size_t)r;
 	}
-	_exit(r == 0 && total == BYTES && !close(fd) ? 0 : 24);
+	if (r < 0)
+		_exit(errno == ECONNRESET ? SERVER_RESET : 24);
+	_exit(total == BYTES && !close(fd) ? 0 : 25);
 }
 
 struct run {
@@ -152,7 +182,7 @@ static int settles(const char *name, long long want)
 	return velo_cnt(name) == want;
 }
 
-static void exec_client(uint16_t port, const char *backend, int out)
+static void exec_client(uint16_t port, const char *backend, const char *mode, int out)
 {
 	char arg[8];
 
@@ -166,12 +196,15 @@ static void exec_client(uint16_t port, const char *backend, int out)
 		setenv("VELO_WIRE_BACKEND", backend, 1);
 	else	/* the backend choice, in the KTAP log (libbpf is verbose: not for xdp) */
 		setenv("VELO_LOG", "debug", 1);
-	execl("/proc/self/exe", "wire_ko", "client", arg, (char *)NULL);
+	execl("/proc/self/exe", "wire_ko", mode, arg, (char *)NULL);
 	_exit(31);
 }
 
-/* The server in the peer, the client here under libvelo with @backend (NULL: default). */
-static int run_echo(uint16_t port, const char *backend, struct run *r)
+/*
+ * The server in the peer, the client here under libvelo with @backend
+ * (NULL: default) in @mode: "client" (the echo) or "hold" (then SIGKILLed).
+ */
+static int run_echo(uint16_t port, const char *backend, const char *mode, struct run *r)
 {
 	int ready[2], out[2];
 	pid_t server, cl;
@@ -190,7 +223,7 @@ static int run_echo(uint16_t port, const char *backend, struct run *r)
 	r->tx_frames = -velo_cnt("tx_frames");
 	cl = fork();
 	if (cl == 0)
-		exec_client(port, backend, out[1]);
+		exec_client(port, backend, mode, out[1]);
 	close(out[1]);
 	f = fdopen(out[0], "r");
 	if (cl < 0 || !f)
@@ -198,6 +231,8 @@ static int run_echo(uint16_t port, const char *backend, struct run *r)
 	if (!fgets(line, sizeof(line), f) ||
 	    sscanf(line, "%llu %llu %llu", &r->stacks_ko, &r->stacks_xdp, &r->connects) != 3)
 		ktap_diag("client printed no counters: '%s'", line);
+	if (!strcmp(mode, "hold"))
+		kill(cl, SIGKILL);
 	fclose(f);
 	waitpid(cl, &r->client_status, 0);
 	waitpid(server, &r->server_status, 0);
@@ -217,7 +252,7 @@ static int test_auto_uses_ko(void)
 	long long filters = velo_cnt("filters"), stacks = velo_cnt("stacks");
 	struct run r;
 
-	KTAP_EXPECT(run_echo(7301, NULL, &r) == 0);
+	KTAP_EXPECT(run_echo(7301, NULL, "client", &r) == 0);
 	KTAP_EXPECT(r.client_status == 0 && r.server_status == 0);
 	KTAP_EXPECT(r.stacks_ko == 1 && r.stacks_xdp == 0 && r.connects == 1);
 	KTAP_EXPECT(r.rx_frames >= MIN_FRAMES && r.tx_frames >= MIN_FRAMES);
@@ -230,7 +265,7 @@ static int test_forced_xdp(void)
 {
 	struct run r;
 
-	KTAP_EXPECT(run_echo(7302, "xdp", &r) == 0);
+	KTAP_EXPECT(run_echo(7302, "xdp", "client", &r) == 0);
 	KTAP_EXPECT(r.client_status == 0 && r.server_status == 0);
 	KTAP_EXPECT(r.stacks_ko == 0);
 	if (!r.stacks_xdp) {
@@ -241,9 +276,25 @@ static int test_forced_xdp(void)
 	return KTAP_PASS;
 }
 
+static int test_sigkill_resets_peer(void)
+{
+	long long rst = velo_cnt("rst_sent"), invalid = velo_cnt("rst_refused");
+	struct run r;
+
+	KTAP_EXPECT(run_echo(7303, NULL, "hold", &r) == 0);
+	ktap_diag("velo.ko rst_sent +%lld, rst_refused +%lld", velo_cnt("rst_sent") - rst,
+		  velo_cnt("rst_refused") - invalid);
+	KTAP_EXPECT(r.stacks_ko == 1 && r.connects == 1);
+	KTAP_EXPECT(WIFSIGNALED(r.client_status) && WTERMSIG(r.client_status) == SIGKILL);
+	KTAP_EXPECT(WIFEXITED(r.server_status) && WEXITSTATUS(r.server_status) == SERVER_RESET);
+	KTAP_EXPECT(velo_cnt("rst_sent") == rst + 1);
+	return KTAP_PASS;
+}
+
 static const struct ktap_case cases[] = {
 	{ "wire_auto_uses_velo_ko", test_auto_uses_ko, 0 },
 	{ "wire_backend_xdp_forced", test_forced_xdp, 0 },
+	{ "wire_ko_sigkill_resets_peer", test_sigkill_resets_peer, 0 },
 };
 
 #define OVERCOMMIT "/proc/sys/vm/overcommit_memory"
@@ -271,8 +322,8 @@ int main(int argc, char **argv)
 	char v[16];
 	int r;
 
-	if (argc == 3 && !strcmp(argv[1], "client"))
-		return client((uint16_t)atoi(argv[2]));
+	if (argc == 3 && (!strcmp(argv[1], "client") || !strcmp(argv[1], "hold")))
+		return client((uint16_t)atoi(argv[2]), argv[1][0] == 'h');
 	old = vt_sysfs_u64(OVERCOMMIT);
 	if (write_file(OVERCOMMIT, "1"))
 		ktap_diag("cannot set %s", OVERCOMMIT);

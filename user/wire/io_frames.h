@@ -5,7 +5,7 @@
  * with data and len), written once for io_ko.c and io_xsk.c: each expansion
  * calls its own backend directly, so a frame costs no indirect call.
  * @u is the stack's union member (txq), @dev(st, q) the backend handle of
- * queue q (q 0 transmits). The expansion ends with the backend's ops,
+ * queue q (q 0 transmits), @on_tx(st, frame, len) sees each frame sent. The expansion ends with the backend's ops,
  * wire_io_U, from U_open, U_close, U_tx_flush, U_sleep_fd, U_filter_add,
  * U_filter_remove and U_stats, defined before it.
  */
@@ -16,7 +16,7 @@
 
 #include "wire/priv.h"
 
-#define WIRE_IO_BACKEND(api, u, dev, kind_, name_)                                                      \
+#define WIRE_IO_BACKEND(api, u, dev, on_tx, kind_, name_)                                                      \
 	static unsigned int u##_rx(struct velo_wire_stack *st, unsigned int q, uint64_t now) \
 	{                                                                                  \
 		struct api##_frame f[WIRE_RX_BATCH];                                       \
@@ -40,6 +40,7 @@
 		}                                                                          \
 		memcpy(f->data, frame, len);                                               \
 		f->len = (uint32_t)len;                                                    \
+		on_tx(st, f->data, len);                                                   \
 		st->stats.tx_frames++;                                                     \
 		if (++st->ntx == WIRE_TX_BATCH)                                            \
 			u##_tx_flush(st);                                                  \

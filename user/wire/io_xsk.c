@@ -12,6 +12,7 @@
 #include "wire/io_frames.h"
 
 #define XSK(s, i) ((s)->xsk.q[i])
+#define XSK_ON_TX(s, f, len) ((void)0)
 
 /* RX queues of the interface (ETHTOOL_GCHANNELS), at least 1. */
 static unsigned int rx_queues(const char *ifname)
@@ -93,4 +94,4 @@ static void xsk_stats(struct velo_wire_stack *st, struct velo_wire_stats *s)
 	s->xdp_foreign_queue = xs.foreign_queue;
 }
 
-WIRE_IO_BACKEND(velo_xsk, xsk, XSK, VELO_WIRE_XDP, "AF_XDP")
+WIRE_IO_BACKEND(velo_xsk, xsk, XSK, XSK_ON_TX, VELO_WIRE_XDP, "AF_XDP")

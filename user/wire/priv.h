@@ -23,7 +23,10 @@
 /* A steering filter's handle, in the stack's backend. */
 union wire_filter {
 	struct velo_xsk_filter xsk;
-	uint64_t ko;
+	struct {
+		uint64_t handle;
+		int conn;		/* its connection record's entry (io_ko.c), or -1 */
+	} ko;
 };
 
 struct velo_wire_stack;
@@ -131,6 +134,7 @@ struct velo_wire_stack {
 		struct {
 			struct velo_ko *k;
 			struct velo_ko_frame txq[WIRE_TX_BATCH];
+			struct wire_ko_conns *conns;
 		} ko;
 	};
 	unsigned int ntx;		/* frames in the txq */
