@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Wire stacks: one per interface, its XSKs (one per RX queue), its engine,
- * its control-plane handle, and the progress thread that runs the datapath
- * while the application does not call in.
+ * Wire stacks: one per interface, its frame backend (velo.ko or AF_XDP),
+ * its engine, its control-plane handle, and the progress thread that runs
+ * the datapath while the application does not call in.
  */
 #include <errno.h>
 #include <fcntl.h>

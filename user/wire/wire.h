@@ -15,7 +15,7 @@
  *
  * Threads. Each stack has one mutex. App threads call the engine directly
  * under it and push the frames out themselves; the progress thread sleeps in
- * poll() on the XSK fds, the ctrl fd and a kick eventfd, with the engine's
+ * poll() on the queues' fds, the ctrl fd and a kick eventfd, with the engine's
  * next deadline as timeout, so retransmits, keepalives and delayed ACKs run
  * while the application sleeps or computes.
  *
