@@ -209,6 +209,7 @@ static int run_echo(uint16_t port, const char *backend, const char *mode, struct
 	int ready[2], out[2];
 	pid_t server, cl;
 	char c, line[128] = "";
+	int64_t start = vt_now_ns();
 	FILE *f;
 
 	memset(r, 0, sizeof(*r));
@@ -239,8 +240,9 @@ static int run_echo(uint16_t port, const char *backend, const char *mode, struct
 	r->rx_frames += velo_cnt("rx_frames");
 	r->tx_frames += velo_cnt("tx_frames");
 	ktap_diag("client status %#x, server status %#x, stacks ko %llu xdp %llu, connects %llu, "
-		  "velo.ko rx %lld tx %lld frames", r->client_status, r->server_status, r->stacks_ko,
-		  r->stacks_xdp, r->connects, r->rx_frames, r->tx_frames);
+		  "velo.ko rx %lld tx %lld frames, %lld ms", r->client_status, r->server_status,
+		  r->stacks_ko, r->stacks_xdp, r->connects, r->rx_frames, r->tx_frames,
+		  (long long)((vt_now_ns() - start) / 1000000));
 	return 0;
 }
 
