@@ -81,6 +81,24 @@ static int set_simple(struct velo_config *c, unsigned int i, const char *v)
 	return parse_long(v, 0, 65535, (long *)field);
 }
 
+static const char *const backend_names[] = { "auto", "ko", "xdp" };
+
+const char *velo_wire_backend_name(enum velo_wire_backend b)
+{
+	return (unsigned int)b < sizeof(backend_names) / sizeof(backend_names[0]) ? backend_names[b]
+										 : "?";
+}
+
+static int parse_backend(const char *s, enum velo_wire_backend *out)
+{
+	for (unsigned int i = 0; i < sizeof(backend_names) / sizeof(backend_names[0]); i++)
+		if (!strcasecmp(s, backend_names[i])) {
+			*out = (enum velo_wire_backend)i;
+			return 0;
+		}
+	return -1;
+}
+
 static int parse_share(const char *s, long *out)
 {
 	if (!strcasecmp(s, "any") || !strcmp(s, "-1")) {
@@ -157,6 +175,11 @@ int velo_config_parse_line(struct velo_config *c, const char *line, char *err, s
 				goto bad_value;
 			return 0;
 		}
+	if (!strcmp(tok[0], "wire_backend")) {
+		if (n != 2 || parse_backend(tok[1], &c->wire_backend))
+			goto bad_value;
+		return 0;
+	}
 	if (!strcmp(tok[0], "share_with")) {
 		if (n != 2 || parse_share(tok[1], &c->share_with))
 			goto bad_value;
@@ -223,7 +246,7 @@ static const char *const known_env[] = {
 	"VELO_LOG", "VELO_CONFIG", "VELO_SPIN_US", "VELO_LOOPBACK", "VELO_SHARE_WITH", "VELO_WIRE",
 	"VELO_SHARED_PORTS", "VELO_SHARED_PORTS_MAX", "VELO_SHARED_PORTS_STEP",
 	"VELO_SHARED_PORTS_PER_IP", "VELO_SHARED_PORTS_PER_IP_MAX", "VELO_SHARED_PORTS_NO_FALLBACK",
-	"VELO_SHARED_PORTS_REUSE_FAST",
+	"VELO_SHARED_PORTS_REUSE_FAST", "VELO_WIRE_BACKEND",
 	"VELO_TOP", "VELO_BUILD", "VELO_TEST_TIMEOUT", "VELO_LIB", "VELO_DIFF_DIR",
 	"VELO_DIFF_TIMEOUT", "VELO_DIFF_ONLY", NULL
 };
@@ -250,6 +273,9 @@ void velo_config_load_env(struct velo_config *c)
 			velo_warn("%s=%s is not %s; ignored", simple[i].env, v,
 				  simple[i].is_bool ? "on/off" : "a number (0-65535)");
 	}
+	v = getenv("VELO_WIRE_BACKEND");
+	if (v && parse_backend(v, &c->wire_backend))
+		velo_warn("VELO_WIRE_BACKEND=%s is not auto, ko or xdp; ignored", v);
 	v = getenv("VELO_SHARE_WITH");
 	if (v && parse_share(v, &c->share_with))
 		velo_warn("VELO_SHARE_WITH=%s is not a uid, 'any' or 'none'; ignored", v);

@@ -7,7 +7,10 @@
  *   spin_us 50                 # busy-poll before sleeping (VELO_SPIN_US)
  *   loopback on|off            # shared-memory loopback (VELO_LOOPBACK)
  *   share_with UID|any|none    # peers of another uid (VELO_SHARE_WITH)
- *   wire on|off                # engine on AF_XDP for remote peers (VELO_WIRE)
+ *   wire on|off                # engine on the wire for remote peers (VELO_WIRE)
+ *   wire_backend auto|ko|xdp   # its frame I/O (VELO_WIRE_BACKEND): velo.ko's
+ *                              #   rings, AF_XDP, auto: velo.ko where it can
+ *                              #   make a stack, else AF_XDP
  *   shared_ports N             # Onload's EF_TCP_SHARED_LOCAL_PORTS family, for
  *   shared_ports_max N         #   the wire path's active opens (VELO_SHARED_PORTS,
  *   shared_ports_step N        #   VELO_SHARED_PORTS_MAX, ..._STEP, ..._PER_IP,
@@ -41,10 +44,18 @@ struct velo_rule {
 	char prog[64];       /* "": any */
 };
 
+/* The wire path's frame I/O (wire_backend). */
+enum velo_wire_backend {
+	VELO_WIRE_AUTO,	/* velo.ko if it can make a stack on the interface, else AF_XDP */
+	VELO_WIRE_KO,
+	VELO_WIRE_XDP,
+};
+
 struct velo_config {
 	long spin_us;
 	bool loopback;
 	bool wire;           /* experimental, off by default */
+	enum velo_wire_backend wire_backend;
 	/* shared local ports of the wire path; 0: the wire library's default */
 	long sp_initial, sp_max, sp_step, sp_per_ip_max;
 	bool sp_per_ip, sp_no_fallback, sp_reuse_fast;
@@ -60,6 +71,8 @@ int velo_config_parse_line(struct velo_config *c, const char *line, char *err, s
 int velo_config_load_file(struct velo_config *c, const char *path);
 /* Apply VELO_* environment variables; unknown ones are reported. */
 void velo_config_load_env(struct velo_config *c);
+/* "auto", "ko" or "xdp". */
+const char *velo_wire_backend_name(enum velo_wire_backend b);
 /* Whether a connection to addr by program prog may be accelerated. */
 bool velo_config_accelerate(const struct velo_config *c, const struct sockaddr *addr,
 			    const char *prog);

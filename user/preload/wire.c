@@ -211,6 +211,12 @@ static bool wire_candidate(int fd, const struct sockaddr *a, socklen_t l)
 }
 
 
+/* veloctl shows which frame backend the process's wire stacks got. */
+static void count_stack(enum velo_wire_backend used)
+{
+	velo_stat_add(used == VELO_WIRE_KO ? VELO_STAT_WIRE_STACKS_KO : VELO_STAT_WIRE_STACKS_XDP, 1);
+}
+
 /* The wire library's settings from velo's configuration, once. */
 static void wire_config(void)
 {
@@ -227,6 +233,8 @@ static void wire_config(void)
 	wc.shared.per_ip = velo_cfg.sp_per_ip;
 	wc.shared.no_fallback = velo_cfg.sp_no_fallback;
 	wc.shared.reuse_fast = velo_cfg.sp_reuse_fast;
+	wc.backend = velo_cfg.wire_backend;
+	wc.stack_created = count_stack;
 	velo_wire_set_config(&wc);
 }
 

@@ -157,13 +157,23 @@ static double rate(const struct sample *now, const struct sample *then, enum vel
 	return then ? (now->ctr[s] - then->ctr[s]) / seconds : 0.0;
 }
 
+/* The frame backends of the process's wire stacks: "ko", "xdp", both, or "-". */
+static const char *wire_backends(const struct sample *now)
+{
+	static const char *const names[] = { "-", "ko", "xdp", "ko+xdp" };
+
+	bool ko = now->ctr[VELO_STAT_WIRE_STACKS_KO], xdp = now->ctr[VELO_STAT_WIRE_STACKS_XDP];
+
+	return names[ko + 2 * xdp];
+}
+
 static void top_row(const struct velo_stats *st, const struct sample *now,
 		    const struct sample *then, double seconds)
 {
 	unsigned int open, loop;
 
 	count_sockets(st, &open, &loop);
-	printf("%7d %-15.15s %7u %7u %11.0f %11.0f %11.0f %11.0f %9.0f %9.0f %7llu\n",
+	printf("%7d %-15.15s %7u %7u %11.0f %11.0f %11.0f %11.0f %9.0f %9.0f %7llu %-6s\n",
 	       (int)st->pid, st->comm, open, loop,
 	       rate(now, then, VELO_STAT_TX_RING_BYTES, seconds),
 	       rate(now, then, VELO_STAT_RX_RING_BYTES, seconds),
@@ -173,7 +183,8 @@ static void top_row(const struct velo_stats *st, const struct sample *now,
 	       rate(now, then, VELO_STAT_SLEEPS, seconds),
 	       (unsigned long long)(now->ctr[VELO_STAT_EPOLL_STALE_CLOSED] +
 				    now->ctr[VELO_STAT_EPOLL_STALE_REOPEN_SAME] +
-				    now->ctr[VELO_STAT_EPOLL_STALE_REOPEN_OTHER]));
+				    now->ctr[VELO_STAT_EPOLL_STALE_REOPEN_OTHER]),
+	       wire_backends(now));
 }
 
 /* One screen; returns how many samples it leaves in @now. */
@@ -185,9 +196,9 @@ static int top_screen(int argc, char **argv, const struct sample *prev, int npre
 
 	if (isatty(STDOUT_FILENO))
 		fputs("\033[H\033[2J", stdout);
-	printf("%7s %-15s %7s %7s %11s %11s %11s %11s %9s %9s %7s\n", "PID", "COMMAND",
+	printf("%7s %-15s %7s %7s %11s %11s %11s %11s %9s %9s %7s %-6s\n", "PID", "COMMAND",
 	       "SOCKETS", "LOOP", "TX_SHM B/s", "RX_SHM B/s", "TX_KRN B/s", "RX_KRN B/s",
-	       "BELLS/s", "SLEEPS/s", "STALE");
+	       "BELLS/s", "SLEEPS/s", "STALE", "WIRE");
 	for (i = 0; i < n; i++) {
 		const struct velo_stats *st = velo_stats_map(pids[i]);
 		int s;

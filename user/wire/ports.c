@@ -73,7 +73,7 @@ int wire_hold_get(struct velo_wire_stack *st, const struct velo_xsk_flow *flow, 
 	if (!h)
 		return -ENOMEM;
 	h->flow = *flow;
-	err = velo_xsk_filter_add(st->xsk[0], flow, &h->filter);
+	err = st->io->filter_add(st, flow, resv_fd < 0, &h->filter);
 	if (err) {
 		free(h);
 		/* someone else's tuple: as a kernel bind would say */
@@ -106,7 +106,7 @@ void wire_hold_put(struct velo_wire_stack *st, struct wire_hold *h, uint64_t lin
 
 static void hold_free(struct velo_wire_stack *st, struct wire_hold *h)
 {
-	int err = velo_xsk_filter_remove(st->xsk[0], &h->filter);
+	int err = st->io->filter_remove(st, &h->filter);
 
 	if (err)
 		velo_dbg("wire: filter removal: %s", strerror(-err));

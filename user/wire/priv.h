@@ -10,14 +10,56 @@
 
 #include "ctrl/ctrl.h"
 #include "engine/engine.h"
+#include "ko/velo_ko.h"
 #include "wire/wire.h"
 #include "xdp/velo_xsk.h"
 
 #define WIRE_MAX_QUEUES 64
-#define WIRE_TX_BATCH 64	/* frames per velo_xsk_tx_submit */
+#define WIRE_TX_BATCH 64	/* frames per tx_submit */
 #define WIRE_RX_BATCH 64
 #define WIRE_NEIGH_MAX 32	/* next hops watched for resolution */
 #define WIRE_ADDR_MAX 32	/* local addresses mirrored into the engine */
+
+/* A steering filter's handle, in the stack's backend. */
+union wire_filter {
+	struct velo_xsk_filter xsk;
+	struct {
+		uint64_t handle;
+		int conn;		/* its connection record's entry (io_ko.c), or -1 */
+	} ko;
+};
+
+struct velo_wire_stack;
+
+/*
+ * A frame I/O backend (io_ko.c, io_xsk.c): called once per burst, never
+ * per frame, except tx_frame, which is the engine's own output callback.
+ * All with the stack's lock held.
+ */
+struct wire_io_ops {
+	enum velo_wire_backend kind;
+	const char *name;
+	/* Opens the interface's queues (st->nq of them); nothing left open on failure. */
+	int (*open)(struct velo_wire_stack *st);
+	void (*close)(struct velo_wire_stack *st);
+	/* Feeds up to WIRE_RX_BATCH of queue @q's frames to the engine; how many. */
+	unsigned int (*rx)(struct velo_wire_stack *st, unsigned int q, uint64_t now);
+	vtcp_tx_fn tx_frame;		/* ctx: the stack */
+	void (*tx_flush)(struct velo_wire_stack *st);
+	/* The fd to poll for queue @q, made ready for sleeping. */
+	int (*sleep_fd)(struct velo_wire_stack *st, unsigned int q);
+	/*
+	 * Steers @flow to the stack. @kernel_too: a kernel socket of the
+	 * application shares a listener's port (its connections stay the kernel's).
+	 */
+	int (*filter_add)(struct velo_wire_stack *st, const struct velo_xsk_flow *flow,
+			  bool kernel_too, union wire_filter *h);
+	int (*filter_remove)(struct velo_wire_stack *st, const union wire_filter *h);
+	/* Fills the backend's part of the statistics. */
+	void (*stats)(struct velo_wire_stack *st, struct velo_wire_stats *s);
+};
+
+extern const struct wire_io_ops wire_io_ko, wire_io_xsk;
 
 /*
  * A steering filter the stack installed, and possibly the kernel socket that
@@ -28,7 +70,7 @@
 struct wire_hold {
 	struct wire_hold *next;
 	struct velo_xsk_flow flow;	/* remote_port 0: a 3-tuple (listener, pool port) */
-	struct velo_xsk_filter filter;
+	union wire_filter filter;
 	int resv_fd;			/* kernel socket bound to the port, or -1 */
 	unsigned int refs;
 	uint64_t linger_until;		/* ns, monotonic */
@@ -82,10 +124,20 @@ struct velo_wire_stack {
 	struct vtcp_stack *eng;
 	struct velo_ctrl *ctrl;
 	uint64_t ctrl_gen;
-	struct velo_xsk *xsk[WIRE_MAX_QUEUES];
+	const struct wire_io_ops *io;
 	unsigned int nq;
-	struct velo_xsk_frame txq[WIRE_TX_BATCH];
-	unsigned int ntx;
+	union {				/* by io->kind */
+		struct {
+			struct velo_xsk *q[WIRE_MAX_QUEUES];
+			struct velo_xsk_frame txq[WIRE_TX_BATCH];
+		} xsk;
+		struct {
+			struct velo_ko *k;
+			struct velo_ko_frame txq[WIRE_TX_BATCH];
+			struct wire_ko_conns *conns;
+		} ko;
+	};
+	unsigned int ntx;		/* frames in the txq */
 	int kick_fd;			/* eventfd: wakes the progress thread */
 	pthread_t thread;
 	bool stop;

@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Wire stacks: one per interface, its XSKs (one per RX queue), its engine,
- * its control-plane handle, and the progress thread that runs the datapath
- * while the application does not call in.
+ * Wire stacks: one per interface, its frame backend (velo.ko or AF_XDP),
+ * its engine, its control-plane handle, and the progress thread that runs
+ * the datapath while the application does not call in.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/ethtool.h>
-#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -15,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -141,48 +138,33 @@ static void engine_config(struct velo_wire_stack *st, const struct velo_link *li
 	st->linger_ns = ((uint64_t)(c->fin_timeout_s ? c->fin_timeout_s : 60) + 65) * 1000000000u;
 }
 
-/* RX queues of the interface (ETHTOOL_GCHANNELS), at least 1. */
-static unsigned int rx_queues(const char *ifname)
+/*
+ * The frame backend cfg.backend asks for: auto tries velo.ko first (an
+ * absent module costs one failed open), then AF_XDP.
+ */
+static int open_io(struct velo_wire_stack *st)
 {
-	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
-	struct ifreq ifr = { .ifr_data = (void *)&ch };
-	unsigned int n = 1;
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (fd >= 0 && ioctl(fd, SIOCETHTOOL, &ifr) == 0 && ch.rx_count + ch.combined_count)
-		n = ch.rx_count + ch.combined_count;
-	if (fd >= 0)
-		close(fd);
-	return n < WIRE_MAX_QUEUES ? n : WIRE_MAX_QUEUES;
-}
-
-static int open_queues(struct velo_wire_stack *st)
-{
-	unsigned int n = rx_queues(st->ifname);
+	enum velo_wire_backend want = st->cfg.backend;
 	int err;
 
-	for (st->nq = 0; st->nq < n; st->nq++) {
-		struct velo_xsk_config xc = { .ifname = st->ifname, .queue = st->nq,
-					      .frames = st->cfg.xsk_frames,
-					      .force_generic = st->cfg.force_generic,
-					      .same_owner_as = st->nq ? st->xsk[0] : NULL };
-
-		err = velo_xsk_open(&xc, &st->xsk[st->nq]);
-		if (err)
+	if (want != VELO_WIRE_XDP) {
+		err = wire_io_ko.open(st);
+		if (!err) {
+			st->io = &wire_io_ko;
+			return 0;
+		}
+		if (want == VELO_WIRE_KO) {
+			velo_warn("wire: backend ko forced, but velo.ko makes no stack on %s: %s; "
+				  "its connections use the kernel", st->ifname, strerror(-err));
 			return err;
+		}
+		velo_dbg("wire: no velo.ko stack on %s (%s): trying AF_XDP", st->ifname,
+			 strerror(-err));
 	}
-	st->stats.queues = st->nq;
-	return 0;
-}
-
-static void close_queues(struct velo_wire_stack *st)
-{
-	/* the extra queues first: they share the first one's owner */
-	while (st->nq > 1)
-		velo_xsk_close(st->xsk[--st->nq]);
-	if (st->nq)
-		velo_xsk_close(st->xsk[--st->nq]);
+	err = wire_io_xsk.open(st);
+	if (!err)
+		st->io = &wire_io_xsk;
+	return err;
 }
 
 static void *progress_main(void *arg);
@@ -252,9 +234,11 @@ static int stack_init(struct velo_wire_stack *st, int ifindex)
 	st->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (st->kick_fd < 0)
 		return -errno;
-	err = open_queues(st);
+	err = open_io(st);
 	if (err)
 		return err;
+	st->stats.queues = st->nq;
+	velo_dbg("wire: stack on %s: %s, %u queue(s)", st->ifname, st->io->name, st->nq);
 	st->ctrl_gen = velo_ctrl_generation(st->ctrl);
 	wire_net_sync(st);
 	return progress_start(st);
@@ -262,10 +246,11 @@ static int stack_init(struct velo_wire_stack *st, int ifindex)
 
 static void stack_free(struct velo_wire_stack *st)
 {
-	if (st->nq)
+	if (st->io)
 		wire_holds_expire(st, true);
 	wire_pool_free(st);
-	close_queues(st);
+	if (st->io)
+		st->io->close(st);
 	if (st->eng)
 		vtcp_stack_destroy(st->eng);
 	if (st->ctrl)
@@ -311,6 +296,8 @@ struct velo_wire_stack *velo_wire_stack_of(int ifindex, int *err)
 		} else {
 			st->next = stacks;
 			stacks = st;
+			if (st->cfg.stack_created)
+				st->cfg.stack_created(st->io->kind);
 			if (!atexit_done)
 				atexit_done = !atexit(at_exit);
 		}
@@ -413,7 +400,7 @@ static void stack_end(struct velo_wire_stack *st)
 	pthread_mutex_lock(&st->lock);
 	drain(st);
 	wire_holds_expire(st, true);
-	close_queues(st);
+	st->io->close(st);
 }
 
 void velo_wire_stack_destroy(struct velo_wire_stack *st)
@@ -466,42 +453,15 @@ void velo_wire_shutdown_all(void)
 	}
 }
 
-/* The engine's frames go into TX buffers, submitted WIRE_TX_BATCH at a time. */
-static void tx_flush(struct velo_wire_stack *st)
+/* Bounded: a flood must not starve timers and transmission. */
+static void rx_queue(struct velo_wire_stack *st, unsigned int q, uint64_t now)
 {
-	velo_xsk_tx_submit(st->xsk[0], st->txq, st->ntx);
-	st->ntx = 0;
-}
-
-static void tx_frame(void *ctx, const void *frame, size_t len)
-{
-	struct velo_wire_stack *st = ctx;
-	struct velo_xsk_frame *f = &st->txq[st->ntx];
-
-	if (len > velo_xsk_frame_size(st->xsk[0]) || velo_xsk_tx_alloc(st->xsk[0], f, 1) != 1) {
-		st->stats.tx_dropped++; /* the engine retransmits */
-		return;
-	}
-	memcpy(f->data, frame, len);
-	f->len = (uint32_t)len;
-	st->stats.tx_frames++;
-	if (++st->ntx == WIRE_TX_BATCH)
-		tx_flush(st);
-}
-
-static void rx_queue(struct velo_wire_stack *st, struct velo_xsk *x, uint64_t now)
-{
-	struct velo_xsk_frame f[WIRE_RX_BATCH];
 	unsigned int n;
 
-	/* bounded: a flood must not starve timers and transmission */
 	for (int round = 0; round < 4; round++) {
-		n = velo_xsk_rx_burst(x, f, WIRE_RX_BATCH);
+		n = st->io->rx(st, q, now);
 		if (!n)
 			return;
-		for (unsigned int i = 0; i < n; i++)
-			vtcp_input(st->eng, f[i].data, f[i].len, now);
-		velo_xsk_rx_release(x, f, n);
 		st->stats.rx_frames += n;
 	}
 }
@@ -511,14 +471,14 @@ void wire_progress(struct velo_wire_stack *st)
 	uint64_t now = wire_now();
 
 	for (unsigned int q = 0; q < st->nq; q++)
-		rx_queue(st, st->xsk[q], now);
-	vtcp_poll(st->eng, now, tx_frame, st);
+		rx_queue(st, q, now);
+	vtcp_poll(st->eng, now, st->io->tx_frame, st);
 	/* a passive open routed its SYN-ACK: the kernel may know that peer already */
 	if (st->neigh_new) {
 		wire_neigh_refresh(st);
-		vtcp_poll(st->eng, now, tx_frame, st);
+		vtcp_poll(st->eng, now, st->io->tx_frame, st);
 	}
-	tx_flush(st);
+	st->io->tx_flush(st);
 	/* an app thread moved the next deadline before the sleeper's: wake it */
 	if (vtcp_next_deadline(st->eng) < st->sleep_until &&
 	    write(st->kick_fd, &(uint64_t){ 1 }, 8) == 8)
@@ -533,7 +493,7 @@ static void progress_sleep(struct velo_wire_stack *st, uint64_t deadline)
 	unsigned int n = 0;
 
 	for (unsigned int q = 0; q < st->nq; q++)
-		pfd[n++] = (struct pollfd){ .fd = velo_xsk_fd(st->xsk[q]), .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = st->io->sleep_fd(st, q), .events = POLLIN };
 	pfd[n++] = (struct pollfd){ .fd = velo_ctrl_fd(st->ctrl), .events = POLLIN };
 	pfd[n++] = (struct pollfd){ .fd = st->kick_fd, .events = POLLIN };
 	if (deadline != UINT64_MAX) {
@@ -581,16 +541,9 @@ static void *progress_main(void *arg)
 
 void velo_wire_get_stats(struct velo_wire_stack *st, struct velo_wire_stats *s)
 {
-	struct velo_xsk_stats xs;
-
 	pthread_mutex_lock(&st->lock);
 	*s = st->stats;
-	if (st->nq) {
-		velo_xsk_get_stats(st->xsk[0], &xs);
-		s->xdp_redirected = xs.redirected;
-		s->xdp_passed = xs.passed;
-		s->xdp_no_socket = xs.no_socket;
-		s->xdp_foreign_queue = xs.foreign_queue;
-	}
+	s->backend = st->io->kind;
+	st->io->stats(st, s);
 	pthread_mutex_unlock(&st->lock);
 }

@@ -1,16 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * velo's wire stack: the sans-I/O engine (engine/engine.h) on an interface's
- * AF_XDP queues (xdp/velo_xsk.h), fed by the control plane (ctrl/ctrl.h),
+ * queues, velo.ko's rings (ko/velo_ko.h) or AF_XDP (xdp/velo_xsk.h), fed by the control plane (ctrl/ctrl.h),
  * with a progress thread, as a thread-safe library for the interposer.
  *
  * One stack per interface, created on first use (velo_wire_stack_for()
  * picks the stack of a destination's route). Sockets are the engine's
  * integer handles; calls return what Linux returns (negative errno).
  *
+ * Backend. cfg.backend VELO_WIRE_AUTO takes velo.ko where /dev/velo opens
+ * and the module makes a stack on the interface, else AF_XDP; KO or XDP
+ * only that one (a stack that cannot be made leaves the interface to the
+ * kernel, as any failure does).
+ *
  * Threads. Each stack has one mutex. App threads call the engine directly
  * under it and push the frames out themselves; the progress thread sleeps in
- * poll() on the XSK fds, the ctrl fd and a kick eventfd, with the engine's
+ * poll() on the queues' fds, the ctrl fd and a kick eventfd, with the engine's
  * next deadline as timeout, so retransmits, keepalives and delayed ACKs run
  * while the application sleeps or computes.
  *
@@ -38,6 +43,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "common/config.h"
 #include "engine/engine.h"
 
 struct velo_wire_stack;
@@ -58,10 +64,13 @@ struct velo_wire_config {
 	uint32_t buf_max;	    /* cap on per-socket buffers from tcp_rmem/wmem */
 	unsigned int xsk_frames;    /* UMEM frames per queue, 0: backend default */
 	bool force_generic;	    /* XDP generic mode even where native works */
+	enum velo_wire_backend backend;
+	/* told which backend each new stack got (the caller's statistics), or NULL */
+	void (*stack_created)(enum velo_wire_backend used);
 	struct velo_wire_shared_ports shared;
 };
 
-/* Defaults: 512 sockets, 1 MiB buffers, no shared ports. */
+/* Defaults: 512 sockets, 1 MiB buffers, no shared ports, backend auto. */
 void velo_wire_config_default(struct velo_wire_config *cfg);
 /* Used by stacks created after the call. */
 void velo_wire_set_config(const struct velo_wire_config *cfg);
@@ -123,7 +132,8 @@ void velo_wire_set_interest(struct velo_wire_stack *st, int s, unsigned int even
 int velo_wire_wait(struct velo_wire_stack *st, int s, unsigned int events, int timeout_ms);
 
 struct velo_wire_stats {
-	unsigned int queues;	      /* XSKs (one per RX queue) */
+	enum velo_wire_backend backend;	/* in use: VELO_WIRE_KO or VELO_WIRE_XDP */
+	unsigned int queues;	      /* XSKs (one per RX queue); velo.ko: 1 */
 	unsigned int filters;	      /* steering filters installed now */
 	uint64_t filters_added;	      /* since creation */
 	unsigned int reserved_ports;  /* kernel sockets holding ports now */
@@ -131,7 +141,8 @@ struct velo_wire_stats {
 	uint64_t pool_connects, fallback_connects;
 	uint64_t rx_frames, tx_frames, tx_dropped;
 	uint64_t wakeups;	      /* progress thread loops */
-	/* the interface's XDP program, all queues and owners */
+	uint32_t ko_stack;	      /* velo.ko's stack id (/sys/kernel/velo/stacks/<id>) */
+	/* the interface's XDP program, all queues and owners (AF_XDP only) */
 	uint64_t xdp_redirected, xdp_passed, xdp_no_socket, xdp_foreign_queue;
 };
 void velo_wire_get_stats(struct velo_wire_stack *st, struct velo_wire_stats *s);
