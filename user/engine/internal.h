@@ -244,6 +244,7 @@ struct tcb {
 	int soft_err;	/* from ICMP: reported instead of ETIMEDOUT if we time out */
 	bool reset;	/* connection was reset or timed out */
 	unsigned int ev_last;
+	uint32_t rcv_nxt_last; /* rcv_nxt at the last report: new data is news too */
 
 	/* statistics */
 	uint64_t last_rcv_ns, last_data_rcv_ns, last_data_snd_ns;

@@ -614,8 +614,14 @@ static void poll_socket(struct vtcp_stack *st, struct tcb *tp, uint64_t now_ns)
 	if (tp->used && !tp->orphan && st->cfg.on_event) {
 		unsigned int ev = sock_events(st, tp);
 
-		if (ev != tp->ev_last) {
+		/*
+		 * New data is reported even when the mask looks the same: the
+		 * application may have read everything since the last report
+		 * (edge-triggered waiters and MSG_WAITALL wait for exactly that).
+		 */
+		if (ev != tp->ev_last || tp->rcv_nxt != tp->rcv_nxt_last) {
 			tp->ev_last = ev;
+			tp->rcv_nxt_last = tp->rcv_nxt;
 			st->cfg.on_event(st->cfg.event_ctx, tcb_index(st, tp), ev);
 		}
 	}

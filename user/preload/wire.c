@@ -591,6 +591,8 @@ static unsigned int interest_of(uint32_t events)
 		ev |= VTCP_EV_WRITABLE;
 	if (events & POLLRDHUP)
 		ev |= VTCP_EV_RDHUP;
+	if (events & EPOLLET)
+		ev |= VELO_WIRE_EDGE;
 	return ev;
 }
 

@@ -97,6 +97,7 @@ struct wire_sock {
 	int family;
 	int ready_fd;			/* eventfd: readable iff events & interest */
 	unsigned int interest;
+	uint32_t edge_inq;		/* bytes readable at the last look (VELO_WIRE_EDGE) */
 	bool ready_set;
 	struct wire_waiter *waiters;
 	bool bound;

@@ -62,11 +62,28 @@ static void fd_drain(int fd)
 }
 
 /* Makes the ready fd readable exactly while events & interest. */
+/* Has data arrived since the last look (for VELO_WIRE_EDGE)? */
+static bool new_data(struct velo_wire_stack *st, int s)
+{
+	struct wire_sock *ws = &st->socks[s];
+	struct vtcp_queues q;
+	bool more;
+
+	if (vtcp_get_queues(st->eng, ws->eng, &q))
+		return false;
+	more = q.inq > ws->edge_inq;
+	ws->edge_inq = q.inq;
+	return more;
+}
+
 static void ready_sync(struct velo_wire_stack *st, int s)
 {
 	struct wire_sock *ws = &st->socks[s];
 	bool want = (vtcp_events(st->eng, st->socks[s].eng) & ws->interest) != 0;
+	bool edge = (ws->interest & VELO_WIRE_EDGE) && new_data(st, s);
 
+	if (want && ws->ready_set && edge)
+		fd_signal(ws->ready_fd); /* another edge for edge-triggered epoll */
 	if (want == ws->ready_set)
 		return;
 	if (want)

@@ -124,6 +124,11 @@ int velo_wire_sock_error(struct velo_wire_stack *st, int s);
 /* Readiness: the current VTCP_EV_* mask, and the eventfd described above. */
 unsigned int velo_wire_events(struct velo_wire_stack *st, int s);
 int velo_wire_ready_fd(struct velo_wire_stack *st, int s);
+/*
+ * VTCP_EV_* the ready fd stands for; with VELO_WIRE_EDGE, each arrival of
+ * data signals it again while it is ready (edge-triggered epoll: a new edge).
+ */
+#define VELO_WIRE_EDGE 0x100u
 void velo_wire_set_interest(struct velo_wire_stack *st, int s, unsigned int events);
 /*
  * Sleeps until velo_wire_events() intersects @events or @timeout_ms passes.
