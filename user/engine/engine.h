@@ -22,6 +22,7 @@
 #ifndef VELO_ENGINE_H
 #define VELO_ENGINE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -243,5 +244,41 @@ VTCP_API int vtcp_getsockname(struct vtcp_stack *st, int s, struct sockaddr *a,
 			      socklen_t *len);
 VTCP_API int vtcp_getpeername(struct vtcp_stack *st, int s, struct sockaddr *a,
 			      socklen_t *len);
+
+/*
+ * A connection as another TCP stack needs it to take it over (Linux's
+ * TCP_REPAIR), read by vtcp_export(). Sequence numbers leave out SYN and
+ * FIN. The spans point into the engine and are valid until its next call.
+ */
+struct vtcp_export {
+	uint8_t state;
+	bool fin_rcvd;		/* the peer's FIN came: after rcv's data */
+	bool fin_sent;		/* ours went: after snd's data */
+	bool shut_wr;		/* shutdown(SHUT_WR): our FIN follows snd's data */
+	uint32_t snd_seq;	/* snd's first byte: the oldest unacknowledged */
+	uint32_t snd_sent;	/* bytes of snd sent at least once */
+	uint32_t rcv_seq;	/* rcv's first byte: the oldest unread */
+	uint32_t snd_wl1, snd_wnd, max_window; /* bytes */
+	uint32_t rcv_wnd;	/* bytes advertised past rcv's end */
+	uint16_t mss;
+	bool ws_ok, sack_ok, ts_ok;
+	uint8_t snd_wscale, rcv_wscale;
+	uint32_t tsval, ts_recent;
+	const void *snd[2], *rcv[2];
+	uint32_t snd_len[2], rcv_len[2];
+	struct sockaddr_storage local, remote;
+	socklen_t addr_len;
+};
+/*
+ * -ENOTCONN unless the handshake is over and the connection is not
+ * (ESTABLISHED, CLOSE_WAIT, FIN_WAIT1/2, LAST_ACK).
+ */
+VTCP_API int vtcp_export(struct vtcp_stack *st, int s, struct vtcp_export *x);
+/*
+ * Frees handle @s without a segment: its connection went to another stack.
+ * Segments of its 4-tuple that still reach the engine are dropped, neither
+ * answered nor reset, for a few seconds.
+ */
+VTCP_API int vtcp_release_moved(struct vtcp_stack *st, int s);
 
 #endif /* VELO_ENGINE_H */

@@ -633,6 +633,8 @@ void tcp_input(struct vtcp_stack *st, const struct ip_meta *m,
 		return;
 
 	tp = tcb_lookup(st, &m->dst, dport, &m->src, sport);
+	if (tp && tp->moved)
+		return; /* another stack has it now */
 	if (tp && tp->state == VTCP_TIME_WAIT && timewait_input(st, tp, &sg))
 		tp = tcb_lookup(st, &m->dst, dport, &m->src, sport);
 	if (tp) {

@@ -243,6 +243,7 @@ struct tcb {
 	int err;	/* SO_ERROR pending */
 	int soft_err;	/* from ICMP: reported instead of ETIMEDOUT if we time out */
 	bool reset;	/* connection was reset or timed out */
+	bool moved;	/* handed to another stack: its segments are dropped */
 	unsigned int ev_last;
 	uint32_t rcv_nxt_last; /* rcv_nxt at the last report: new data is news too */
 
@@ -356,6 +357,8 @@ int route_lookup(struct vtcp_stack *st, const struct vaddr *dst,
 struct tcb *tcb_lookup(struct vtcp_stack *st, const struct vaddr *laddr,
 		       uint16_t lport, const struct vaddr *raddr, uint16_t rport);
 struct tcb *tcb_alloc(struct vtcp_stack *st);
+/* The application's live handle @s (touched for scheduling), or NULL. */
+struct tcb *sock_get(struct vtcp_stack *st, int s);
 void tcb_free(struct vtcp_stack *st, struct tcb *tp);
 void tcb_hash(struct vtcp_stack *st, struct tcb *tp);
 /* Binds tp to lport (chains it for port and listener lookups). */

@@ -11,7 +11,7 @@
 
 #define TW_REUSE_NS NS_PER_S /* net.ipv4.tcp_tw_reuse: 1 s after entering TIME_WAIT */
 
-static struct tcb *sock_get(struct vtcp_stack *st, int s)
+struct tcb *sock_get(struct vtcp_stack *st, int s)
 {
 	struct tcb *tp;
 

@@ -95,6 +95,13 @@ static void atfork_child(void)
 	velo_epoll_after_fork();
 }
 
+/* Both processes will hold every fd: the engine cannot follow its connections. */
+static void atfork_prepare(void)
+{
+	if (atomic_load(&velo_wire_count))
+		velo_wire_hand_over(false);
+}
+
 static void atfork_parent(void)
 {
 	velo_epoll_after_fork();
@@ -140,7 +147,7 @@ void velo_init(void)
 	velo_stats_gc();
 	velo_loop_gc(256);
 	velo_st = velo_stats_create(getpid(), velo_prog, NULL);
-	pthread_atfork(NULL, atfork_parent, atfork_child);
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	velo_adopt_inherited();
 	velo_dbg("libvelo loaded in %s (spin %ld us, loopback %s)", velo_prog,
 		 velo_cfg.spin_us, velo_cfg.loopback ? "on" : "off");

@@ -1305,8 +1305,11 @@ int velo_epoll_wire_wait_fd(struct vsock *vs, uint32_t extra)
 	return velo_wire_vs_wait_fd(vs, ev);
 }
 
-/* The socket became WIRE: its registrations move to its ready eventfd. */
-void velo_epoll_socket_wired(struct vsock *vs)
+/*
+ * The socket became WIRE (@wire: its registrations move to its ready
+ * eventfd) or went back to the kernel (they move back to the fd).
+ */
+static void regs_switch(struct vsock *vs, bool wire)
 {
 	struct ep_reg *list[16];
 	struct ep_reg *reg;
@@ -1318,11 +1321,11 @@ void velo_epoll_socket_wired(struct vsock *vs)
 
 		pthread_mutex_lock(&ep->mu);
 		reg = list[i];
-		if ((size_t)reg->fd < ep->cap && ep->regs[reg->fd] == reg && !reg->wire) {
-			REAL(epoll_ctl)(ep->epfd, EPOLL_CTL_DEL, reg->fd, NULL);
-			reg->wire = true;
+		if ((size_t)reg->fd < ep->cap && ep->regs[reg->fd] == reg && reg->wire != wire) {
+			REAL(epoll_ctl)(ep->epfd, EPOLL_CTL_DEL, reg->kfd, NULL);
+			reg->wire = wire;
 			pthread_mutex_unlock(&ep->mu);
-			kfd = velo_epoll_wire_wait_fd(vs, 0);
+			kfd = wire ? velo_epoll_wire_wait_fd(vs, 0) : reg->fd;
 			pthread_mutex_lock(&ep->mu);
 			reg->kfd = kfd;
 			kev.events = kernel_mask(reg);
@@ -1331,6 +1334,16 @@ void velo_epoll_socket_wired(struct vsock *vs)
 		}
 		pthread_mutex_unlock(&ep->mu);
 	}
+}
+
+void velo_epoll_socket_wired(struct vsock *vs)
+{
+	regs_switch(vs, true);
+}
+
+void velo_epoll_socket_unwired(struct vsock *vs)
+{
+	regs_switch(vs, false);
 }
 
 /* fn(ep, reg) under ep->mu for each of vs's registrations still in its set. */

@@ -71,17 +71,34 @@ static struct vsock *accel_vs(int fd)
 	return vs ? vs : loop_vs(fd);
 }
 
+/*
+ * A WIRE call that failed because the connection went to the kernel's TCP
+ * meanwhile (velo_wire_vs_to_kernel) is made again there.
+ */
+static bool moved_meanwhile(struct vsock *vs, ssize_t r)
+{
+	return r < 0 && atomic_load(&vs->state) == VELO_SS_KERNEL;
+}
+
 static ssize_t vs_recv(struct vsock *vs, int fd, const struct iovec *iov, int n, int flags)
 {
-	if (atomic_load(&vs->state) == VELO_SS_WIRE)
-		return velo_wire_vs_recv(vs, iov, n, flags);
+	if (atomic_load(&vs->state) == VELO_SS_WIRE) {
+		struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n };
+		ssize_t r = velo_wire_vs_recv(vs, iov, n, flags);
+
+		return moved_meanwhile(vs, r) ? REAL(recvmsg)(fd, &m, flags) : r;
+	}
 	return velo_loop_recv(vs, fd, iov, n, flags);
 }
 
 static ssize_t vs_send(struct vsock *vs, int fd, const struct iovec *iov, int n, int flags)
 {
-	if (atomic_load(&vs->state) == VELO_SS_WIRE)
-		return velo_wire_vs_send(vs, iov, n, flags);
+	if (atomic_load(&vs->state) == VELO_SS_WIRE) {
+		struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n };
+		ssize_t r = velo_wire_vs_send(vs, iov, n, flags);
+
+		return moved_meanwhile(vs, r) ? REAL(sendmsg)(fd, &m, flags) : r;
+	}
 	return velo_loop_send(vs, fd, iov, n, flags);
 }
 
@@ -222,20 +239,38 @@ out:
 	errno = saved;
 }
 
-static void adopt_cmsg_fds(struct msghdr *msg)
+/* fn(fd) for each fd an SCM_RIGHTS message carries. */
+static void cmsg_fds_each(const struct msghdr *msg, void (*fn)(int fd))
 {
 	struct cmsghdr *c;
 
-	if (!msg || !msg->msg_control || msg->msg_controllen < sizeof(struct cmsghdr))
+	if (!msg || !msg->msg_control || msg->msg_controllen < sizeof(struct cmsghdr) ||
+	    velo_bad_range(msg->msg_control, msg->msg_controllen))
 		return;
-	for (c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+	for (c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
 			int *fds = (int *)CMSG_DATA(c);
 			size_t i, n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 
 			for (i = 0; i < n; i++)
-				adopt_fd(fds[i]);
+				fn(fds[i]);
 		}
+	}
+}
+
+static void adopt_cmsg_fds(struct msghdr *msg)
+{
+	cmsg_fds_each(msg, adopt_fd);
+}
+
+/* A wire connection sent to another process goes to the kernel's TCP first. */
+static void hand_over_fd(int fd)
+{
+	struct vsock *vs = wire_vs(fd);
+
+	if (vs) {
+		velo_wire_vs_to_kernel(vs, fd);
+		velo_vs_put(vs);
 	}
 }
 
@@ -701,6 +736,9 @@ VELO_EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
 	struct vsock *vs;
 	ssize_t r;
 
+	if (m && !velo_bad_range(m, sizeof(*m)) && m->msg_controllen &&
+	    atomic_load(&velo_wire_count))
+		cmsg_fds_each(m, hand_over_fd);
 	if (!m || velo_bad_range(m, sizeof(*m)) || m->msg_iovlen > IOV_MAX ||
 	    velo_bad_range(m->msg_iov, m->msg_iovlen * sizeof(struct iovec)) ||
 	    m->msg_controllen || !(vs = accel_vs(fd)))
@@ -1154,9 +1192,9 @@ static void wire_exec_fd(int fd, struct vsock *vs, void *arg)
 }
 
 /*
- * The engine and its connections do not survive exec: they end now (FIN,
- * or RST with unread data), so peers are not left half-open. Linux would
- * keep a non-CLOEXEC connection for the new image: not possible here.
+ * The engine does not survive exec: a connection the new image keeps (an
+ * fd without CLOEXEC) goes to the kernel's TCP; the others end now (FIN, or
+ * RST with unread data), as the kernel ends a connection exec closes.
  */
 static void before_exec(void)
 {
@@ -1164,6 +1202,7 @@ static void before_exec(void)
 	if (atomic_load(&velo_loop_count))
 		velo_fd_foreach(exec_fd, NULL);
 	if (atomic_load(&velo_wire_count)) {
+		velo_wire_hand_over(true);
 		velo_fd_foreach(wire_exec_fd, NULL);
 		velo_wire_shutdown_all();
 	}
@@ -1329,7 +1368,11 @@ VELO_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file
 {
 	char **alloc;
 	char *const *env = exec_env(envp, &alloc);
-	int r = REAL(posix_spawn)(pid, path, fa, attr, argv, env);
+	int r;
+
+	if (atomic_load(&velo_wire_count))
+		velo_wire_hand_over(true); /* what the child inherits */
+	r = REAL(posix_spawn)(pid, path, fa, attr, argv, env);
 
 	free(alloc);
 	return r;
@@ -1340,7 +1383,11 @@ VELO_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_fil
 {
 	char **alloc;
 	char *const *env = exec_env(envp, &alloc);
-	int r = REAL(posix_spawnp)(pid, file, fa, attr, argv, env);
+	int r;
+
+	if (atomic_load(&velo_wire_count))
+		velo_wire_hand_over(true); /* what the child inherits */
+	r = REAL(posix_spawnp)(pid, file, fa, attr, argv, env);
 
 	free(alloc);
 	return r;

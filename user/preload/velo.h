@@ -282,6 +282,9 @@ void velo_wire_vs_sockopt_changed(struct vsock *vs, int fd, int level, int name)
 void velo_wire_vs_set_nonblock(struct vsock *vs, bool nb);
 /* In a forked child: the connection stays the parent's (calls: ENOTCONN). */
 void velo_wire_vs_after_fork(struct vsock *vs);
+bool velo_wire_vs_to_kernel(struct vsock *vs, int fd);
+/* Every WIRE connection (@inheritable_only: with an fd without CLOEXEC) to the kernel. */
+void velo_wire_hand_over(bool inheritable_only);
 /* poll: the fd to wait on in place of the socket, and the socket's events. */
 int velo_wire_vs_wait_fd(struct vsock *vs, uint32_t events);
 uint32_t velo_wire_vs_events(struct vsock *vs);
@@ -293,6 +296,7 @@ void velo_adopt_inherited(void);
 void velo_epoll_socket_attached(struct vsock *vs);
 /* The socket became WIRE: move its epoll registrations to its eventfd. */
 void velo_epoll_socket_wired(struct vsock *vs);
+void velo_epoll_socket_unwired(struct vsock *vs);
 /* The eventfd to wait on for a WIRE socket, interest: epolls' and extra. */
 int velo_epoll_wire_wait_fd(struct vsock *vs, uint32_t extra);
 void velo_epoll_destroy(struct vepoll *ep);

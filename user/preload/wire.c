@@ -24,10 +24,13 @@
  * connected one. A kernel connection that came before the engine listened
  * stays the kernel's (the XDP program asks the kernel for its 5-tuple).
  *
- * Not yet: MSG_OOB. A forked child cannot use its
- * parent's wire connections (they live in the parent's engine): its calls
- * on them fail with ENOTCONN, its close() only drops its reference; its
- * copies of a listener accept from the kernel only.
+ * Where the engine cannot follow the file (fork, exec of a socket that
+ * survives it, SCM_RIGHTS), the connection is handed to the kernel's TCP
+ * first (velo_wire_vs_to_kernel). Where even that cannot be done (no
+ * CAP_NET_ADMIN, a connection still in its handshake or over), a forked
+ * child's calls on it fail with ENOTCONN and its close() only drops its
+ * reference. A forked child's copies of a listener accept from the kernel
+ * only. Not yet: MSG_OOB.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -323,6 +326,51 @@ void velo_wire_vs_set_nonblock(struct vsock *vs, bool nb)
 	atomic_store(&vs->w_nonblock, nb);
 }
 
+
+/*
+ * @vs's connection goes to its kernel socket @fd (user/wire/handoff.c): the
+ * kernel's TCP carries it from here, in every process that holds the file.
+ * False where that cannot be done; the connection then stays the engine's.
+ */
+bool velo_wire_vs_to_kernel(struct vsock *vs, int fd)
+{
+	int err = -ENOTCONN, ready_fd = -1;
+
+	pthread_mutex_lock(&vs->mu);
+	if (atomic_load(&vs->state) == VELO_SS_WIRE && vs->wst)
+		err = velo_wire_to_kernel(vs->wst, vs->ws, fd, &ready_fd);
+	if (!err) {
+		vs->ws = -1; /* calls in flight find EBADF, then the kernel */
+		atomic_store(&vs->state, VELO_SS_KERNEL);
+	}
+	pthread_mutex_unlock(&vs->mu);
+	if (err) {
+		velo_dbg("fd %d: stays with the engine: %s", fd, strerror(-err));
+		return false;
+	}
+	velo_epoll_socket_unwired(vs);
+	REAL(close)(ready_fd);
+	velo_slot_update(vs, fd);
+	velo_stat_add(VELO_STAT_WIRE_MOVED, 1);
+	velo_dbg("fd %d: handed to the kernel's TCP", fd);
+	return true;
+}
+
+static void hand_over_fd(int fd, struct vsock *vs, void *inheritable_only)
+{
+	int fl;
+
+	if (atomic_load(&vs->state) != VELO_SS_WIRE)
+		return;
+	fl = inheritable_only ? REAL(fcntl)(fd, F_GETFD) : 0;
+	if (fl >= 0 && !(fl & FD_CLOEXEC))
+		velo_wire_vs_to_kernel(vs, fd);
+}
+
+void velo_wire_hand_over(bool inheritable_only)
+{
+	velo_fd_foreach(hand_over_fd, inheritable_only ? (void *)1 : NULL);
+}
 
 void velo_wire_vs_after_fork(struct vsock *vs)
 {

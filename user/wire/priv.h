@@ -187,6 +187,13 @@ void wire_pool_free(struct velo_wire_stack *st);
 void wire_sock_changed(struct velo_wire_stack *st, int s);
 int wire_sock_renew(struct velo_wire_stack *st, int s);
 
+/*
+ * handoff.c: kernel socket @fd (unconnected) becomes the exported
+ * connection. -errno: @fd is as it was (no CAP_NET_ADMIN, a tuple the
+ * kernel has); 0: @fd has it (later failures are logged, not undone).
+ */
+int wire_repair_into(int fd, const struct vtcp_export *x, int ifindex);
+
 /* net.c: a sockaddr's address bytes (zero-padded to 16) and port */
 void wire_sa_bytes(const struct sockaddr *a, uint8_t out[16], uint16_t *port);
 

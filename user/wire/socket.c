@@ -175,6 +175,25 @@ static int wait_events(struct velo_wire_stack *st, int s, unsigned int mask, boo
 	}
 }
 
+/*
+ * The application's handle @ws is gone (its engine socket closed or moved);
+ * its ready fd is closed unless @ready_fd takes it.
+ */
+static void sock_release(struct velo_wire_stack *st, struct wire_sock *ws, uint64_t linger,
+			 int *ready_fd)
+{
+	st->wire_of[ws->eng] = -1;
+	wire_hold_put(st, ws->hold, linger);
+	if (ws->resv_fd >= 0)
+		close(ws->resv_fd);
+	ws->used = false;
+	wake_waiters(ws); /* they find the socket gone: EBADF */
+	if (ready_fd)
+		*ready_fd = ws->ready_fd;
+	else
+		close(ws->ready_fd);
+}
+
 /* Locks the stack if @s is one of its sockets. */
 static int lock_sock(struct velo_wire_stack *st, int s)
 {
@@ -555,14 +574,42 @@ int velo_wire_close(struct velo_wire_stack *st, int s)
 	    ti.tcpi_state != VTCP_LISTEN)
 		linger = st->linger_ns;
 	err = vtcp_close(st->eng, ws->eng);
-	st->wire_of[ws->eng] = -1;
-	wire_hold_put(st, ws->hold, linger);
-	if (ws->resv_fd >= 0)
-		close(ws->resv_fd);
-	ws->used = false;
-	wake_waiters(ws); /* they find the socket gone: EBADF */
-	close(ws->ready_fd);
+	sock_release(st, ws, linger, NULL);
 	return unlock_after(st, err);
+}
+
+/*
+ * Whether the stack's steering lets @ws's segments go to the kernel once
+ * @ws lets go: velo.ko takes everything a 3-tuple filter matches (a
+ * listener's, a shared local port's); the XDP program leaves the kernel
+ * its own connections.
+ */
+static bool kernel_reachable(struct velo_wire_stack *st, const struct wire_sock *ws)
+{
+	const struct wire_hold *h = ws->hold;
+
+	return st->io->kind != VELO_WIRE_KO || !h || (!h->pool && h->refs == 1);
+}
+
+int velo_wire_to_kernel(struct velo_wire_stack *st, int s, int fd, int *ready_fd)
+{
+	struct vtcp_export x;
+	struct wire_sock *ws;
+	int err = lock_sock(st, s);
+
+	if (err)
+		return err;
+	ws = &st->socks[s];
+	wire_progress(st); /* the segments that came, first */
+	err = kernel_reachable(st, ws) ? vtcp_export(st->eng, ws->eng, &x) : -EOPNOTSUPP;
+	if (!err)
+		err = wire_repair_into(fd, &x, st->ifindex);
+	if (!err) {
+		vtcp_release_moved(st->eng, ws->eng);
+		sock_release(st, ws, 0, ready_fd); /* the filter goes: the kernel gets the segments */
+		st->stats.moved_to_kernel++;
+	}
+	return (int)unlock_after(st, err);
 }
 
 int velo_wire_getsockname(struct velo_wire_stack *st, int s, struct sockaddr *a, socklen_t *len)

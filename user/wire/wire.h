@@ -109,6 +109,15 @@ ssize_t velo_wire_recv(struct velo_wire_stack *st, int s, void *buf, size_t len,
 int velo_wire_shutdown(struct velo_wire_stack *st, int s, int how);
 /* The last reference: graceful (FIN after the data), RST for unread data or linger {1,0}. */
 int velo_wire_close(struct velo_wire_stack *st, int s);
+/*
+ * Hands @s's connection to the application's kernel socket @fd (TCP_REPAIR,
+ * see handoff.c) and frees @s; its waiters return -EBADF, and its ready fd
+ * is left open in *@ready_fd for the caller to close. -errno, and @s
+ * stays the engine's, when that cannot be done: no CAP_NET_ADMIN, a state
+ * other than ESTABLISHED, CLOSE_WAIT, FIN_WAIT1/2 or LAST_ACK, or (velo.ko)
+ * a connection a 3-tuple filter steers.
+ */
+int velo_wire_to_kernel(struct velo_wire_stack *st, int s, int fd, int *ready_fd);
 int velo_wire_getsockname(struct velo_wire_stack *st, int s, struct sockaddr *a,
 			  socklen_t *len);
 int velo_wire_getpeername(struct velo_wire_stack *st, int s, struct sockaddr *a,
@@ -146,6 +155,7 @@ struct velo_wire_stats {
 	uint64_t pool_connects, fallback_connects;
 	uint64_t rx_frames, tx_frames, tx_dropped;
 	uint64_t wakeups;	      /* progress thread loops */
+	uint64_t moved_to_kernel;     /* connections handed to the kernel */
 	uint32_t ko_stack;	      /* velo.ko's stack id (/sys/kernel/velo/stacks/<id>) */
 	/* the interface's XDP program, all queues and owners (AF_XDP only) */
 	uint64_t xdp_redirected, xdp_passed, xdp_no_socket, xdp_foreign_queue;
