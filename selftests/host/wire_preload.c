@@ -216,6 +216,132 @@ static int client_fork(const char *ip)
 	return 0;
 }
 
+/* Reads exactly @n bytes of the echo of the pattern from @from; its checksum. */
+static void read_echo(int s, uint64_t from, uint64_t n, const char *who)
+{
+	uint8_t in[16384];
+	uint64_t got = 0, sum = 0;
+
+	while (got < n) {
+		ssize_t r = recv(s, in, n - got < sizeof(in) ? n - got : sizeof(in), 0);
+
+		if (r <= 0)
+			break;
+		for (ssize_t i = 0; i < r; i++)
+			sum = sum * 31 + (in[i] ^ pat(from + got + (uint64_t)i));
+		got += (uint64_t)r;
+	}
+	printf("%s: read %llu of %llu, checksum %016llx\n", who, (unsigned long long)got,
+	       (unsigned long long)n, (unsigned long long)sum);
+}
+
+static void send_pattern(int s, uint64_t n)
+{
+	static uint8_t out[65536];
+	uint64_t sent = 0;
+
+	while (sent < n) {
+		size_t k = n - sent < sizeof(out) ? n - sent : sizeof(out);
+		ssize_t w;
+
+		for (size_t i = 0; i < k; i++)
+			out[i] = pat(sent + i);
+		w = send(s, out, k, 0);
+		if (w <= 0)
+			break;
+		sent += (uint64_t)w;
+	}
+	printf("sent %llu\n", (unsigned long long)sent);
+}
+
+static void wait_child(pid_t c)
+{
+	int status = -1;
+
+	waitpid(c, &status, 0);
+	printf("child exit status %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+/*
+ * Connections that change hands while their data is in flight: at fork
+ * with the echo unread, at fork after both FINs with data and EOF unread,
+ * and sent to another process over SCM_RIGHTS. Under libvelo each is
+ * handed to the kernel's TCP (TCP_REPAIR) with all its state.
+ */
+static int client_handoff(const char *ip)
+{
+	int err, s = tcp_to(ip, SERVER_PORT, false, &err), sp[2];
+	char fdbuf[CMSG_SPACE(sizeof(int))], b[16];
+	struct iovec iov = { b, 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = fdbuf,
+			    .msg_controllen = sizeof(fdbuf) };
+	struct cmsghdr *c;
+	pid_t child;
+
+	printf("connect = %s\n", ename(err));
+	send_pattern(s, 100000);
+	usleep(300000); /* the echo comes back and waits, unread */
+	fflush(stdout);
+	child = fork();
+	if (child == 0) {
+		read_echo(s, 0, 100000, "child");
+		exit(0);
+	}
+	wait_child(child);
+	echo_bulk(s, 65536);
+	printf("close = %d\n", close(s));
+
+	s = tcp_to(ip, SERVER_PORT, false, &err);
+	printf("connect = %s\n", ename(err));
+	printf("send = %zd\n", send(s, "hello", 5, 0));
+	printf("shutdown = %d\n", shutdown(s, SHUT_WR));
+	usleep(300000); /* the echo and the server's FIN come */
+	fflush(stdout);
+	child = fork();
+	if (child == 0) {
+		ssize_t r = recv(s, b, sizeof(b), 0);
+
+		printf("child: recv = %zd \"%.*s\"\n", r, r > 0 ? (int)r : 0, b);
+		printf("child: recv = %zd\n", recv(s, b, sizeof(b), 0));
+		exit(0);
+	}
+	wait_child(child);
+	printf("recv = %zd\n", recv(s, b, sizeof(b), 0));
+	printf("close = %d\n", close(s));
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp))
+		return 1;
+	fflush(stdout);
+	child = fork();
+	if (child == 0) {
+		int got = -1;
+
+		close(sp[0]);
+		if (recvmsg(sp[1], &m, 0) == 1 && (c = CMSG_FIRSTHDR(&m)) && c->cmsg_type == SCM_RIGHTS)
+			memcpy(&got, CMSG_DATA(c), sizeof(got));
+		(void)!read(sp[1], b, 1); /* the parent has printed */
+		printf("child: received a socket: %s\n", got >= 0 ? "yes" : "no");
+		echo_bulk(got, 65536);
+		exit(0);
+	}
+	close(sp[1]);
+	s = tcp_to(ip, SERVER_PORT, false, &err);
+	printf("connect = %s\n", ename(err));
+	send_pattern(s, 1000);
+	read_echo(s, 0, 1000, "parent");
+	c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &s, sizeof(s));
+	printf("sendmsg = %zd\n", sendmsg(sp[0], &m, 0));
+	printf("close = %d\n", close(s));
+	fflush(stdout);
+	(void)!write(sp[0], "g", 1);
+	wait_child(child);
+	return 0;
+}
+
 static void show_ioctl(int s, const char *name, unsigned long req)
 {
 	int v = -1;
@@ -368,6 +494,8 @@ static int client_main(const char *ip, const char *which)
 		return client_epoll(ip);
 	if (!strcmp(which, "exec"))
 		return client_exec(ip);
+	if (!strcmp(which, "handoff"))
+		return client_handoff(ip);
 	return 2;
 }
 
@@ -810,6 +938,8 @@ static void topology_down(void)
  * Runs the program under test in its namespace (a client in the client's,
  * a server in the server's); its stdout goes to out.
  */
+static unsigned int handed_to_kernel; /* by the last run_sut */
+
 static int run_sut(bool server, const char *which, bool velo, char *out, size_t len,
 		   bool *engine)
 {
@@ -838,6 +968,12 @@ static int run_sut(bool server, const char *which, bool velo, char *out, size_t 
 			  velo ? "velo" : "kernel");
 	snprintf(cmd, sizeof(cmd), "grep -q 'through the engine' %s", log);
 	*engine = system(cmd) == 0;
+	snprintf(cmd, sizeof(cmd), "grep -c \"handed to the kernel's TCP\" %s", log);
+	f = popen(cmd, "r");
+	if (f && fscanf(f, "%u", &handed_to_kernel) != 1)
+		handed_to_kernel = 0;
+	if (f)
+		pclose(f);
 	unlink(log);
 	return 0;
 }
@@ -912,6 +1048,18 @@ static int exec_case(void)
 	return differential(false, "exec");
 }
 
+/* ... and the velo run says it handed all three to the kernel. */
+static int handoff_case(void)
+{
+	int r = differential(false, "handoff");
+
+	if (r == KTAP_PASS && handed_to_kernel != 3) {
+		ktap_diag("connections handed to the kernel: %u, not 3", handed_to_kernel);
+		r = KTAP_FAIL;
+	}
+	return r;
+}
+
 static int server_accept_case(void)
 {
 	return differential(true, "accept");
@@ -939,6 +1087,7 @@ static const struct ktap_case cases[] = {
 	{ "select_readable_writable", select_case, 120 },
 	{ "epoll_lt_et_oneshot_rdhup", epoll_case, 120 },
 	{ "exec_with_a_connection", exec_case, 120 },
+	{ "handoff_fork_unread_fins_scm_rights", handoff_case, 120 },
 	{ "server_accept_echo_names_loopback", server_accept_case, 120 },
 	{ "server_nonblocking_epoll_poll_select", server_nonblocking_case, 120 },
 	{ "server_timeout_signal_shutdown", server_waits_case, 120 },

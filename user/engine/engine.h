@@ -256,6 +256,7 @@ struct vtcp_export {
 	bool fin_sent;		/* ours went: after snd's data */
 	bool shut_wr;		/* shutdown(SHUT_WR): our FIN follows snd's data */
 	uint32_t snd_seq;	/* snd's first byte: the oldest unacknowledged */
+	uint32_t snd_una;	/* what the peer acknowledged (our FIN too) */
 	uint32_t snd_sent;	/* bytes of snd sent at least once */
 	uint32_t rcv_seq;	/* rcv's first byte: the oldest unread */
 	uint32_t snd_wl1, snd_wnd, max_window; /* bytes */
@@ -270,8 +271,8 @@ struct vtcp_export {
 	socklen_t addr_len;
 };
 /*
- * -ENOTCONN unless the handshake is over and the connection is not
- * (ESTABLISHED, CLOSE_WAIT, FIN_WAIT1/2, LAST_ACK).
+ * -ENOTCONN unless the handshake is over and there was no reset: the
+ * synchronized states, TIME_WAIT, and CLOSED after both FINs.
  */
 VTCP_API int vtcp_export(struct vtcp_stack *st, int s, struct vtcp_export *x);
 /*

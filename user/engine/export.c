@@ -10,10 +10,26 @@
 /* How long segments of a moved connection are dropped in silence. */
 #define MOVED_QUIET_NS (5 * NS_PER_S)
 
-static bool exportable(uint8_t state)
+/*
+ * Synchronized, or over with both FINs and unread data or EOF still to
+ * report (TIME_WAIT, or CLOSED after LAST_ACK); not reset.
+ */
+static bool exportable(const struct tcb *tp)
 {
-	return state == VTCP_ESTABLISHED || state == VTCP_CLOSE_WAIT ||
-	       state == VTCP_FIN_WAIT1 || state == VTCP_FIN_WAIT2 || state == VTCP_LAST_ACK;
+	switch (tp->state) {
+	case VTCP_ESTABLISHED:
+	case VTCP_CLOSE_WAIT:
+	case VTCP_FIN_WAIT1:
+	case VTCP_FIN_WAIT2:
+	case VTCP_LAST_ACK:
+	case VTCP_CLOSING:
+	case VTCP_TIME_WAIT:
+		return !tp->reset;
+	case VTCP_CLOSE:
+		return !tp->reset && tp->fin_rcvd && tp->fin_sent;
+	default:
+		return false;
+	}
 }
 
 static void spans(const struct ring *r, const void *p[2], uint32_t len[2])
@@ -32,7 +48,7 @@ int vtcp_export(struct vtcp_stack *st, int s, struct vtcp_export *x)
 
 	if (!tp)
 		return -EBADF;
-	if (!exportable(tp->state) || tp->reset)
+	if (!exportable(tp))
 		return -ENOTCONN;
 	memset(x, 0, sizeof(*x));
 	x->state = tp->state;
@@ -40,6 +56,7 @@ int vtcp_export(struct vtcp_stack *st, int s, struct vtcp_export *x)
 	x->fin_sent = tp->fin_sent;
 	x->shut_wr = tp->fin_queued || tp->fin_sent;
 	x->snd_seq = tp->sndq_seq;
+	x->snd_una = tp->snd_una;
 	data_nxt = tp->fin_sent ? tp->fin_seq : tp->snd_nxt;
 	x->snd_sent = MIN(tp->sndq.len, data_nxt - tp->sndq_seq);
 	rcv_end = tp->rcv_nxt - tp->fin_rcvd;

@@ -335,7 +335,7 @@ int wire_repair_into(int fd, const struct vtcp_export *x, int ifindex)
 	if (!err && x->fin_rcvd) {
 		int before = x->fin_sent ? TCP_FIN_WAIT1 : TCP_ESTABLISHED;
 
-		err = inject_fin(x, rcv_nxt, x->snd_seq, ifindex);
+		err = inject_fin(x, rcv_nxt, x->snd_una, ifindex);
 		if (!err)
 			wait_state_left(fd, before);
 	}

@@ -113,9 +113,9 @@ int velo_wire_close(struct velo_wire_stack *st, int s);
  * Hands @s's connection to the application's kernel socket @fd (TCP_REPAIR,
  * see handoff.c) and frees @s; its waiters return -EBADF, and its ready fd
  * is left open in *@ready_fd for the caller to close. -errno, and @s
- * stays the engine's, when that cannot be done: no CAP_NET_ADMIN, a state
- * other than ESTABLISHED, CLOSE_WAIT, FIN_WAIT1/2 or LAST_ACK, or (velo.ko)
- * a connection a 3-tuple filter steers.
+ * stays the engine's, when that cannot be done: no CAP_NET_ADMIN, a
+ * connection in its handshake or reset, or (velo.ko) one a 3-tuple filter
+ * steers.
  */
 int velo_wire_to_kernel(struct velo_wire_stack *st, int s, int fd, int *ready_fd);
 int velo_wire_getsockname(struct velo_wire_stack *st, int s, struct sockaddr *a,
