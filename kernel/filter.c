@@ -206,6 +206,27 @@ static struct sock *velo_kernel_conn(struct net *net, const struct velo_key *k)
 					 k->ifindex, 0);
 }
 
+/*
+ * Whether a segment a listening filter matched belongs to a connection the
+ * kernel has: its own from before the filter, or one a stack handed to it
+ * (TCP_REPAIR, after fork). It stays the kernel's, as the XDP program's
+ * bpf_skc_lookup_tcp decides on the module-less path. A SYN opens a new
+ * connection: the stack's. Called under RCU.
+ */
+bool velo_filter_kernel_owns(const struct velo_filt *f, const struct velo_key *k,
+			     const struct tcphdr *th)
+{
+	struct sock *sk;
+
+	if (!f->key.listen || (th->syn && !th->ack))
+		return false;
+	sk = velo_kernel_conn((struct net *)k->net, k);
+	if (!sk)
+		return false;
+	sock_gen_put(sk);
+	return true;
+}
+
 /* May the caller take over @sk's tuple? TIME_WAIT: nobody's any more. */
 static bool velo_sock_mine(struct sock *sk)
 {

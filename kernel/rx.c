@@ -105,17 +105,19 @@ static unsigned int velo_rx_hook(void *priv, struct sk_buff *skb,
 	u8 buf[VELO_HDR_MAX];
 	struct velo_filt *f;
 	const u8 *p;
+	int l3len;
 
 	if (!atomic_read(&velo_net(state->net)->nfilters) ||
 	    !skb_mac_header_was_set(skb))
 		return NF_ACCEPT;
 	p = skb_header_pointer(skb, 0, len, buf);
-	if (!p || velo_key_parse(p, len, skb->protocol, false, &k) < 0)
+	l3len = p ? velo_key_parse(p, len, skb->protocol, false, &k) : -EINVAL;
+	if (l3len < 0)
 		return NF_ACCEPT;
 	k.net = state->net;
 	k.ifindex = state->in->ifindex;
 	f = velo_ftab_match(&k);	/* hooks run under rcu_read_lock() */
-	if (!f)
+	if (!f || velo_filter_kernel_owns(f, &k, (const struct tcphdr *)(p + l3len)))
 		return NF_ACCEPT;
 	velo_rx_deliver(f->stack, skb);
 	consume_skb(skb);

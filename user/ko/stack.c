@@ -246,6 +246,11 @@ uint32_t velo_ko_frame_size(const struct velo_ko *k)
 	return k->frame_size;
 }
 
+bool velo_ko_hw_steering(const struct velo_ko *k)
+{
+	return k->uar != NULL;
+}
+
 uint32_t velo_ko_stack_id(const struct velo_ko *k)
 {
 	return k->c.stack_id;

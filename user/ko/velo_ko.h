@@ -31,6 +31,7 @@
 #ifndef VELO_KO_VELO_KO_H
 #define VELO_KO_VELO_KO_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <linux/velo.h>
@@ -102,6 +103,12 @@ int velo_ko_fd(const struct velo_ko *k);
 uint32_t velo_ko_frame_size(const struct velo_ko *k);
 /* The stack's id: /sys/kernel/velo/stacks/<id>. */
 uint32_t velo_ko_stack_id(const struct velo_ko *k);
+/*
+ * Whether the NIC steers (the mlx5 provider's flow rules): then a listening
+ * filter takes every segment of its port. The soft provider leaves the
+ * kernel's own connections to the kernel, as the XDP program does.
+ */
+bool velo_ko_hw_steering(const struct velo_ko *k);
 
 /* Up to n received frames; each must be given back with rx_release. */
 unsigned int velo_ko_rx_burst(struct velo_ko *k, struct velo_ko_frame *f,

@@ -131,7 +131,8 @@ static int set_window(int fd, const struct vtcp_export *x, uint32_t rcv_nxt)
 static int repair_open(int fd, const struct vtcp_export *x, int ifindex)
 {
 	struct sockaddr_storage local = x->local;
-	int err;
+	socklen_t l = sizeof(int);
+	int err, user_mss;
 
 	err = set_int(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE);
 	if (!err)
@@ -145,11 +146,23 @@ static int repair_open(int fd, const struct vtcp_export *x, int ifindex)
 	if (local.ss_family == AF_INET6 &&
 	    IN6_IS_ADDR_LINKLOCAL(&((struct sockaddr_in6 *)&local)->sin6_addr))
 		((struct sockaddr_in6 *)&local)->sin6_scope_id = (uint32_t)ifindex;
+	/*
+	 * The kernel sizes the send buffer at connect() from the MSS it knows
+	 * then, which repair mode only learns after (TCP_REPAIR_OPTIONS): a
+	 * TCP_MAXSEG for the connect() gives it the real one, or sends block
+	 * early, and two processes' writes interleave where Linux's would not.
+	 * The application's own TCP_MAXSEG (536 reads as none) comes back after.
+	 */
+	if (syscall(SYS_getsockopt, fd, IPPROTO_TCP, TCP_MAXSEG, &user_mss, &l))
+		return -errno;
+	err = set_int(fd, IPPROTO_TCP, TCP_MAXSEG, x->mss);
+	if (err)
+		return err;
 	/* repair mode binds over the stack's own reservation of the port */
 	if (syscall(SYS_bind, fd, &local, x->addr_len) ||
 	    syscall(SYS_connect, fd, &x->remote, x->addr_len))
 		return -errno;
-	return 0;
+	return set_int(fd, IPPROTO_TCP, TCP_MAXSEG, user_mss == (int)TCP_MSS_DEFAULT ? 0 : user_mss);
 }
 
 /* After connect(): options, both queues as they were, windows. */

@@ -250,10 +250,10 @@ static int ko_sleep_fd(struct velo_wire_stack *st, unsigned int q)
 }
 
 /*
- * velo.ko takes every segment matching a listening filter, including those
- * of the kernel's own connections on that port (it has no counterpart of the
- * XDP program's bpf_skc_lookup_tcp): a listener sharing its port with the
- * application's kernel listener stays the kernel's.
+ * The mlx5 provider's flow rules take every segment matching a listening
+ * filter, including those of the kernel's own connections on that port: a
+ * listener sharing its port with the application's kernel listener stays
+ * the kernel's there. The soft provider leaves those to the kernel.
  */
 static int ko_filter_add(struct velo_wire_stack *st, const struct velo_xsk_flow *flow,
 			 bool kernel_too, union wire_filter *h)
@@ -261,7 +261,7 @@ static int ko_filter_add(struct velo_wire_stack *st, const struct velo_xsk_flow 
 	struct velo_ko_flow kf = ko_flow(flow);
 	int err;
 
-	if (!flow->remote_port && kernel_too)
+	if (!flow->remote_port && kernel_too && velo_ko_hw_steering(st->ko.k))
 		return -EOPNOTSUPP;
 	err = velo_ko_filter_add(st->ko.k, &kf, 0, &h->ko.handle);
 	h->ko.conn = !err && !flow->remote_port && !kernel_too ? conn_add(st->ko.conns, flow) : -1;

@@ -580,15 +580,16 @@ int velo_wire_close(struct velo_wire_stack *st, int s)
 
 /*
  * Whether the stack's steering lets @ws's segments go to the kernel once
- * @ws lets go: velo.ko takes everything a 3-tuple filter matches (a
- * listener's, a shared local port's); the XDP program leaves the kernel
- * its own connections.
+ * @ws lets go: the mlx5 provider's rules take everything a 3-tuple filter
+ * matches (a listener's, a shared local port's); the XDP program and the
+ * soft provider leave the kernel its own connections.
  */
 static bool kernel_reachable(struct velo_wire_stack *st, const struct wire_sock *ws)
 {
 	const struct wire_hold *h = ws->hold;
 
-	return st->io->kind != VELO_WIRE_KO || !h || (!h->pool && h->refs == 1);
+	return st->io->kind != VELO_WIRE_KO || !velo_ko_hw_steering(st->ko.k) || !h ||
+	       (!h->pool && h->refs == 1);
 }
 
 int velo_wire_to_kernel(struct velo_wire_stack *st, int s, int fd, int *ready_fd)
