@@ -9,7 +9,8 @@
  * VELO_WIRE_BACKEND=xdp the stack must be on AF_XDP and velo.ko see no
  * frame (skipped if AF_XDP makes no stack here: the client then uses the
  * kernel). A client SIGKILLed with its connection open must have the
- * server reset by velo.ko (libvelo's connection record).
+ * server reset by velo.ko (libvelo's connection record). A client that
+ * forks must hand its connection to the kernel's TCP for the child.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -68,16 +69,17 @@ static int recv_echo(int fd)
 	return 0;
 }
 
-/* Prints libvelo's wire counters: stacks on velo.ko, on AF_XDP, connects. */
+/* Prints libvelo's wire counters: stacks on velo.ko, on AF_XDP, connects, handed to the kernel. */
 static int print_counters(void)
 {
 	const struct velo_stats *st = velo_stats_map(getpid());
 
 	if (!st)
 		return 15;
-	printf("%llu %llu %llu\n", (unsigned long long)st->ctr[VELO_STAT_WIRE_STACKS_KO],
+	printf("%llu %llu %llu %llu\n", (unsigned long long)st->ctr[VELO_STAT_WIRE_STACKS_KO],
 	       (unsigned long long)st->ctr[VELO_STAT_WIRE_STACKS_XDP],
-	       (unsigned long long)st->ctr[VELO_STAT_WIRE_CONNECTS]);
+	       (unsigned long long)st->ctr[VELO_STAT_WIRE_CONNECTS],
+	       (unsigned long long)st->ctr[VELO_STAT_WIRE_MOVED]);
 	fflush(stdout);
 	velo_stats_unmap(st);
 	return 0;
@@ -94,11 +96,32 @@ static int hold_open(int fd)
 	return 17;
 }
 
+/* The echo on @fd, in a forked child (the connection is handed to the kernel). */
+static int echo_in_child(int fd)
+{
+	int status = -1;
+	pid_t c = fork();
+
+	if (c == 0) {
+		pthread_t tx;
+		void *tx_ret = NULL;
+		int code;
+
+		if (pthread_create(&tx, NULL, send_all, &fd))
+			_exit(11);
+		code = recv_echo(fd);
+		pthread_join(tx, &tx_ret);
+		_exit(code ? code : tx_ret ? 12 : 0);
+	}
+	waitpid(c, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 18;
+}
+
 /*
- * Exit 0: echoed, EOF after shutdown, closed; then the counters.
- * @hold: hold_open() instead.
+ * Exit 0: echoed, EOF after shutdown, closed; then the counters. @mode 'h':
+ * hold_open() instead; 'f': the echo in a forked child.
  */
-static int client(uint16_t port, bool hold)
+static int client(uint16_t port, char mode)
 {
 	struct timeval tv = { .tv_sec = 20 };
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
@@ -112,14 +135,18 @@ static int client(uint16_t port, bool hold)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)))
 		return 10;
-	if (hold)
+	if (mode == 'h')
 		return hold_open(fd);
-	if (pthread_create(&tx, NULL, send_all, &fd))
-		return 11;
-	code = recv_echo(fd);
-	pthread_join(tx, &tx_ret);
-	if (!code && tx_ret)
-		code = 12;
+	if (mode == 'f') {
+		code = echo_in_child(fd);
+	} else {
+		if (pthread_create(&tx, NULL, send_all, &fd))
+			return 11;
+		code = recv_echo(fd);
+		pthread_join(tx, &tx_ret);
+		if (!code && tx_ret)
+			code = 12;
+	}
 	if (!code && (shutdown(fd, SHUT_WR) || recv(fd, &c, 1, 0) != 0))
 		code = 13;
 	if (close(fd) && !code)
@@ -165,7 +192,7 @@ static void echo_server(uint16_t port, int ready)
 
 struct run {
 	int client_status, server_status;
-	unsigned long long stacks_ko, stacks_xdp, connects;
+	unsigned long long stacks_ko, stacks_xdp, connects, moved;
 	long long rx_frames, tx_frames;	/* velo.ko's, during the run */
 };
 
@@ -230,7 +257,8 @@ static int run_echo(uint16_t port, const char *backend, const char *mode, struct
 	if (cl < 0 || !f)
 		return -1;
 	if (!fgets(line, sizeof(line), f) ||
-	    sscanf(line, "%llu %llu %llu", &r->stacks_ko, &r->stacks_xdp, &r->connects) != 3)
+	    sscanf(line, "%llu %llu %llu %llu", &r->stacks_ko, &r->stacks_xdp, &r->connects,
+		   &r->moved) != 4)
 		ktap_diag("client printed no counters: '%s'", line);
 	if (!strcmp(mode, "hold"))
 		kill(cl, SIGKILL);
@@ -240,8 +268,9 @@ static int run_echo(uint16_t port, const char *backend, const char *mode, struct
 	r->rx_frames += velo_cnt("rx_frames");
 	r->tx_frames += velo_cnt("tx_frames");
 	ktap_diag("client status %#x, server status %#x, stacks ko %llu xdp %llu, connects %llu, "
-		  "velo.ko rx %lld tx %lld frames, %lld ms", r->client_status, r->server_status,
-		  r->stacks_ko, r->stacks_xdp, r->connects, r->rx_frames, r->tx_frames,
+		  "to the kernel %llu, velo.ko rx %lld tx %lld frames, %lld ms", r->client_status,
+		  r->server_status, r->stacks_ko, r->stacks_xdp, r->connects, r->moved,
+		  r->rx_frames, r->tx_frames,
 		  (long long)((vt_now_ns() - start) / 1000000));
 	return 0;
 }
@@ -293,10 +322,27 @@ static int test_sigkill_resets_peer(void)
 	return KTAP_PASS;
 }
 
+/*
+ * A forked child echoes through the parent's connection: it was handed to
+ * the kernel's TCP at the fork (TCP_REPAIR) and its velo.ko filter went,
+ * so the data flows through the kernel and not velo.ko's rings.
+ */
+static int test_fork_hands_to_kernel(void)
+{
+	struct run r;
+
+	KTAP_EXPECT(run_echo(7304, NULL, "fork", &r) == 0);
+	KTAP_EXPECT(r.client_status == 0 && r.server_status == 0);
+	KTAP_EXPECT(r.stacks_ko == 1 && r.connects == 1 && r.moved == 1);
+	KTAP_EXPECT(r.rx_frames < MIN_FRAMES && r.tx_frames < MIN_FRAMES);
+	return KTAP_PASS;
+}
+
 static const struct ktap_case cases[] = {
 	{ "wire_auto_uses_velo_ko", test_auto_uses_ko, 0 },
 	{ "wire_backend_xdp_forced", test_forced_xdp, 0 },
 	{ "wire_ko_sigkill_resets_peer", test_sigkill_resets_peer, 0 },
+	{ "wire_ko_fork_hands_to_kernel", test_fork_hands_to_kernel, 0 },
 };
 
 #define OVERCOMMIT "/proc/sys/vm/overcommit_memory"
@@ -324,8 +370,9 @@ int main(int argc, char **argv)
 	char v[16];
 	int r;
 
-	if (argc == 3 && (!strcmp(argv[1], "client") || !strcmp(argv[1], "hold")))
-		return client((uint16_t)atoi(argv[2]), argv[1][0] == 'h');
+	if (argc == 3 && (!strcmp(argv[1], "client") || !strcmp(argv[1], "hold") ||
+			  !strcmp(argv[1], "fork")))
+		return client((uint16_t)atoi(argv[2]), argv[1][0]);
 	old = vt_sysfs_u64(OVERCOMMIT);
 	if (write_file(OVERCOMMIT, "1"))
 		ktap_diag("cannot set %s", OVERCOMMIT);
