@@ -691,6 +691,54 @@ static int server_accept(void)
 	return 0;
 }
 
+/*
+ * An accepted connection served by a forked child, as a forking server
+ * does: under libvelo it is the engine's (the second connection, after
+ * the first accept) and goes to the kernel's TCP at the fork, while the
+ * listener's filter stays for the connections to come.
+ */
+static int server_fork(void)
+{
+	struct sockaddr_in a = { 0 };
+	socklen_t l = sizeof(a);
+	int ls = sut_listener(0), c, status = -1;
+	pid_t child;
+
+	peer_do("c");
+	c = accept(ls, (struct sockaddr *)&a, &l);
+	show_accepted(c, &a, l);
+	printf("close = %d\n", close(c));
+	peer_do("c");
+	l = sizeof(a);
+	c = accept(ls, (struct sockaddr *)&a, &l);
+	show_accepted(c, &a, l);
+	printf("send = %zd\n", send(c, "first", 5, 0));
+	peer_do("r 1");
+	fflush(stdout);
+	child = fork();
+	if (child == 0) {
+		close(ls);
+		echo_until_eof(c);
+		printf("child: close = %d\n", close(c));
+		exit(0);
+	}
+	printf("close = %d\n", close(c));
+	fflush(stdout);
+	peer_send("e 1");
+	waitpid(child, &status, 0);
+	peer_result();
+	printf("child exit status %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	peer_do("c");
+	l = sizeof(a);
+	c = accept(ls, (struct sockaddr *)&a, &l);
+	show_accepted(c, &a, l);
+	printf("send = %zd\n", send(c, "third", 5, 0));
+	peer_do("r 2");
+	printf("close = %d\n", close(c));
+	printf("close listener = %d\n", close(ls));
+	return 0;
+}
+
 static void ep_accept_all(int ls)
 {
 	int n = 0, c;
@@ -825,6 +873,8 @@ static int server_main_case(const char *peer_ns, const char *which)
 		return server_waits();
 	if (!strcmp(which, "options"))
 		return server_options();
+	if (!strcmp(which, "fork"))
+		return server_fork();
 	return 2;
 }
 
@@ -1060,6 +1110,17 @@ static int handoff_case(void)
 	return r;
 }
 
+static int server_fork_case(void)
+{
+	int r = differential(true, "fork");
+
+	if (r == KTAP_PASS && handed_to_kernel != 1) {
+		ktap_diag("connections handed to the kernel: %u, not 1", handed_to_kernel);
+		r = KTAP_FAIL;
+	}
+	return r;
+}
+
 static int server_accept_case(void)
 {
 	return differential(true, "accept");
@@ -1092,6 +1153,7 @@ static const struct ktap_case cases[] = {
 	{ "server_nonblocking_epoll_poll_select", server_nonblocking_case, 120 },
 	{ "server_timeout_signal_shutdown", server_waits_case, 120 },
 	{ "server_options_inherited_queue_reset", server_options_case, 120 },
+	{ "server_fork_child_serves_accepted", server_fork_case, 120 },
 };
 
 int main(int argc, char **argv)

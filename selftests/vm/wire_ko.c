@@ -155,6 +155,69 @@ static int client(uint16_t port, char mode)
 }
 
 /*
+ * Under libvelo: a listener on the wire whose engine part is up before the
+ * client comes (the non-blocking accept), one connection accepted from the
+ * engine and echoed by a forked child (handed to the kernel at the fork,
+ * through the listener's 3-tuple filter), then the counters. Exit: the child's.
+ */
+static int fork_server(uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	static uint8_t buf[CHUNK];
+	int l = socket(AF_INET, SOCK_STREAM, 0), c, one = 1, status = -1;
+	ssize_t r;
+	pid_t child;
+
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 4))
+		return 40;
+	/* only starts the engine's listener: nobody has come yet */
+	if (fcntl(l, F_SETFL, O_NONBLOCK) || accept(l, NULL, NULL) >= 0 || errno != EAGAIN ||
+	    fcntl(l, F_SETFL, 0))
+		return 41;
+	printf("listening\n");
+	fflush(stdout);
+	c = accept(l, NULL, NULL);
+	if (c < 0)
+		return 42;
+	child = fork();
+	if (child == 0) {
+		while ((r = recv(c, buf, sizeof(buf), 0)) > 0)
+			if (send(c, buf, (size_t)r, 0) != r)
+				_exit(43);
+		_exit(r == 0 && !close(c) ? 0 : 44);
+	}
+	close(c);
+	waitpid(child, &status, 0);
+	if (print_counters())
+		return 15;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 45;
+}
+
+/* In the peer: the echo through fork_server(); exit 0 when byte-exact with EOF. */
+static void peer_client(uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	pthread_t tx;
+	void *tx_ret = NULL;
+	int fd, code;
+	char c;
+
+	alarm(CHILD_LIFETIME_S);
+	if (vt_enter_peer())
+		_exit(20);
+	inet_pton(AF_INET, "10.9.0.1", &a.sin_addr);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) || pthread_create(&tx, NULL, send_all, &fd))
+		_exit(21);
+	code = recv_echo(fd);
+	pthread_join(tx, &tx_ret);
+	if (!code && (tx_ret || shutdown(fd, SHUT_WR) || recv(fd, &c, 1, 0) != 0))
+		code = 22;
+	_exit(code);
+}
+
+/*
  * In the peer: echoes one connection until EOF or an error. Exit 0: EOF
  * after BYTES; SERVER_RESET: reset by the peer.
  */
@@ -338,11 +401,52 @@ static int test_fork_hands_to_kernel(void)
 	return KTAP_PASS;
 }
 
+/*
+ * A connection the listener accepted from the engine (velo.ko's 3-tuple
+ * filter steers it), served by a forked child: handed to the kernel, and
+ * velo.ko's soft provider then leaves its segments to the kernel's socket.
+ */
+static int test_accepted_fork_hands_to_kernel(void)
+{
+	int out[2];
+	pid_t server, client;
+	char line[128] = "";
+	struct run r = { 0 };
+	FILE *f;
+
+	KTAP_EXPECT(vt_setup() == 0 && pipe(out) == 0);
+	r.rx_frames = -velo_cnt("rx_frames");
+	server = fork();
+	if (server == 0)
+		exec_client(7305, NULL, "fserver", out[1]);
+	close(out[1]);
+	f = fdopen(out[0], "r");
+	KTAP_EXPECT(server > 0 && f && fgets(line, sizeof(line), f) && !strcmp(line, "listening\n"));
+	client = fork();
+	if (client == 0)
+		peer_client(7305);
+	if (!fgets(line, sizeof(line), f) ||
+	    sscanf(line, "%llu %llu %llu %llu", &r.stacks_ko, &r.stacks_xdp, &r.connects,
+		   &r.moved) != 4)
+		ktap_diag("server printed no counters: '%s'", line);
+	fclose(f);
+	waitpid(server, &r.server_status, 0);
+	waitpid(client, &r.client_status, 0);
+	r.rx_frames += velo_cnt("rx_frames");
+	ktap_diag("server status %#x, client status %#x, stacks ko %llu, to the kernel %llu, "
+		  "velo.ko rx %lld frames", r.server_status, r.client_status, r.stacks_ko, r.moved,
+		  r.rx_frames);
+	KTAP_EXPECT(r.server_status == 0 && r.client_status == 0);
+	KTAP_EXPECT(r.stacks_ko == 1 && r.moved == 1 && r.rx_frames < MIN_FRAMES);
+	return KTAP_PASS;
+}
+
 static const struct ktap_case cases[] = {
 	{ "wire_auto_uses_velo_ko", test_auto_uses_ko, 0 },
 	{ "wire_backend_xdp_forced", test_forced_xdp, 0 },
 	{ "wire_ko_sigkill_resets_peer", test_sigkill_resets_peer, 0 },
 	{ "wire_ko_fork_hands_to_kernel", test_fork_hands_to_kernel, 0 },
+	{ "wire_ko_accepted_fork_hands_to_kernel", test_accepted_fork_hands_to_kernel, 0 },
 };
 
 #define OVERCOMMIT "/proc/sys/vm/overcommit_memory"
@@ -373,6 +477,8 @@ int main(int argc, char **argv)
 	if (argc == 3 && (!strcmp(argv[1], "client") || !strcmp(argv[1], "hold") ||
 			  !strcmp(argv[1], "fork")))
 		return client((uint16_t)atoi(argv[2]), argv[1][0]);
+	if (argc == 3 && !strcmp(argv[1], "fserver"))
+		return fork_server((uint16_t)atoi(argv[2]));
 	old = vt_sysfs_u64(OVERCOMMIT);
 	if (write_file(OVERCOMMIT, "1"))
 		ktap_diag("cannot set %s", OVERCOMMIT);

@@ -197,6 +197,10 @@ VTCP_API int vtcp_bind(struct vtcp_stack *st, int s, const struct sockaddr *a,
 VTCP_API int vtcp_listen(struct vtcp_stack *st, int s, int backlog);
 VTCP_API int vtcp_accept(struct vtcp_stack *st, int s, struct sockaddr *peer,
 			 socklen_t *len);
+/*
+ * -ENOTCONN: an attempt on this handle failed and was reported; Linux's
+ * socket would try again, which takes a new handle here.
+ */
 VTCP_API int vtcp_connect(struct vtcp_stack *st, int s,
 			  const struct sockaddr *a, socklen_t len);
 VTCP_API ssize_t vtcp_send(struct vtcp_stack *st, int s, const void *buf,
@@ -261,7 +265,7 @@ struct vtcp_export {
 	uint32_t rcv_seq;	/* rcv's first byte: the oldest unread */
 	uint32_t snd_wl1, snd_wnd, max_window; /* bytes */
 	uint32_t rcv_wnd;	/* bytes advertised past rcv's end */
-	uint16_t mss;
+	uint16_t mss;		/* before the timestamp option, as the peer's MSS */
 	bool ws_ok, sack_ok, ts_ok;
 	uint8_t snd_wscale, rcv_wscale;
 	uint32_t tsval, ts_recent;

@@ -65,7 +65,7 @@ int vtcp_export(struct vtcp_stack *st, int s, struct vtcp_export *x)
 	x->snd_wnd = tp->snd_wnd;
 	x->max_window = MAX(tp->max_snd_wnd, tp->snd_wnd);
 	x->rcv_wnd = SEQ_GT(tp->rcv_adv, rcv_end) ? tp->rcv_adv - rcv_end : 0;
-	x->mss = tp->mss;
+	x->mss = (uint16_t)(tp->mss + (tp->ts_ok ? 12 : 0)); /* options come off again */
 	x->ws_ok = tp->ws_ok;
 	x->sack_ok = tp->sack_ok;
 	x->ts_ok = tp->ts_ok;

@@ -68,6 +68,7 @@ static void become_established(struct vtcp_stack *st, struct tcb *tp,
 			       const struct seg *sg)
 {
 	tp->state = VTCP_ESTABLISHED;
+	tp->synced = true;
 	tp->snd_una = sg->ack;
 	tp->sndq_seq = sg->ack;
 	tp->snd_wnd = sg->wnd << tp->snd_wscale;

@@ -170,6 +170,7 @@ struct tcb {
 	uint32_t snd_sml;  /* end of the last small segment sent (Nagle) */
 	bool fin_queued, fin_sent;
 	bool connect_unseen; /* the handshake connect() started ended, unreported */
+	bool synced;	     /* the handshake completed once */
 	uint32_t fin_seq;  /* our FIN's sequence number once sent */
 	/* receive sequence space */
 	uint32_t irs, rcv_nxt, rcv_adv; /* rcv_adv: right edge last advertised */

@@ -188,8 +188,9 @@ int vtcp_connect(struct vtcp_stack *st, int s, const struct sockaddr *a, socklen
 	case VTCP_SYN_SENT:
 		return -EALREADY;
 	case VTCP_CLOSE:
+		/* a handle connects once; after a failed attempt the host may use a new one */
 		if (tp->rport)
-			return -EISCONN; /* a handle connects once */
+			return tp->synced ? -EISCONN : -ENOTCONN;
 		break;
 	case VTCP_LISTEN:
 		return -EINVAL;

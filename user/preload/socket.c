@@ -80,26 +80,38 @@ static bool moved_meanwhile(struct vsock *vs, ssize_t r)
 	return r < 0 && atomic_load(&vs->state) == VELO_SS_KERNEL;
 }
 
+/* Urgent data is the kernel's TCP's: a WIRE connection goes there first. */
+static bool kernel_does(struct vsock *vs, int fd, int flags)
+{
+	if ((flags & MSG_OOB) && atomic_load(&vs->state) == VELO_SS_WIRE)
+		velo_wire_vs_to_kernel(vs, fd);
+	return atomic_load(&vs->state) != VELO_SS_WIRE;
+}
+
 static ssize_t vs_recv(struct vsock *vs, int fd, const struct iovec *iov, int n, int flags)
 {
-	if (atomic_load(&vs->state) == VELO_SS_WIRE) {
-		struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n };
-		ssize_t r = velo_wire_vs_recv(vs, iov, n, flags);
+	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n };
+	ssize_t r;
 
-		return moved_meanwhile(vs, r) ? REAL(recvmsg)(fd, &m, flags) : r;
-	}
-	return velo_loop_recv(vs, fd, iov, n, flags);
+	if (atomic_load(&vs->state) != VELO_SS_WIRE)
+		return velo_loop_recv(vs, fd, iov, n, flags);
+	if (kernel_does(vs, fd, flags))
+		return REAL(recvmsg)(fd, &m, flags);
+	r = velo_wire_vs_recv(vs, iov, n, flags);
+	return moved_meanwhile(vs, r) ? REAL(recvmsg)(fd, &m, flags) : r;
 }
 
 static ssize_t vs_send(struct vsock *vs, int fd, const struct iovec *iov, int n, int flags)
 {
-	if (atomic_load(&vs->state) == VELO_SS_WIRE) {
-		struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n };
-		ssize_t r = velo_wire_vs_send(vs, iov, n, flags);
+	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n };
+	ssize_t r;
 
-		return moved_meanwhile(vs, r) ? REAL(sendmsg)(fd, &m, flags) : r;
-	}
-	return velo_loop_send(vs, fd, iov, n, flags);
+	if (atomic_load(&vs->state) != VELO_SS_WIRE)
+		return velo_loop_send(vs, fd, iov, n, flags);
+	if (kernel_does(vs, fd, flags))
+		return REAL(sendmsg)(fd, &m, flags);
+	r = velo_wire_vs_send(vs, iov, n, flags);
+	return moved_meanwhile(vs, r) ? REAL(sendmsg)(fd, &m, flags) : r;
 }
 
 static bool is_tcp(int domain, int type, int protocol)
@@ -914,8 +926,15 @@ VELO_EXPORT int getsockopt(int fd, int level, int name, void *v, socklen_t *l)
 
 VELO_EXPORT int setsockopt(int fd, int level, int name, const void *v, socklen_t l)
 {
-	int r = REAL(setsockopt)(fd, level, name, v, l);
-	struct vsock *wvs = r ? NULL : wire_vs(fd);
+	struct vsock *wvs;
+	int r;
+
+	/* a receive low-water mark is the kernel's TCP's: the connection goes there */
+	if (level == SOL_SOCKET && name == SO_RCVLOWAT && l >= sizeof(int) &&
+	    !velo_bad_range(v, sizeof(int)) && *(const int *)v > 1 && atomic_load(&velo_wire_count))
+		hand_over_fd(fd);
+	r = REAL(setsockopt)(fd, level, name, v, l);
+	wvs = r ? NULL : wire_vs(fd);
 
 	/* the kernel socket validates and keeps the value; the engine follows */
 	if (wvs) {
@@ -978,6 +997,9 @@ static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg)
 	case F_SETFL: {
 		struct vsock *vs;
 
+		/* signal-driven I/O is the kernel's TCP's: the connection goes there */
+		if (((long)arg & O_ASYNC) && atomic_load(&velo_wire_count))
+			hand_over_fd(fd);
 		r = real(fd, cmd, arg);
 		if (!r && (vs = wire_vs(fd))) {
 			velo_wire_vs_set_nonblock(vs, ((long)arg & O_NONBLOCK) != 0);
@@ -1026,6 +1048,9 @@ VELO_EXPORT int ioctl(int fd, unsigned long req, ...)
 	va_start(ap, req);
 	arg = va_arg(ap, void *);
 	va_end(ap);
+	if (req == FIOASYNC && !velo_bad_range(arg, sizeof(int)) && *(int *)arg &&
+	    atomic_load(&velo_wire_count))
+		hand_over_fd(fd); /* as F_SETFL O_ASYNC */
 	if (req == FIONBIO && !velo_bad_range(arg, sizeof(int)) && (vs = wire_vs(fd))) {
 		r = REAL(ioctl)(fd, req, arg);
 		if (!r)

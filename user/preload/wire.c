@@ -30,7 +30,9 @@
  * CAP_NET_ADMIN, a connection still in its handshake or over), a forked
  * child's calls on it fail with ENOTCONN and its close() only drops its
  * reference. A forked child's copies of a listener accept from the kernel
- * only. Not yet: MSG_OOB.
+ * only. What the engine does not do, the kernel's TCP does after a handoff
+ * too: MSG_OOB, O_ASYNC (SIGIO), SO_RCVLOWAT. Urgent data the peer sends
+ * while the engine has the connection arrives inline (no urgent pointer).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -439,6 +439,24 @@ int velo_wire_accept(struct velo_wire_stack *st, int s, struct sockaddr *peer, s
 	return unlock_after(st, a);
 }
 
+/*
+ * A connect that failed (refused, timed out) leaves Linux's socket
+ * unconnected, and its automatic port goes: the next connect() starts
+ * afresh. The engine's handle connects once: a new one takes its place.
+ */
+static int retry_after_failure(struct velo_wire_stack *st, int s)
+{
+	struct wire_sock *ws = &st->socks[s];
+	int err = wire_sock_renew(st, s);
+
+	if (err)
+		return err;
+	wire_hold_put(st, ws->hold, 0);
+	ws->hold = NULL;
+	ws->bound = false;
+	return 0;
+}
+
 static int connect_locked(struct velo_wire_stack *st, int s, const struct sockaddr *a,
 			  socklen_t len)
 {
@@ -446,8 +464,14 @@ static int connect_locked(struct velo_wire_stack *st, int s, const struct sockad
 	struct sockaddr_storage src;
 	int err;
 
-	if (ws->hold) /* connecting or connected: the engine says which */
-		return vtcp_connect(st->eng, st->socks[s].eng, a, len);
+	if (ws->hold) { /* connecting or connected: the engine says which */
+		err = vtcp_connect(st->eng, st->socks[s].eng, a, len);
+		if (err != -ENOTCONN)
+			return err;
+		err = retry_after_failure(st, s);
+		if (err)
+			return err;
+	}
 	if (len < sizeof(sa_family_t) || len < sa_len(a->sa_family))
 		return -EINVAL;
 	if (!ws->bound && st->cfg.shared.initial) {
