@@ -186,6 +186,101 @@ static int passive_all_options(void)
 	return run(s, false);
 }
 
+/*
+ * What vtcp_export() gives the kernel: in CLOSE_WAIT with 100 bytes unread
+ * and 50 sent and unacknowledged, 30 not yet sent (the window is closed).
+ */
+static int export_close_wait(struct es *es)
+{
+	struct vtcp_export x;
+	uint32_t rcv_len, snd_len;
+
+	if (vtcp_export(es->st, es->sock, &x))
+		return -1;
+	rcv_len = x.rcv_len[0] + x.rcv_len[1];
+	snd_len = x.snd_len[0] + x.snd_len[1];
+	ktap_diag("state %u fin_rcvd %d rcv %u snd %u sent %u mss %u ws %u/%u ts %d sack %d",
+		  x.state, x.fin_rcvd, rcv_len, snd_len, x.snd_sent, x.mss, x.snd_wscale,
+		  x.rcv_wscale, x.ts_ok, x.sack_ok);
+	return x.state != VTCP_CLOSE_WAIT || !x.fin_rcvd || x.fin_sent || x.shut_wr ||
+	       x.rcv_seq != es->peer_isn + 1 || rcv_len != 100 || x.snd_seq != es->iss + 1 ||
+	       x.snd_una != es->iss + 1 || snd_len != 80 || x.snd_sent != 50 || x.mss != 1460 ||
+	       !x.ts_ok || !x.sack_ok || !x.ws_ok || x.snd_wscale != 7 || x.rcv_wscale != 1 ||
+	       x.ts_recent != 104;
+}
+
+static int send_30(struct es *es)
+{
+	char buf[30];
+
+	memset(buf, 'y', sizeof(buf));
+	return vtcp_send(es->st, es->sock, buf, sizeof(buf), 0) != 30;
+}
+
+static int release_moved(struct es *es)
+{
+	return vtcp_release_moved(es->st, es->sock) ||
+	       vtcp_get_info(es->st, es->sock, &(struct vtcp_info){ 0 }) != -EBADF;
+}
+
+/*
+ * A connection handed to another stack: exported with its queues, then
+ * released without a segment; the peer's later segments on its 4-tuple
+ * get neither an ACK nor a RST, and its timers are gone.
+ */
+static int export_and_release(void)
+{
+	static const struct es_step s[] = {
+		CALL(0, do_listen),
+		IN(0, F_SYN, 0, 0, 64240, 0, "mss=1460,sackok,ts=100:0,ws=7"),
+		OUT(0, F_SYN | F_ACK, 0, 1, 65535, 0, "mss=1460,sackok,ts,ws=1"),
+		IN(10, F_ACK, 1, 1, 502, 0, "ts=101"),
+		CALL(10, do_accept),
+		IN(20, F_PSH | F_ACK, 1, 1, 502, 100, "ts=102"),
+		OUT(20, F_ACK, 1, 101, ANY, 0, "ts"),
+		CALL(20, send_50),
+		OUT(20, F_PSH | F_ACK, 1, 101, ANY, 50, "ts"),
+		IN(30, F_ACK, 101, 1, 0, 0, "ts=103"), /* acknowledges nothing, closes the window */
+		CALL(30, send_30),
+		IN(40, F_FIN | F_ACK, 101, 1, 0, 0, "ts=104"),
+		OUT(40, F_ACK, 51, 102, ANY, 0, NULL),
+		CALL(40, is_close_wait),
+		CALL(40, export_close_wait),
+		CALL(40, release_moved),
+		IN(50, F_ACK, 102, 51, 502, 0, "ts=105"),
+		IN(60, F_PSH | F_ACK, 102, 51, 502, 10, "ts=106"),
+		NONE(10000),
+		END,
+	};
+
+	return run(s, false);
+}
+
+static int err_refused_then_retry(struct es *es)
+{
+	struct sockaddr_storage ss;
+
+	es_peer_addr(es, &ss, es->pport);
+	/* SO_ERROR took the error: the first connect() after says ECONNABORTED, as Linux */
+	return vtcp_sock_error(es->st, es->sock) != ECONNREFUSED ||
+	       vtcp_connect(es->st, es->sock, (struct sockaddr *)&ss, sizeof(ss)) != -ECONNABORTED ||
+	       vtcp_connect(es->st, es->sock, (struct sockaddr *)&ss, sizeof(ss)) != -ENOTCONN;
+}
+
+/* A refused handle reports it, then -ENOTCONN: the host connects again on a new one. */
+static int connect_refused_then_again(void)
+{
+	static const struct es_step s[] = {
+		CALL(0, do_connect),
+		OUT(0, F_SYN, 0, ANY, ANY, 0, NULL),
+		IN(5, F_RST | F_ACK, 0, 1, 0, 0, NULL),
+		CALL(5, err_refused_then_retry),
+		END,
+	};
+
+	return run(s, false);
+}
+
 /* No options at all: MSS falls back to 536, no TS, no scaling. */
 static int passive_no_options(void)
 {
@@ -677,6 +772,8 @@ static int timewait_recycled_when_full(void)
 }
 
 static const struct ktap_case cases[] = {
+	{ "export_and_release_moved", export_and_release, 0 },
+	{ "connect_refused_then_again", connect_refused_then_again, 0 },
 	{ "passive_all_options", passive_all_options, 0 },
 	{ "passive_no_options", passive_no_options, 0 },
 	{ "active_handshake", active_handshake, 0 },
