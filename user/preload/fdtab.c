@@ -85,6 +85,8 @@ void velo_vs_put(struct vsock *vs)
 		return;
 	if (atomic_load(&vs->state) == VELO_SS_LOOP && !atomic_load(&vs->released))
 		velo_loop_release(vs, -1, false, NULL, true);
+	else if (atomic_load(&vs->state) == VELO_SS_WIRE && !atomic_exchange(&vs->released, true))
+		velo_wire_vs_close(vs); /* closed while another thread's call held it */
 	else if (vs->ch && !atomic_load(&velo_exiting))
 		munmap(vs->ch, sizeof(*vs->ch));
 	velo_slot_free(vs);
