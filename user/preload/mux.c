@@ -1890,7 +1890,8 @@ static int ep_collect(struct vepoll *ep, int epfd, struct epoll_event *out, int 
 		struct ep_reg *reg = fd >= 0 && (size_t)fd < ep->cap ? ep->regs[fd] : NULL;
 		uint32_t ev = kbuf[i].events;
 
-		if (reg && reg->gen != gen)
+		/* a closed number's registration lives on while a dup holds the file */
+		if (!reg || reg->gen != gen)
 			for (reg = ep->stale; reg; reg = reg->stale_next)
 				if (reg->fd == fd && reg->gen == gen)
 					break;
