@@ -583,6 +583,45 @@ int velo_wire_shutdown(struct velo_wire_stack *st, int s, int how)
 	return err ? err : unlock_after(st, vtcp_shutdown(st->eng, st->socks[s].eng, how));
 }
 
+/* Whether our FIN is out and not yet acknowledged (or data still before it). */
+static bool fin_pending(struct velo_wire_stack *st, int eng)
+{
+	struct vtcp_info ti;
+
+	if (vtcp_get_info(st->eng, eng, &ti))
+		return false;
+	return ti.tcpi_state == VTCP_FIN_WAIT1 || ti.tcpi_state == VTCP_CLOSING ||
+	       ti.tcpi_state == VTCP_LAST_ACK;
+}
+
+/*
+ * SO_LINGER {1, t}: close() waits up to t seconds for the peer to
+ * acknowledge the data and the FIN, as Linux's tcp_close() does (whether
+ * or not the socket is non-blocking). Unread data makes the close a reset:
+ * nothing to wait for. A signal ends the wait.
+ */
+static void linger_wait(struct velo_wire_stack *st, int s)
+{
+	struct wire_sock *ws = &st->socks[s];
+	struct vtcp_queues q;
+	uint64_t deadline;
+
+	if (!ws->linger_set || !ws->linger_on || ws->linger_s <= 0 ||
+	    vtcp_get_queues(st->eng, ws->eng, &q) || q.inq ||
+	    vtcp_shutdown(st->eng, ws->eng, SHUT_WR))
+		return;
+	deadline = wire_now() + (uint64_t)ws->linger_s * 1000000000u;
+	wire_progress(st);
+	while (fin_pending(st, ws->eng) && wire_now() < deadline) {
+		/* the ACK of the FIN changes no readiness: look again every 10 ms */
+		uint64_t step = wire_now() + 10000000u;
+
+		if (sleep_on(st, s, step < deadline ? step : deadline) == -EINTR)
+			break;
+		wire_progress(st);
+	}
+}
+
 int velo_wire_close(struct velo_wire_stack *st, int s)
 {
 	struct vtcp_info ti = { 0 };
@@ -592,6 +631,7 @@ int velo_wire_close(struct velo_wire_stack *st, int s)
 
 	if (err)
 		return err;
+	linger_wait(st, s);
 	ws = &st->socks[s];
 	/* a connection may live on in the engine (FIN_WAIT, TIME_WAIT): keep its filter */
 	if (vtcp_get_info(st->eng, st->socks[s].eng, &ti) == 0 && ti.tcpi_state != VTCP_CLOSE &&
