@@ -1185,6 +1185,18 @@ VELO_EXPORT int eventfd(unsigned int v, int flags)
 
 /* ---------------------------------------------------------- fork and exec */
 
+VELO_EXPORT void _exit(int status)
+{
+	velo_wire_exit_hand_over();
+	REAL(_exit)(status);
+}
+
+VELO_EXPORT void _Exit(int status)
+{
+	velo_wire_exit_hand_over();
+	REAL(_Exit)(status);
+}
+
 VELO_EXPORT pid_t vfork(void)
 {
 	/* a vfork child shares our stack: it must not return through a wrapper */

@@ -49,7 +49,7 @@
 	X(epoll_create) X(epoll_create1) X(epoll_ctl) X(epoll_wait)           \
 	X(epoll_pwait) X(epoll_pwait2) X(poll) X(ppoll) X(select) X(pselect)  \
 	X(open) X(open64) X(openat) X(openat64) X(pipe) X(pipe2) X(eventfd)   \
-	X(posix_spawn) X(posix_spawnp)
+	X(posix_spawn) X(posix_spawnp) X(_exit) X(_Exit)
 
 enum {
 #define X(n) VR_##n,
@@ -285,6 +285,8 @@ void velo_wire_vs_after_fork(struct vsock *vs);
 bool velo_wire_vs_to_kernel(struct vsock *vs, int fd);
 /* Every WIRE connection (@inheritable_only: with an fd without CLOEXEC) to the kernel. */
 void velo_wire_hand_over(bool inheritable_only);
+/* At exit: every WIRE connection to the kernel, which finishes it as Linux. */
+void velo_wire_exit_hand_over(void);
 /* poll: the fd to wait on in place of the socket, and the socket's events. */
 int velo_wire_vs_wait_fd(struct vsock *vs, uint32_t events);
 uint32_t velo_wire_vs_events(struct vsock *vs);

@@ -243,7 +243,25 @@ static void wire_config(void)
 	velo_wire_set_config(&wc);
 }
 
-static pthread_once_t configured = PTHREAD_ONCE_INIT;
+static pthread_once_t configured = PTHREAD_ONCE_INIT, exit_hooked = PTHREAD_ONCE_INIT;
+
+/*
+ * A process that ends leaves its wire connections to the kernel's TCP,
+ * which finishes them as it finishes an exiting process's own: the queued
+ * data goes, then the FIN, however long the peer takes. (The engine ends
+ * with the process: with AF_XDP the peer would get a reset.)
+ */
+void velo_wire_exit_hand_over(void)
+{
+	if (atomic_load(&velo_wire_count))
+		velo_wire_hand_over(false);
+}
+
+/* Registered after the stack's own exit handler, so it runs before it. */
+static void hook_exit(void)
+{
+	atexit(velo_wire_exit_hand_over);
+}
 
 /* Kernel socket @fd's data path becomes engine socket @s of @st. */
 static void make_wire(struct vsock *vs, int fd, struct velo_wire_stack *st, int s)
@@ -258,6 +276,7 @@ static void make_wire(struct vsock *vs, int fd, struct velo_wire_stack *st, int 
 	atomic_store(&vs->state, VELO_SS_WIRE);
 	pthread_mutex_unlock(&vs->mu);
 	atomic_fetch_add(&velo_wire_count, 1);
+	pthread_once(&exit_hooked, hook_exit);
 	velo_slot_update(vs, fd);
 	velo_epoll_socket_wired(vs);
 }

@@ -75,10 +75,11 @@ static int write_spans(int fd, const void *const p[2], const uint32_t len[2], ui
 		if (l > n)
 			l = n;
 		n -= l;
-		while (l) {
+		for (int stalls = 0; l;) {
 			ssize_t w = syscall(SYS_sendto, fd, b, l, flags | MSG_NOSIGNAL, NULL, 0);
 
-			if (w < 0 && errno == EAGAIN) {
+			/* the buffers were sized for it (fit_buffers): never wait long */
+			if (w < 0 && errno == EAGAIN && ++stalls < 20) {
 				struct pollfd pfd = { .fd = fd, .events = POLLOUT };
 
 				syscall(SYS_poll, &pfd, 1, 100);
@@ -165,11 +166,35 @@ static int repair_open(int fd, const struct vtcp_export *x, int ifindex)
 	return set_int(fd, IPPROTO_TCP, TCP_MAXSEG, user_mss == (int)TCP_MSS_DEFAULT ? 0 : user_mss);
 }
 
+/*
+ * Room for @bytes in the socket's buffer @name (SO_SNDBUF or SO_RCVBUF; the
+ * kernel counts twice what is set). The engine's queues may hold more than
+ * a fresh kernel socket takes: the buffer then grows to hold them (locking
+ * its size, as a setsockopt would). @force is the _FORCE option: the
+ * engine's caps are not net.core's.
+ */
+static int fit_buffer(int fd, int name, int force, uint32_t bytes)
+{
+	int cur;
+	socklen_t l = sizeof(cur);
+
+	if (syscall(SYS_getsockopt, fd, SOL_SOCKET, name, &cur, &l))
+		return -errno;
+	if ((uint64_t)cur >= 2ull * bytes + 65536)
+		return 0;
+	return set_int(fd, SOL_SOCKET, force, (int)(bytes + 32768));
+}
+
 /* After connect(): options, both queues as they were, windows. */
 static int repair_fill(int fd, const struct vtcp_export *x)
 {
 	uint32_t rcv_len = x->rcv_len[0] + x->rcv_len[1];
 	int err = set_options(fd, x);
+
+	if (!err)
+		err = fit_buffer(fd, SO_RCVBUF, SO_RCVBUFFORCE, rcv_len);
+	if (!err)
+		err = fit_buffer(fd, SO_SNDBUF, SO_SNDBUFFORCE, x->snd_len[0] + x->snd_len[1]);
 
 	if (!err && rcv_len)
 		err = write_spans(fd, x->rcv, x->rcv_len, 0, rcv_len, 0);
