@@ -507,11 +507,11 @@ static bool before_close(int fd, struct velo_closing *cl)
 			velo_epoll_vs_fd_closed(vs, fd, atomic_load(&vs->fdrefs) == 0);
 		/*
 		 * fd-table entries decide, not references (a longjmp leaks those);
-		 * but a call another thread is blocked in holds the connection, as
+		 * but a call another thread is asleep in holds the connection, as
 		 * Linux's file reference does: it ends when that call returns.
 		 */
 		if (atomic_load(&vs->fdrefs) == 0 && atomic_load(&vs->state) == VELO_SS_WIRE &&
-		    atomic_load(&vs->refs) == 1 && !atomic_exchange(&vs->released, true))
+		    !velo_wire_vs_busy(vs) && !atomic_exchange(&vs->released, true))
 			velo_wire_vs_close(vs);
 		if (atomic_load(&vs->fdrefs) == 0 && atomic_load(&vs->wl))
 			velo_wire_vs_unlisten(vs);

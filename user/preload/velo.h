@@ -272,6 +272,8 @@ ssize_t velo_wire_vs_send(struct vsock *vs, const struct iovec *iov, int cnt, in
 int velo_wire_vs_shutdown(struct vsock *vs, int how);
 /* The socket's last fd in this process closed. */
 void velo_wire_vs_close(struct vsock *vs);
+/* Another thread is asleep in a call on it (its close waits for that call). */
+bool velo_wire_vs_busy(struct vsock *vs);
 int velo_wire_vs_name(struct vsock *vs, bool peer, struct sockaddr *a, socklen_t *l);
 /* SIOCINQ (FIONREAD), SIOCOUTQ, SIOCOUTQNSD of a wire connection, into *v. */
 int velo_wire_vs_queue_ioctl(struct vsock *vs, unsigned long req, int *v);

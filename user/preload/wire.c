@@ -521,6 +521,13 @@ int velo_wire_vs_shutdown(struct vsock *vs, int how)
 	return err ? fail(-err) : 0;
 }
 
+bool velo_wire_vs_busy(struct vsock *vs)
+{
+	int s = vs->ws;
+
+	return vs->wst && s >= 0 && velo_wire_sleepers(vs->wst, s);
+}
+
 void velo_wire_vs_close(struct vsock *vs)
 {
 	if (vs->wst)

@@ -77,10 +77,15 @@ struct wire_hold {
 	bool pool;			/* a shared local port */
 };
 
-/* One thread blocked on a socket; @fd is that thread's eventfd. */
+/*
+ * One thread blocked on a socket; @fd is that thread's eventfd. @st and @s
+ * say where it is linked (@st NULL: nowhere).
+ */
 struct wire_waiter {
 	struct wire_waiter *next;
 	int fd;
+	struct velo_wire_stack *st;
+	int s;
 };
 
 /* Options replayed on a renewed engine socket: enum vtcp_opt values below this. */

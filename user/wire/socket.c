@@ -23,8 +23,52 @@ static pthread_key_t wait_fd_key;
 static pthread_once_t wait_fd_once = PTHREAD_ONCE_INIT;
 static __thread int wait_fd = -1;
 
+/*
+ * The calling thread's place in a socket's waiter list. Thread-local, not
+ * on the stack: a signal handler that siglongjmp()s out of a wait leaves it
+ * linked, and the thread's next wait (or its exit) takes it out.
+ */
+static __thread struct wire_waiter self_waiter;
+
+static void waiter_unlink(struct wire_waiter *w)
+{
+	struct wire_waiter **pp = &w->st->socks[w->s].waiters;
+
+	while (*pp && *pp != w)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = w->next;
+	w->st = NULL;
+}
+
+/* A waiter left linked by a siglongjmp, from its stack (whose lock is not held). */
+static void waiter_unlink_locked(struct wire_waiter *w)
+{
+	struct velo_wire_stack *st = w->st;
+
+	pthread_mutex_lock(&st->lock);
+	waiter_unlink(w);
+	pthread_mutex_unlock(&st->lock);
+}
+
+/* The calling thread's waiter left by a siglongjmp, out; @st's lock held. */
+static void drop_stale_waiter(struct velo_wire_stack *st)
+{
+	struct wire_waiter *w = &self_waiter;
+
+	if (w->st == st) {
+		waiter_unlink(w);
+	} else if (w->st) { /* another stack's lock: never two held at once */
+		pthread_mutex_unlock(&st->lock);
+		waiter_unlink_locked(w);
+		pthread_mutex_lock(&st->lock);
+	}
+}
+
 static void wait_fd_destroy(void *fd)
 {
+	if (self_waiter.st)
+		waiter_unlink_locked(&self_waiter);
 	close((int)(intptr_t)fd - 1);
 }
 
@@ -115,15 +159,22 @@ void wire_sock_changed(struct velo_wire_stack *st, int s)
  */
 static int sleep_on(struct velo_wire_stack *st, int s, uint64_t deadline)
 {
-	struct wire_waiter w = { .fd = thread_wait_fd() }, **pp;
+	struct wire_waiter *w = &self_waiter;
 	struct timespec ts, *tsp = NULL;
-	struct pollfd pfd = { .fd = w.fd, .events = POLLIN };
+	struct pollfd pfd;
 	int r, err;
 
-	if (w.fd < 0)
-		return w.fd;
-	w.next = st->socks[s].waiters;
-	st->socks[s].waiters = &w;
+	drop_stale_waiter(st);
+	if (!st->socks[s].used)
+		return 0; /* closed meanwhile: the caller looks again */
+	w->fd = thread_wait_fd();
+	if (w->fd < 0)
+		return w->fd;
+	pfd = (struct pollfd){ .fd = w->fd, .events = POLLIN };
+	w->st = st;
+	w->s = s;
+	w->next = st->socks[s].waiters;
+	st->socks[s].waiters = w;
 	if (deadline != UINT64_MAX) {
 		uint64_t now = wire_now(), d = deadline > now ? deadline - now : 0;
 
@@ -135,11 +186,9 @@ static int sleep_on(struct velo_wire_stack *st, int s, uint64_t deadline)
 	r = ppoll(&pfd, 1, tsp, NULL);
 	err = errno;
 	pthread_mutex_lock(&st->lock);
-	for (pp = &st->socks[s].waiters; *pp && *pp != &w; pp = &(*pp)->next)
-		;
-	if (*pp)
-		*pp = w.next;
-	fd_drain(w.fd);
+	if (w->st)
+		waiter_unlink(w);
+	fd_drain(w->fd);
 	if (r < 0)
 		return -err;
 	return r ? 0 : -ETIMEDOUT;
@@ -198,6 +247,7 @@ static void sock_release(struct velo_wire_stack *st, struct wire_sock *ws, uint6
 static int lock_sock(struct velo_wire_stack *st, int s)
 {
 	pthread_mutex_lock(&st->lock);
+	drop_stale_waiter(st);
 	if (s >= 0 && (unsigned int)s < st->cfg.max_sockets && st->socks[s].used)
 		return 0;
 	pthread_mutex_unlock(&st->lock);
@@ -654,6 +704,17 @@ static bool kernel_reachable(struct velo_wire_stack *st, const struct wire_sock 
 
 	return st->io->kind != VELO_WIRE_KO || !velo_ko_hw_steering(st->ko.k) || !h ||
 	       (!h->pool && h->refs == 1);
+}
+
+bool velo_wire_sleepers(struct velo_wire_stack *st, int s)
+{
+	bool any;
+
+	if (lock_sock(st, s))
+		return false;
+	any = st->socks[s].waiters != NULL;
+	pthread_mutex_unlock(&st->lock);
+	return any;
 }
 
 int velo_wire_to_kernel(struct velo_wire_stack *st, int s, int fd, int *ready_fd)
