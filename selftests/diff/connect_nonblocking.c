@@ -6,6 +6,10 @@
  * connect with SOCK_NONBLOCK at socket() and O_NONBLOCK via fcntl, bind
  * before connect (the chosen source port is kept), and connect to
  * 0.0.0.0 / :: (means local host on Linux).
+ *
+ * Across namespaces the listeners are the peer's, except for the 0.0.0.0 /
+ * :: part: "this host" is the program's own namespace, so that listener is
+ * its own, on loopback in either mode.
  */
 #include "diff.h"
 
@@ -62,10 +66,10 @@ int main(void)
 	one(AF_INET6, 0);
 	one(AF_INET6, 1);
 
-	/* bind to a source port first */
+	/* bind to a source port (on the program's own address) first */
 	l = tcp_listener(&port);
 	c = socket(AF_INET, SOCK_STREAM, 0);
-	al = sa_loop(&a, AF_INET, 0);
+	al = sa_self(&a, AF_INET, 0);
 	NEED(setsockopt(c, SOL_SOCKET, SO_REUSEADDR, &one_, sizeof(one_)) == 0);
 	SHOW(bind(c, &a.sa, al));
 	src = local_port(c);
@@ -76,8 +80,10 @@ int main(void)
 	    YN(peer_port(s) == src));
 	close(c);
 	close(s);
+	close(l);
 
-	/* 0.0.0.0 means this host */
+	/* 0.0.0.0 means this host: a listener of its own, on loopback */
+	l = tcp_listener_lo(AF_INET, 128, &port);
 	c = socket(AF_INET, SOCK_STREAM, 0);
 	memset(&a, 0, sizeof(a));
 	a.in.sin_family = AF_INET;
@@ -91,8 +97,8 @@ int main(void)
 	close(c);
 	close(s);
 	close(l);
-	/* :: on IPv6 */
-	l = tcp_listener_fam(AF_INET6, 8, &port);
+	/* :: on IPv6 (a loopback listener of its own, as above) */
+	l = tcp_listener_lo(AF_INET6, 8, &port);
 	c = socket(AF_INET6, SOCK_STREAM, 0);
 	memset(&a, 0, sizeof(a));
 	a.in6.sin6_family = AF_INET6;

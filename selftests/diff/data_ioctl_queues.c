@@ -79,16 +79,20 @@ int main(void)
 	q("unconnected", u);
 	close(u);
 
-	/* UDP: SIOCINQ is the size of the next datagram */
+	/*
+	 * UDP: SIOCINQ is the size of the next datagram. UDP is the kernel's
+	 * (not velo's) in either mode: both sockets are the program's own, on
+	 * loopback.
+	 */
 	{
 		union sa a;
-		socklen_t al = sa_loop(&a, AF_INET, 0);
+		socklen_t al = sa_lo(&a, AF_INET, 0);
 		int u2;
 
 		u = socket(AF_INET, SOCK_DGRAM, 0);
 		u2 = socket(AF_INET, SOCK_DGRAM, 0);
 		NEED(bind(u, &a.sa, al) == 0);
-		al = sa_loop(&a, AF_INET, local_port(u));
+		al = sa_lo(&a, AF_INET, local_port(u));
 		q("udp empty", u);
 		NEED(sendto(u2, b, 100, 0, &a.sa, al) == 100);
 		NEED(sendto(u2, b, 200, 0, &a.sa, al) == 200);

@@ -299,6 +299,63 @@ static inline int peer_socket(int family)
 	return fd;
 }
 
+/*
+ * Loopback, whatever the mode: for the parts of a program that are
+ * inherently single-namespace (both ends are the program's own sockets,
+ * or the rule is about loopback addresses). Loopback connections are not
+ * the wire path: across namespaces they stay in the program's namespace.
+ */
+static inline socklen_t sa_lo(union sa *a, int family, uint16_t port)
+{
+	memset(a, 0, sizeof(*a));
+	if (family == AF_INET6) {
+		a->in6.sin6_family = AF_INET6;
+		a->in6.sin6_addr = in6addr_loopback;
+		a->in6.sin6_port = htons(port);
+		return sizeof(a->in6);
+	}
+	a->in.sin_family = AF_INET;
+	a->in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a->in.sin_port = htons(port);
+	return sizeof(a->in);
+}
+
+/*
+ * The program's own address, for sockets it binds itself (a client bound
+ * before connecting, a socket that is only bound): loopback in one
+ * namespace (as sa_loop there), across namespaces the address its route
+ * to the peer leaves from (found with a connected UDP socket, the
+ * kernel's).
+ */
+static inline socklen_t sa_self(union sa *a, int family, uint16_t port)
+{
+	static union sa self[2];
+	static int known[2];
+	int i = family == AF_INET6;
+	socklen_t l;
+
+	if (!peer_env(family))
+		return sa_lo(a, family, port);
+	if (!known[i]) {
+		union sa p;
+		int u = socket(family, SOCK_DGRAM, 0);
+
+		l = sa_loop(&p, family, 9);
+		NEED(u >= 0 && connect(u, &p.sa, l) == 0);
+		l = sizeof(self[i]);
+		NEED(getsockname(u, &self[i].sa, &l) == 0);
+		close(u);
+		known[i] = 1;
+	}
+	*a = self[i];
+	if (family == AF_INET6) {
+		a->in6.sin6_port = htons(port);
+		return sizeof(a->in6);
+	}
+	a->in.sin_port = htons(port);
+	return sizeof(a->in);
+}
+
 static inline uint16_t sa_port(const union sa *a)
 {
 	return ntohs(a->sa.sa_family == AF_INET6 ? a->in6.sin6_port : a->in.sin_port);
@@ -341,6 +398,26 @@ static inline int tcp_listener_fam(int family, int backlog, uint16_t *port)
 	return fd;
 }
 
+/*
+ * A listening TCP socket on loopback in the program's own namespace, in
+ * either mode (see sa_lo); *port gets its ephemeral port.
+ */
+static inline int tcp_listener_lo(int family, int backlog, uint16_t *port)
+{
+	union sa a;
+	socklen_t l = sa_lo(&a, family, 0);
+	int one = 1;
+	int fd = socket(family, SOCK_STREAM, 0);
+
+	NEED(fd >= 0);
+	NEED(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0);
+	NEED(bind(fd, &a.sa, l) == 0);
+	NEED(listen(fd, backlog) == 0);
+	if (port)
+		*port = local_port(fd);
+	return fd;
+}
+
 static inline int tcp_listener(uint16_t *port)
 {
 	return tcp_listener_fam(AF_INET, 128, port);
@@ -367,6 +444,24 @@ static inline int tcp_connect_fam(int family, uint16_t port)
 static inline int tcp_connect(uint16_t port)
 {
 	return tcp_connect_fam(AF_INET, port);
+}
+
+/* A blocking connect to loopback:port in either mode (see sa_lo). */
+static inline int tcp_connect_lo(int family, uint16_t port)
+{
+	union sa a;
+	socklen_t l = sa_lo(&a, family, port);
+	int fd = socket(family, SOCK_STREAM, 0);
+	int e;
+
+	NEED(fd >= 0);
+	if (connect(fd, &a.sa, l) < 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
 }
 
 /* A connected TCP pair over loopback: *c the connecting end, *s accepted. */

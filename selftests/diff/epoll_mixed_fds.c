@@ -4,6 +4,8 @@
  * every kind next to TCP sockets: a pipe, a UDP socket, an eventfd, a
  * timerfd, a UNIX socketpair, a TCP listener and a connected TCP socket.
  * Each is made ready in turn; the reported set is printed sorted by tag.
+ * The UDP sockets (the kernel's, not velo's) are both the program's own,
+ * on loopback in either mode; across namespaces the TCP peer is the peer's.
  */
 #include "diff.h"
 #include <sys/eventfd.h>
@@ -57,7 +59,7 @@ int main(void)
 	int p[2], u2, sp[2], c, s, l, cl;
 	uint16_t port;
 	union sa a;
-	socklen_t al = sa_loop(&a, AF_INET, 0);
+	socklen_t al = sa_lo(&a, AF_INET, 0);
 	struct itimerspec its = { { 0, 0 }, { 0, 50000000 } };
 	uint64_t v = 1;
 	char b[64];
@@ -86,7 +88,7 @@ int main(void)
 	report("all idle");
 	NEED(write(p[1], "p", 1) == 1);
 	report("pipe written");
-	al = sa_loop(&a, AF_INET, local_port(fds[UDP]));
+	al = sa_lo(&a, AF_INET, local_port(fds[UDP]));
 	NEED(sendto(u2, "u", 1, 0, &a.sa, al) == 1);
 	NEED(wait_ev(fds[UDP], POLLIN, 5000));
 	report("udp datagram");

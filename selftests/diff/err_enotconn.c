@@ -45,7 +45,7 @@ int main(void)
 {
 	int fd;
 	union sa a;
-	socklen_t al = sa_loop(&a, AF_INET, 0);
+	socklen_t al = sa_self(&a, AF_INET, 0); /* bound to its own address */
 
 	NEED(sig_install(SIGPIPE, on_pipe, 0) == 0);
 	fd = socket(AF_INET, SOCK_STREAM, 0);

@@ -6,6 +6,11 @@
  * bind to a port in use with and without SO_REUSEADDR/SO_REUSEPORT; bind
  * twice; listen/bind on a connected socket; connect on a listener; bad
  * address lengths and families.
+ *
+ * Across namespaces the listeners that take connections are the peer's,
+ * sockets only bound are bound to the program's own address, and the
+ * EADDRINUSE part (a bind that conflicts with a listener of the
+ * program's own) stays on loopback in either mode.
  */
 #include "diff.h"
 
@@ -23,7 +28,7 @@ int main(void)
 	SHOW(connect(c, &a.sa, al));
 	SHOW(connect(c, &a.sa, al));
 	SHOW(listen(c, 5));
-	bl = sa_loop(&b, AF_INET, 0);
+	bl = sa_self(&b, AF_INET, 0);
 	SHOW(bind(c, &b.sa, bl));
 	s = accept(l, NULL, NULL);
 	SHOW(connect(s, &a.sa, al));
@@ -50,9 +55,9 @@ int main(void)
 	close(c);
 	close(l);
 
-	/* EADDRINUSE */
-	l = tcp_listener(&port);
-	al = sa_loop(&a, AF_INET, port);
+	/* EADDRINUSE: the listener is the program's own, on loopback */
+	l = tcp_listener_lo(AF_INET, 128, &port);
+	al = sa_lo(&a, AF_INET, port);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	SHOW(bind(fd, &a.sa, al));
 	NEED(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0);
@@ -69,18 +74,18 @@ int main(void)
 	fd2 = socket(AF_INET, SOCK_STREAM, 0);
 	NEED(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0);
 	NEED(setsockopt(fd2, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0);
-	al = sa_loop(&a, AF_INET, 0);
+	al = sa_self(&a, AF_INET, 0);
 	NEED(bind(fd, &a.sa, al) == 0);
 	port = local_port(fd);
-	al = sa_loop(&a, AF_INET, port);
+	al = sa_self(&a, AF_INET, port);
 	SHOW(bind(fd2, &a.sa, al));
 	SHOW(listen(fd, 5));
 	SHOW(listen(fd2, 5));
 	close(fd);
 	close(fd2);
-	/* SO_REUSEPORT: both may listen */
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	fd2 = socket(AF_INET, SOCK_STREAM, 0);
+	/* SO_REUSEPORT: both may listen (the peer's, connected to below) */
+	fd = peer_socket(AF_INET);
+	fd2 = peer_socket(AF_INET);
 	NEED(setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == 0);
 	NEED(setsockopt(fd2, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == 0);
 	al = sa_loop(&a, AF_INET, 0);
@@ -98,7 +103,7 @@ int main(void)
 
 	/* EINVAL and friends */
 	fd = socket(AF_INET, SOCK_STREAM, 0);
-	al = sa_loop(&a, AF_INET, 0);
+	al = sa_self(&a, AF_INET, 0);
 	SHOW(bind(fd, &a.sa, al));
 	SHOW(bind(fd, &a.sa, al));
 	close(fd);
@@ -117,7 +122,7 @@ int main(void)
 	SHOW(listen(fd, 1 << 30));
 	close(fd);
 	fd = socket(AF_INET6, SOCK_STREAM, 0);
-	al = sa_loop(&a, AF_INET6, 0);
+	al = sa_self(&a, AF_INET6, 0);
 	SHOW(bind(fd, &a.sa, al - 1));
 	SHOW(bind(fd, &a.sa, al));
 	close(fd);

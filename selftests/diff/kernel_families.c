@@ -6,13 +6,15 @@
  * ECONNREFUSED reported on a connected UDP socket after ICMP), UNIX stream
  * socketpair and UNIX datagram, a UNIX listener by path, and
  * SOCK_SEQPACKET. All in one process that also holds a TCP connection.
+ * Both UDP ends are the program's own, on loopback in either mode (across
+ * namespaces only the TCP connection goes to the peer).
  */
 #include "diff.h"
 
 static void udp(int fam)
 {
 	union sa a, from;
-	socklen_t al = sa_loop(&a, fam, 0), fl;
+	socklen_t al = sa_lo(&a, fam, 0), fl;
 	int u1 = socket(fam, SOCK_DGRAM, 0), u2 = socket(fam, SOCK_DGRAM, 0);
 	char b[100];
 	uint16_t p1;
@@ -20,7 +22,7 @@ static void udp(int fam)
 	say("-- UDP %s", fam == AF_INET ? "v4" : "v6");
 	NEED(bind(u1, &a.sa, al) == 0);
 	p1 = local_port(u1);
-	al = sa_loop(&a, fam, p1);
+	al = sa_lo(&a, fam, p1);
 	SHOW(sendto(u2, "ping", 4, 0, &a.sa, al));
 	fl = sizeof(from);
 	memset(b, 0, sizeof(b));

@@ -6,13 +6,17 @@
  * TCP_FASTOPEN on a listener, IP_FREEBIND / IP_BIND_ADDRESS_NO_PORT binds,
  * SO_BINDTODEVICE "lo" (root) with a loopback connect, and connect on a
  * socket bound to a different loopback address (127.0.0.2) keeps it.
+ *
+ * Across namespaces the fast-open listener is the peer's; the parts about
+ * loopback (a source bound to 127.0.0.2, SO_BINDTODEVICE "lo") connect to
+ * a listener of the program's own on loopback, in either mode.
  */
 #include "diff.h"
 
 int main(void)
 {
-	int l, c, s, one = 1, qlen = 5, v;
-	uint16_t port;
+	int l, ll, c, s, one = 1, qlen = 5, v;
+	uint16_t port, lport;
 	union sa a, b;
 	socklen_t al, bl;
 	char buf[32];
@@ -52,7 +56,9 @@ int main(void)
 	close(c);
 	close(s);
 
-	/* bound to 127.0.0.2 before connecting */
+	/* bound to 127.0.0.2 before connecting (to a loopback listener) */
+	ll = tcp_listener_lo(AF_INET, 128, &lport);
+	al = sa_lo(&a, AF_INET, lport);
 	c = socket(AF_INET, SOCK_STREAM, 0);
 	memset(&b, 0, sizeof(b));
 	b.in.sin_family = AF_INET;
@@ -63,7 +69,7 @@ int main(void)
 	getsockname(c, &b.sa, &bl);
 	say("port before connect (IP_BIND_ADDRESS_NO_PORT): %u", sa_port(&b));
 	SHOW(connect(c, &a.sa, al));
-	s = accept(l, &b.sa, (bl = sizeof(b), &bl));
+	s = accept(ll, &b.sa, (bl = sizeof(b), &bl));
 	NEED(s >= 0);
 	inet_ntop(AF_INET, &b.in.sin_addr, buf, sizeof(buf));
 	say("server sees the client at %s, port == client's: %s", buf, YN(sa_port(&b) == local_port(c)));
@@ -95,10 +101,11 @@ int main(void)
 		}
 	}
 	SHOW(connect(c, &a.sa, al));
-	s = accept(l, NULL, NULL);
+	s = accept(ll, NULL, NULL);
 	say("accepted: %s", YN(s >= 0));
 	close(c);
 	close(s);
+	close(ll);
 	close(l);
 	return 0;
 }

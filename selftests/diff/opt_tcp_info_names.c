@@ -6,6 +6,8 @@
  * getpeername relative comparisons (ports equal across ends), address
  * families and lengths, IPv6 ::1, IPv4-mapped addresses on a dual-stack
  * v6 listener, IPV6_V6ONLY refusing v4, truncated address buffers.
+ * Across namespaces every listener is the peer's (the addresses printed
+ * are then the veth's, the mapped one ::ffff:<peer's IPv4 address>).
  */
 #include "diff.h"
 
@@ -118,7 +120,7 @@ int main(void)
 	close(l);
 
 	/* dual-stack v6 listener on :: accepts v4, shown as v4-mapped */
-	fd = socket(AF_INET6, SOCK_STREAM, 0);
+	fd = peer_socket(AF_INET6);
 	NEED(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == 0);
 	SHOW(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)));
 	memset(&a, 0, sizeof(a));
@@ -137,11 +139,14 @@ int main(void)
 	say("dual-stack accepted name %s len %u", addr_str(&a), al);
 	close(c);
 	close(s);
-	/* v6 socket connecting to a v4-mapped address */
+	/* v6 socket connecting to a v4-mapped address (::ffff:127.0.0.1 on loopback) */
 	c = socket(AF_INET6, SOCK_STREAM, 0);
+	sa_loop(&b, AF_INET, port);
 	memset(&a, 0, sizeof(a));
 	a.in6.sin6_family = AF_INET6;
-	inet_pton(AF_INET6, "::ffff:127.0.0.1", &a.in6.sin6_addr);
+	a.in6.sin6_addr.s6_addr[10] = 0xff;
+	a.in6.sin6_addr.s6_addr[11] = 0xff;
+	memcpy(&a.in6.sin6_addr.s6_addr[12], &b.in.sin_addr, 4);
 	a.in6.sin6_port = htons(port);
 	SHOW(connect(c, &a.sa, sizeof(a.in6)));
 	al = sizeof(a);
@@ -152,7 +157,7 @@ int main(void)
 	close(c);
 	close(fd);
 	/* V6ONLY listener refuses v4 */
-	fd = socket(AF_INET6, SOCK_STREAM, 0);
+	fd = peer_socket(AF_INET6);
 	SHOW(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)));
 	memset(&a, 0, sizeof(a));
 	a.in6.sin6_family = AF_INET6;

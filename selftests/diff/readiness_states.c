@@ -44,7 +44,7 @@ static void all(int fam)
 	say("===== %s", fam == AF_INET ? "IPv4" : "IPv6");
 	fd = socket(fam, SOCK_STREAM, 0);
 	show_state("fresh", fd);
-	al = sa_loop(&a, fam, 0);
+	al = sa_self(&a, fam, 0); /* bound to its own address */
 	NEED(bind(fd, &a.sa, al) == 0);
 	show_state("bound", fd);
 	close(fd);

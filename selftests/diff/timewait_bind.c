@@ -7,14 +7,19 @@
  * listener with SO_REUSEADDR) can be replaced by a new listener on the
  * same port only with SO_REUSEADDR; the passive closer's port and an idle
  * listener's port are free at once.
+ *
+ * Across namespaces the listeners (and binds of the listener's port) are
+ * the peer's, the clients (and binds of the client's port) the program's
+ * own, bound to its own address.
  */
 #include "diff.h"
 
-static int bind_port(uint16_t port, int reuse)
+/* peer: the peer's side (listener), else the program's own (client) */
+static int bind_port(uint16_t port, int reuse, int peer)
 {
 	union sa a;
-	socklen_t al = sa_loop(&a, AF_INET, port);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), r;
+	socklen_t al = peer ? sa_loop(&a, AF_INET, port) : sa_self(&a, AF_INET, port);
+	int fd = peer ? peer_socket(AF_INET) : socket(AF_INET, SOCK_STREAM, 0), r;
 
 	NEED(fd >= 0);
 	if (reuse)
@@ -30,9 +35,9 @@ static int bind_port(uint16_t port, int reuse)
 	return fd;
 }
 
-static void show_bind(const char *what, uint16_t port, int reuse, int do_listen)
+static void show_bind(const char *what, uint16_t port, int reuse, int do_listen, int peer)
 {
-	int fd = bind_port(port, reuse);
+	int fd = bind_port(port, reuse, peer);
 
 	if (fd < 0) {
 		say("%s: bind %s", what, errname(errno));
@@ -48,10 +53,10 @@ static void show_bind(const char *what, uint16_t port, int reuse, int do_listen)
 	close(fd);
 }
 
-/* socket bound to 127.0.0.1:port (SO_REUSEADDR if reuse) */
-static int bound(uint16_t port, int reuse)
+/* socket bound to port (127.0.0.1 in one namespace; SO_REUSEADDR if reuse) */
+static int bound(uint16_t port, int reuse, int peer)
 {
-	int fd = bind_port(port, reuse);
+	int fd = bind_port(port, reuse, peer);
 
 	NEED(fd >= 0);
 	return fd;
@@ -69,10 +74,10 @@ int main(void)
 
 	/* the client closes first: its port is in TIME_WAIT */
 	lport = quiet_port();
-	l = bound(lport, 1);
+	l = bound(lport, 1, 1);
 	NEED(listen(l, 4) == 0);
 	cport = quiet_port();
-	c = bound(cport, 0);
+	c = bound(cport, 0, 0);
 	al = sa_loop(&a, AF_INET, lport);
 	NEED(connect(c, &a.sa, al) == 0);
 	s = accept(l, NULL, NULL);
@@ -82,16 +87,16 @@ int main(void)
 	SHOW(recv(s, b, sizeof(b), 0));
 	SHOW(close(s));
 	msleep(50);
-	show_bind("client port in TIME_WAIT, no SO_REUSEADDR", cport, 0, 0);
-	show_bind("client port in TIME_WAIT, SO_REUSEADDR", cport, 1, 0);
+	show_bind("client port in TIME_WAIT, no SO_REUSEADDR", cport, 0, 0, 0);
+	show_bind("client port in TIME_WAIT, SO_REUSEADDR", cport, 1, 0, 0);
 	close(l);
 
 	/* the server closes first: the listener's port has a TIME_WAIT child */
 	lport = quiet_port();
-	l = bound(lport, 1);
+	l = bound(lport, 1, 1);
 	NEED(listen(l, 4) == 0);
 	cport = quiet_port();
-	c = bound(cport, 0);
+	c = bound(cport, 0, 0);
 	al = sa_loop(&a, AF_INET, lport);
 	NEED(connect(c, &a.sa, al) == 0);
 	s = accept(l, NULL, NULL);
@@ -104,15 +109,15 @@ int main(void)
 	say("passive closer reaches CLOSE: %s", YN(wait_state(c, TCP_CLOSE, 5000)));
 	SHOW(close(c));
 	SHOW(close(l));
-	show_bind("listener port with TIME_WAIT child, no SO_REUSEADDR", lport, 0, 1);
-	show_bind("listener port with TIME_WAIT child, SO_REUSEADDR", lport, 1, 1);
-	show_bind("passive closer's port, no SO_REUSEADDR", cport, 0, 0);
+	show_bind("listener port with TIME_WAIT child, no SO_REUSEADDR", lport, 0, 1, 1);
+	show_bind("listener port with TIME_WAIT child, SO_REUSEADDR", lport, 1, 1, 1);
+	show_bind("passive closer's port, no SO_REUSEADDR", cport, 0, 0, 0);
 
 	/* a listener closed with no connections: its port is free at once */
 	lport = quiet_port();
-	l = bound(lport, 1);
+	l = bound(lport, 1, 1);
 	NEED(listen(l, 4) == 0);
 	close(l);
-	show_bind("closed idle listener's port, no SO_REUSEADDR", lport, 0, 1);
+	show_bind("closed idle listener's port, no SO_REUSEADDR", lport, 0, 1, 1);
 	return 0;
 }

@@ -6,6 +6,8 @@
  * same 4-tuple (client bound to its previous local port). The server side
  * closes first, so its end of the old tuple is in TIME_WAIT, which a new
  * SYN for the same tuple may reuse. Everything must work, repeatedly.
+ * Across namespaces the listener is the peer's (its fd is still one of
+ * the program's), the client the program's own, bound to its own address.
  */
 #include "diff.h"
 
@@ -20,7 +22,7 @@ int main(void)
 	/* ports outside the ephemeral range: nobody else takes them between rounds */
 	lport = quiet_port();
 	cport = quiet_port();
-	l = socket(AF_INET, SOCK_STREAM, 0);
+	l = peer_socket(AF_INET);
 	NEED(setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0);
 	al = sa_loop(&a, AF_INET, lport);
 	NEED(bind(l, &a.sa, al) == 0 && listen(l, 16) == 0);
@@ -30,7 +32,7 @@ int main(void)
 		c = socket(AF_INET, SOCK_STREAM, 0);
 		NEED(c >= 0);
 		NEED(setsockopt(c, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0);
-		al = sa_loop(&b, AF_INET, cport);
+		al = sa_self(&b, AF_INET, cport);
 		SHOWL("client bind (same port every round)", bind(c, &b.sa, al));
 		al = sa_loop(&a, AF_INET, lport);
 		SHOWL("connect", connect(c, &a.sa, al));
@@ -46,7 +48,7 @@ int main(void)
 		SHOWL("close client", close(c));
 		SHOWL("close listener", close(l));
 		/* immediately: same fd numbers, same ports */
-		l = socket(AF_INET, SOCK_STREAM, 0);
+		l = peer_socket(AF_INET);
 		say("new listener got an old fd number: %s", YN(l == oldl || l == oldc));
 		NEED(setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0);
 		al = sa_loop(&a, AF_INET, lport);

@@ -4,7 +4,8 @@
  * receiver has a tiny SO_RCVBUF (set before listen, so the window is small
  * from the start) and reads in small pieces with pauses; the sender writes
  * 4 MiB in one blocking send() and in many 100 KB sends. All data must
- * arrive, in order, within the time limit.
+ * arrive, in order, within the time limit. Across namespaces the receiver
+ * (listener and accepted socket) is the peer's.
  */
 #include "diff.h"
 
@@ -22,7 +23,7 @@ int main(void)
 	int one = 1;
 
 	NEED(buf);
-	l = socket(AF_INET, SOCK_STREAM, 0);
+	l = peer_socket(AF_INET);
 	NEED(setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0);
 	NEED(setsockopt(l, SOL_SOCKET, SO_RCVBUF, &rb, sizeof(rb)) == 0);
 	NEED(bind(l, &a.sa, al) == 0 && listen(l, 4) == 0);
