@@ -334,15 +334,37 @@ VELO_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 	return r;
 }
 
+/*
+ * A WIRE socket is connected (through the engine) while its kernel file is
+ * not: bind() and listen() must fail as on a connected socket (EINVAL),
+ * not act on the file.
+ */
+static bool wire_connected(int fd)
+{
+	struct vsock *vs = wire_vs(fd);
+
+	velo_vs_put(vs);
+	return vs != NULL;
+}
+
 VELO_EXPORT int bind(int fd, const struct sockaddr *a, socklen_t l)
 {
-	return REAL(bind)(fd, a, l);
+	if (!wire_connected(fd) || (l && velo_bad_range(a, l)))
+		return REAL(bind)(fd, a, l);
+	errno = EINVAL;
+	return -1;
 }
 
 VELO_EXPORT int listen(int fd, int backlog)
 {
-	int r = REAL(listen)(fd, backlog);
 	struct vsock *vs;
+	int r;
+
+	if (wire_connected(fd)) {
+		errno = EINVAL;
+		return -1;
+	}
+	r = REAL(listen)(fd, backlog);
 
 	if (!r && (vs = velo_fd_get(fd))) {
 		uint32_t p = VELO_SS_PENDING;
@@ -429,7 +451,7 @@ VELO_EXPORT int connect(int fd, const struct sockaddr *a, socklen_t l)
 		bool taken = false;
 
 		if (atomic_load(&wvs->state) == VELO_SS_WIRE) {
-			r = velo_wire_vs_connect(wvs, a, l);
+			r = velo_wire_vs_connect(wvs, fd, a, l);
 			taken = true;
 		} else {
 			taken = velo_wire_try_connect(wvs, fd, a, l, &r);

@@ -255,7 +255,7 @@ int velo_loop_atmark(struct vsock *vs, int fd, int *out);
 /* connect() of a PENDING socket: true when the engine took it (*ret set). */
 bool velo_wire_try_connect(struct vsock *vs, int fd, const struct sockaddr *a, socklen_t l,
 			   int *ret);
-int velo_wire_vs_connect(struct vsock *vs, const struct sockaddr *a, socklen_t l);
+int velo_wire_vs_connect(struct vsock *vs, int fd, const struct sockaddr *a, socklen_t l);
 /*
  * accept() on a listener: true when velo answered (*ret: the new fd, or -1
  * and errno), false when the kernel's accept must (a connection is waiting

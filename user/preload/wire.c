@@ -335,10 +335,37 @@ bool velo_wire_try_connect(struct vsock *vs, int fd, const struct sockaddr *a, s
 	return true;
 }
 
-int velo_wire_vs_connect(struct vsock *vs, const struct sockaddr *a, socklen_t l)
+/*
+ * connect(AF_UNSPEC) dissolves the connection (RST to the peer, as Linux's
+ * tcp_disconnect) and leaves an unconnected socket: its kernel file, which
+ * may connect again (through the engine once more).
+ */
+static int disconnect(struct vsock *vs, int fd)
 {
-	int err = gone(vs) ? -EISCONN : wire_connect(vs, a, l);
+	int err = -ENOTCONN;
 
+	pthread_mutex_lock(&vs->mu);
+	if (atomic_load(&vs->state) == VELO_SS_WIRE && vs->wst) {
+		err = velo_wire_disconnect(vs->wst, vs->ws);
+		vs->ws = -1;
+		atomic_store(&vs->state, VELO_SS_PENDING);
+	}
+	pthread_mutex_unlock(&vs->mu);
+	if (err == -ENOTCONN)
+		return fail(ENOTCONN);
+	velo_epoll_socket_unwired(vs);
+	velo_slot_update(vs, fd);
+	return 0;
+}
+
+int velo_wire_vs_connect(struct vsock *vs, int fd, const struct sockaddr *a, socklen_t l)
+{
+	int err;
+
+	if (a && l >= sizeof(sa_family_t) && !velo_bad_range(a, sizeof(sa_family_t)) &&
+	    a->sa_family == AF_UNSPEC)
+		return disconnect(vs, fd);
+	err = gone(vs) ? -EISCONN : wire_connect(vs, a, l);
 	return err ? fail(-err) : 0;
 }
 

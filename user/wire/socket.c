@@ -706,6 +706,19 @@ static bool kernel_reachable(struct velo_wire_stack *st, const struct wire_sock 
 	       (!h->pool && h->refs == 1);
 }
 
+int velo_wire_disconnect(struct velo_wire_stack *st, int s)
+{
+	struct wire_sock *ws;
+	int err = lock_sock(st, s);
+
+	if (err)
+		return err;
+	ws = &st->socks[s];
+	err = vtcp_abort(st->eng, ws->eng);
+	sock_release(st, ws, 0, NULL);
+	return (int)unlock_after(st, err);
+}
+
 bool velo_wire_sleepers(struct velo_wire_stack *st, int s)
 {
 	bool any;

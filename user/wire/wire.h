@@ -109,6 +109,8 @@ ssize_t velo_wire_recv(struct velo_wire_stack *st, int s, void *buf, size_t len,
 int velo_wire_shutdown(struct velo_wire_stack *st, int s, int how);
 /* The last reference: graceful (FIN after the data), RST for unread data or linger {1,0}. */
 int velo_wire_close(struct velo_wire_stack *st, int s);
+/* connect(AF_UNSPEC): RST, as Linux's tcp_disconnect(), and @s is freed. */
+int velo_wire_disconnect(struct velo_wire_stack *st, int s);
 /* Whether other threads are asleep in calls on @s now. */
 bool velo_wire_sleepers(struct velo_wire_stack *st, int s);
 /*
