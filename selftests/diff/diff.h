@@ -423,22 +423,29 @@ static inline int tcp_listener(uint16_t *port)
 	return tcp_listener_fam(AF_INET, 128, port);
 }
 
-/* A blocking connect to loopback:port; returns the fd or -1 (errno kept). */
-static inline int tcp_connect_fam(int family, uint16_t port)
+/* A blocking connect to @a; returns the fd or -1 (errno kept). */
+static inline int tcp_connect_to(int family, const union sa *a, socklen_t l)
 {
-	union sa a;
-	socklen_t l = sa_loop(&a, family, port);
 	int fd = socket(family, SOCK_STREAM, 0);
 	int e;
 
 	NEED(fd >= 0);
-	if (connect(fd, &a.sa, l) < 0) {
+	if (connect(fd, &a->sa, l) < 0) {
 		e = errno;
 		close(fd);
 		errno = e;
 		return -1;
 	}
 	return fd;
+}
+
+/* A blocking connect to loopback:port; returns the fd or -1 (errno kept). */
+static inline int tcp_connect_fam(int family, uint16_t port)
+{
+	union sa a;
+	socklen_t l = sa_loop(&a, family, port);
+
+	return tcp_connect_to(family, &a, l);
 }
 
 static inline int tcp_connect(uint16_t port)
@@ -451,17 +458,8 @@ static inline int tcp_connect_lo(int family, uint16_t port)
 {
 	union sa a;
 	socklen_t l = sa_lo(&a, family, port);
-	int fd = socket(family, SOCK_STREAM, 0);
-	int e;
 
-	NEED(fd >= 0);
-	if (connect(fd, &a.sa, l) < 0) {
-		e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
+	return tcp_connect_to(family, &a, l);
 }
 
 /* A connected TCP pair over loopback: *c the connecting end, *s accepted. */
