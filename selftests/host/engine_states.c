@@ -825,6 +825,35 @@ static int writable_a_third_free(void)
 	return run(s, false);
 }
 
+/* Linux: EOF first (SOCK_DONE), the reset's EPIPE for SO_ERROR and send. */
+static int eof_then_epipe(struct es *es)
+{
+	char b[8];
+
+	if (vtcp_recv(es->st, es->sock, b, sizeof(b), 0) != 0 ||
+	    vtcp_recv(es->st, es->sock, b, sizeof(b), 0) != 0)
+		return -1;
+	return vtcp_sock_error(es->st, es->sock) != EPIPE ||
+	       vtcp_send(es->st, es->sock, b, 1, 0) != -EPIPE;
+}
+
+/* A reset in CLOSE_WAIT: reads still see the FIN's EOF. */
+static int rst_after_fin(void)
+{
+	static const struct es_step s[] = {
+		HANDSHAKE_PASSIVE("mss=1460"),
+		IN(2, F_FIN | F_ACK, 1, 1, 65535, 0, NULL),
+		OUT(2, F_ACK, 1, 2, ANY, 0, NULL),
+		CALL(3, is_close_wait),
+		IN(4, F_RST, 2, 0, 0, 0, NULL),
+		CALL(4, is_closed),
+		CALL(4, eof_then_epipe),
+		END,
+	};
+
+	return run(s, false);
+}
+
 static const struct ktap_case cases[] = {
 	{ "export_and_release_moved", export_and_release, 0 },
 	{ "connect_refused_then_again", connect_refused_then_again, 0 },
@@ -849,6 +878,7 @@ static const struct ktap_case cases[] = {
 	{ "events_peek_consume_bufs", events_and_peek, 0 },
 	{ "timewait_recycled_when_full", timewait_recycled_when_full, 0 },
 	{ "writable_a_third_free", writable_a_third_free, 0 },
+	{ "rst_after_fin_eof_then_epipe", rst_after_fin, 0 },
 };
 
 KTAP_MAIN(cases)

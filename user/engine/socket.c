@@ -312,13 +312,19 @@ static void rcv_consumed(struct vtcp_stack *st, struct tcb *tp, uint32_t n)
 
 static ssize_t recv_empty(struct tcb *tp)
 {
+	/*
+	 * After the peer's FIN a read is EOF, as Linux's SOCK_DONE: a reset
+	 * that came later (EPIPE in CLOSE_WAIT) stays for SO_ERROR and send.
+	 */
+	if (tp->fin_rcvd)
+		return 0;
 	if (tp->err) {
 		int e = tp->err;
 
 		tp->err = 0;
 		return -e;
 	}
-	if (tp->fin_rcvd || tp->shut_rd || tp->reset)
+	if (tp->shut_rd || tp->reset)
 		return 0;
 	if (tp->state == VTCP_CLOSE || tp->state == VTCP_LISTEN)
 		return -ENOTCONN;
