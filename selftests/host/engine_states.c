@@ -771,6 +771,89 @@ static int timewait_recycled_when_full(void)
 	return run(s, false);
 }
 
+static int writable(struct es *es)
+{
+	return (vtcp_events(es->st, es->sock) & VTCP_EV_WRITABLE) != 0;
+}
+
+static int fill_6000(struct es *es)
+{
+	static char buf[6000];
+
+	if (vtcp_setopt(es->st, es->sock, VTCP_SNDBUF, 6000) ||
+	    vtcp_send(es->st, es->sock, buf, sizeof(buf), 0) != 6000)
+		return -1;
+	return vtcp_send(es->st, es->sock, buf, 1, 0) != -EAGAIN || writable(es);
+}
+
+/* Some room, not a third of the buffer: a send takes it, poll says full. */
+static int room_not_writable(struct es *es)
+{
+	if (writable(es))
+		return -1;
+	return vtcp_send(es->st, es->sock, "x", 1, 0) != 1 || writable(es);
+}
+
+static int not_writable(struct es *es)
+{
+	return writable(es);
+}
+
+static int is_writable(struct es *es)
+{
+	return !writable(es);
+}
+
+/*
+ * EPOLLOUT as Linux's sk_stream_is_writeable(): once the send buffer
+ * filled, only when the free space is at least half what is queued.
+ */
+static int writable_a_third_free(void)
+{
+	static const struct es_step s[] = {
+		HANDSHAKE_PASSIVE("mss=1460"),
+		CALL(2, fill_6000),
+		IN(3, F_ACK, 1, 1461, 65535, 0, NULL),
+		CALL(3, room_not_writable), /* 4541 queued, 1459 free */
+		IN(4, F_ACK, 1, 2001, 65535, 0, NULL),
+		CALL(4, not_writable),	    /* 4001 queued, 1999 free */
+		IN(5, F_ACK, 1, 2003, 65535, 0, NULL),
+		CALL(5, is_writable),	    /* 3999 queued, 2001 free */
+		END,
+	};
+
+	return run(s, false);
+}
+
+/* Linux: EOF first (SOCK_DONE), the reset's EPIPE for SO_ERROR and send. */
+static int eof_then_epipe(struct es *es)
+{
+	char b[8];
+
+	if (vtcp_recv(es->st, es->sock, b, sizeof(b), 0) != 0 ||
+	    vtcp_recv(es->st, es->sock, b, sizeof(b), 0) != 0)
+		return -1;
+	return vtcp_sock_error(es->st, es->sock) != EPIPE ||
+	       vtcp_send(es->st, es->sock, b, 1, 0) != -EPIPE;
+}
+
+/* A reset in CLOSE_WAIT: reads still see the FIN's EOF. */
+static int rst_after_fin(void)
+{
+	static const struct es_step s[] = {
+		HANDSHAKE_PASSIVE("mss=1460"),
+		IN(2, F_FIN | F_ACK, 1, 1, 65535, 0, NULL),
+		OUT(2, F_ACK, 1, 2, ANY, 0, NULL),
+		CALL(3, is_close_wait),
+		IN(4, F_RST, 2, 0, 0, 0, NULL),
+		CALL(4, is_closed),
+		CALL(4, eof_then_epipe),
+		END,
+	};
+
+	return run(s, false);
+}
+
 static const struct ktap_case cases[] = {
 	{ "export_and_release_moved", export_and_release, 0 },
 	{ "connect_refused_then_again", connect_refused_then_again, 0 },
@@ -794,6 +877,8 @@ static const struct ktap_case cases[] = {
 	{ "timewait_active_reuse", timewait_active_reuse, 0 },
 	{ "events_peek_consume_bufs", events_and_peek, 0 },
 	{ "timewait_recycled_when_full", timewait_recycled_when_full, 0 },
+	{ "writable_a_third_free", writable_a_third_free, 0 },
+	{ "rst_after_fin_eof_then_epipe", rst_after_fin, 0 },
 };
 
 KTAP_MAIN(cases)

@@ -312,13 +312,19 @@ static void rcv_consumed(struct vtcp_stack *st, struct tcb *tp, uint32_t n)
 
 static ssize_t recv_empty(struct tcb *tp)
 {
+	/*
+	 * After the peer's FIN a read is EOF, as Linux's SOCK_DONE: a reset
+	 * that came later (EPIPE in CLOSE_WAIT) stays for SO_ERROR and send.
+	 */
+	if (tp->fin_rcvd)
+		return 0;
 	if (tp->err) {
 		int e = tp->err;
 
 		tp->err = 0;
 		return -e;
 	}
-	if (tp->fin_rcvd || tp->shut_rd || tp->reset)
+	if (tp->shut_rd || tp->reset)
 		return 0;
 	if (tp->state == VTCP_CLOSE || tp->state == VTCP_LISTEN)
 		return -ENOTCONN;
@@ -697,6 +703,20 @@ int vtcp_get_queues(struct vtcp_stack *st, int s, struct vtcp_queues *q)
 	return 0;
 }
 
+/*
+ * Room for a writer, as Linux's sk_stream_is_writeable(): free space of at
+ * least half what is queued, about a third of the buffer once it filled.
+ * A send takes any room at all; waking writers for less would have them
+ * spin on a few bytes at a time.
+ */
+static bool snd_writable(const struct tcb *tp)
+{
+	uint32_t limit = MIN(tp->sndbuf, tp->sndq.cap);
+	uint32_t room = tp->sndq.len < limit ? limit - tp->sndq.len : 0;
+
+	return room && room >= tp->sndq.len / 2;
+}
+
 unsigned int sock_events(struct vtcp_stack *st, struct tcb *tp)
 {
 	unsigned int ev = 0;
@@ -714,7 +734,7 @@ unsigned int sock_events(struct vtcp_stack *st, struct tcb *tp)
 	    (tp->state == VTCP_CLOSE && tp->bound && tp->rport))
 		ev |= VTCP_EV_HUP;
 	if ((tp->state == VTCP_ESTABLISHED || tp->state == VTCP_CLOSE_WAIT) && !tp->shut_wr &&
-	    tp->sndq.len < MIN(tp->sndbuf, tp->sndq.cap))
+	    snd_writable(tp))
 		ev |= VTCP_EV_WRITABLE;
 	if (tp->reset || (tp->shut_wr && tp->state != VTCP_SYN_SENT))
 		ev |= VTCP_EV_WRITABLE; /* a write would fail at once, as poll(2) shows */

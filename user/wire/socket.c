@@ -618,6 +618,14 @@ ssize_t velo_wire_recv(struct velo_wire_stack *st, int s, void *buf, size_t len,
 			continue;
 		if (n != -EAGAIN || (got && !waitall))
 			break;
+		/*
+		 * What we read may have opened the window: announce it before
+		 * sleeping, or a MSG_WAITALL reader waits for data the peer
+		 * holds back until its persist probe. (A non-blocking call
+		 * returns now: unlock_after() sends it.)
+		 */
+		if (!(flags & MSG_DONTWAIT))
+			wire_progress(st);
 		n = wait_events(st, s, EV_IN, flags & MSG_DONTWAIT, deadline);
 		if (n < 0)
 			break;
