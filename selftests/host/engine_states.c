@@ -281,6 +281,31 @@ static int connect_refused_then_again(void)
 	return run(s, false);
 }
 
+/* Linux's tcp_poll: HUP once both directions are shut, by us alone too. */
+static int shut_rdwr_hup(struct es *es)
+{
+	return vtcp_shutdown(es->st, es->sock, SHUT_WR) ||
+	       (vtcp_events(es->st, es->sock) & VTCP_EV_HUP) ||
+	       vtcp_shutdown(es->st, es->sock, SHUT_RD) ||
+	       !(vtcp_events(es->st, es->sock) & VTCP_EV_HUP);
+}
+
+static int hup_after_own_shutdowns(void)
+{
+	static const struct es_step s[] = {
+		CALL(0, do_listen),
+		IN(0, F_SYN, 0, 0, 64240, 0, "mss=1460"),
+		OUT(0, F_SYN | F_ACK, 0, 1, ANY, 0, NULL),
+		IN(10, F_ACK, 1, 1, 64240, 0, NULL),
+		CALL(10, do_accept),
+		CALL(10, shut_rdwr_hup),
+		OUT(10, F_FIN | F_ACK, 1, 1, ANY, 0, NULL),
+		END,
+	};
+
+	return run(s, false);
+}
+
 /* No options at all: MSS falls back to 536, no TS, no scaling. */
 static int passive_no_options(void)
 {
@@ -856,6 +881,7 @@ static int rst_after_fin(void)
 
 static const struct ktap_case cases[] = {
 	{ "export_and_release_moved", export_and_release, 0 },
+	{ "hup_after_own_shutdowns", hup_after_own_shutdowns, 0 },
 	{ "connect_refused_then_again", connect_refused_then_again, 0 },
 	{ "passive_all_options", passive_all_options, 0 },
 	{ "passive_no_options", passive_no_options, 0 },

@@ -730,7 +730,8 @@ unsigned int sock_events(struct vtcp_stack *st, struct tcb *tp)
 		ev |= VTCP_EV_RDHUP; /* RCV_SHUTDOWN, by the peer's FIN or our SHUT_RD */
 	if (tp->err)
 		ev |= VTCP_EV_ERR;
-	if (tp->reset || (tp->shut_wr && (tp->fin_rcvd || tp->state == VTCP_CLOSE)) ||
+	/* Linux's tcp_poll: both directions shut (SHUTDOWN_MASK), or CLOSE */
+	if (tp->reset || (tp->shut_wr && (tp->fin_rcvd || tp->shut_rd || tp->state == VTCP_CLOSE)) ||
 	    (tp->state == VTCP_CLOSE && tp->bound && tp->rport))
 		ev |= VTCP_EV_HUP;
 	if ((tp->state == VTCP_ESTABLISHED || tp->state == VTCP_CLOSE_WAIT) && !tp->shut_wr &&
