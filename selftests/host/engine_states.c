@@ -306,6 +306,42 @@ static int hup_after_own_shutdowns(void)
 	return run(s, false);
 }
 
+static int no_quickack(struct es *es)
+{
+	return vtcp_setopt(es->st, es->sock, VTCP_QUICKACK, 0);
+}
+
+static int read_10(struct es *es)
+{
+	char b[32];
+
+	return vtcp_recv(es->st, es->sock, b, sizeof(b), 0) != 10;
+}
+
+/*
+ * Linux's tcp_cleanup_rbuf(): a pushed segment waits for its delayed ACK
+ * only until the application has read it all (a Nagle sender of small
+ * writes would wait 40 ms for each).
+ */
+static int ack_when_pushed_data_read(void)
+{
+	static const struct es_step s[] = {
+		CALL(0, do_listen),
+		IN(0, F_SYN, 0, 0, 64240, 0, "mss=1460"),
+		OUT(0, F_SYN | F_ACK, 0, 1, ANY, 0, NULL),
+		IN(10, F_ACK, 1, 1, 64240, 0, NULL),
+		CALL(10, do_accept),
+		CALL(10, no_quickack),
+		IN(20, F_PSH | F_ACK, 1, 1, 64240, 10, NULL),
+		NONE(25),
+		CALL(25, read_10),
+		OUT(25, F_ACK, 1, 11, ANY, 0, NULL),
+		END,
+	};
+
+	return run(s, false);
+}
+
 /* No options at all: MSS falls back to 536, no TS, no scaling. */
 static int passive_no_options(void)
 {
@@ -882,6 +918,7 @@ static int rst_after_fin(void)
 static const struct ktap_case cases[] = {
 	{ "export_and_release_moved", export_and_release, 0 },
 	{ "hup_after_own_shutdowns", hup_after_own_shutdowns, 0 },
+	{ "ack_when_pushed_data_read", ack_when_pushed_data_read, 0 },
 	{ "connect_refused_then_again", connect_refused_then_again, 0 },
 	{ "passive_all_options", passive_all_options, 0 },
 	{ "passive_no_options", passive_no_options, 0 },

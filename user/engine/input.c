@@ -342,6 +342,8 @@ static void data_input(struct vtcp_stack *st, struct tcb *tp, const struct seg *
 	} else if (tp->t_delack == NO_DEADLINE) {
 		tp->t_delack = st->now + TCP_DELACK_NS;
 	}
+	if (!tp->ack_now && (sg->flags & TH_PSH))
+		tp->ack_pushed = true; /* ICSK_ACK_PUSHED: the ACK may go when it is read */
 }
 
 /* RFC 2883: a first block below the ACK or inside the second is a DSACK. */

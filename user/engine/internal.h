@@ -232,6 +232,8 @@ struct tcb {
 
 	/* ACK policy */
 	uint8_t quick, segs_unacked;
+	bool ack_pushed;	/* a PSH segment waits for its delayed ACK */
+	bool pingpong;		/* interactive: our data answers the peer's (ACKs ride on it) */
 
 	/* options */
 	bool nodelay, cork, more, keepalive, ecn_want, reuseaddr;

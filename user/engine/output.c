@@ -171,6 +171,7 @@ static void xmit(struct vtcp_stack *st, struct tcb *tp, uint32_t seq,
 		ip4_header(st, ip, &tp->laddr, &tp->raddr, tlen, tos);
 	if (flags & TH_ACK) {
 		tp->ack_now = false;
+		tp->ack_pushed = false;
 		tp->segs_unacked = 0;
 		tp->t_delack = NO_DEADLINE;
 		tp->dsack = false;
@@ -250,8 +251,12 @@ void tcp_send_range(struct vtcp_stack *st, struct tcb *tp, uint32_t seq,
 		}
 	}
 	xmit(st, tp, seq, len, flags, tos);
-	if (len)
+	if (len) {
+		/* as tcp_event_data_sent(): data soon after the peer's is an answer */
+		if (st->now - tp->last_data_rcv_ns < TCP_DELACK_NS)
+			tp->pingpong = true;
 		tp->last_data_snd_ns = st->now;
+	}
 }
 
 static uint32_t unsent_bytes(const struct tcb *tp)

@@ -308,6 +308,13 @@ static void rcv_consumed(struct vtcp_stack *st, struct tcb *tp, uint32_t n)
 	/* as tcp_cleanup_rbuf(): a window that at least doubles is announced now */
 	if (tcp_rcv_window(tp) >= 2 * cur && tcp_rcv_window(tp) - cur >= tp->rcv_mss)
 		tp->ack_now = true;
+	/*
+	 * and a pushed segment read to the end is acknowledged now unless an
+	 * answer will carry the ACK: a Nagle sender of small writes would
+	 * otherwise wait out our delayed ACK for each one
+	 */
+	if (!tp->rcvq.len && tp->ack_pushed && !tp->pingpong && tp->t_delack != NO_DEADLINE)
+		tp->ack_now = true;
 }
 
 static ssize_t recv_empty(struct tcb *tp)

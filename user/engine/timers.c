@@ -288,6 +288,7 @@ void tcp_timers(struct vtcp_stack *st, struct tcb *tp)
 	if (tp->t_delack <= now) {
 		tp->t_delack = NO_DEADLINE;
 		tp->ack_now = true;
+		tp->pingpong = false; /* the answer did not come: ACK on reads again */
 	}
 	if (tp->t_rack <= now) {
 		rack_detect(st, tp);
