@@ -97,6 +97,7 @@ struct vsock {
 	int ws;
 	_Atomic bool w_nonblock;
 	_Atomic int w_rcvtimeo, w_sndtimeo; /* ms, -1: none */
+	uint32_t w_flowinfo;    /* IPV6_FLOWINFO_SEND: connect's sin6_flowinfo (network order) */
 	/* a listener: the engine's listeners beside the kernel's (made at first accept) */
 	struct velo_wire_listener *_Atomic wl;
 	bool w_listen_tried;

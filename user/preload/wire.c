@@ -310,6 +310,30 @@ static int wire_connect(struct vsock *vs, const struct sockaddr *a, socklen_t l)
 	return err;
 }
 
+#define IPV6_FLOWINFO_SEND_OPT 33 /* linux/in6.h's IPV6_FLOWINFO_SEND */
+#define FLOWINFO_MASK 0x0fffffffu  /* traffic class and flow label */
+
+/*
+ * IPV6_FLOWINFO_SEND: the flow label of connect()'s sin6_flowinfo goes on
+ * the connection's packets and comes back in getpeername(), as Linux's
+ * tcp_v6_connect and inet6_getname. (The lease IPV6_FLOWLABEL_MGR took is
+ * the kernel socket's; Linux would also check it.)
+ */
+static void flow_label(struct vsock *vs, int fd, const struct sockaddr *a, socklen_t l)
+{
+	int on = 0;
+	socklen_t ol = sizeof(on);
+	uint32_t fi;
+
+	if (a->sa_family != AF_INET6 || l < sizeof(struct sockaddr_in6) ||
+	    REAL(getsockopt)(fd, IPPROTO_IPV6, IPV6_FLOWINFO_SEND_OPT, &on, &ol) || !on)
+		return;
+	fi = ((const struct sockaddr_in6 *)a)->sin6_flowinfo & htonl(FLOWINFO_MASK);
+	vs->w_flowinfo = fi;
+	if (ntohl(fi) & 0xfffff)
+		velo_wire_setsockopt(vs->wst, vs->ws, VTCP_FLOWLABEL, (int)(ntohl(fi) & 0xfffff));
+}
+
 bool velo_wire_try_connect(struct vsock *vs, int fd, const struct sockaddr *a, socklen_t l,
 			   int *ret)
 {
@@ -328,6 +352,7 @@ bool velo_wire_try_connect(struct vsock *vs, int fd, const struct sockaddr *a, s
 	if (s < 0)
 		return false;
 	make_wire(vs, fd, st, s);
+	flow_label(vs, fd, a, l);
 	velo_stat_add(VELO_STAT_WIRE_CONNECTS, 1);
 	velo_dbg("fd %d: connecting through the engine on the wire", fd);
 	err = wire_connect(vs, a, l);
@@ -564,14 +589,19 @@ void velo_wire_vs_close(struct vsock *vs)
 
 int velo_wire_vs_name(struct vsock *vs, bool peer, struct sockaddr *a, socklen_t *l)
 {
+	socklen_t room;
 	int err;
 
 	if (!a || !l || velo_bad_range(l, sizeof(*l)) || velo_bad_range(a, *l))
 		return fail(EFAULT);
 	if (gone(vs))
 		return fail(ENOTCONN);
+	room = *l;
 	err = peer ? velo_wire_getpeername(vs->wst, vs->ws, a, l)
 		   : velo_wire_getsockname(vs->wst, vs->ws, a, l);
+	if (!err && peer && vs->w_flowinfo && room >= sizeof(struct sockaddr_in6) &&
+	    a->sa_family == AF_INET6)
+		((struct sockaddr_in6 *)a)->sin6_flowinfo = vs->w_flowinfo;
 	return err ? fail(-err) : 0;
 }
 
