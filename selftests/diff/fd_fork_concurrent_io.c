@@ -4,15 +4,16 @@
  * at the same time:
  *  - both read concurrently while a third process writes 8 MiB: every byte
  *    is received exactly once by one of them (byte sum and count);
- *  - both write 3000 self-describing 100-byte records concurrently (no send
- *    ever waits: well within the send buffer): each record arrives whole
+ *  - both write 1200 self-describing 100-byte records concurrently (no send
+ *    ever waits: SO_SNDBUF holds them all, even where the peer is over a
+ *    real link and reads late): each record arrives whole
  *    and in order per writer;
  *  - one closes its copy while the other keeps writing: nothing lost.
  */
 #include "diff.h"
 
 #define REC 100
-#define NREC 3000
+#define NREC 1200
 
 static void reader(int fd, int out)
 {
@@ -99,7 +100,10 @@ int main(void)
 		size_t got = 0;
 		int seen[2] = { 0, 0 }, next[2] = { 0, 0 }, bad = 0;
 
+		int sndbuf = 2 * NREC * REC + 65536;
+
 		tcp_pair(&c, &s);
+		NEED(setsockopt(c, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) == 0);
 		r1 = fork();
 		NEED(r1 >= 0);
 		if (r1 == 0) {
