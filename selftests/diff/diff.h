@@ -382,20 +382,26 @@ static inline uint16_t peer_port(int fd)
 }
 
 /* A listening TCP socket on loopback, ephemeral port; *port gets it. */
-static inline int tcp_listener_fam(int family, int backlog, uint16_t *port)
+/* TCP socket @fd made a listener on @a (SO_REUSEADDR); *port gets its port. */
+static inline int listen_at(int fd, const union sa *a, socklen_t l, int backlog, uint16_t *port)
 {
-	union sa a;
-	socklen_t l = sa_loop(&a, family, 0);
 	int one = 1;
-	int fd = peer_socket(family);
 
 	NEED(fd >= 0);
 	NEED(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0);
-	NEED(bind(fd, &a.sa, l) == 0);
+	NEED(bind(fd, &a->sa, l) == 0);
 	NEED(listen(fd, backlog) == 0);
 	if (port)
 		*port = local_port(fd);
 	return fd;
+}
+
+static inline int tcp_listener_fam(int family, int backlog, uint16_t *port)
+{
+	union sa a;
+	socklen_t l = sa_loop(&a, family, 0);
+
+	return listen_at(peer_socket(family), &a, l, backlog, port);
 }
 
 /*
@@ -406,16 +412,8 @@ static inline int tcp_listener_lo(int family, int backlog, uint16_t *port)
 {
 	union sa a;
 	socklen_t l = sa_lo(&a, family, 0);
-	int one = 1;
-	int fd = socket(family, SOCK_STREAM, 0);
 
-	NEED(fd >= 0);
-	NEED(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0);
-	NEED(bind(fd, &a.sa, l) == 0);
-	NEED(listen(fd, backlog) == 0);
-	if (port)
-		*port = local_port(fd);
-	return fd;
+	return listen_at(socket(family, SOCK_STREAM, 0), &a, l, backlog, port);
 }
 
 static inline int tcp_listener(uint16_t *port)

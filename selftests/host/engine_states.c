@@ -281,6 +281,14 @@ static int connect_refused_then_again(void)
 	return run(s, false);
 }
 
+/* A connection accepted at 10 ms from a SYN with only an MSS. */
+#define PASSIVE_PLAIN                                           \
+	CALL(0, do_listen),                                     \
+	IN(0, F_SYN, 0, 0, 64240, 0, "mss=1460"),               \
+	OUT(0, F_SYN | F_ACK, 0, 1, ANY, 0, NULL),              \
+	IN(10, F_ACK, 1, 1, 64240, 0, NULL),                    \
+	CALL(10, do_accept)
+
 /* Linux's tcp_poll: HUP once both directions are shut, by us alone too. */
 static int shut_rdwr_hup(struct es *es)
 {
@@ -293,11 +301,7 @@ static int shut_rdwr_hup(struct es *es)
 static int hup_after_own_shutdowns(void)
 {
 	static const struct es_step s[] = {
-		CALL(0, do_listen),
-		IN(0, F_SYN, 0, 0, 64240, 0, "mss=1460"),
-		OUT(0, F_SYN | F_ACK, 0, 1, ANY, 0, NULL),
-		IN(10, F_ACK, 1, 1, 64240, 0, NULL),
-		CALL(10, do_accept),
+		PASSIVE_PLAIN,
 		CALL(10, shut_rdwr_hup),
 		OUT(10, F_FIN | F_ACK, 1, 1, ANY, 0, NULL),
 		END,
@@ -326,11 +330,7 @@ static int read_10(struct es *es)
 static int ack_when_pushed_data_read(void)
 {
 	static const struct es_step s[] = {
-		CALL(0, do_listen),
-		IN(0, F_SYN, 0, 0, 64240, 0, "mss=1460"),
-		OUT(0, F_SYN | F_ACK, 0, 1, ANY, 0, NULL),
-		IN(10, F_ACK, 1, 1, 64240, 0, NULL),
-		CALL(10, do_accept),
+		PASSIVE_PLAIN,
 		CALL(10, no_quickack),
 		IN(20, F_PSH | F_ACK, 1, 1, 64240, 10, NULL),
 		NONE(25),
