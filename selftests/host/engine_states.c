@@ -217,10 +217,20 @@ static int send_30(struct es *es)
 	return vtcp_send(es->st, es->sock, buf, sizeof(buf), 0) != 30;
 }
 
+/* ... and its port is free at once for a new socket (the kernel's socket has it). */
 static int release_moved(struct es *es)
 {
-	return vtcp_release_moved(es->st, es->sock) ||
-	       vtcp_get_info(es->st, es->sock, &(struct vtcp_info){ 0 }) != -EBADF;
+	struct sockaddr_storage ss;
+	int s2;
+
+	if (vtcp_release_moved(es->st, es->sock) ||
+	    vtcp_get_info(es->st, es->sock, &(struct vtcp_info){ 0 }) != -EBADF)
+		return -1;
+	vtcp_close(es->st, es->lsock);
+	s2 = vtcp_socket(es->st, es->v6 ? AF_INET6 : AF_INET);
+	es_local_addr(es, &ss, es->lport);
+	return vtcp_bind(es->st, s2, (struct sockaddr *)&ss, sizeof(ss)) ||
+	       vtcp_close(es->st, s2);
 }
 
 /*

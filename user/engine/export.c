@@ -90,6 +90,10 @@ int vtcp_release_moved(struct vtcp_stack *st, int s)
 		return -EBADF;
 	tp->orphan = true;
 	tp->moved = true;
+	/* the port is the kernel socket's now: new sockets may bind it */
+	if (tp->bound)
+		port_unlink(st, tp);
+	tp->bound = false;
 	/* TIME_WAIT's expiry frees it; the input path drops its segments */
 	tp->state = VTCP_TIME_WAIT;
 	tp->tw_start_ns = st->now;

@@ -360,6 +360,8 @@ int route_lookup(struct vtcp_stack *st, const struct vaddr *dst,
 struct tcb *tcb_lookup(struct vtcp_stack *st, const struct vaddr *laddr,
 		       uint16_t lport, const struct vaddr *raddr, uint16_t rport);
 struct tcb *tcb_alloc(struct vtcp_stack *st);
+/* Takes @tp off its local port's list of bound sockets. */
+void port_unlink(struct vtcp_stack *st, struct tcb *tp);
 /* The application's live handle @s (touched for scheduling), or NULL. */
 struct tcb *sock_get(struct vtcp_stack *st, int s);
 void tcb_free(struct vtcp_stack *st, struct tcb *tp);

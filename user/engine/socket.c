@@ -155,6 +155,10 @@ static int reuse_timewait(struct vtcp_stack *st, struct tcb *tp)
 
 	if (!tw || tw->state == VTCP_LISTEN || tw == tp)
 		return 0;
+	if (tw->moved) { /* not a TIME_WAIT: the kernel has the old connection */
+		tcp_done(st, tw, 0);
+		return 0;
+	}
 	if (tw->state != VTCP_TIME_WAIT || !tw->ts_ok || st->cfg.no_timestamps ||
 	    st->now - tw->tw_start_ns < TW_REUSE_NS)
 		return -EADDRNOTAVAIL;

@@ -502,7 +502,7 @@ void tcb_bind_port(struct vtcp_stack *st, struct tcb *tp, uint16_t lport)
 }
 
 /* A port's chain is doubly linked: accepted sockets share the listener's port. */
-static void port_unlink(struct vtcp_stack *st, struct tcb *tp)
+void port_unlink(struct vtcp_stack *st, struct tcb *tp)
 {
 	if (tp->pprev >= 0)
 		st->tcbs[tp->pprev].pnext = tp->pnext;
