@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <linux/rtnetlink.h>
 
+#include "common/fd.h"
 #include "common/log.h"
 #include "ctrl/priv.h"
 
@@ -135,7 +136,7 @@ fail:
 	return NULL;
 }
 
-struct velo_ctrl *velo_ctrl_open(int *err)
+static struct velo_ctrl *ctrl_open(int *err)
 {
 	struct velo_ctrl *ctrl = calloc(1, sizeof(*ctrl));
 
@@ -162,14 +163,27 @@ fail:
 	return NULL;
 }
 
+/* libmnl makes and closes the netlink sockets: they are libvelo's private fds. */
+struct velo_ctrl *velo_ctrl_open(int *err)
+{
+	struct velo_ctrl *ctrl;
+
+	velo_fd_capture_begin();
+	ctrl = ctrl_open(err);
+	velo_fd_capture_end();
+	return ctrl;
+}
+
 void velo_ctrl_close(struct velo_ctrl *ctrl)
 {
 	if (!ctrl)
 		return;
+	velo_fd_capture_begin();
 	if (ctrl->mon)
 		mnl_socket_close(ctrl->mon);
 	if (ctrl->req)
 		mnl_socket_close(ctrl->req);
+	velo_fd_capture_end();
 	ctrl_table_fini(&ctrl->links);
 	ctrl_table_fini(&ctrl->neighs);
 	free(ctrl);

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "common/fd.h"
 #include "priv.h"
 
 #define VELO_KO_DB_POLL_PARAM "/sys/module/velo/parameters/db_poll_us"
@@ -96,7 +97,7 @@ static int velo_ko_create(const struct velo_ko_config *cfg, struct velo_ko *k)
 	close(dev);
 	if (r)
 		return r;
-	k->fd = k->c.fd;
+	velo_fd_private(k->c.fd, &k->fd);
 	k->map = mmap(NULL, k->c.mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, k->fd, 0);
 	if (k->map == MAP_FAILED) {
 		k->map = NULL;
@@ -226,8 +227,7 @@ void velo_ko_close(struct velo_ko *k)
 	}
 	if (k->uar)
 		munmap(k->uar, k->c.uar.size);
-	if (k->fd >= 0)
-		close(k->fd);
+	velo_fd_close(k->fd);
 	free(k->rq_addr);
 	free(k->sq_addr);
 	free(k->sq_nbb);

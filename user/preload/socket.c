@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -20,8 +21,10 @@
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/fd.h"
 #include "preload/velo.h"
 #include "wire/wire.h"
 
@@ -314,6 +317,8 @@ VELO_EXPORT int socket(int domain, int type, int protocol)
 {
 	int fd = REAL(socket)(domain, type, protocol);
 
+	if (fd >= 0 && velo_fd_capturing())
+		return velo_fd_private(fd, NULL); /* a library's, working for libvelo */
 	if (fd >= 0) {
 		if (is_tcp(domain, type, protocol))
 			velo_track_new_socket(fd, domain, VELO_SS_PENDING);
@@ -550,16 +555,121 @@ static bool before_close(int fd, struct velo_closing *cl)
 	return post;
 }
 
+/* libvelo's own fds are not the application's to close (common/fd.h). */
+static int close_private(int fd)
+{
+	if (!velo_fd_capturing()) {
+		errno = EBADF;
+		return -1;
+	}
+	velo_fd_close(fd);
+	return 0;
+}
+
 VELO_EXPORT int close(int fd)
 {
 	struct velo_closing cl;
-	bool post = before_close(fd, &cl);
-	int r = REAL(close)(fd), saved = errno;
+	bool post;
+	int r, saved;
+
+	if (velo_fd_is_private(fd))
+		return close_private(fd);
+	post = before_close(fd, &cl);
+	r = REAL(close)(fd);
+	saved = errno;
 
 	if (post)
 		velo_loop_closed(&cl);
 	errno = saved;
 	return r;
+}
+
+struct fd_range {
+	unsigned int first, last, flags;
+	int *fds, n, cap;
+	int err;
+};
+
+static void range_note(int fd, struct fd_range *r)
+{
+	int *more;
+
+	if ((unsigned int)fd < r->first || (unsigned int)fd > r->last)
+		return;
+	if (r->n == r->cap) {
+		more = realloc(r->fds, (size_t)(r->cap ? r->cap * 2 : 64) * sizeof(*more));
+		if (!more) {
+			r->err = ENOMEM;
+			return;
+		}
+		r->fds = more;
+		r->cap = r->cap ? r->cap * 2 : 64;
+	}
+	r->fds[r->n++] = fd;
+}
+
+static void range_note_sock(int fd, struct vsock *vs, void *arg)
+{
+	(void)vs;
+	range_note(fd, arg);
+}
+
+static struct fd_range *range_of_epolls;
+
+static void range_note_epoll(int fd, struct vepoll *ep)
+{
+	(void)ep;
+	range_note(fd, range_of_epolls);
+}
+
+/* Closes [next, @upto) with the kernel's close_range, past private fd @upto. */
+static void range_close_gap(int upto, void *arg)
+{
+	struct fd_range *r = arg;
+
+	if ((unsigned int)upto > r->first && !r->err &&
+	    syscall(SYS_close_range, r->first, (unsigned int)upto - 1, r->flags))
+		r->err = errno;
+	r->first = (unsigned int)upto + 1;
+}
+
+/*
+ * close_range and closefrom: libvelo's sockets and epoll sets in the range
+ * are closed one by one as close() would (their engine state goes too), its
+ * private fds are left out, and the kernel closes the rest in spans.
+ */
+VELO_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
+{
+	static pthread_mutex_t epolls_lock = PTHREAD_MUTEX_INITIALIZER;
+	struct fd_range r = { .first = first, .last = last, .flags = (unsigned int)flags };
+
+	if (first > last) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (!(flags & CLOSE_RANGE_CLOEXEC)) {
+		velo_fd_foreach(range_note_sock, &r);
+		pthread_mutex_lock(&epolls_lock);
+		range_of_epolls = &r;
+		velo_fd_foreach_epoll(range_note_epoll);
+		pthread_mutex_unlock(&epolls_lock);
+		for (int i = 0; i < r.n; i++)
+			close(r.fds[i]);
+		free(r.fds);
+	}
+	velo_fd_private_foreach(first, last, range_close_gap, &r);
+	if (!r.err && r.first <= last && syscall(SYS_close_range, r.first, last, flags))
+		r.err = errno;
+	if (r.err) {
+		errno = r.err;
+		return -1;
+	}
+	return 0;
+}
+
+VELO_EXPORT void closefrom(int lowfd)
+{
+	close_range(lowfd < 0 ? 0 : (unsigned int)lowfd, ~0u, 0);
 }
 
 VELO_EXPORT int fclose(FILE *fp)
@@ -1124,6 +1234,11 @@ static int do_dup23(int oldfd, int newfd, int flags, bool three)
 
 	if (oldfd == newfd)
 		return three ? REAL(dup3)(oldfd, newfd, flags) : REAL(dup2)(oldfd, newfd);
+	r = velo_fd_make_room(newfd);
+	if (r) {
+		errno = -r;
+		return -1;
+	}
 	keep = velo_fd_get(oldfd); /* newfd's old socket may be oldfd's too */
 	r = three ? REAL(dup3)(oldfd, newfd, flags) : REAL(dup2)(oldfd, newfd);
 	saved = errno;

@@ -49,6 +49,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "common/fd.h"
 #include "preload/velo.h"
 #include "wire/wire.h"
 
@@ -422,7 +423,7 @@ bool velo_wire_vs_to_kernel(struct vsock *vs, int fd)
 		return false;
 	}
 	velo_epoll_socket_unwired(vs);
-	REAL(close)(ready_fd);
+	velo_fd_close(ready_fd);
 	velo_slot_update(vs, fd);
 	velo_stat_add(VELO_STAT_WIRE_MOVED, 1);
 	velo_dbg("fd %d: handed to the kernel's TCP", fd);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/fd.h"
 #include "common/log.h"
 #include "wire/priv.h"
 
@@ -73,8 +74,7 @@ static unsigned int pool_grow(struct velo_wire_stack *st, const struct sockaddr_
 		if (fd < 0 || wire_hold_get(st, &flow, fd, &h)) {
 			velo_warn("wire: shared local port: %s",
 				  strerror(fd < 0 ? -fd : EADDRINUSE));
-			if (fd >= 0)
-				close(fd);
+			velo_fd_close(fd);
 			break;
 		}
 		h->pool = true;

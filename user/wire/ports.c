@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/fd.h"
 #include "common/log.h"
 #include "wire/priv.h"
 
@@ -39,7 +40,7 @@ int wire_port_reserve(const struct sockaddr *a, uint16_t *port)
 	}
 	/* sin_port and sin6_port share their offset */
 	*port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	return fd;
+	return velo_fd_private(fd, NULL);
 }
 
 static bool flow_eq(const struct velo_xsk_flow *a, const struct velo_xsk_flow *b)
@@ -63,8 +64,7 @@ int wire_hold_get(struct velo_wire_stack *st, const struct velo_xsk_flow *flow, 
 	for (h = st->holds; h && !flow_eq(&h->flow, flow); h = h->next)
 		;
 	if (h) {
-		if (resv_fd >= 0)
-			close(resv_fd);
+		velo_fd_close(resv_fd);
 		h->refs++;
 		*out = h;
 		return 0;
@@ -80,6 +80,7 @@ int wire_hold_get(struct velo_wire_stack *st, const struct velo_xsk_flow *flow, 
 		return err == -EEXIST ? -EADDRINUSE : err;
 	}
 	h->resv_fd = resv_fd;
+	velo_fd_rehome(resv_fd, &h->resv_fd);
 	h->refs = 1;
 	h->next = st->holds;
 	st->holds = h;
@@ -111,7 +112,7 @@ static void hold_free(struct velo_wire_stack *st, struct wire_hold *h)
 	if (err)
 		velo_dbg("wire: filter removal: %s", strerror(-err));
 	if (h->resv_fd >= 0) {
-		close(h->resv_fd);
+		velo_fd_close(h->resv_fd);
 		st->stats.reserved_ports--;
 	}
 	st->stats.filters--;

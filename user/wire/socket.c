@@ -13,6 +13,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "common/fd.h"
 #include "common/log.h"
 #include "wire/priv.h"
 
@@ -67,9 +68,11 @@ static void drop_stale_waiter(struct velo_wire_stack *st)
 
 static void wait_fd_destroy(void *fd)
 {
+	(void)fd; /* the number it was made with: it may have moved since (common/fd.h) */
 	if (self_waiter.st)
 		waiter_unlink_locked(&self_waiter);
-	close((int)(intptr_t)fd - 1);
+	velo_fd_close(wait_fd);
+	wait_fd = -1;
 }
 
 static void wait_fd_key_init(void)
@@ -82,7 +85,7 @@ static int thread_wait_fd(void)
 {
 	if (wait_fd < 0) {
 		pthread_once(&wait_fd_once, wait_fd_key_init);
-		wait_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		velo_fd_private(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), &wait_fd);
 		if (wait_fd < 0)
 			return -errno;
 		/* stored +1: a NULL value runs no destructor */
@@ -233,14 +236,15 @@ static void sock_release(struct velo_wire_stack *st, struct wire_sock *ws, uint6
 {
 	st->wire_of[ws->eng] = -1;
 	wire_hold_put(st, ws->hold, linger);
-	if (ws->resv_fd >= 0)
-		close(ws->resv_fd);
+	velo_fd_close(ws->resv_fd);
 	ws->used = false;
 	wake_waiters(ws); /* they find the socket gone: EBADF */
-	if (ready_fd)
+	if (ready_fd) {
 		*ready_fd = ws->ready_fd;
-	else
-		close(ws->ready_fd);
+		velo_fd_rehome(ws->ready_fd, NULL);
+	} else {
+		velo_fd_close(ws->ready_fd);
+	}
 }
 
 /* Locks the stack if @s is one of its sockets. */
@@ -277,7 +281,7 @@ static int sock_new(struct velo_wire_stack *st, int eng)
 	gen = ws->gen + 1;
 	memset(ws, 0, sizeof(*ws));
 	ws->gen = gen;
-	ws->ready_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	velo_fd_private(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), &ws->ready_fd);
 	if (ws->ready_fd < 0)
 		return -errno;
 	ws->used = true;
@@ -357,11 +361,11 @@ static int bind_locked(struct velo_wire_stack *st, int s, const struct sockaddr 
 	((struct sockaddr_in *)&ss)->sin_port = htons(port); /* same offset in sin6 */
 	err = vtcp_bind(st->eng, st->socks[s].eng, (struct sockaddr *)&ss, sa_len(a->sa_family));
 	if (err) {
-		if (fd >= 0)
-			close(fd);
+		velo_fd_close(fd);
 		return err;
 	}
 	ws->resv_fd = fd;
+	velo_fd_rehome(fd, &ws->resv_fd);
 	ws->bound = true;
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fd.h"
 #include "common/log.h"
 #include "wire/priv.h"
 
@@ -231,7 +232,7 @@ static int stack_init(struct velo_wire_stack *st, int ifindex)
 	if (!st->eng || !st->socks || !st->wire_of)
 		return -ENOMEM;
 	memset(st->wire_of, 0xff, st->cfg.max_sockets * sizeof(*st->wire_of));
-	st->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	velo_fd_private(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), &st->kick_fd);
 	if (st->kick_fd < 0)
 		return -errno;
 	err = open_io(st);
@@ -255,8 +256,7 @@ static void stack_free(struct velo_wire_stack *st)
 		vtcp_stack_destroy(st->eng);
 	if (st->ctrl)
 		velo_ctrl_close(st->ctrl);
-	if (st->kick_fd >= 0)
-		close(st->kick_fd);
+	velo_fd_close(st->kick_fd);
 	free(st->socks);
 	free(st->wire_of);
 	pthread_mutex_destroy(&st->lock);

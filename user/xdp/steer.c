@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "common/fd.h"
 #include "common/log.h"
 #include "xdp/steer.h"
 
@@ -34,8 +35,7 @@ static int *map_fd_slot(struct velo_steer *s, unsigned int i)
 
 static void close_fd(int *fd)
 {
-	if (*fd >= 0)
-		close(*fd);
+	velo_fd_close(*fd);
 	*fd = -1;
 }
 
@@ -87,7 +87,7 @@ static int open_maps(struct velo_steer *s, const struct bpf_prog_info *info,
 			close(fd);
 			continue;
 		}
-		*map_fd_slot(s, m) = fd;
+		velo_fd_private(fd, map_fd_slot(s, m));
 	}
 	for (m = 0; m < sizeof(map_names) / sizeof(map_names[0]); m++)
 		if (*map_fd_slot(s, m) < 0)
@@ -100,11 +100,11 @@ static int adopt(struct velo_steer *s, uint32_t prog_id)
 {
 	struct bpf_prog_info info = { 0 };
 	uint32_t ids[8], len = sizeof(info);
-	int err;
+	int err, fd = bpf_prog_get_fd_by_id(prog_id);
 
-	s->prog_fd = bpf_prog_get_fd_by_id(prog_id);
-	if (s->prog_fd < 0)
-		return s->prog_fd;
+	if (fd < 0)
+		return fd;
+	velo_fd_private(fd, &s->prog_fd);
 	info.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
 	info.map_ids = (uint64_t)(uintptr_t)ids;
 	if (bpf_obj_get_info_by_fd(s->prog_fd, &info, &len))

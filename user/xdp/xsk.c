@@ -19,6 +19,7 @@
 
 #include <xdp/xsk.h>
 
+#include "common/fd.h"
 #include "common/log.h"
 #include "xdp/csum.h"
 #include "xdp/steer.h"
@@ -234,7 +235,26 @@ static int join_steering(struct velo_xsk *x, const struct velo_xsk_config *cfg)
 	return err;
 }
 
-int velo_xsk_open(const struct velo_xsk_config *cfg, struct velo_xsk **out)
+static void xsk_close(struct velo_xsk *x)
+{
+	if (x->queue_bound)
+		velo_steer_unbind_queue(&x->steer, x->queue, x->owner);
+	if (x->xsk)
+		xsk_socket__delete(x->xsk);
+	if (x->steer_open) {
+		/* also when open failed after attaching: no owner, no program */
+		velo_steer_leave(&x->steer, x->primary ? x->owner : 0);
+		velo_steer_close(&x->steer);
+	}
+	if (x->umem)
+		xsk_umem__delete(x->umem);
+	if (x->area)
+		munmap(x->area, x->area_len);
+	free(x->tx_free);
+	free(x);
+}
+
+static int xsk_open(const struct velo_xsk_config *cfg, struct velo_xsk **out)
 {
 	struct velo_xsk *x = calloc(1, sizeof(*x));
 	int ifindex, err;
@@ -271,7 +291,18 @@ int velo_xsk_open(const struct velo_xsk_config *cfg, struct velo_xsk **out)
 	*out = x;
 	return 0;
 fail:
-	velo_xsk_close(x);
+	xsk_close(x);
+	return err;
+}
+
+/* libxdp makes and closes the AF_XDP sockets: they are libvelo's private fds. */
+int velo_xsk_open(const struct velo_xsk_config *cfg, struct velo_xsk **out)
+{
+	int err;
+
+	velo_fd_capture_begin();
+	err = xsk_open(cfg, out);
+	velo_fd_capture_end();
 	return err;
 }
 
@@ -279,21 +310,9 @@ void velo_xsk_close(struct velo_xsk *x)
 {
 	if (!x)
 		return;
-	if (x->queue_bound)
-		velo_steer_unbind_queue(&x->steer, x->queue, x->owner);
-	if (x->xsk)
-		xsk_socket__delete(x->xsk);
-	if (x->steer_open) {
-		/* also when open failed after attaching: no owner, no program */
-		velo_steer_leave(&x->steer, x->primary ? x->owner : 0);
-		velo_steer_close(&x->steer);
-	}
-	if (x->umem)
-		xsk_umem__delete(x->umem);
-	if (x->area)
-		munmap(x->area, x->area_len);
-	free(x->tx_free);
-	free(x);
+	velo_fd_capture_begin();
+	xsk_close(x);
+	velo_fd_capture_end();
 }
 
 int velo_xsk_fd(const struct velo_xsk *x)
