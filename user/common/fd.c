@@ -55,13 +55,16 @@ bool velo_fd_is_private(int fd)
 	       (atomic_load_explicit(&private_bits[fd / 64], memory_order_relaxed) >> (fd % 64)) & 1;
 }
 
-/* A copy of @fd in the span, close-on-exec; -1 if the span is full. */
-static int span_copy(int fd)
+/* A close-on-exec copy of @fd numbered @start or above; -1 if none is free. */
+static int copy_from(int fd, long start)
 {
-	long start = span_start();
-
 	/* past the interposer: no fd of the application's is made */
 	return start < 0 ? -1 : (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, (int)start);
+}
+
+static int span_copy(int fd)
+{
+	return copy_from(fd, span_start());
 }
 
 int velo_fd_private(int fd, int *slot)
@@ -123,7 +126,8 @@ void velo_fd_close(int fd)
 
 /*
  * The application wants fd number @fd, which holds a private fd: the
- * private fd moves to another number its owner learns through its slot.
+ * private fd moves to another number its owner learns through its slot
+ * (in the span if one is free there, else the lowest free).
  * Its owner may use the old number a moment longer (it read it before the
  * move): an application that dup2()s onto fds it never opened races with
  * whoever did, on Linux too.
@@ -141,6 +145,9 @@ int velo_fd_make_room(int fd)
 		err = -EBUSY;
 	} else {
 		moved = span_copy(fd);
+		/* an application taking every high number gets them all */
+		if (moved < 0)
+			moved = copy_from(fd, 0);
 		if (moved < 0 || moved >= PRIVATE_FD_LIMIT) {
 			if (moved >= 0)
 				syscall(SYS_close, moved);
