@@ -74,7 +74,7 @@ static unsigned int pool_grow(struct velo_wire_stack *st, const struct sockaddr_
 		if (fd < 0 || wire_hold_get(st, &flow, fd, &h)) {
 			velo_warn("wire: shared local port: %s",
 				  strerror(fd < 0 ? -fd : EADDRINUSE));
-			velo_fd_close(fd);
+			wire_port_release(fd);
 			break;
 		}
 		h->pool = true;

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Local ports and steering filters. A port the stack uses is reserved in the
- * kernel by a kernel TCP socket bound to it (bind to port 0 lets the kernel
- * apply ip_local_port_range and ip_local_reserved_ports), so no kernel
- * socket can take it meanwhile. Filters are shared by tuple within the
+ * kernel by a kernel TCP socket bound to it (keeper.c), so no kernel socket
+ * can take it meanwhile. Filters are shared by tuple within the
  * stack: closing a socket and at once opening another on the same tuple
  * finds the lingering filter instead of colliding with it (no EEXIST).
  */
@@ -17,32 +16,6 @@
 #include "common/log.h"
 #include "wire/priv.h"
 
-/*
- * Binds a kernel TCP socket to @a (port 0: the kernel picks one). Returns the
- * socket, with the port in *port, or -errno.
- */
-int wire_port_reserve(const struct sockaddr *a, uint16_t *port)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = a->sa_family == AF_INET ? sizeof(struct sockaddr_in)
-						: sizeof(struct sockaddr_in6);
-	int fd = socket(a->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, err;
-
-	if (fd < 0)
-		return -errno;
-	/* the v6 wildcard would also take the v4 port: stay in the family */
-	if (a->sa_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, a, len) || getsockname(fd, (struct sockaddr *)&ss, &len)) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	/* sin_port and sin6_port share their offset */
-	*port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	return velo_fd_private(fd, NULL);
-}
-
 static bool flow_eq(const struct velo_xsk_flow *a, const struct velo_xsk_flow *b)
 {
 	return a->family == b->family && a->local_port == b->local_port &&
@@ -52,10 +25,10 @@ static bool flow_eq(const struct velo_xsk_flow *a, const struct velo_xsk_flow *b
 
 /*
  * A reference to the stack's filter for @flow, installing it if needed.
- * On success @resv_fd (or -1) is handed over: kept by a new hold, closed if
+ * On success @resv (or -1) is handed over: kept by a new hold, closed if
  * the hold existed; on failure it stays the caller's.
  */
-int wire_hold_get(struct velo_wire_stack *st, const struct velo_xsk_flow *flow, int resv_fd,
+int wire_hold_get(struct velo_wire_stack *st, const struct velo_xsk_flow *flow, int resv,
 		  struct wire_hold **out)
 {
 	struct wire_hold *h;
@@ -64,7 +37,7 @@ int wire_hold_get(struct velo_wire_stack *st, const struct velo_xsk_flow *flow, 
 	for (h = st->holds; h && !flow_eq(&h->flow, flow); h = h->next)
 		;
 	if (h) {
-		velo_fd_close(resv_fd);
+		wire_port_release(resv);
 		h->refs++;
 		*out = h;
 		return 0;
@@ -73,20 +46,20 @@ int wire_hold_get(struct velo_wire_stack *st, const struct velo_xsk_flow *flow, 
 	if (!h)
 		return -ENOMEM;
 	h->flow = *flow;
-	err = st->io->filter_add(st, flow, resv_fd < 0, &h->filter);
+	err = st->io->filter_add(st, flow, resv < 0, &h->filter);
 	if (err) {
 		free(h);
 		/* someone else's tuple: as a kernel bind would say */
 		return err == -EEXIST ? -EADDRINUSE : err;
 	}
-	h->resv_fd = resv_fd;
-	velo_fd_rehome(resv_fd, &h->resv_fd);
+	h->resv = resv;
+	velo_fd_rehome(resv, &h->resv);
 	h->refs = 1;
 	h->next = st->holds;
 	st->holds = h;
 	st->stats.filters++;
 	st->stats.filters_added++;
-	st->stats.reserved_ports += resv_fd >= 0;
+	st->stats.reserved_ports += resv >= 0;
 	*out = h;
 	return 0;
 }
@@ -111,8 +84,8 @@ static void hold_free(struct velo_wire_stack *st, struct wire_hold *h)
 
 	if (err)
 		velo_dbg("wire: filter removal: %s", strerror(-err));
-	if (h->resv_fd >= 0) {
-		velo_fd_close(h->resv_fd);
+	if (h->resv >= 0) {
+		wire_port_release(h->resv);
 		st->stats.reserved_ports--;
 	}
 	st->stats.filters--;
@@ -145,7 +118,7 @@ bool wire_hold_of_port(struct velo_wire_stack *st, const struct sockaddr *a)
 
 	wire_sa_bytes(a, addr, &port);
 	for (struct wire_hold *h = st->holds; h; h = h->next)
-		if (h->resv_fd >= 0 && h->flow.family == a->sa_family && h->flow.local_port == port &&
+		if (h->resv >= 0 && h->flow.family == a->sa_family && h->flow.local_port == port &&
 		    (!memcmp(h->flow.local_addr, addr, 16) || !memcmp(h->flow.local_addr, any, 16)))
 			return true;
 	return false;

@@ -71,7 +71,7 @@ struct wire_hold {
 	struct wire_hold *next;
 	struct velo_xsk_flow flow;	/* remote_port 0: a 3-tuple (listener, pool port) */
 	union wire_filter filter;
-	int resv_fd;			/* kernel socket bound to the port, or -1 */
+	int resv;			/* the port's reservation (keeper.c), or -1 */
 	unsigned int refs;
 	uint64_t linger_until;		/* ns, monotonic */
 	bool pool;			/* a shared local port */
@@ -106,7 +106,7 @@ struct wire_sock {
 	bool ready_set;
 	struct wire_waiter *waiters;
 	bool bound;
-	int resv_fd;			/* bound, no filter yet: the port's reservation */
+	int resv;			/* bound, no filter yet: the port's reservation */
 	struct wire_hold *hold;		/* its filter: own 5-tuple, listener's or pool port's */
 	uint32_t opt_set;		/* options the application set, to replay */
 	int opt_val[WIRE_OPTS];
@@ -176,11 +176,15 @@ void wire_net_sync(struct velo_wire_stack *st);
 void wire_neigh_refresh(struct velo_wire_stack *st);
 
 /* ports.c: reservations and filters; lock held. */
-int wire_hold_get(struct velo_wire_stack *st, const struct velo_xsk_flow *flow, int resv_fd,
+int wire_hold_get(struct velo_wire_stack *st, const struct velo_xsk_flow *flow, int resv,
 		  struct wire_hold **out);
 void wire_hold_put(struct velo_wire_stack *st, struct wire_hold *h, uint64_t linger_ns);
 void wire_holds_expire(struct velo_wire_stack *st, bool all);
+
+/* keeper.c: port reservations (handles: -1 none); keeper lock only. */
 int wire_port_reserve(const struct sockaddr *a, uint16_t *port);
+void wire_port_release(int resv);
+void wire_keeper_forget(void);
 bool wire_hold_of_port(struct velo_wire_stack *st, const struct sockaddr *a);
 
 /* pool.c: shared local ports; -EINPROGRESS (connecting), 0 (not from the pool), -errno. */

@@ -236,7 +236,7 @@ static void sock_release(struct velo_wire_stack *st, struct wire_sock *ws, uint6
 {
 	st->wire_of[ws->eng] = -1;
 	wire_hold_put(st, ws->hold, linger);
-	velo_fd_close(ws->resv_fd);
+	wire_port_release(ws->resv);
 	ws->used = false;
 	wake_waiters(ws); /* they find the socket gone: EBADF */
 	if (ready_fd) {
@@ -287,7 +287,7 @@ static int sock_new(struct velo_wire_stack *st, int eng)
 	ws->used = true;
 	ws->bound = false;
 	ws->eng = eng;
-	ws->resv_fd = -1;
+	ws->resv = -1;
 	ws->interest = EV_IN;
 	st->wire_of[eng] = (int)s;
 	ready_sync(st, (int)s);
@@ -361,11 +361,11 @@ static int bind_locked(struct velo_wire_stack *st, int s, const struct sockaddr 
 	((struct sockaddr_in *)&ss)->sin_port = htons(port); /* same offset in sin6 */
 	err = vtcp_bind(st->eng, st->socks[s].eng, (struct sockaddr *)&ss, sa_len(a->sa_family));
 	if (err) {
-		velo_fd_close(fd);
+		wire_port_release(fd);
 		return err;
 	}
-	ws->resv_fd = fd;
-	velo_fd_rehome(fd, &ws->resv_fd);
+	ws->resv = fd;
+	velo_fd_rehome(fd, &ws->resv);
 	ws->bound = true;
 	return 0;
 }
@@ -422,9 +422,9 @@ static int hold_own(struct velo_wire_stack *st, int s)
 	int err = sock_flow(st, s, &flow);
 
 	if (!err)
-		err = wire_hold_get(st, &flow, ws->resv_fd, &ws->hold);
+		err = wire_hold_get(st, &flow, ws->resv, &ws->hold);
 	if (!err)
-		ws->resv_fd = -1;
+		ws->resv = -1;
 	return err;
 }
 

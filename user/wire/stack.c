@@ -422,6 +422,7 @@ void velo_wire_forget_all(void)
 
 	memcpy(&stacks_lock, &fresh, sizeof(fresh));
 	stacks = NULL;
+	wire_keeper_forget();
 }
 
 /* Like velo_wire_shutdown_all, but threads of the exiting process may still be inside. */
