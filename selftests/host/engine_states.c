@@ -299,6 +299,44 @@ static int connect_refused_then_again(void)
 	IN(10, F_ACK, 1, 1, 64240, 0, NULL),                    \
 	CALL(10, do_accept)
 
+/* The closed connection is the one orphan listed; it exports with its unsent data. */
+static int orphan_listed_and_exported(struct es *es)
+{
+	struct vtcp_export x;
+
+	if (vtcp_orphan_next(es->st, -1) != es->sock || vtcp_orphan_next(es->st, es->sock) != -1 ||
+	    vtcp_export(es->st, es->sock, &x))
+		return -1;
+	return x.state != VTCP_FIN_WAIT1 || !x.shut_wr || x.fin_sent ||
+	       x.snd_len[0] + x.snd_len[1] != 50 || x.snd_sent != 0;
+}
+
+static int orphan_released(struct es *es)
+{
+	return vtcp_release_moved(es->st, es->sock) || vtcp_orphan_next(es->st, -1) != -1;
+}
+
+/*
+ * Closed with data the peer's window kept unsent: an orphan a host can
+ * hand over (at its exit); once released, its segments get no answer.
+ */
+static int orphan_handed_over(void)
+{
+	static const struct es_step s[] = {
+		PASSIVE_PLAIN,
+		IN(20, F_ACK, 1, 1, 0, 0, NULL), /* the window closes */
+		CALL(20, send_50),
+		CALL(20, do_close),
+		CALL(20, orphan_listed_and_exported),
+		CALL(20, orphan_released),
+		IN(30, F_ACK, 1, 1, 64240, 0, NULL),
+		NONE(10000),
+		END,
+	};
+
+	return run(s, false);
+}
+
 /* Linux's tcp_poll: HUP once both directions are shut, by us alone too. */
 static int shut_rdwr_hup(struct es *es)
 {
@@ -927,6 +965,7 @@ static int rst_after_fin(void)
 
 static const struct ktap_case cases[] = {
 	{ "export_and_release_moved", export_and_release, 0 },
+	{ "orphan_handed_over", orphan_handed_over, 0 },
 	{ "hup_after_own_shutdowns", hup_after_own_shutdowns, 0 },
 	{ "ack_when_pushed_data_read", ack_when_pushed_data_read, 0 },
 	{ "connect_refused_then_again", connect_refused_then_again, 0 },

@@ -276,9 +276,17 @@ struct vtcp_export {
 };
 /*
  * -ENOTCONN unless the handshake is over and there was no reset: the
- * synchronized states, TIME_WAIT, and CLOSED after both FINs.
+ * synchronized states, TIME_WAIT, and CLOSED after both FINs. @s may also
+ * be an orphan's handle (vtcp_orphan_next), as for vtcp_release_moved.
  */
 VTCP_API int vtcp_export(struct vtcp_stack *st, int s, struct vtcp_export *x);
+/*
+ * The next orphan after handle @after (-1: the first), or -1: a
+ * connection the application closed that still owes the peer data or a
+ * FIN, or an ACK of the peer's (FIN_WAIT1/2, CLOSING, LAST_ACK; not
+ * reset). A host that ends while they go on can hand them over.
+ */
+VTCP_API int vtcp_orphan_next(struct vtcp_stack *st, int after);
 /*
  * Frees handle @s without a segment: its connection went to another stack.
  * Segments of its 4-tuple that still reach the engine are dropped, neither

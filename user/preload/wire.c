@@ -254,8 +254,10 @@ static pthread_once_t configured = PTHREAD_ONCE_INIT, exit_hooked = PTHREAD_ONCE
  */
 void velo_wire_exit_hand_over(void)
 {
-	if (atomic_load(&velo_wire_count))
-		velo_wire_hand_over(false);
+	if (!atomic_load(&velo_wire_count))
+		return;
+	velo_wire_hand_over(false);
+	velo_wire_orphans_to_kernel();
 }
 
 /* Registered after the stack's own exit handler, so it runs before it. */

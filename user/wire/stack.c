@@ -15,6 +15,7 @@
 #include <sys/eventfd.h>
 #include <sys/random.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/fd.h"
@@ -374,6 +375,34 @@ static void drain(struct velo_wire_stack *st)
 }
 
 /*
+ * The connections the application closed that still owe the peer data, a
+ * FIN or the ACK of its FIN go to the kernel's TCP as orphans there, which
+ * it keeps going after their process is gone, as it does its own: else
+ * the peer's next segment found no socket and got a RST, and data not yet
+ * sent was lost. Fresh kernel sockets take them (TCP_REPAIR, handoff.c):
+ * without CAP_NET_ADMIN they end with the stack as before.
+ */
+static void orphans_to_kernel(struct velo_wire_stack *st)
+{
+	struct vtcp_export x;
+	long fd;
+
+	for (int s = vtcp_orphan_next(st->eng, -1); s >= 0; s = vtcp_orphan_next(st->eng, s)) {
+		if (vtcp_export(st->eng, s, &x))
+			continue;
+		/* past the interposer: the socket is no application's */
+		fd = syscall(SYS_socket, x.local.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return;
+		if (!wire_repair_into((int)fd, &x, st->ifindex)) {
+			vtcp_release_moved(st->eng, s);
+			st->stats.moved_to_kernel++;
+		}
+		syscall(SYS_close, fd);
+	}
+}
+
+/*
  * Ends the process's connections as the kernel would at close, stops the
  * thread and closes the XSKs. Returns with the lock held: a thread still
  * inside the stack waits on it.
@@ -399,6 +428,7 @@ static void stack_end(struct velo_wire_stack *st)
 	pthread_join(st->thread, NULL);
 	pthread_mutex_lock(&st->lock);
 	drain(st);
+	orphans_to_kernel(st);
 	wire_holds_expire(st, true);
 	st->io->close(st);
 }
@@ -423,6 +453,20 @@ void velo_wire_forget_all(void)
 	memcpy(&stacks_lock, &fresh, sizeof(fresh));
 	stacks = NULL;
 	wire_keeper_forget();
+}
+
+void velo_wire_orphans_to_kernel(void)
+{
+	struct velo_wire_stack *st;
+
+	pthread_mutex_lock(&stacks_lock);
+	for (st = stacks; st; st = st->next) {
+		pthread_mutex_lock(&st->lock);
+		wire_progress(st); /* the segments that came, first */
+		orphans_to_kernel(st);
+		pthread_mutex_unlock(&st->lock);
+	}
+	pthread_mutex_unlock(&stacks_lock);
 }
 
 /* Like velo_wire_shutdown_all, but threads of the exiting process may still be inside. */

@@ -85,6 +85,12 @@ void velo_wire_stack_destroy(struct velo_wire_stack *st);
 void velo_wire_shutdown_all(void);
 /* In a forked child: the parent's stacks are left alone, forgotten (not freed). */
 void velo_wire_forget_all(void);
+/*
+ * Every stack's orphans (connections the application closed that still owe
+ * the peer data or FINs) go to the kernel's TCP now: for _exit(), which
+ * runs no exit handler (the stack's own hands them over after its drain).
+ */
+void velo_wire_orphans_to_kernel(void);
 
 /* Sockets. nonblock: MSG_DONTWAIT/O_NONBLOCK; timeout_ms: -1 none. */
 int velo_wire_socket(struct velo_wire_stack *st, int family);
