@@ -141,7 +141,7 @@ static int v4_to_dual_listener(void)
 	static const struct es_step s[] = {
 		CALL(0, listen6_dual),
 		IN(0, F_SYN, 0, 0, 64240, 0, "mss=1460,sackok,ts=100:0,ws=7"),
-		OUT(0, F_SYN | F_ACK, 0, 1, 65535, 0, "mss=1460,sackok,ts,ws=1"),
+		OUT(0, F_SYN | F_ACK, 0, 1, 65160, 0, "mss=1460,sackok,ts,ws=1"),
 		IN(10, F_ACK, 1, 1, 502, 0, "ts=101"),
 		CALL(10, accept_mapped),
 		CALL(10, established),
@@ -183,7 +183,7 @@ static int connect_v4_mapped(void)
 {
 	static const struct es_step s[] = {
 		CALL(0, connect_mapped),
-		OUT(0, F_SYN, 0, ANY, 65535, 0, "mss=1460,sackok,ts,ws=1"),
+		OUT(0, F_SYN, 0, ANY, 64240, 0, "mss=1460,sackok,ts,ws=1"),
 		IN(10, F_SYN | F_ACK, 0, 1, 65160, 0, "mss=1460,sackok,ts=500,ws=7"),
 		OUT(10, F_ACK, 1, 1, ANY, 0, "ts"),
 		CALL(10, established),

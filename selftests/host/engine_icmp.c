@@ -100,7 +100,7 @@ static int run(const struct es_step *steps, bool v6, uint32_t retries2)
 	return r;
 }
 
-#define SYN_OUT OUT(0, F_SYN, 0, ANY, 65535, 0, NULL)
+#define SYN_OUT OUT(0, F_SYN, 0, ANY, ANY, 0, NULL)
 #define HANDSHAKE                                                          \
 	CALL(0, do_connect), SYN_OUT,                                      \
 	IN(1, F_SYN | F_ACK, 0, 1, 65160, 0, "mss=1460,sackok,ts=500,ws=7"), \

@@ -158,7 +158,7 @@ static int passive_all_options(void)
 	static const struct es_step s[] = {
 		CALL(0, do_listen),
 		IN(0, F_SYN, 0, 0, 64240, 0, "mss=1460,sackok,ts=100:0,ws=7"),
-		OUT(0, F_SYN | F_ACK, 0, 1, 65535, 0, "mss=1460,sackok,ts,ws=1"),
+		OUT(0, F_SYN | F_ACK, 0, 1, 65160, 0, "mss=1460,sackok,ts,ws=1"),
 		CALL(0, no_accept),
 		IN(10, F_ACK, 1, 1, 502, 0, "ts=101"),
 		CALL(10, do_accept),
@@ -243,7 +243,7 @@ static int export_and_release(void)
 	static const struct es_step s[] = {
 		CALL(0, do_listen),
 		IN(0, F_SYN, 0, 0, 64240, 0, "mss=1460,sackok,ts=100:0,ws=7"),
-		OUT(0, F_SYN | F_ACK, 0, 1, 65535, 0, "mss=1460,sackok,ts,ws=1"),
+		OUT(0, F_SYN | F_ACK, 0, 1, 65160, 0, "mss=1460,sackok,ts,ws=1"),
 		IN(10, F_ACK, 1, 1, 502, 0, "ts=101"),
 		CALL(10, do_accept),
 		IN(20, F_PSH | F_ACK, 1, 1, 502, 100, "ts=102"),
@@ -396,7 +396,7 @@ static int passive_no_options(void)
 	static const struct es_step s[] = {
 		CALL(0, do_listen),
 		IN(0, F_SYN, 0, 0, 8192, 0, NULL),
-		OUT(0, F_SYN | F_ACK, 0, 1, 65535, 0, "mss=1460,nots,nosackok,nows"),
+		OUT(0, F_SYN | F_ACK, 0, 1, 64240, 0, "mss=1460,nots,nosackok,nows"),
 		IN(10, F_ACK, 1, 1, 8192, 0, NULL),
 		CALL(10, do_accept),
 		CALL(10, opts_none),
@@ -410,7 +410,7 @@ static int active_handshake(void)
 {
 	static const struct es_step s[] = {
 		CALL(0, do_connect),
-		OUT(0, F_SYN, 0, ANY, 65535, 0, "mss=1460,sackok,ts,ws=1"),
+		OUT(0, F_SYN, 0, ANY, 64240, 0, "mss=1460,sackok,ts,ws=1"),
 		IN(10, F_SYN | F_ACK, 0, 1, 65160, 0, "mss=1460,sackok,ts=500,ws=7"),
 		OUT(10, F_ACK, 1, 1, ANY, 0, "ts"),
 		CALL(10, is_established),
@@ -424,7 +424,7 @@ static int active_v6(void)
 {
 	static const struct es_step s[] = {
 		CALL(0, do_connect),
-		OUT(0, F_SYN, 0, ANY, 65535, 0, "mss=1440,sackok,ts,ws=1"),
+		OUT(0, F_SYN, 0, ANY, 64800, 0, "mss=1440,sackok,ts,ws=1"),
 		IN(10, F_SYN | F_ACK, 0, 1, 65160, 0, "mss=1440,sackok,ts=500,ws=7"),
 		OUT(10, F_ACK, 1, 1, ANY, 0, "ts"),
 		CALL(10, is_established),

@@ -279,6 +279,50 @@ static int t_arp(void)
 	return KTAP_PASS;
 }
 
+/* The SYN that @s sends: its window, and its options in *@o. */
+static unsigned int syn_of(struct vtcp_stack *st, int s, struct tcp_opts *o)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(80) };
+	const uint8_t *th = last + 14 + 20;
+
+	a.sin_addr.s_addr = htonl(0x0a000009);
+	nframes = 0;
+	if (vtcp_connect(st, s, (struct sockaddr *)&a, sizeof(a)) != -EINPROGRESS)
+		return 0;
+	vtcp_poll(st, 1, grab, NULL);
+	if (nframes != 1 || !tcp_opts_parse(th + 20, (th[12] >> 4) * 4 - 20, true, o))
+		return 0;
+	return (unsigned int)th[14] << 8 | th[15];
+}
+
+/*
+ * Linux's initial window and scale (tcp_select_initial_window): whole
+ * segments; the scale of the host's largest window (its tcp_rmem[2] and
+ * rmem_max), or of the buffer SO_RCVBUF set.
+ */
+static int t_syn_window_scale(void)
+{
+	struct vtcp_config cfg = { .max_sockets = 4, .sndbuf_max = 1 << 20, .rcvbuf_max = 1 << 20,
+				   .wscale_space = 32 << 20, .mtu = 1500, .ifindex = 3,
+				   .mac = { 2, 0, 0, 0, 0, 1 } };
+	struct vtcp_stack *st = vtcp_stack_create(&cfg);
+	struct sockaddr_in me = { .sin_family = AF_INET }, peer = { .sin_family = AF_INET };
+	struct tcp_opts o;
+	int s;
+
+	me.sin_addr.s_addr = htonl(0x0a000001);
+	peer.sin_addr.s_addr = htonl(0x0a000009);
+	KTAP_EXPECT(st && !vtcp_addr_add(st, (struct sockaddr *)&me));
+	KTAP_EXPECT(!vtcp_neigh_set(st, (struct sockaddr *)&peer, (const uint8_t *)"\2\0\0\0\0\x09"));
+	s = vtcp_socket(st, AF_INET);
+	KTAP_EXPECT(syn_of(st, s, &o) == 64240 && o.mss == 1460 && o.ws_ok && o.ws == 10);
+	s = vtcp_socket(st, AF_INET);
+	KTAP_EXPECT(!vtcp_setopt(st, s, VTCP_RCVBUF, 65536));
+	KTAP_EXPECT(syn_of(st, s, &o) == 64240 && o.ws == 1);
+	vtcp_stack_destroy(st);
+	return KTAP_PASS;
+}
+
 /* Link-local IPv6: scope ids, neighbour solicitation, flow labels. */
 static int t_linklocal6(void)
 {
@@ -354,6 +398,7 @@ static const struct ktap_case cases[] = {
 	{ "rtt_rto", t_rtt, 0 },
 	{ "arp", t_arp, 0 },
 	{ "ipv6_linklocal_nd_flowlabel", t_linklocal6, 0 },
+	{ "syn_window_and_scale_as_linux", t_syn_window_scale, 0 },
 };
 
 KTAP_MAIN(cases)

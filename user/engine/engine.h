@@ -51,6 +51,11 @@ struct vtcp_config {
 	unsigned int max_sockets;  /* control blocks, incl. TIME_WAIT and embryonic */
 	uint32_t sndbuf_max;	   /* per-socket send buffer pool, bytes */
 	uint32_t rcvbuf_max;	   /* per-socket receive buffer pool, bytes */
+	/*
+	 * The receive window the window scale is chosen for, as Linux's
+	 * max(net.ipv4.tcp_rmem[2], net.core.rmem_max); 0: rcvbuf_max.
+	 */
+	uint32_t wscale_space;
 	uint8_t mac[6];		   /* the link's address */
 	uint32_t ifindex;	   /* the link's index: scope id of link-local addresses */
 	uint32_t mtu;		   /* the link MTU (IP bytes) */

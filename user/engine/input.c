@@ -31,21 +31,12 @@ static void challenge_ack(struct vtcp_stack *st, struct tcb *tp)
 		tp->ack_now = true;
 }
 
-static uint8_t wscale_for(uint32_t space)
-{
-	uint8_t ws = 0;
-
-	while (ws < TCP_MAX_WSCALE && (space >> ws) > 65535)
-		ws++;
-	return ws;
-}
-
 /* Options a SYN or SYN-ACK settles for the connection. */
 static void negotiate(struct vtcp_stack *st, struct tcb *tp, const struct seg *sg)
 {
 	tp->ws_ok = sg->o.ws_ok && !st->cfg.no_window_scaling;
 	tp->snd_wscale = tp->ws_ok ? sg->o.ws : 0;
-	tp->rcv_wscale = tp->ws_ok ? wscale_for(tp->rcvq.cap) : 0;
+	tp->rcv_wscale = tp->ws_ok ? tcp_rcv_wscale(st, tp) : 0;
 	tp->ts_ok = sg->o.ts_ok && !st->cfg.no_timestamps;
 	if (tp->ts_ok) {
 		tp->ts_recent = sg->o.tsval;
@@ -129,6 +120,7 @@ static void listen_input(struct vtcp_stack *st, struct tcb *lp,
 	tp->user_mss = lp->user_mss;
 	tp->sndbuf = lp->sndbuf;
 	tp->rcvbuf = lp->rcvbuf;
+	tp->rcvbuf_locked = lp->rcvbuf_locked;
 	tp->cc = lp->cc;
 	tp->ecn_want = lp->ecn_want;
 	tp->linger_on = lp->linger_on;

@@ -242,6 +242,7 @@ struct tcb {
 	bool linger_on;
 	int linger_s;
 	uint32_t sndbuf, rcvbuf;
+	bool rcvbuf_locked;	/* SO_RCVBUF set: it sizes the window scale */
 	bool shut_rd, shut_wr;
 	int err;	/* SO_ERROR pending */
 	int soft_err;	/* from ICMP: reported instead of ETIMEDOUT if we time out */
@@ -418,6 +419,7 @@ void tcp_reply_rst(struct vtcp_stack *st, const struct ip_meta *m,
 		   uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
 		   uint8_t flags);
 uint32_t tcp_rcv_window(const struct tcb *tp);
+uint8_t tcp_rcv_wscale(const struct vtcp_stack *st, const struct tcb *tp);
 uint32_t tcp_current_mss(const struct tcb *tp);
 void tcp_set_mss(struct tcb *tp, uint16_t peer_mss);
 /* The path MTU fell to mtu: smaller segments, and resend what no longer fits. */

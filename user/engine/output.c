@@ -78,19 +78,42 @@ uint32_t tcp_rcv_window(const struct tcb *tp)
 	return tp->rcvq.len >= limit ? 0 : limit - tp->rcvq.len;
 }
 
-/* The window field; the right edge never moves left (RFC 9293 3.8.6). */
-static uint16_t select_window(struct tcb *tp, bool syn)
+/*
+ * Linux's choice (tcp_select_initial_window): the scale of the largest
+ * window the socket may ever offer, the host's maximum unless SO_RCVBUF
+ * set one.
+ */
+uint8_t tcp_rcv_wscale(const struct vtcp_stack *st, const struct tcb *tp)
 {
-	uint32_t win = tcp_rcv_window(tp), cur = 0;
+	uint32_t space = tp->rcvbuf_locked ? tp->rcvbuf : MAX(st->cfg.wscale_space, tp->rcvq.cap);
+	int ws = 31 - __builtin_clz(space | 1) - 15;
+
+	return (uint8_t)(ws < 0 ? 0 : MIN(ws, TCP_MAX_WSCALE));
+}
+
+/*
+ * The window field; the right edge never moves left (RFC 9293 3.8.6). A
+ * SYN's is whole segments, as Linux's: of the MSS we offer, less the
+ * timestamp option in a SYN-ACK that settles it.
+ */
+static uint16_t select_window(struct tcb *tp, uint8_t flags)
+{
+	uint32_t win = tcp_rcv_window(tp), cur = 0, seg = tp->adv_mss;
+	bool syn = flags & TH_SYN;
+
+	if (syn && (flags & TH_ACK) && tp->ts_ok)
+		seg -= 12;
 
 	if (SEQ_GT(tp->rcv_adv, tp->rcv_nxt))
 		cur = tp->rcv_adv - tp->rcv_nxt;
 	/* receiver SWS avoidance: do not open by less than an MSS */
 	if (win < cur || (win - cur < tp->rcv_mss && win < tp->rcvbuf / 2 && cur))
 		win = cur;
-	if (syn)
+	if (syn) {
 		win = MIN(win, 65535u);
-	else
+		if (win > seg)
+			win -= win % seg;
+	} else
 		win = MIN(win, 65535u << tp->rcv_wscale) >> tp->rcv_wscale << tp->rcv_wscale;
 	if (win < cur)
 		win = cur; /* rounding must not shrink either */
@@ -146,7 +169,7 @@ static void xmit(struct vtcp_stack *st, struct tcb *tp, uint32_t seq,
 		ack = 0;
 	else if (tp->ece_pending)
 		flags |= TH_ECE;
-	win = (flags & TH_RST) ? 0 : select_window(tp, syn);
+	win = (flags & TH_RST) ? 0 : select_window(tp, flags);
 	th[0] = (uint8_t)(tp->lport >> 8);
 	th[1] = (uint8_t)tp->lport;
 	th[2] = (uint8_t)(tp->rport >> 8);

@@ -240,10 +240,7 @@ int vtcp_connect(struct vtcp_stack *st, int s, const struct sockaddr *a, socklen
 	tp->snd_una = tp->snd_nxt = tp->iss;
 	/* offer what the stack allows; the SYN-ACK settles it */
 	tp->ws_ok = !st->cfg.no_window_scaling;
-	tp->rcv_wscale = 0;
-	if (tp->ws_ok)
-		while (tp->rcv_wscale < TCP_MAX_WSCALE && (tp->rcvq.cap >> tp->rcv_wscale) > 65535)
-			tp->rcv_wscale++;
+	tp->rcv_wscale = tp->ws_ok ? tcp_rcv_wscale(st, tp) : 0;
 	tp->sack_ok = !st->cfg.no_sack;
 	tp->ts_ok = !st->cfg.no_timestamps;
 	tcp_set_mss(tp, 65535);
@@ -545,6 +542,7 @@ int vtcp_setopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int val)
 		if (val < 0)
 			return -EINVAL;
 		tp->rcvbuf = (uint32_t)MIN(MAX((uint64_t)val, 2304u), (uint64_t)tp->rcvq.cap);
+		tp->rcvbuf_locked = true;
 		tp->rcv_wnd_cap = MIN(MAX(tp->rcv_wnd_cap, 65535u), tp->rcvbuf);
 		break;
 	case VTCP_SNDBUF:

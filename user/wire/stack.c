@@ -83,14 +83,14 @@ void velo_wire_set_config(const struct velo_wire_config *cfg)
 	pthread_mutex_unlock(&stacks_lock);
 }
 
-/* The @field'th number of /proc/sys/net/ipv4/@name, or 0 (the engine's default). */
+/* The @field'th number of /proc/sys/net/@name, or 0 (the engine's default). */
 static uint32_t sysctl_u32(const char *name, int field)
 {
 	char path[128];
 	unsigned long v[3] = { 0 };
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/%s", name);
+	snprintf(path, sizeof(path), "/proc/sys/net/%s", name);
 	f = fopen(path, "re");
 	if (!f)
 		return 0;
@@ -112,26 +112,28 @@ static void on_event(void *ctx, int eng, unsigned int events)
 static void engine_config(struct velo_wire_stack *st, const struct velo_link *link,
 			  struct vtcp_config *c)
 {
-	uint32_t rmem = sysctl_u32("tcp_rmem", 2), wmem = sysctl_u32("tcp_wmem", 2);
+	uint32_t rmem = sysctl_u32("ipv4/tcp_rmem", 2), wmem = sysctl_u32("ipv4/tcp_wmem", 2);
+	uint32_t rmem_max = sysctl_u32("core/rmem_max", 0);
 
 	memset(c, 0, sizeof(*c));
 	c->max_sockets = st->cfg.max_sockets;
 	c->rcvbuf_max = rmem && rmem < st->cfg.buf_max ? rmem : st->cfg.buf_max;
+	c->wscale_space = rmem > rmem_max ? rmem : rmem_max;
 	c->sndbuf_max = wmem && wmem < st->cfg.buf_max ? wmem : st->cfg.buf_max;
 	memcpy(c->mac, link->mac, 6);
 	c->ifindex = (uint32_t)link->ifindex;
 	c->mtu = link->mtu;
-	c->keepalive_time_s = sysctl_u32("tcp_keepalive_time", 0);
-	c->keepalive_intvl_s = sysctl_u32("tcp_keepalive_intvl", 0);
-	c->keepalive_probes = sysctl_u32("tcp_keepalive_probes", 0);
-	c->syn_retries = sysctl_u32("tcp_syn_retries", 0);
-	c->synack_retries = sysctl_u32("tcp_synack_retries", 0);
-	c->retries2 = sysctl_u32("tcp_retries2", 0);
-	c->fin_timeout_s = sysctl_u32("tcp_fin_timeout", 0);
-	c->no_sack = !sysctl_u32("tcp_sack", 0);
-	c->no_timestamps = !sysctl_u32("tcp_timestamps", 0);
-	c->no_window_scaling = !sysctl_u32("tcp_window_scaling", 0);
-	c->ecn = sysctl_u32("tcp_ecn", 0) == 1;
+	c->keepalive_time_s = sysctl_u32("ipv4/tcp_keepalive_time", 0);
+	c->keepalive_intvl_s = sysctl_u32("ipv4/tcp_keepalive_intvl", 0);
+	c->keepalive_probes = sysctl_u32("ipv4/tcp_keepalive_probes", 0);
+	c->syn_retries = sysctl_u32("ipv4/tcp_syn_retries", 0);
+	c->synack_retries = sysctl_u32("ipv4/tcp_synack_retries", 0);
+	c->retries2 = sysctl_u32("ipv4/tcp_retries2", 0);
+	c->fin_timeout_s = sysctl_u32("ipv4/tcp_fin_timeout", 0);
+	c->no_sack = !sysctl_u32("ipv4/tcp_sack", 0);
+	c->no_timestamps = !sysctl_u32("ipv4/tcp_timestamps", 0);
+	c->no_window_scaling = !sysctl_u32("ipv4/tcp_window_scaling", 0);
+	c->ecn = sysctl_u32("ipv4/tcp_ecn", 0) == 1;
 	c->route = wire_route;
 	c->route_ctx = st;
 	c->on_event = on_event;
