@@ -2,7 +2,8 @@
 /*
  * Scripted segment-level tests of the TCP engine's state machine:
  * handshakes with and without options, simultaneous open/close,
- * half-close, TIME_WAIT, RST both ways, challenge ACKs, PAWS, closed ports.
+ * half-close, TIME_WAIT, RST both ways, challenge ACKs, PAWS, closed ports,
+ * urgent data refused for a move (VTCP_REFUSE_URGENT).
  */
 #include <errno.h>
 #include <string.h>
@@ -963,6 +964,128 @@ static int rst_after_fin(void)
 	return run(s, false);
 }
 
+static int refuse_urgent(struct es *es)
+{
+	return vtcp_setopt(es->st, es->sock, VTCP_REFUSE_URGENT, 1);
+}
+
+/* The latest segment was refused: nothing taken, and the socket asks to move. */
+static int urgent_refused(struct es *es)
+{
+	char b[32];
+
+	if (es->refused != es->sock)
+		ktap_diag("vtcp_input: %d, expected %d", es->refused, es->sock);
+	return es->refused != es->sock || !(vtcp_events(es->st, es->sock) & VTCP_EV_URGENT) ||
+	       vtcp_recv(es->st, es->sock, b, sizeof(b), 0) != -EAGAIN || is_established(es);
+}
+
+static int not_refused(struct es *es)
+{
+	if (es->refused != -1)
+		ktap_diag("vtcp_input: %d, expected -1", es->refused);
+	return es->refused != -1;
+}
+
+/* Cleared: the refusal ends (the host gives the frames again). */
+static int urgent_inline(struct es *es)
+{
+	int on = -1;
+
+	return vtcp_setopt(es->st, es->sock, VTCP_REFUSE_URGENT, 0) ||
+	       vtcp_getopt(es->st, es->sock, VTCP_REFUSE_URGENT, &on) || on ||
+	       (vtcp_events(es->st, es->sock) & VTCP_EV_URGENT);
+}
+
+static int recv_20(struct es *es)
+{
+	char b[32];
+
+	return vtcp_recv(es->st, es->sock, b, sizeof(b), 0) != 20;
+}
+
+static int read_10_no_urgent(struct es *es)
+{
+	return read_10(es) || (vtcp_events(es->st, es->sock) & VTCP_EV_URGENT);
+}
+
+/*
+ * VTCP_REFUSE_URGENT: a segment with urgent data, and the data after it,
+ * are refused (no ACK, nothing to read, the state unchanged) and the
+ * socket reports VTCP_EV_URGENT; a pure ACK is still taken. With the option
+ * cleared, the same segments given again are taken inline.
+ */
+static int urgent_refused_then_inline(void)
+{
+	static const struct es_step s[] = {
+		PASSIVE_PLAIN,
+		CALL(10, refuse_urgent),
+		IN(20, F_URG | F_PSH | F_ACK, 1, 1, 64240, 10, NULL),
+		CALL(20, urgent_refused),
+		IN(21, F_PSH | F_ACK, 11, 1, 64240, 10, NULL),
+		CALL(21, urgent_refused),
+		IN(22, F_ACK, 21, 1, 64240, 0, NULL),
+		CALL(22, not_refused),
+		NONE(500),
+		CALL(500, urgent_inline),
+		IN(500, F_URG | F_PSH | F_ACK, 1, 1, 64240, 10, NULL),
+		CALL(500, not_refused),
+		OUT(500, F_ACK, 1, 11, ANY, 0, NULL),
+		IN(501, F_PSH | F_ACK, 11, 1, 64240, 10, NULL),
+		OUT(501, F_ACK, 1, 21, ANY, 0, NULL),
+		CALL(501, recv_20),
+		END,
+	};
+
+	return run(s, false);
+}
+
+/* Without the option urgent data is taken inline, as ever. */
+static int urgent_inline_by_default(void)
+{
+	static const struct es_step s[] = {
+		PASSIVE_PLAIN,
+		IN(20, F_URG | F_PSH | F_ACK, 1, 1, 64240, 10, NULL),
+		CALL(20, not_refused),
+		OUT(20, F_ACK, 1, 11, ANY, 0, NULL),
+		CALL(20, read_10_no_urgent),
+		END,
+	};
+
+	return run(s, false);
+}
+
+/*
+ * Nothing to refuse where the application can no longer read: after the
+ * peer's FIN, and once the socket is closed (data for a closed socket
+ * resets the connection, as before).
+ */
+static int urgent_not_refused_after_fin_or_close(void)
+{
+	static const struct es_step s[] = {
+		PASSIVE_PLAIN,
+		CALL(10, refuse_urgent),
+		IN(20, F_FIN | F_ACK, 1, 1, 64240, 0, NULL),
+		OUT(20, F_ACK, 1, 2, ANY, 0, NULL),
+		IN(21, F_URG | F_PSH | F_ACK, 2, 1, 64240, 10, NULL),
+		CALL(21, not_refused),
+		CALL(22, is_close_wait),
+		END,
+	};
+	static const struct es_step closed[] = {
+		PASSIVE_PLAIN,
+		CALL(10, refuse_urgent),
+		CALL(10, do_close),
+		OUT(10, F_FIN | F_ACK, 1, 1, ANY, 0, NULL),
+		IN(20, F_URG | F_PSH | F_ACK, 1, 2, 64240, 10, NULL),
+		CALL(20, not_refused),
+		OUT(20, F_RST | F_ACK, 2, 1, ANY, 0, NULL),
+		END,
+	};
+
+	return run(s, false) == KTAP_PASS ? run(closed, false) : KTAP_FAIL;
+}
+
 static const struct ktap_case cases[] = {
 	{ "export_and_release_moved", export_and_release, 0 },
 	{ "orphan_handed_over", orphan_handed_over, 0 },
@@ -991,6 +1114,9 @@ static const struct ktap_case cases[] = {
 	{ "timewait_recycled_when_full", timewait_recycled_when_full, 0 },
 	{ "writable_a_third_free", writable_a_third_free, 0 },
 	{ "rst_after_fin_eof_then_epipe", rst_after_fin, 0 },
+	{ "urgent_refused_then_inline", urgent_refused_then_inline, 0 },
+	{ "urgent_inline_by_default", urgent_inline_by_default, 0 },
+	{ "urgent_not_refused_after_fin_or_close", urgent_not_refused_after_fin_or_close, 0 },
 };
 
 KTAP_MAIN(cases)

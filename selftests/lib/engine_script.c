@@ -433,7 +433,7 @@ void es_inject_raw(struct es *es, uint8_t flags, uint32_t seq, uint32_t ack,
 	c = fold(s);
 	th[16] = (uint8_t)(c >> 8);
 	th[17] = (uint8_t)c;
-	vtcp_input(es->st, f, 14 + iphl + tl, es->now);
+	es->refused = vtcp_input(es->st, f, 14 + iphl + tl, es->now);
 }
 
 static bool has_tok(const char *opts, const char *tok)

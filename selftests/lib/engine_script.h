@@ -55,6 +55,7 @@ struct es_step {
 #define F_RST 0x04
 #define F_PSH 0x08
 #define F_ACK 0x10
+#define F_URG 0x20
 #define F_ECE 0x40
 #define F_CWR 0x80
 
@@ -84,6 +85,7 @@ struct es {
 	unsigned int nout, head;
 	struct es_frame last;	/* the frame the latest ES_OUT matched */
 	int arp_seen;
+	int refused;		/* what vtcp_input() returned for the latest ES_IN */
 };
 
 /* cfg may be NULL for defaults; the stack owns 10.0.0.1 and fd00::1. */

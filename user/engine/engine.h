@@ -92,6 +92,12 @@ struct vtcp_config {
 #define VTCP_EV_RDHUP	 0x04u /* peer sent FIN */
 #define VTCP_EV_HUP	 0x08u /* both directions closed or reset */
 #define VTCP_EV_ERR	 0x10u /* vtcp_sock_error() has an error */
+/*
+ * Urgent data came and was refused (VTCP_REFUSE_URGENT): the socket asks to
+ * be moved to a TCP stack that has urgent data. Set until the move, or
+ * until the option is cleared.
+ */
+#define VTCP_EV_URGENT	 0x20u
 
 /* Linux's TCP state numbers (as in tcp_info.tcpi_state). */
 enum vtcp_state {
@@ -126,6 +132,8 @@ enum vtcp_opt {
 	VTCP_REUSEADDR,	   /* SO_REUSEADDR (inherited by accepted sockets) */
 	VTCP_V6ONLY,	   /* IPV6_V6ONLY, before bind: 0 lets an AF_INET6 socket
 			    * bound to :: take IPv4 too, as ::ffff:a.b.c.d */
+	VTCP_REFUSE_URGENT, /* 1: urgent data is refused, see vtcp_input(); 0 (the
+			     * default) takes it inline and ends a refusal */
 };
 
 /* send/recv flags */
@@ -186,9 +194,21 @@ VTCP_API int vtcp_addr_del(struct vtcp_stack *st, const struct sockaddr *addr);
 VTCP_API int vtcp_neigh_set(struct vtcp_stack *st, const struct sockaddr *ip,
 			    const uint8_t *mac);
 
-/* Datapath */
-VTCP_API void vtcp_input(struct vtcp_stack *st, const void *frame, size_t len,
-			 uint64_t now_ns);
+/*
+ * Datapath. vtcp_input() returns -1, or the socket that refused the frame:
+ * the engine has no urgent data (the URG flag, the urgent pointer), so a
+ * socket with VTCP_REFUSE_URGENT set leaves a segment that brings urgent
+ * data, and every segment after it that brings new data or a FIN, as if it
+ * had never come (no data taken, no ACK, no state change), and reports
+ * VTCP_EV_URGENT. The host moves the connection to a stack that has urgent
+ * data (vtcp_export(), then vtcp_release_moved()) and gives it the refused
+ * frames; or clears the option and gives them to vtcp_input() again, which
+ * takes them inline. Only while the application can read (ESTABLISHED,
+ * FIN_WAIT1/2, not shut for reading, not closed): urgent data after the
+ * peer's FIN cannot be, and a closed socket's goes inline as before.
+ */
+VTCP_API int vtcp_input(struct vtcp_stack *st, const void *frame, size_t len,
+			uint64_t now_ns);
 /* Runs due timers and emits every pending frame; returns how many. */
 VTCP_API int vtcp_poll(struct vtcp_stack *st, uint64_t now_ns, vtcp_tx_fn tx,
 		       void *ctx);

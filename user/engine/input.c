@@ -509,6 +509,30 @@ static void fin_acked(struct vtcp_stack *st, struct tcb *tp)
 	}
 }
 
+/*
+ * VTCP_REFUSE_URGENT: the first segment that brings urgent data with new
+ * bytes is refused, and from then on every segment that brings new
+ * sequence space, so that the stack the connection moves to gets them all
+ * (the host keeps them): none is acknowledged or SACKed here, as the peer
+ * would not send again what we SACKed and the move dropped. Only while the
+ * application can read them: urgent data cannot follow the peer's FIN, and
+ * a closed socket's goes inline, as before.
+ */
+static bool refused_for_urgent(struct vtcp_stack *st, struct tcb *tp, const struct seg *sg)
+{
+	if (!tp->refuse_urgent || tp->orphan || tp->shut_rd || sg->end == sg->seq ||
+	    !SEQ_GT(sg->end, tp->rcv_nxt) ||
+	    (tp->state != VTCP_ESTABLISHED && tp->state != VTCP_FIN_WAIT1 &&
+	     tp->state != VTCP_FIN_WAIT2))
+		return false;
+	if (!tp->urgent_refused &&
+	    !((sg->flags & TH_URG) && sg->len && SEQ_GT(sg->seq + sg->len, tp->rcv_nxt)))
+		return false;
+	tp->urgent_refused = true;
+	st->refused = tcb_index(st, tp);
+	return true;
+}
+
 static void synchronized_input(struct vtcp_stack *st, struct tcb *tp,
 			       const struct seg *sg)
 {
@@ -543,7 +567,7 @@ static void synchronized_input(struct vtcp_stack *st, struct tcb *tp,
 		}
 		return;
 	}
-	if (!(sg->flags & TH_ACK))
+	if (!(sg->flags & TH_ACK) || refused_for_urgent(st, tp, sg))
 		return;
 	tp->last_rcv_ns = st->now;
 	if (tp->state == VTCP_SYN_RECV) {

@@ -248,6 +248,8 @@ struct tcb {
 	int soft_err;	/* from ICMP: reported instead of ETIMEDOUT if we time out */
 	bool reset;	/* connection was reset or timed out */
 	bool moved;	/* handed to another stack: its segments are dropped */
+	bool refuse_urgent;  /* VTCP_REFUSE_URGENT */
+	bool urgent_refused; /* urgent data came: new segments are refused (vtcp_input) */
 	unsigned int ev_last;
 	uint32_t rcv_nxt_last; /* rcv_nxt at the last report: new data is news too */
 
@@ -313,6 +315,7 @@ struct vtcp_stack {
 	void *tx_ctx;
 	int emitted;
 	bool in_poll;
+	int refused;	/* the socket that refused the frame in vtcp_input(), or -1 */
 	void *mem;
 };
 

@@ -577,6 +577,11 @@ int vtcp_setopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int val)
 		if (val && tp->t_delack != NO_DEADLINE)
 			tp->ack_now = true;
 		break;
+	case VTCP_REFUSE_URGENT:
+		tp->refuse_urgent = val != 0;
+		if (!val)
+			tp->urgent_refused = false; /* the host gives the frames again */
+		break;
 	default:
 		return -ENOPROTOOPT;
 	}
@@ -608,6 +613,7 @@ int vtcp_getopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int *val)
 	case VTCP_FLOWLABEL: *val = (int)tp->flowlabel; break;
 	case VTCP_QUICKACK: *val = tp->quick > 0; break;
 	case VTCP_REUSEADDR: *val = tp->reuseaddr; break;
+	case VTCP_REFUSE_URGENT: *val = tp->refuse_urgent; break;
 	case VTCP_V6ONLY:
 		if (tp->laddr.fam != 6 && !tp->v4mapped)
 			return -ENOPROTOOPT;
@@ -739,6 +745,8 @@ unsigned int sock_events(struct vtcp_stack *st, struct tcb *tp)
 		ev |= VTCP_EV_RDHUP; /* RCV_SHUTDOWN, by the peer's FIN or our SHUT_RD */
 	if (tp->err)
 		ev |= VTCP_EV_ERR;
+	if (tp->urgent_refused)
+		ev |= VTCP_EV_URGENT;
 	/* Linux's tcp_poll: both directions shut (SHUTDOWN_MASK), or CLOSE */
 	if (tp->reset || (tp->shut_wr && (tp->fin_rcvd || tp->shut_rd || tp->state == VTCP_CLOSE)) ||
 	    (tp->state == VTCP_CLOSE && tp->bound && tp->rport))

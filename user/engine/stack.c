@@ -564,18 +564,18 @@ void ctl_queue(struct vtcp_stack *st, const struct vaddr *nexthop,
 		memset(&c->nexthop, 0, sizeof(c->nexthop));
 }
 
-void vtcp_input(struct vtcp_stack *st, const void *frame, size_t len,
-		uint64_t now_ns)
+int vtcp_input(struct vtcp_stack *st, const void *frame, size_t len, uint64_t now_ns)
 {
 	const uint8_t *p = frame;
 	uint16_t type;
 
 	st->now = now_ns;
+	st->refused = -1;
 	if (len < ETH_HLEN)
-		return;
+		return -1;
 	/* ours, broadcast or multicast */
 	if (!(p[0] & 1) && memcmp(p, st->cfg.mac, 6) != 0)
-		return;
+		return -1;
 	type = (uint16_t)(p[12] << 8 | p[13]);
 	if (type == ETH_P_IP)
 		ip4_input(st, p + ETH_HLEN, len - ETH_HLEN);
@@ -583,6 +583,7 @@ void vtcp_input(struct vtcp_stack *st, const void *frame, size_t len,
 		ip6_input(st, p + ETH_HLEN, len - ETH_HLEN);
 	else if (type == ETH_P_ARP)
 		arp_input(st, p + ETH_HLEN, len - ETH_HLEN);
+	return st->refused;
 }
 
 static void ctl_flush(struct vtcp_stack *st)
