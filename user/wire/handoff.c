@@ -5,16 +5,18 @@
  * connection, with Linux's TCP_REPAIR (as CRIU restores one). Its fd
  * number, flags, options and every dup of it stay what they were; only the
  * data path moves. The interposer does this where the engine cannot follow
- * the file: fork (both processes hold it), exec, SCM_RIGHTS.
+ * the file: fork (both processes hold it), exec, SCM_RIGHTS, and where the
+ * kernel has what the engine has not.
  *
  * What the kernel gets: the 4-tuple, the sequence numbers, the negotiated
  * options, the windows, the timestamp clock, the unread data (as its
  * receive queue), the sent and unacknowledged data (as sent, so the
  * peer's ACKs find it), then the data not sent yet and our FIN through the
- * normal path. A FIN the peer sent, which the kernel cannot be told of in
- * repair mode, is given to it as a segment from the peer over a raw socket
- * (libsoccr's way). Out-of-order data the engine held is dropped: the peer
- * sends it again. Repair needs CAP_NET_ADMIN: without it nothing changes.
+ * normal path. What the kernel cannot be told of in repair mode is given
+ * to it as segments from the peer over a raw socket (libsoccr's way): a FIN
+ * the peer sent.
+ * Out-of-order data the engine held is dropped: the peer sends it again.
+ * Repair needs CAP_NET_ADMIN: without it nothing changes.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -23,6 +25,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -234,19 +237,19 @@ static int endpoint(const struct sockaddr_storage *ss, uint8_t a[16], uint16_t *
 #define FIN_FRAME_MAX (14 + 40 + 20 + 12)
 
 /* The peer's FIN as an Ethernet frame (for the checksum helper); its length. */
-static size_t fin_frame(uint8_t *f, const struct vtcp_export *x, uint32_t seq, uint32_t ack,
-			bool *v6)
+static size_t fin_frame(uint8_t *f, const struct vtcp_export *x, uint32_t seq, uint32_t ack)
 {
 	uint8_t src[16], dst[16];
 	uint16_t sport, dport;
 	unsigned int ihl, olen = x->ts_ok ? 12 : 0;
 	struct tcphdr *th;
+	bool v6;
 
 	memset(f, 0, FIN_FRAME_MAX);
 	endpoint(&x->remote, src, &sport);
-	*v6 = endpoint(&x->local, dst, &dport) == 6;
-	ihl = *v6 ? 40 : 20;
-	if (*v6) {
+	v6 = endpoint(&x->local, dst, &dport) == 6;
+	ihl = v6 ? 40 : 20;
+	if (v6) {
 		struct ip6_hdr *ip6 = (struct ip6_hdr *)(f + 14);
 
 		f[12] = 0x86;
@@ -287,59 +290,98 @@ static size_t fin_frame(uint8_t *f, const struct vtcp_export *x, uint32_t seq, u
 		memcpy(o + 4, &tsval, 4);
 	}
 	velo_csum_tx_fill(f, 14 + ihl + sizeof(*th) + olen);
-	return ihl + sizeof(*th) + olen;
+	return 14 + ihl + sizeof(*th) + olen;
 }
 
 /*
- * The peer's FIN, which the engine acknowledged, as a segment from the peer
- * to the repaired socket: sent over a raw socket to our own address, it
- * arrives through loopback.
+ * Linux's struct tcp_info as far as tcpi_segs_in (glibc's stops before
+ * it): how many segments the kernel's socket took in.
  */
-static int inject_fin(const struct vtcp_export *x, uint32_t seq, uint32_t ack, int ifindex)
+struct tcp_info_segs {
+	struct tcp_info head;
+	uint64_t pacing_rate, max_pacing_rate, bytes_acked, bytes_received;
+	uint32_t segs_out, segs_in;
+};
+_Static_assert(offsetof(struct tcp_info_segs, segs_in) == 140, "Linux's tcpi_segs_in");
+
+static bool segs_in(int fd, uint32_t *n)
 {
-	uint8_t f[FIN_FRAME_MAX];
+	struct tcp_info_segs ti;
+	socklen_t l = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (syscall(SYS_getsockopt, fd, IPPROTO_TCP, TCP_INFO, &ti, &l) || l < sizeof(ti))
+		return false;
+	*n = ti.segs_in;
+	return true;
+}
+
+/*
+ * Sends the IP packet in Ethernet frame @fr (the engine parsed it: its
+ * headers are there) over raw socket @raw to its destination, our own
+ * address. Its length is the IP header's: a short frame may carry padding,
+ * which the kernel would take as TCP payload.
+ */
+static int raw_send(int raw, const struct wire_frame *fr, int ifindex)
+{
+	const uint8_t *p = fr->data + 14;
 	struct sockaddr_storage to;
-	bool v6;
-	size_t len = fin_frame(f, x, seq, ack, &v6);
-	int fd, err = 0;
+	socklen_t tolen;
+	size_t len;
 
 	memset(&to, 0, sizeof(to));
-	if (v6) {
+	if ((p[0] >> 4) == 6) {
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&to;
 
+		len = 40 + ((size_t)p[4] << 8 | p[5]);
 		s6->sin6_family = AF_INET6;
-		memcpy(&s6->sin6_addr, &((struct ip6_hdr *)(f + 14))->ip6_dst, 16);
+		memcpy(&s6->sin6_addr, p + 24, 16);
 		if (IN6_IS_ADDR_LINKLOCAL(&s6->sin6_addr))
 			s6->sin6_scope_id = (uint32_t)ifindex;
+		tolen = sizeof(*s6);
 	} else {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&to;
 
+		len = (size_t)p[2] << 8 | p[3];
 		s4->sin_family = AF_INET;
-		memcpy(&s4->sin_addr, &((struct iphdr *)(f + 14))->daddr, 4);
+		memcpy(&s4->sin_addr, p + 16, 4);
+		tolen = sizeof(*s4);
 	}
-	fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
-	if (fd < 0)
-		return -errno;
-	if (v6)
-		err = set_int(fd, IPPROTO_IPV6, IPV6_HDRINCL, 1);
-	if (!err && sendto(fd, f + 14, len, 0, (struct sockaddr *)&to,
-			   v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) < 0)
-		err = -errno;
-	close(fd);
-	return err;
+	if (len > fr->len - 14u)
+		return -EINVAL;
+	return syscall(SYS_sendto, raw, p, len, 0, (struct sockaddr *)&to, tolen) < 0 ? -errno : 0;
 }
 
-/* Until the kernel socket left @state (the injected FIN was taken), at most 1 s. */
-static void wait_state_left(int fd, int state)
+/*
+ * Segments from the peer that repair mode cannot express (the peer's FIN
+ * the engine acknowledged), given
+ * to the repaired socket @fd as the peer's: sent over a raw socket to our
+ * own address, they arrive through loopback. Returns once the kernel took
+ * them in (tcpi_segs_in; at most 1 s), so that the application's next
+ * call sees them.
+ */
+static int inject(int fd, const struct wire_frame *frames, int ifindex)
 {
-	for (int i = 0; i < 1000; i++) {
-		struct tcp_info ti;
-		socklen_t l = sizeof(ti);
+	bool v6 = (frames->data[14] >> 4) == 6, counted;
+	uint32_t before = 0, now, n = 0;
+	int raw, err = 0;
 
-		if (syscall(SYS_getsockopt, fd, IPPROTO_TCP, TCP_INFO, &ti, &l) || ti.tcpi_state != state)
-			return;
+	/* past the interposer, as the repair: the raw socket is none of the application's */
+	raw = (int)syscall(SYS_socket, v6 ? AF_INET6 : AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	if (raw < 0)
+		return -errno;
+	if (v6)
+		err = set_int(raw, IPPROTO_IPV6, IPV6_HDRINCL, 1);
+	counted = segs_in(fd, &before);
+	for (const struct wire_frame *fr = frames; fr && !err; fr = fr->next, n++)
+		err = raw_send(raw, fr, ifindex);
+	syscall(SYS_close, raw);
+	for (int i = 0; i < 1000 && !err && counted; i++) {
+		if (!segs_in(fd, &now) || now - before >= n)
+			break;
 		usleep(1000);
 	}
+	return err;
 }
 
 /* Out of repair mode: what was never sent, the peer's FIN, our FIN. */
@@ -371,11 +413,11 @@ int wire_repair_into(int fd, const struct vtcp_export *x, int ifindex)
 	if (!err)
 		err = repair_finish(fd, x);
 	if (!err && x->fin_rcvd) {
-		int before = x->fin_sent ? TCP_FIN_WAIT1 : TCP_ESTABLISHED;
+		uint8_t f[FIN_FRAME_MAX];
+		struct wire_frame fin = { .data = f };
 
-		err = inject_fin(x, rcv_nxt, x->snd_una, ifindex);
-		if (!err)
-			wait_state_left(fd, before);
+		fin.len = (uint32_t)fin_frame(f, x, rcv_nxt, x->snd_una);
+		err = inject(fd, &fin, ifindex);
 	}
 	if (!err && x->shut_wr && !x->fin_sent)
 		err = sys_shutdown_wr(fd);
@@ -383,3 +425,4 @@ int wire_repair_into(int fd, const struct vtcp_export *x, int ifindex)
 		velo_warn("wire: handing a connection to the kernel: %s", strerror(-err));
 	return 0;
 }
+

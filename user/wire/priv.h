@@ -88,6 +88,13 @@ struct wire_waiter {
 	int s;
 };
 
+/* A frame from the peer, for the kernel's TCP (handoff.c). */
+struct wire_frame {
+	struct wire_frame *next;
+	uint32_t len;
+	uint8_t *data;			/* the Ethernet frame */
+};
+
 /* Options replayed on a renewed engine socket: enum vtcp_opt values below this. */
 #define WIRE_OPTS 32
 
