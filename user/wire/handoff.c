@@ -6,7 +6,7 @@
  * number, flags, options and every dup of it stay what they were; only the
  * data path moves. The interposer does this where the engine cannot follow
  * the file: fork (both processes hold it), exec, SCM_RIGHTS, and where the
- * kernel has what the engine has not.
+ * kernel has what the engine has not: urgent data.
  *
  * What the kernel gets: the 4-tuple, the sequence numbers, the negotiated
  * options, the windows, the timestamp clock, the unread data (as its
@@ -14,7 +14,8 @@
  * peer's ACKs find it), then the data not sent yet and our FIN through the
  * normal path. What the kernel cannot be told of in repair mode is given
  * to it as segments from the peer over a raw socket (libsoccr's way): a FIN
- * the peer sent.
+ * the peer sent, and the segments the engine refused for urgent data (the
+ * urgent one and all that followed it, VTCP_REFUSE_URGENT), as they came.
  * Out-of-order data the engine held is dropped: the peer sends it again.
  * Repair needs CAP_NET_ADMIN: without it nothing changes.
  */
@@ -27,6 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -354,7 +356,7 @@ static int raw_send(int raw, const struct wire_frame *fr, int ifindex)
 
 /*
  * Segments from the peer that repair mode cannot express (the peer's FIN
- * the engine acknowledged), given
+ * the engine acknowledged, the segments it refused for urgent data), given
  * to the repaired socket @fd as the peer's: sent over a raw socket to our
  * own address, they arrive through loopback. Returns once the kernel took
  * them in (tcpi_segs_in; at most 1 s), so that the application's next
@@ -396,7 +398,8 @@ static int repair_finish(int fd, const struct vtcp_export *x)
 	return err;
 }
 
-int wire_repair_into(int fd, const struct vtcp_export *x, int ifindex)
+int wire_repair_into(int fd, const struct vtcp_export *x, int ifindex,
+		     const struct wire_frame *refused)
 {
 	uint32_t rcv_nxt = x->rcv_seq + x->rcv_len[0] + x->rcv_len[1];
 	int err = set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_ON);
@@ -419,6 +422,9 @@ int wire_repair_into(int fd, const struct vtcp_export *x, int ifindex)
 		fin.len = (uint32_t)fin_frame(f, x, rcv_nxt, x->snd_una);
 		err = inject(fd, &fin, ifindex);
 	}
+	/* none when the FIN came: the engine refuses what follows urgent data, FINs too */
+	if (!err && refused)
+		err = inject(fd, refused, ifindex);
 	if (!err && x->shut_wr && !x->fin_sent)
 		err = sys_shutdown_wr(fd);
 	if (err)
@@ -426,3 +432,43 @@ int wire_repair_into(int fd, const struct vtcp_export *x, int ifindex)
 	return 0;
 }
 
+/*
+ * Most bytes of refused frames kept per socket: what the peer sent past
+ * them (or sent again) it sends again after the move, on its timer.
+ */
+#define REFUSED_MAX (256u << 10)
+
+void wire_keep_refused(struct velo_wire_stack *st, int eng, const void *frame, size_t len)
+{
+	int s = st->wire_of[eng];
+	struct wire_frame *fr;
+	struct wire_sock *ws;
+
+	if (s < 0)
+		return;
+	ws = &st->socks[s];
+	if (ws->refused_bytes + len > REFUSED_MAX || !(fr = malloc(sizeof(*fr) + len)))
+		return;
+	fr->next = NULL;
+	fr->len = (uint32_t)len;
+	fr->data = (uint8_t *)(fr + 1);
+	memcpy(fr->data, frame, len);
+	if (ws->refused)
+		ws->refused_last->next = fr;
+	else
+		ws->refused = fr;
+	ws->refused_last = fr;
+	ws->refused_bytes += (uint32_t)len;
+}
+
+void wire_refused_free(struct wire_sock *ws)
+{
+	while (ws->refused) {
+		struct wire_frame *fr = ws->refused;
+
+		ws->refused = fr->next;
+		free(fr);
+	}
+	ws->refused_last = NULL;
+	ws->refused_bytes = 0;
+}

@@ -22,8 +22,12 @@
 		struct api##_frame f[WIRE_RX_BATCH];                                       \
 		unsigned int n = api##_rx_burst(dev(st, q), f, WIRE_RX_BATCH);             \
                                                                                            \
-		for (unsigned int i = 0; i < n; i++)                                       \
-			vtcp_input(st->eng, f[i].data, f[i].len, now);                     \
+		for (unsigned int i = 0; i < n; i++) {                                     \
+			int refused = vtcp_input(st->eng, f[i].data, f[i].len, now);       \
+                                                                                           \
+			if (refused >= 0) /* urgent data: kept for the kernel */           \
+				wire_keep_refused(st, refused, f[i].data, f[i].len);       \
+		}                                                                          \
 		api##_rx_release(dev(st, q), f, n);                                        \
 		return n;                                                                  \
 	}                                                                                  \

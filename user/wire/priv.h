@@ -88,7 +88,11 @@ struct wire_waiter {
 	int s;
 };
 
-/* A frame from the peer, for the kernel's TCP (handoff.c). */
+/*
+ * A frame from the peer that the engine refused for urgent data
+ * (VTCP_REFUSE_URGENT), kept for the kernel's TCP (or for the engine, if
+ * the connection cannot move after all).
+ */
 struct wire_frame {
 	struct wire_frame *next;
 	uint32_t len;
@@ -119,6 +123,10 @@ struct wire_sock {
 	int opt_val[WIRE_OPTS];
 	bool linger_set;
 	int linger_on, linger_s;
+	struct wire_frame *refused;	/* since urgent data came, oldest first */
+	struct wire_frame *refused_last;
+	uint32_t refused_bytes;
+	bool urgent_told;		/* the ready fd was signalled for it */
 };
 
 struct wire_neigh {
@@ -205,10 +213,15 @@ int wire_sock_renew(struct velo_wire_stack *st, int s);
 
 /*
  * handoff.c: kernel socket @fd (unconnected) becomes the exported
- * connection. -errno: @fd is as it was (no CAP_NET_ADMIN, a tuple the
- * kernel has); 0: @fd has it (later failures are logged, not undone).
+ * connection, and then gets the frames the engine @refused, as from the
+ * peer. -errno: @fd is as it was (no CAP_NET_ADMIN, a tuple the kernel
+ * has); 0: @fd has it (later failures are logged, not undone).
  */
-int wire_repair_into(int fd, const struct vtcp_export *x, int ifindex);
+int wire_repair_into(int fd, const struct vtcp_export *x, int ifindex,
+		     const struct wire_frame *refused);
+/* handoff.c: engine socket @eng refused @frame (vtcp_input): kept for the kernel. */
+void wire_keep_refused(struct velo_wire_stack *st, int eng, const void *frame, size_t len);
+void wire_refused_free(struct wire_sock *ws);
 
 /* net.c: a sockaddr's address bytes (zero-padded to 16) and port */
 void wire_sa_bytes(const struct sockaddr *a, uint8_t out[16], uint16_t *port);

@@ -123,12 +123,20 @@ static bool new_data(struct velo_wire_stack *st, int s)
 	return more;
 }
 
+/*
+ * Urgent data wakes every poller, whatever it waits for, and is a new edge
+ * (it is new data, for Linux's edge-triggered epoll): the interposer moves
+ * the connection at its next look (wire.h, VELO_WIRE_URGENT).
+ */
 static void ready_sync(struct velo_wire_stack *st, int s)
 {
 	struct wire_sock *ws = &st->socks[s];
-	bool want = (vtcp_events(st->eng, st->socks[s].eng) & ws->interest) != 0;
-	bool edge = (ws->interest & VELO_WIRE_EDGE) && new_data(st, s);
+	unsigned int ev = vtcp_events(st->eng, st->socks[s].eng);
+	bool want = (ev & (ws->interest | VTCP_EV_URGENT)) != 0;
+	bool urgent_new = (ev & VTCP_EV_URGENT) && !ws->urgent_told;
+	bool edge = ((ws->interest & VELO_WIRE_EDGE) && new_data(st, s)) || urgent_new;
 
+	ws->urgent_told = ev & VTCP_EV_URGENT;
 	if (want && ws->ready_set && edge)
 		fd_signal(ws->ready_fd); /* another edge for edge-triggered epoll */
 	if (want == ws->ready_set)
@@ -235,6 +243,7 @@ static void sock_release(struct velo_wire_stack *st, struct wire_sock *ws, uint6
 			 int *ready_fd)
 {
 	st->wire_of[ws->eng] = -1;
+	wire_refused_free(ws);
 	wire_hold_put(st, ws->hold, linger);
 	wire_port_release(ws->resv);
 	ws->used = false;
@@ -622,6 +631,11 @@ ssize_t velo_wire_recv(struct velo_wire_stack *st, int s, void *buf, size_t len,
 			continue;
 		if (n != -EAGAIN || (got && !waitall))
 			break;
+		/* all before the urgent mark is read (MSG_WAITALL stops there, as Linux's) */
+		if (vtcp_events(st->eng, st->socks[s].eng) & VTCP_EV_URGENT) {
+			n = -VELO_WIRE_URGENT;
+			break;
+		}
 		/*
 		 * What we read may have opened the window: announce it before
 		 * sleeping, or a MSG_WAITALL reader waits for data the peer
@@ -630,7 +644,7 @@ ssize_t velo_wire_recv(struct velo_wire_stack *st, int s, void *buf, size_t len,
 		 */
 		if (!(flags & MSG_DONTWAIT))
 			wire_progress(st);
-		n = wait_events(st, s, EV_IN, flags & MSG_DONTWAIT, deadline);
+		n = wait_events(st, s, EV_IN | VTCP_EV_URGENT, flags & MSG_DONTWAIT, deadline);
 		if (n < 0)
 			break;
 	}
@@ -684,6 +698,32 @@ static void linger_wait(struct velo_wire_stack *st, int s)
 	}
 }
 
+/*
+ * The engine takes the data it refused for urgent data after all: no
+ * longer refused, the frames go through it again, in the order they came.
+ */
+static void take_refused(struct velo_wire_stack *st, int s)
+{
+	struct wire_sock *ws = &st->socks[s];
+	uint64_t now = wire_now();
+
+	vtcp_setopt(st->eng, ws->eng, VTCP_REFUSE_URGENT, 0);
+	ws->opt_val[VTCP_REFUSE_URGENT] = 0;
+	for (struct wire_frame *fr = ws->refused; fr; fr = fr->next)
+		vtcp_input(st->eng, fr->data, fr->len, now);
+	wire_refused_free(ws);
+}
+
+int velo_wire_urgent_inline(struct velo_wire_stack *st, int s)
+{
+	int err = lock_sock(st, s);
+
+	if (err)
+		return err;
+	take_refused(st, s);
+	return (int)unlock_after(st, 0);
+}
+
 int velo_wire_close(struct velo_wire_stack *st, int s)
 {
 	struct vtcp_info ti = { 0 };
@@ -693,6 +733,9 @@ int velo_wire_close(struct velo_wire_stack *st, int s)
 
 	if (err)
 		return err;
+	/* what was refused for urgent data is unread data, which makes Linux's close reset */
+	if (vtcp_events(st->eng, st->socks[s].eng) & VTCP_EV_URGENT)
+		take_refused(st, s);
 	linger_wait(st, s);
 	ws = &st->socks[s];
 	/* a connection may live on in the engine (FIN_WAIT, TIME_WAIT): keep its filter */
@@ -754,7 +797,7 @@ int velo_wire_to_kernel(struct velo_wire_stack *st, int s, int fd, int *ready_fd
 	wire_progress(st); /* the segments that came, first */
 	err = kernel_reachable(st, ws) ? vtcp_export(st->eng, ws->eng, &x) : -EOPNOTSUPP;
 	if (!err)
-		err = wire_repair_into(fd, &x, st->ifindex);
+		err = wire_repair_into(fd, &x, st->ifindex, ws->refused);
 	if (!err) {
 		vtcp_release_moved(st->eng, ws->eng);
 		sock_release(st, ws, 0, ready_fd); /* the filter goes: the kernel gets the segments */

@@ -396,7 +396,8 @@ static void orphans_to_kernel(struct velo_wire_stack *st)
 		fd = syscall(SYS_socket, x.local.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			return;
-		if (!wire_repair_into((int)fd, &x, st->ifindex)) {
+		/* an orphan refuses nothing: its close took what was refused inline */
+		if (!wire_repair_into((int)fd, &x, st->ifindex, NULL)) {
 			vtcp_release_moved(st->eng, s);
 			st->stats.moved_to_kernel++;
 		}

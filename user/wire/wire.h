@@ -128,6 +128,20 @@ bool velo_wire_sleepers(struct velo_wire_stack *st, int s);
  * steers.
  */
 int velo_wire_to_kernel(struct velo_wire_stack *st, int s, int fd, int *ready_fd);
+/*
+ * Urgent data. The engine has none: on a socket the caller set
+ * VTCP_REFUSE_URGENT on (engine.h), the peer's urgent data and what
+ * follows it are refused and kept, and the socket reports VTCP_EV_URGENT;
+ * its ready fd is readable then whatever its interest, its waiters wake,
+ * and velo_wire_recv() returns -VELO_WIRE_URGENT where it would wait. The
+ * caller moves the connection to the kernel's TCP, which has urgent data,
+ * with velo_wire_to_kernel() (the kernel gets the kept segments as from
+ * the peer), or, where that cannot be done, lets the engine take them
+ * inline with velo_wire_urgent_inline(). VELO_WIRE_URGENT is no errno
+ * value (Linux's stop at 4095).
+ */
+#define VELO_WIRE_URGENT 4096
+int velo_wire_urgent_inline(struct velo_wire_stack *st, int s);
 int velo_wire_getsockname(struct velo_wire_stack *st, int s, struct sockaddr *a,
 			  socklen_t *len);
 int velo_wire_getpeername(struct velo_wire_stack *st, int s, struct sockaddr *a,
