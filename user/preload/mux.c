@@ -75,8 +75,23 @@ static bool poll_wire(struct vsock *vs)
 	return vs && velo_vs_wired(vs);
 }
 
-/* Fill fds[].revents from kfds (kernel view), the rings and the engine. */
-static int poll_merge(struct pollfd *fds, struct pollfd *kfds, struct vsock **vss, nfds_t n)
+/* Member i, a WIRE socket until now, is the kernel socket it is from now on. */
+static void poll_member_kernel(struct pollfd *fds, struct pollfd *kfds, struct vsock **vss,
+			       nfds_t i)
+{
+	velo_vs_put(vss[i]);
+	vss[i] = NULL;
+	kfds[i] = fds[i];
+}
+
+/*
+ * Fill fds[].revents from kfds (kernel view), the rings and the engine.
+ * *again: a WIRE member's connection left the engine (urgent data came for
+ * it and it moved here, or another thread moved it), and this look did not
+ * see the kernel socket it is now: look again.
+ */
+static int poll_merge(struct pollfd *fds, struct pollfd *kfds, struct vsock **vss, nfds_t n,
+		      bool *again)
 {
 	int ready = 0;
 	nfds_t i;
@@ -84,9 +99,21 @@ static int poll_merge(struct pollfd *fds, struct pollfd *kfds, struct vsock **vs
 	for (i = 0; i < n; i++) {
 		uint32_t ev = kfds[i].revents;
 
-		if (poll_wire(vss[i]))
-			ev = velo_wire_vs_events(vss[i]) & (fds[i].events | POLLERR | POLLHUP);
-		else if (vss[i])
+		if (vss[i] && kfds[i].fd != fds[i].fd && !poll_wire(vss[i])) {
+			poll_member_kernel(fds, kfds, vss, i); /* moved meanwhile */
+			*again = true;
+			continue;
+		}
+		if (poll_wire(vss[i])) {
+			ev = velo_wire_vs_events(vss[i]);
+			if (ev & POLLPRI) { /* urgent data: the kernel's, see velo_wire_vs_urgent */
+				if (velo_wire_vs_urgent(vss[i], fds[i].fd))
+					poll_member_kernel(fds, kfds, vss, i);
+				*again = true;
+				continue;
+			}
+			ev &= fds[i].events | POLLERR | POLLHUP;
+		} else if (vss[i])
 			ev = velo_loop_kernel_events(vss[i], fds[i].fd, ev) &
 			     (fds[i].events | POLLERR | POLLHUP | POLLNVAL);
 		fds[i].revents = ev;
@@ -263,14 +290,16 @@ static int mux_poll(struct pollfd *fds, nfds_t n, int64_t tmo_ns, const sigset_t
 	for (bool armed = false;;) {
 		struct timespec zero = { 0, 0 }, left;
 		int64_t rem = -1;
-		bool ring_out = poll_kernel_masks(fds, kfds, vss, n);
+		bool ring_out = poll_kernel_masks(fds, kfds, vss, n), again = false;
 
 		for (i = 0; i < n; i++)
 			kfds[i].revents = 0;
 		r = REAL(ppoll)(kfds, n, &zero, NULL);
 		if (r < 0)
 			break;
-		r = poll_merge(fds, kfds, vss, n);
+		r = poll_merge(fds, kfds, vss, n, &again);
+		if (again)
+			continue;
 		if (r || tmo_ns == 0)
 			break;
 		if (tmo_ns > 0) {
@@ -1831,6 +1860,28 @@ static __thread struct epoll_event *kbuf;
 static __thread int kbuf_len;
 
 /*
+ * A WIRE member urgent data came for (its events say POLLPRI): not
+ * reported, but moved to the kernel once ep->mu is dropped (the move takes
+ * the sets' locks), and then reported as the kernel socket it is.
+ */
+struct ep_urgent {
+	struct vsock *vs;	/* referenced */
+	int fd;			/* -1: no fd number names it now */
+	uint32_t gen;
+};
+#define EP_URGENT_MAX 8	/* per look; the others stay ready for the next */
+
+static void ep_urgent_move(const struct ep_urgent *u)
+{
+	struct vsock *now = u->fd >= 0 ? velo_fd_get(u->fd) : NULL;
+	bool named = now == u->vs && velo_fd_gen(u->fd) == u->gen;
+
+	velo_wire_vs_urgent(u->vs, named ? u->fd : -1);
+	velo_vs_put(now);
+	velo_vs_put(u->vs);
+}
+
+/*
  * One look at the rings and the kernel, sleeping up to tmo_ms in the kernel
  * when the rings have nothing (armed as they are looked at). Kernel events are
  * fetched up to the room left, at least one so a member reported from its
@@ -1840,7 +1891,8 @@ static __thread int kbuf_len;
 static int ep_collect(struct vepoll *ep, int epfd, struct epoll_event *out, int max,
 		      int tmo_ms, const sigset_t *mask, int *kerr)
 {
-	int n = 0, k, i, kicks = 0;
+	int n = 0, k, i, kicks = 0, nurgent = 0;
+	struct ep_urgent urgent[EP_URGENT_MAX];
 	struct velo_watch *watch;
 	struct ep_reg *more;
 	bool slept = false;
@@ -1911,7 +1963,21 @@ static int ep_collect(struct vepoll *ep, int epfd, struct epoll_event *out, int 
 		if (velo_fd_gen(fd) != gen)
 			count_stale(fd); /* reported with its own (old) data, as Linux */
 		if (reg->wire) {
-			ev = velo_wire_vs_events(reg->vs) & (reg->events | EPOLLERR | EPOLLHUP);
+			ev = velo_wire_vs_events(reg->vs);
+			if (ev & POLLPRI) {
+				if (nurgent < EP_URGENT_MAX) {
+					struct ep_urgent *u = &urgent[nurgent++];
+
+					atomic_fetch_add(&reg->vs->refs, 1);
+					u->vs = reg->vs;
+					u->fd = reg->stale ? -1 : fd;
+					u->gen = gen;
+				}
+				/* the edge or one-shot the kernel took: queued again */
+				reg_push_back(ep, reg);
+				continue;
+			}
+			ev &= reg->events | EPOLLERR | EPOLLHUP;
 			if (ev && (reg->events & EPOLLONESHOT))
 				atomic_store(&reg->edge->disabled, 1); /* as the kernel did */
 			if (ev && n >= max) {
@@ -1940,6 +2006,8 @@ static int ep_collect(struct vepoll *ep, int epfd, struct epoll_event *out, int 
 			ep_kick(ep, more);
 	}
 	pthread_mutex_unlock(&ep->mu);
+	for (i = 0; i < nurgent; i++)
+		ep_urgent_move(&urgent[i]); /* the caller's next look sees the kernel socket */
 	if (k < 0 && !n)
 		return -1;
 	return n;

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -100,7 +101,7 @@ static ssize_t vs_recv(struct vsock *vs, int fd, const struct iovec *iov, int n,
 		return velo_loop_recv(vs, fd, iov, n, flags);
 	if (kernel_does(vs, fd, flags))
 		return REAL(recvmsg)(fd, &m, flags);
-	r = velo_wire_vs_recv(vs, iov, n, flags);
+	r = velo_wire_vs_recv(vs, fd, iov, n, flags);
 	return moved_meanwhile(vs, r) ? REAL(recvmsg)(fd, &m, flags) : r;
 }
 
@@ -1194,9 +1195,13 @@ VELO_EXPORT int ioctl(int fd, unsigned long req, ...)
 		velo_vs_put(vs);
 		return r;
 	}
-	if ((req == SIOCINQ || req == SIOCOUTQ || req == SIOCOUTQNSD) &&
+	if ((req == SIOCINQ || req == SIOCOUTQ || req == SIOCOUTQNSD || req == SIOCATMARK) &&
 	    !velo_bad_range(arg, sizeof(int)) && (vs = wire_vs(fd))) {
-		r = velo_wire_vs_queue_ioctl(vs, req, arg);
+		/* urgent data came: the kernel's TCP has the connection (and the mark) now */
+		bool kernel = ((velo_wire_vs_events(vs) & POLLPRI) && velo_wire_vs_urgent(vs, fd)) ||
+			      req == SIOCATMARK;
+
+		r = kernel ? REAL(ioctl)(fd, req, arg) : velo_wire_vs_queue_ioctl(vs, req, arg);
 		velo_vs_put(vs);
 		return r;
 	}

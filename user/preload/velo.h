@@ -268,7 +268,7 @@ bool velo_wire_vs_accept(struct vsock *vs, int fd, struct sockaddr *a, socklen_t
 void velo_wire_vs_unlisten(struct vsock *vs);
 /* The socket is freed: what wire.c kept for it goes. */
 void velo_wire_vs_free(struct vsock *vs);
-ssize_t velo_wire_vs_recv(struct vsock *vs, const struct iovec *iov, int cnt, int flags);
+ssize_t velo_wire_vs_recv(struct vsock *vs, int fd, const struct iovec *iov, int cnt, int flags);
 ssize_t velo_wire_vs_send(struct vsock *vs, const struct iovec *iov, int cnt, int flags);
 int velo_wire_vs_shutdown(struct vsock *vs, int how);
 /* The socket's last fd in this process closed. */
@@ -286,11 +286,20 @@ void velo_wire_vs_set_nonblock(struct vsock *vs, bool nb);
 /* In a forked child: the connection stays the parent's (calls: ENOTCONN). */
 void velo_wire_vs_after_fork(struct vsock *vs);
 bool velo_wire_vs_to_kernel(struct vsock *vs, int fd);
+/*
+ * Urgent data came (velo_wire_vs_events says POLLPRI): the connection goes
+ * to the kernel, or the engine takes the data inline. From the
+ * application's call on @fd (-1: inline), no lock held; true: moved.
+ */
+bool velo_wire_vs_urgent(struct vsock *vs, int fd);
 /* Every WIRE connection (@inheritable_only: with an fd without CLOEXEC) to the kernel. */
 void velo_wire_hand_over(bool inheritable_only);
 /* At exit: every WIRE connection to the kernel, which finishes it as Linux. */
 void velo_wire_exit_hand_over(void);
-/* poll: the fd to wait on in place of the socket, and the socket's events. */
+/*
+ * poll: the fd to wait on in place of the socket, and the socket's events
+ * (POLLPRI: urgent data came, see velo_wire_vs_urgent).
+ */
 int velo_wire_vs_wait_fd(struct vsock *vs, uint32_t events);
 uint32_t velo_wire_vs_events(struct vsock *vs);
 

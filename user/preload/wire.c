@@ -31,8 +31,8 @@
  * child's calls on it fail with ENOTCONN and its close() only drops its
  * reference. A forked child's copies of a listener accept from the kernel
  * only. What the engine does not do, the kernel's TCP does after a handoff
- * too: MSG_OOB, O_ASYNC (SIGIO), SO_RCVLOWAT. Urgent data the peer sends
- * while the engine has the connection arrives inline (no urgent pointer).
+ * too: MSG_OOB, O_ASYNC (SIGIO), SO_RCVLOWAT, and urgent data the peer
+ * sends (velo_wire_vs_urgent).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -274,6 +274,8 @@ static void make_wire(struct vsock *vs, int fd, struct velo_wire_stack *st, int 
 	pthread_mutex_lock(&vs->mu);
 	vs->wst = st;
 	vs->ws = s;
+	/* urgent data from the peer is the kernel's: velo_wire_vs_urgent */
+	velo_wire_setsockopt(st, s, VTCP_REFUSE_URGENT, 1);
 	copy_options(vs, fd);
 	atomic_store(&vs->w_nonblock, fl >= 0 && (fl & O_NONBLOCK));
 	atomic_store(&vs->state, VELO_SS_WIRE);
@@ -432,6 +434,44 @@ bool velo_wire_vs_to_kernel(struct vsock *vs, int fd)
 	return true;
 }
 
+/*
+ * Urgent data came for @vs: the engine has no urgent pointer, so it
+ * refused the segments from the urgent one on, and reports it (POLLPRI from
+ * velo_wire_vs_events, -VELO_WIRE_URGENT from a receive). The connection
+ * goes to the kernel's TCP, as for MSG_OOB, and the kernel gets those
+ * segments as from the peer: then POLLPRI, SIOCATMARK, MSG_OOB,
+ * SO_OOBINLINE and SIGURG are Linux's. Where that cannot be done (no
+ * CAP_NET_ADMIN, the mlx5 provider's steering), or @fd < 0 (no fd is known
+ * to name the socket now), the engine takes the segments inline, as before
+ * velo had this. Returns whether the socket is the kernel's now.
+ *
+ * Only from the application's calls on the socket, where @fd names it and
+ * no lock is held: the handoff repairs the kernel socket behind @fd, takes
+ * the socket's and the epoll sets' locks and closes the ready fd. The stack
+ * sees the urgent segment in its progress thread or in another call, with
+ * its own lock held and no fd it could trust (the application may close and
+ * reuse the number meanwhile); it makes the socket ready instead (the ready
+ * fd is readable, waiters wake), so poll, select, epoll_wait and a blocked
+ * receive return to do this.
+ */
+bool velo_wire_vs_urgent(struct vsock *vs, int fd)
+{
+	bool moved;
+
+	if (atomic_load(&vs->state) != VELO_SS_WIRE)
+		return true; /* another thread moved it */
+	if (fd >= 0 && velo_wire_vs_to_kernel(vs, fd))
+		return true;
+	pthread_mutex_lock(&vs->mu);
+	moved = atomic_load(&vs->state) != VELO_SS_WIRE;
+	if (!moved && vs->wst) {
+		velo_dbg("fd %d: urgent data arrives inline", fd);
+		velo_wire_urgent_inline(vs->wst, vs->ws);
+	}
+	pthread_mutex_unlock(&vs->mu);
+	return moved;
+}
+
 static void hand_over_fd(int fd, struct vsock *vs, void *inheritable_only)
 {
 	int fl;
@@ -482,7 +522,7 @@ static ssize_t recv_nocopy(struct vsock *vs, size_t len, int flags, bool bad, in
 	return got ? got : r;
 }
 
-ssize_t velo_wire_vs_recv(struct vsock *vs, const struct iovec *iov, int cnt, int flags)
+ssize_t velo_wire_vs_recv(struct vsock *vs, int fd, const struct iovec *iov, int cnt, int flags)
 {
 	bool nb = (flags & MSG_DONTWAIT) || atomic_load(&vs->w_nonblock);
 	int tmo = atomic_load(&vs->w_rcvtimeo), f = flags & (MSG_PEEK | MSG_WAITALL | MSG_TRUNC);
@@ -505,6 +545,13 @@ ssize_t velo_wire_vs_recv(struct vsock *vs, const struct iovec *iov, int cnt, in
 		else
 			r = velo_wire_recv(vs->wst, vs->ws, iov[i].iov_base, iov[i].iov_len, pf, tmo);
 		if (r == -EINTR && !done && restart_after_eintr(tmo)) {
+			i--;
+			continue;
+		}
+		if (r == -VELO_WIRE_URGENT && !done) {
+			/* moved: the caller reads from the kernel; inline: again */
+			if (velo_wire_vs_urgent(vs, fd))
+				return fail(EAGAIN);
 			i--;
 			continue;
 		}
@@ -714,6 +761,9 @@ static uint32_t poll_mask(unsigned int ev)
 		m |= POLLHUP;
 	if (ev & VTCP_EV_ERR)
 		m |= POLLERR;
+	/* urgent data the engine refused: not reported as is, see velo_wire_vs_urgent */
+	if (ev & VTCP_EV_URGENT)
+		m |= POLLPRI;
 	return m;
 }
 
