@@ -10,7 +10,11 @@
 # A case passes only if the velo side's debug log shows the engine made or
 # accepted its connections. Needs root (namespaces); exit 4 (skip) without.
 #
-# env: VELO_TOP, VELO_BUILD
+# env: VELO_TOP, VELO_BUILD; VELO_REALAPPS_NETEM (a tc netem spec put on
+# both veth ends, e.g. "delay 1ms reorder 25% 50% loss 1%": skip where the
+# kernel has no sch_netem; selftests/vm/realapps_netem.sh runs it so),
+# VELO_REALAPPS_TIMEOUT (seconds per client run, default 15),
+# VELO_REALAPPS_REQUESTS (redis-benchmark's, default 20000)
 set -u
 
 top=${VELO_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -24,6 +28,8 @@ if [ ! -f "$lib" ] || [ "$(id -u)" -ne 0 ]; then
 fi
 
 nc=vrc$$ ns=vrs$$ cip=10.79.0.1 sip=10.79.0.2
+netem=${VELO_REALAPPS_NETEM:-} tmo=${VELO_REALAPPS_TIMEOUT:-15}
+requests=${VELO_REALAPPS_REQUESTS:-20000}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/realapps-wire.XXXXXX")
 chmod 755 "$tmp"
 pids=()
@@ -49,6 +55,14 @@ ip netns add "$nc" && ip netns add "$ns" &&
 	echo "1..0 # SKIP no namespaces"
 	exit 4
 }
+if [ -n "$netem" ]; then
+	tc -n "$nc" qdisc add dev "vrc$$" root netem $netem &&
+		tc -n "$ns" qdisc add dev "vrs$$" root netem $netem || {
+		echo "1..0 # SKIP no sch_netem"
+		exit 4
+	}
+	echo "# both directions through netem $netem"
+fi
 
 # env_for velo|kernel: the environment prefix of a program under velo or not
 env_for() {
@@ -72,9 +86,10 @@ serve() {
 	local how=$1 port=$2 name=$3 i
 	shift 3
 	env_for "$how"
-	setsid ip netns exec "$ns" "${how_env[@]}" "$@" >"$tmp/$name.out" 2>"$tmp/$name.log" &
+	# ip by path: busybox's setsid (the VM's) would run its own ip applet
+	setsid "$(command -v ip)" netns exec "$ns" "${how_env[@]}" "$@" >"$tmp/$name.out" 2>"$tmp/$name.log" &
 	pids+=($!)
-	for i in $(seq 1 100); do
+	for i in $(seq 1 $((tmo * 10))); do
 		ip netns exec "$ns" ss -Htln "sport = :$port" | grep -q . && return 0
 		sleep 0.1
 	done
@@ -128,7 +143,7 @@ nginx_case() {
 		for f in $FILES; do
 			[ $ok = 1 ] || break 2
 			rm -f "$tmp/got"
-			if ! in_ns "$nc" "$chw" "$tmp/curl-$chw.log" timeout 15 curl -sS --fail \
+			if ! in_ns "$nc" "$chw" "$tmp/curl-$chw.log" timeout "$tmo" curl -sS --fail \
 				-o "$tmp/got" "http://$sip:$port/$f" || ! cmp -s "$tmp/got" "$tmp/www/$f"; then
 				echo "# $f: curl failed or data differs (round $r)"
 				grep -v libbpf "$tmp/curl-$chw.log" | tail -n 5 | sed 's/^/# /'
@@ -152,12 +167,13 @@ redis_case() {
 		--protected-mode no || ok=0
 	head -c 1048576 /dev/urandom | base64 -w0 | head -c 1048576 >"$tmp/value"
 	if [ $ok = 1 ]; then
-		in_ns "$nc" kernel /dev/null "${c[@]}" -x set big <"$tmp/value" >/dev/null
+		in_ns "$nc" kernel /dev/null timeout "$tmo" "${c[@]}" -x set big <"$tmp/value" >/dev/null
 		# --raw adds a newline
-		in_ns "$nc" kernel /dev/null "${c[@]}" --raw get big | head -c 1048576 >"$tmp/got"
+		in_ns "$nc" kernel /dev/null timeout "$tmo" "${c[@]}" --raw get big |
+			head -c 1048576 >"$tmp/got"
 		cmp -s "$tmp/got" "$tmp/value" || { echo "# GET differs from SET"; ok=0; }
-		in_ns "$nc" kernel /dev/null timeout 60 redis-benchmark -h "$sip" -p "$port" -q \
-			-t set,get -n 20000 -c 10 --csv >"$tmp/rb.out" || ok=0
+		in_ns "$nc" kernel /dev/null timeout $((tmo * 4)) redis-benchmark -h "$sip" -p "$port" \
+			-q -t set,get -n "$requests" -c 10 --csv >"$tmp/rb.out" || ok=0
 		sed -n 's/^"\([A-Z]*\)","\([0-9.]*\)".*/# figure: redis \1 \2 req\/s/p' "$tmp/rb.out"
 	fi
 	cleanup
@@ -171,7 +187,7 @@ redis_case() {
 sockperf_case() {
 	local port=7432 ok=1 log=$tmp/sockperf-velo.log
 	serve kernel "$port" sockperf-k sockperf sr --tcp -i "$sip" -p "$port" || ok=0
-	if [ $ok = 1 ] && in_ns "$nc" velo "$log" timeout 30 sockperf pp --tcp -i "$sip" -p "$port" \
+	if [ $ok = 1 ] && in_ns "$nc" velo "$log" timeout $((tmo * 2)) sockperf pp --tcp -i "$sip" -p "$port" \
 		-t 2 -m 64 --mps=1000000 >"$tmp/sp.out"; then
 		sed -n 's/.*\(Summary: Latency is .*\)/# figure: \1/p' "$tmp/sp.out"
 		grep -q "Summary: Latency" "$tmp/sp.out" || ok=0
@@ -186,7 +202,7 @@ sockperf_case() {
 iperf_case() {
 	local port=7433 ok=1 log=$tmp/iperf-velo.log
 	serve kernel "$port" iperf-k iperf3 -s -1 -B "$sip" -p "$port" || ok=0
-	if [ $ok = 1 ] && in_ns "$nc" velo "$log" timeout 30 iperf3 -c "$sip" -p "$port" -t 2 \
+	if [ $ok = 1 ] && in_ns "$nc" velo "$log" timeout $((tmo * 2)) iperf3 -c "$sip" -p "$port" -t 2 \
 		>"$tmp/ip.out"; then
 		sed -n 's/.* \([0-9.]* [GM]bits\/sec\).*receiver/# figure: iperf3 \1/p' "$tmp/ip.out"
 	else

@@ -317,6 +317,7 @@ struct vtcp_stack {
 	bool in_poll;
 	int refused;	/* the socket that refused the frame in vtcp_input(), or -1 */
 	void *mem;
+	size_t mem_len;
 };
 
 /* csum.c */

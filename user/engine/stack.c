@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 
@@ -49,11 +50,18 @@ struct vtcp_stack *vtcp_stack_create(const struct vtcp_config *cfg)
 	total = align8(sizeof(*st)) + 5 * 8 + align8(nhash * sizeof(int)) +
 		align8(PORTS * sizeof(int)) + align8(cfg->mtu + ETH_HLEN) +
 		NEIGH_MAX * align8(cfg->mtu + ETH_HLEN) + cfg->max_sockets * per;
-	mem = calloc(1, total);
-	if (!mem)
+	/*
+	 * Mostly socket buffers that are never all touched: reserved, not
+	 * committed, so the kernel's overcommit guess does not refuse a large
+	 * max_sockets on a small machine (pages come zeroed as used).
+	 */
+	mem = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		   -1, 0);
+	if (mem == MAP_FAILED)
 		return NULL;
 	st = (struct vtcp_stack *)mem;
 	st->mem = mem;
+	st->mem_len = total;
 	mem += align8(sizeof(*st));
 	st->cfg = *cfg;
 	st->cfg.keepalive_time_s = or_default(cfg->keepalive_time_s, 7200);
@@ -65,7 +73,7 @@ struct vtcp_stack *vtcp_stack_create(const struct vtcp_config *cfg)
 	st->cfg.fin_timeout_s = or_default(cfg->fin_timeout_s, 60);
 	st->default_cc = cc_find(cfg->congestion_control ? cfg->congestion_control : "cubic");
 	if (!st->default_cc) {
-		free(st);
+		munmap(st->mem, total);
 		return NULL;
 	}
 	st->tcbs = (struct tcb *)mem;
@@ -117,7 +125,7 @@ struct vtcp_stack *vtcp_stack_create(const struct vtcp_config *cfg)
 void vtcp_stack_destroy(struct vtcp_stack *st)
 {
 	if (st)
-		free(st->mem);
+		munmap(st->mem, st->mem_len);
 }
 
 bool vaddr_eq(const struct vaddr *a, const struct vaddr *b)
