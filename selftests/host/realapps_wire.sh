@@ -30,6 +30,8 @@ fi
 nc=vrc$$ ns=vrs$$ cip=10.79.0.1 sip=10.79.0.2
 netem=${VELO_REALAPPS_NETEM:-} tmo=${VELO_REALAPPS_TIMEOUT:-15}
 requests=${VELO_REALAPPS_REQUESTS:-20000}
+# read: libvelo would warn of VELO_* settings it does not know
+unset VELO_REALAPPS_NETEM VELO_REALAPPS_TIMEOUT VELO_REALAPPS_REQUESTS
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/realapps-wire.XXXXXX")
 chmod 755 "$tmp"
 pids=()
