@@ -60,6 +60,7 @@ static const struct {
 #define NUM(k, e, f) { k, e, offsetof(struct velo_config, f), false }
 #define BOOL(k, e, f) { k, e, offsetof(struct velo_config, f), true }
 	BOOL("wire", "VELO_WIRE", wire),
+	BOOL("wire_per_thread", "VELO_WIRE_PER_THREAD", wire_per_thread),
 	NUM("shared_ports", "VELO_SHARED_PORTS", sp_initial),
 	NUM("shared_ports_max", "VELO_SHARED_PORTS_MAX", sp_max),
 	NUM("shared_ports_step", "VELO_SHARED_PORTS_STEP", sp_step),
@@ -246,9 +247,10 @@ static const char *const known_env[] = {
 	"VELO_LOG", "VELO_CONFIG", "VELO_SPIN_US", "VELO_LOOPBACK", "VELO_SHARE_WITH", "VELO_WIRE",
 	"VELO_SHARED_PORTS", "VELO_SHARED_PORTS_MAX", "VELO_SHARED_PORTS_STEP",
 	"VELO_SHARED_PORTS_PER_IP", "VELO_SHARED_PORTS_PER_IP_MAX", "VELO_SHARED_PORTS_NO_FALLBACK",
-	"VELO_SHARED_PORTS_REUSE_FAST", "VELO_WIRE_BACKEND",
+	"VELO_SHARED_PORTS_REUSE_FAST", "VELO_WIRE_BACKEND", "VELO_WIRE_PER_THREAD",
 	"VELO_TOP", "VELO_BUILD", "VELO_TEST_TIMEOUT", "VELO_LIB", "VELO_DIFF_DIR",
-	"VELO_DIFF_TIMEOUT", "VELO_DIFF_ONLY", NULL
+	"VELO_DIFF_TIMEOUT", "VELO_DIFF_ONLY", "VELO_DIFF_PEER_NS", "VELO_DIFF_PEER4",
+	"VELO_DIFF_PEER6", "VELO_DIFF_VELO_ENV", "VELO_DIFF_KNOWN", "VELO_DIFF_SKIP_KNOWN", NULL
 };
 
 void velo_config_load_env(struct velo_config *c)

@@ -11,6 +11,9 @@
  *   wire_backend auto|ko|xdp   # its frame I/O (VELO_WIRE_BACKEND): velo.ko's
  *                              #   rings, AF_XDP, auto: velo.ko where it can
  *                              #   make a stack, else AF_XDP
+ *   wire_per_thread on|off     # a stack per thread on velo.ko, each with its
+ *                              #   own rings, filters and lock: a socket is in
+ *                              #   its maker's (VELO_WIRE_PER_THREAD; off)
  *   shared_ports N             # Onload's EF_TCP_SHARED_LOCAL_PORTS family, for
  *   shared_ports_max N         #   the wire path's active opens (VELO_SHARED_PORTS,
  *   shared_ports_step N        #   VELO_SHARED_PORTS_MAX, ..._STEP, ..._PER_IP,
@@ -55,6 +58,7 @@ struct velo_config {
 	long spin_us;
 	bool loopback;
 	bool wire;           /* experimental, off by default */
+	bool wire_per_thread; /* a wire stack per thread (velo.ko only) */
 	enum velo_wire_backend wire_backend;
 	/* shared local ports of the wire path; 0: the wire library's default */
 	long sp_initial, sp_max, sp_step, sp_per_ip_max;

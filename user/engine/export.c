@@ -32,23 +32,6 @@ static bool exportable(const struct tcb *tp)
 	}
 }
 
-/*
- * Handle @s's connection, the application's or an orphan (closed by it,
- * still going): the host hands both over.
- */
-static struct tcb *conn_get(struct vtcp_stack *st, int s)
-{
-	struct tcb *tp;
-
-	if (s < 0 || (unsigned int)s >= st->ntcb)
-		return NULL;
-	tp = &st->tcbs[s];
-	if (!tp->used || tp->moved)
-		return NULL;
-	sched_touch(st, tp);
-	return tp;
-}
-
 int vtcp_orphan_next(struct vtcp_stack *st, int after)
 {
 	for (unsigned int i = after < 0 ? 0 : (unsigned int)after + 1; i < st->ntcb; i++) {
@@ -80,7 +63,7 @@ static void spans(const struct ring *r, const void *p[2], uint32_t len[2])
 
 int vtcp_export(struct vtcp_stack *st, int s, struct vtcp_export *x)
 {
-	struct tcb *tp = conn_get(st, s);
+	struct tcb *tp = tcb_at(st, s, true); /* the host hands orphans over too */
 	uint32_t data_nxt, rcv_end;
 
 	if (!tp)
@@ -121,7 +104,7 @@ int vtcp_export(struct vtcp_stack *st, int s, struct vtcp_export *x)
 
 int vtcp_release_moved(struct vtcp_stack *st, int s)
 {
-	struct tcb *tp = conn_get(st, s);
+	struct tcb *tp = tcb_at(st, s, true); /* the host hands orphans over too */
 
 	if (!tp)
 		return -EBADF;

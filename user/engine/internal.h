@@ -369,6 +369,7 @@ struct tcb *tcb_alloc(struct vtcp_stack *st);
 void port_unlink(struct vtcp_stack *st, struct tcb *tp);
 /* The application's live handle @s (touched for scheduling), or NULL. */
 struct tcb *sock_get(struct vtcp_stack *st, int s);
+struct tcb *tcb_at(struct vtcp_stack *st, int s, bool orphans);
 void tcb_free(struct vtcp_stack *st, struct tcb *tp);
 void tcb_hash(struct vtcp_stack *st, struct tcb *tp);
 /* Binds tp to lport (chains it for port and listener lookups). */

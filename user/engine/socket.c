@@ -11,18 +11,24 @@
 
 #define TW_REUSE_NS NS_PER_S /* net.ipv4.tcp_tw_reuse: 1 s after entering TIME_WAIT */
 
-struct tcb *sock_get(struct vtcp_stack *st, int s)
+/* Handle @s's control block in use, an orphan's too with @orphans (not a moved one). */
+struct tcb *tcb_at(struct vtcp_stack *st, int s, bool orphans)
 {
 	struct tcb *tp;
 
 	if (s < 0 || (unsigned int)s >= st->ntcb)
 		return NULL;
 	tp = &st->tcbs[s];
-	if (!tp->used || tp->orphan)
+	if (!tp->used || tp->moved || (tp->orphan && !orphans))
 		return NULL;
 	/* a call may change what the socket sends, its timers or its readiness */
 	sched_touch(st, tp);
 	return tp;
+}
+
+struct tcb *sock_get(struct vtcp_stack *st, int s)
+{
+	return tcb_at(st, s, false);
 }
 
 int vtcp_socket(struct vtcp_stack *st, int family)

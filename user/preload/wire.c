@@ -240,6 +240,7 @@ static void wire_config(void)
 	wc.shared.no_fallback = velo_cfg.sp_no_fallback;
 	wc.shared.reuse_fast = velo_cfg.sp_reuse_fast;
 	wc.backend = velo_cfg.wire_backend;
+	wc.per_thread = velo_cfg.wire_per_thread;
 	wc.stack_created = count_stack;
 	velo_wire_set_config(&wc);
 }

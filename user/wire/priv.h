@@ -140,6 +140,7 @@ struct velo_wire_stack {
 	struct velo_wire_stack *next;	/* the process's list */
 	pthread_mutex_t lock;
 	int ifindex;
+	pid_t owner;			/* per-thread stacks: its thread; 0: the process's */
 	char ifname[IF_NAMESIZE];
 	struct velo_wire_config cfg;
 	struct vtcp_stack *eng;

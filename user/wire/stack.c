@@ -268,41 +268,84 @@ static void stack_free(struct velo_wire_stack *st)
 
 static void at_exit(void);
 
-struct velo_wire_stack *velo_wire_stack_of(int ifindex, int *err)
+/* A new stack on @ifindex for @owner (0: the process), on velo.ko if @ko_only. */
+static struct velo_wire_stack *stack_new(int ifindex, pid_t owner, bool ko_only, int *err)
 {
 	static bool atexit_done;
+	struct velo_wire_stack *st = calloc(1, sizeof(*st));
+
+	*err = st ? 0 : -ENOMEM;
+	if (!st)
+		return NULL;
+	if (!config_set)
+		velo_wire_config_default(&config);
+	st->cfg = config;
+	if (ko_only)
+		st->cfg.backend = VELO_WIRE_KO;
+	st->owner = owner;
+	*err = stack_init(st, ifindex);
+	if (*err) {
+		stack_free(st);
+		return NULL;
+	}
+	st->next = stacks;
+	stacks = st;
+	if (st->cfg.stack_created)
+		st->cfg.stack_created(st->io->kind);
+	if (!atexit_done)
+		atexit_done = !atexit(at_exit);
+	return st;
+}
+
+static struct velo_wire_stack *stack_find(int ifindex, pid_t owner)
+{
+	struct velo_wire_stack *st;
+
+	for (st = stacks; st && (st->ifindex != ifindex || st->owner != owner); st = st->next)
+		;
+	return st;
+}
+
+/*
+ * The calling thread's own stack on @ifindex, on velo.ko (per_thread); NULL
+ * if velo.ko makes none, which is not asked again: the process's stack
+ * then serves every thread. stacks_lock held.
+ */
+static struct velo_wire_stack *thread_stack(int ifindex)
+{
+	static bool unavailable;
+	pid_t tid = gettid();
+	struct velo_wire_stack *st;
+	int err;
+
+	if (unavailable || !config.per_thread || config.backend == VELO_WIRE_XDP)
+		return NULL;
+	st = stack_find(ifindex, tid);
+	if (st)
+		return st;
+	st = stack_new(ifindex, tid, true, &err);
+	if (!st) {
+		velo_dbg("wire: no stack of its own for thread %d (%s): the process's stack",
+			 (int)tid, strerror(-err));
+		unavailable = true;
+	}
+	return st;
+}
+
+struct velo_wire_stack *velo_wire_stack_of(int ifindex, int *err)
+{
 	struct velo_wire_stack *st;
 
 	pthread_mutex_lock(&stacks_lock);
-	for (st = stacks; st && st->ifindex != ifindex; st = st->next)
-		;
-	if (!st && (*err = recent_failure(ifindex))) {
-		pthread_mutex_unlock(&stacks_lock);
-		return NULL;
-	}
-	if (!st) {
-		st = calloc(1, sizeof(*st));
-		*err = st ? 0 : -ENOMEM;
-		if (st) {
-			if (!config_set)
-				velo_wire_config_default(&config);
-			st->cfg = config;
-			*err = stack_init(st, ifindex);
-		}
-		if (*err) {
+	st = thread_stack(ifindex);
+	if (!st)
+		st = stack_find(ifindex, 0);
+	if (!st && !(*err = recent_failure(ifindex))) {
+		st = stack_new(ifindex, 0, false, err);
+		if (!st) {
 			velo_err("wire: no stack on interface %d: %s (not retried for %llu s)", ifindex,
 				 strerror(-*err), STACK_RETRY_NS / 1000000000u);
 			note_failure(ifindex, *err);
-			if (st)
-				stack_free(st);
-			st = NULL;
-		} else {
-			st->next = stacks;
-			stacks = st;
-			if (st->cfg.stack_created)
-				st->cfg.stack_created(st->io->kind);
-			if (!atexit_done)
-				atexit_done = !atexit(at_exit);
 		}
 	}
 	pthread_mutex_unlock(&stacks_lock);

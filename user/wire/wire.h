@@ -65,12 +65,20 @@ struct velo_wire_config {
 	unsigned int xsk_frames;    /* UMEM frames per queue, 0: backend default */
 	bool force_generic;	    /* XDP generic mode even where native works */
 	enum velo_wire_backend backend;
+	/*
+	 * A stack per thread and interface, each on its own velo.ko rings and
+	 * filters, so that busy threads never share a lock: a socket lives in
+	 * the stack of the thread that made it. velo.ko only (AF_XDP cannot
+	 * steer flows of one queue to several sockets here): without it, or
+	 * with backend xdp, the process's one stack.
+	 */
+	bool per_thread;
 	/* told which backend each new stack got (the caller's statistics), or NULL */
 	void (*stack_created)(enum velo_wire_backend used);
 	struct velo_wire_shared_ports shared;
 };
 
-/* Defaults: 512 sockets, 1 MiB buffers, no shared ports, backend auto. */
+/* Defaults: 512 sockets, 1 MiB buffers, no shared ports, backend auto, one stack. */
 void velo_wire_config_default(struct velo_wire_config *cfg);
 /* Used by stacks created after the call. */
 void velo_wire_set_config(const struct velo_wire_config *cfg);
