@@ -288,7 +288,7 @@ static inline int peer_socket(int family)
 	if (!ns)
 		return socket(family, SOCK_STREAM, 0);
 	if (there < 0) {
-		snprintf(path, sizeof(path), "/var/run/netns/%s", ns);
+		snprintf(path, sizeof(path), "/run/netns/%s", ns); /* ip netns add made it */
 		home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 		there = open(path, O_RDONLY | O_CLOEXEC);
 		NEED(home >= 0 && there >= 0);

@@ -109,6 +109,25 @@ void wire_holds_expire(struct velo_wire_stack *st, bool all)
 	}
 }
 
+/*
+ * A connection that went to the kernel closed (an orphan at exit): the
+ * holds of its port that no socket uses go now, not after lingering, with
+ * their filters and velo.ko's record (which would reset the peer when the
+ * process ends): the kernel's socket has the connection.
+ */
+void wire_holds_drop_port(struct velo_wire_stack *st, const struct sockaddr *local)
+{
+	uint8_t addr[16];
+	uint16_t port;
+
+	wire_sa_bytes(local, addr, &port);
+	for (struct wire_hold *h = st->holds; h; h = h->next)
+		if (!h->refs && !h->pool && h->flow.family == local->sa_family &&
+		    h->flow.local_port == port && !memcmp(h->flow.local_addr, addr, 16))
+			h->linger_until = 0;
+	wire_holds_expire(st, false);
+}
+
 /* Whether one of the stack's holds reserves @a's port on @a's address (or any). */
 bool wire_hold_of_port(struct velo_wire_stack *st, const struct sockaddr *a)
 {

@@ -202,6 +202,7 @@ int wire_port_reserve(const struct sockaddr *a, uint16_t *port);
 void wire_port_release(int resv);
 void wire_keeper_forget(void);
 bool wire_hold_of_port(struct velo_wire_stack *st, const struct sockaddr *a);
+void wire_holds_drop_port(struct velo_wire_stack *st, const struct sockaddr *local);
 
 /* pool.c: shared local ports; -EINPROGRESS (connecting), 0 (not from the pool), -errno. */
 int wire_pool_connect(struct velo_wire_stack *st, int s, const struct sockaddr *a,

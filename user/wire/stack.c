@@ -442,6 +442,7 @@ static void orphans_to_kernel(struct velo_wire_stack *st)
 		/* an orphan refuses nothing: its close took what was refused inline */
 		if (!wire_repair_into((int)fd, &x, st->ifindex, NULL)) {
 			vtcp_release_moved(st->eng, s);
+			wire_holds_drop_port(st, (struct sockaddr *)&x.local);
 			st->stats.moved_to_kernel++;
 		}
 		syscall(SYS_close, fd);
