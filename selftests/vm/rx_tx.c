@@ -574,13 +574,13 @@ static int netns_isolation(void)
 {
 	struct vt_stack mine, theirs;
 	struct vt_tuple l;
-	int ready[2], st;
+	int ready[2], done[2], st;
 	uint32_t src;
 	pid_t pid;
 	char c;
 
 	KTAP_EXPECT(vt_setup() == 0);
-	KTAP_EXPECT(pipe(ready) == 0);
+	KTAP_EXPECT(pipe(ready) == 0 && pipe(done) == 0);
 	pid = fork();
 	if (pid == 0) {
 		if (vt_enter_peer() || vt_stack_open(&theirs, "v1", RXBUF))
@@ -593,6 +593,14 @@ static int netns_isolation(void)
 			_exit(3);
 		if (next_ipv4_source(&theirs, 5000) != 0x0a090001)
 			_exit(4);	/* not the SYN from 10.9.0.1 */
+		/*
+		 * Our connect's socket stays until the parent has its SYN: closed,
+		 * it would send no retransmission of one the parent missed.
+		 */
+		close(done[1]);
+		alarm(10);
+		if (read(done[0], &c, 1) < 0)
+			_exit(5);
 		_exit(0);
 	}
 	KTAP_EXPECT(vt_stack_open(&mine, "v0", RXBUF) == 0);
@@ -603,6 +611,7 @@ static int netns_isolation(void)
 	KTAP_EXPECT(kernel_connect("10.9.0.2", 5300) >= 0);
 	/* Ours is the peer's SYN from 10.9.0.2 (5 s: TCG on a loaded host). */
 	src = next_ipv4_source(&mine, 5000);
+	close(done[1]); /* the peer may go */
 	if (src != 0x0a090002)
 		ktap_diag("received %s from 0x%08x", src ? "a frame" : "nothing", src);
 	KTAP_EXPECT(src == 0x0a090002);
