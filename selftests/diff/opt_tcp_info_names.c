@@ -80,6 +80,14 @@ int main(void)
 		tl = 8;
 		SHOW(getsockopt(c, IPPROTO_TCP, TCP_INFO, &ti, &tl));
 		say("short TCP_INFO len %u", tl);
+		{
+			/* the kernel's whole struct: newer than glibc's and this header's */
+			unsigned char big[1024];
+
+			tl = sizeof(big);
+			SHOW(getsockopt(c, IPPROTO_TCP, TCP_INFO, big, &tl));
+			say("whole TCP_INFO len %u", tl);
+		}
 	}
 	say("client peer port == listener port: %s", YN(peer_port(c) == port));
 	say("server local port == listener port: %s", YN(local_port(s) == port));

@@ -188,6 +188,80 @@ static int passive_all_options(void)
 }
 
 /*
+ * tcp_info's counters after the exchange below, as Linux 6.x reports them
+ * on the accepting side (tcp_create_openreq_child()): the SYN counts in,
+ * the SYN-ACK is the request's (not out, not acked bytes, but delivered),
+ * and the handshake is the last "data" time until data moves.
+ */
+static int counters_as_linux(struct es *es)
+{
+	struct vtcp_info ti;
+
+	vtcp_get_info(es->st, es->sock, &ti);
+	if (ti.tcpi_segs_in != 4 || ti.tcpi_segs_out != 2 || ti.tcpi_data_segs_in != 1 ||
+	    ti.tcpi_data_segs_out != 1 || ti.tcpi_bytes_received != 100 ||
+	    ti.tcpi_bytes_acked != 50 || ti.tcpi_bytes_sent != 50 || ti.tcpi_delivered != 2 ||
+	    ti.tcpi_bytes_retrans || ti.tcpi_rcv_ooopack || ti.tcpi_notsent_bytes ||
+	    ti.tcpi_snd_wnd != 502u << 7 || !ti.tcpi_rcv_wnd || ti.tcpi_min_rtt == ~0u ||
+	    !ti.tcpi_pacing_rate || ti.tcpi_max_pacing_rate != ~0ull ||
+	    ti.tcpi_last_data_recv != 10 || ti.tcpi_last_data_sent != 10) {
+		ktap_diag("segs in %u out %u, data in %u out %u, bytes rcvd %llu acked %llu "
+			  "sent %llu, delivered %u, snd_wnd %u, last data recv %u sent %u ms",
+			  ti.tcpi_segs_in, ti.tcpi_segs_out, ti.tcpi_data_segs_in,
+			  ti.tcpi_data_segs_out, (unsigned long long)ti.tcpi_bytes_received,
+			  (unsigned long long)ti.tcpi_bytes_acked,
+			  (unsigned long long)ti.tcpi_bytes_sent, ti.tcpi_delivered, ti.tcpi_snd_wnd,
+			  ti.tcpi_last_data_recv, ti.tcpi_last_data_sent);
+		return 1;
+	}
+	return 0;
+}
+
+static int info_counters(void)
+{
+	static const struct es_step s[] = {
+		CALL(0, do_listen),
+		IN(0, F_SYN, 0, 0, 64240, 0, "mss=1460,sackok,ts=100:0,ws=7"),
+		OUT(0, F_SYN | F_ACK, 0, 1, 65160, 0, "mss=1460,sackok,ts,ws=1"),
+		IN(10, F_ACK, 1, 1, 502, 0, "ts=101"),
+		CALL(10, do_accept),
+		IN(20, F_PSH | F_ACK, 1, 1, 502, 100, "ts=102"),
+		OUT(20, F_ACK, 1, 101, ANY, 0, "ts"),
+		CALL(20, recv_100),
+		CALL(20, send_50),
+		OUT(20, F_PSH | F_ACK, 1, 101, ANY, 50, "ts"),
+		IN(30, F_ACK, 101, 51, 502, 0, "ts=103"),
+		CALL(30, counters_as_linux),
+		END,
+	};
+
+	return run(s, false);
+}
+
+/* A sysctl changed after the stack was made applies to the next connect(). */
+static int no_sack_from_now(struct es *es)
+{
+	struct vtcp_config c = es->cfg;
+
+	c.no_sack = 1;
+	c.no_timestamps = 1;
+	vtcp_set_sysctls(es->st, &c);
+	return 0;
+}
+
+static int sysctls_at_connect(void)
+{
+	static const struct es_step s[] = {
+		CALL(0, no_sack_from_now),
+		CALL(0, do_connect),
+		OUT(0, F_SYN, 0, ANY, 64240, 0, "mss=1460,ws=1"),
+		END,
+	};
+
+	return run(s, false);
+}
+
+/*
  * What vtcp_export() gives the kernel: in CLOSE_WAIT with 100 bytes unread
  * and 50 sent and unacknowledged, 30 not yet sent (the window is closed).
  */
@@ -1093,6 +1167,8 @@ static const struct ktap_case cases[] = {
 	{ "ack_when_pushed_data_read", ack_when_pushed_data_read, 0 },
 	{ "connect_refused_then_again", connect_refused_then_again, 0 },
 	{ "passive_all_options", passive_all_options, 0 },
+	{ "info_counters_as_linux", info_counters, 0 },
+	{ "sysctls_apply_at_connect", sysctls_at_connect, 0 },
 	{ "passive_no_options", passive_no_options, 0 },
 	{ "active_handshake", active_handshake, 0 },
 	{ "active_v6", active_v6, 0 },

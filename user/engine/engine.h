@@ -177,6 +177,34 @@ struct vtcp_info {
 	uint32_t tcpi_rcv_rtt;
 	uint32_t tcpi_rcv_space;
 	uint32_t tcpi_total_retrans;
+	/* Linux 4.1 to 6.7's additions, same names and units */
+	uint64_t tcpi_pacing_rate;     /* bytes/s */
+	uint64_t tcpi_max_pacing_rate; /* ~0: none */
+	uint64_t tcpi_bytes_acked;
+	uint64_t tcpi_bytes_received;
+	uint32_t tcpi_segs_out;
+	uint32_t tcpi_segs_in;
+	uint32_t tcpi_notsent_bytes;
+	uint32_t tcpi_min_rtt;	       /* us; ~0: none yet */
+	uint32_t tcpi_data_segs_in;
+	uint32_t tcpi_data_segs_out;
+	uint64_t tcpi_delivery_rate;   /* not measured: 0 */
+	uint64_t tcpi_busy_time;       /* not measured: 0 */
+	uint64_t tcpi_rwnd_limited;    /* not measured: 0 */
+	uint64_t tcpi_sndbuf_limited;  /* not measured: 0 */
+	uint32_t tcpi_delivered;
+	uint32_t tcpi_delivered_ce;
+	uint64_t tcpi_bytes_sent;
+	uint64_t tcpi_bytes_retrans;
+	uint32_t tcpi_dsack_dups;
+	uint32_t tcpi_reord_seen;
+	uint32_t tcpi_rcv_ooopack;
+	uint32_t tcpi_snd_wnd;
+	uint32_t tcpi_rcv_wnd;
+	uint32_t tcpi_rehash;
+	uint16_t tcpi_total_rto;
+	uint16_t tcpi_total_rto_recoveries;
+	uint32_t tcpi_total_rto_time;  /* not measured: 0 */
 };
 
 /* tcpi_options bits, as Linux */
@@ -188,6 +216,13 @@ struct vtcp_info {
 /* Stack */
 VTCP_API struct vtcp_stack *vtcp_stack_create(const struct vtcp_config *cfg);
 VTCP_API void vtcp_stack_destroy(struct vtcp_stack *st);
+/*
+ * Takes @cfg's sysctl equivalents (wscale_space and keepalive_time_s
+ * through ipv6_dual_stack, orphan_retries) as the stack's from now on: as
+ * Linux reads its sysctls when a connection opens or a timer runs, the host
+ * calls this when they may have changed.
+ */
+VTCP_API void vtcp_set_sysctls(struct vtcp_stack *st, const struct vtcp_config *cfg);
 VTCP_API int vtcp_addr_add(struct vtcp_stack *st, const struct sockaddr *addr);
 VTCP_API int vtcp_addr_del(struct vtcp_stack *st, const struct sockaddr *addr);
 /* mac NULL removes the entry. */

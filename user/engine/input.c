@@ -60,6 +60,17 @@ static void become_established(struct vtcp_stack *st, struct tcb *tp,
 {
 	tp->state = VTCP_ESTABLISHED;
 	tp->synced = true;
+	/*
+	 * Our SYN is delivered. A listener's child is Linux's socket made
+	 * from a request: the SYN-ACK was the request's, acked before the
+	 * socket existed, and the SYN it answered is the child's first
+	 * segment in.
+	 */
+	tp->cnt.delivered++;
+	if (tp->parent < 0)
+		tp->cnt.bytes_acked += sg->ack - tp->snd_una;
+	else
+		tp->cnt.segs_in++;
 	tp->snd_una = sg->ack;
 	tp->sndq_seq = sg->ack;
 	tp->snd_wnd = sg->wnd << tp->snd_wscale;
@@ -74,7 +85,8 @@ static void become_established(struct vtcp_stack *st, struct tcb *tp,
 		tcp_rtt_sample(tp, (uint32_t)((st->now - tp->retrans_stamp) / NS_PER_US));
 	tp->retransmits = tp->backoff = 0;
 	tp->retrans_stamp = 0;
-	tp->last_rcv_ns = st->now;
+	/* as Linux's lrcvtime, lsndtime and rcv_tstamp: the handshake counts */
+	tp->last_rcv_ns = tp->last_data_rcv_ns = tp->last_data_snd_ns = st->now;
 	tcp_arm_keepalive(st, tp);
 	tp->want_tx = true;
 }
@@ -302,14 +314,18 @@ static void data_input(struct vtcp_stack *st, struct tcb *tp, const struct seg *
 		if (len > tp->rcv_mss)
 			tp->rcv_mss = (uint16_t)MIN(len, (uint32_t)tp->adv_mss);
 		if (in_order) {
+			uint32_t rcv_nxt = tp->rcv_nxt;
+
 			tp->rcv_nxt += len;
 			tp->rcvq.len += len;
 			tp->rcvq_copied += len;
 			ooo_advance(tp);
+			tp->cnt.bytes_received += tp->rcv_nxt - rcv_nxt;
 			if (had_ooo)
 				tp->ack_now = true; /* a hole filled: tell the sender now */
 			rcv_autotune(st, tp);
 		} else {
+			tp->cnt.rcv_ooopack++;
 			if (!ooo_add(tp, seq, seq + len))
 				fin = false;
 			tp->ack_now = true; /* duplicate ACK with SACK blocks */
@@ -360,6 +376,7 @@ static uint32_t sack_input(struct vtcp_stack *st, struct tcb *tp, const struct s
 	unsigned int nblk = 0, first = 0;
 
 	if (first_block_is_dsack(sg)) {
+		tp->cnt.dsack_dups++;
 		/* our retransmission was spurious: allow more reordering */
 		tp->rack_reo_mult = (uint32_t)MIN(tp->rack_reo_mult + 1, 16u);
 		first = 1;
@@ -431,6 +448,7 @@ static bool ack_input(struct vtcp_stack *st, struct tcb *tp, const struct seg *s
 
 		nsegs = sb_ack(tp, sg->ack, st->now, &karn_ok, &oldest);
 		delivered += nsegs;
+		tp->cnt.bytes_acked += sg->ack - tp->snd_una;
 		/* our own send times are exact (Karn: never a retransmission); TS
 		 * echoes, with their 1 ms clock, only when those are ambiguous */
 		if (karn_ok && oldest)
@@ -485,6 +503,7 @@ static bool ack_input(struct vtcp_stack *st, struct tcb *tp, const struct seg *s
 		if (tp->lost_out)
 			tp->want_tx = true;
 	}
+	tp->cnt.delivered += delivered;
 	if (tp->ca_state == CA_RECOVERY)
 		cc_prr(tp, delivered);
 	return true;
@@ -673,6 +692,9 @@ void tcp_input(struct vtcp_stack *st, const struct ip_meta *m,
 	}
 	if (tp->state == VTCP_TIME_WAIT)
 		return;
+	tp->cnt.segs_in++;
+	if (sg.len)
+		tp->cnt.data_segs_in++;
 	if (tp->state == VTCP_LISTEN) {
 		listen_input(st, tp, m, sport, dport, &sg);
 		return;

@@ -174,6 +174,7 @@ struct tcb {
 	uint32_t fin_seq;  /* our FIN's sequence number once sent */
 	/* receive sequence space */
 	uint32_t irs, rcv_nxt, rcv_adv; /* rcv_adv: right edge last advertised */
+	uint32_t rcv_wnd;		/* the window last advertised, bytes */
 	bool fin_rcvd;			/* peer's FIN consumed (rcv_nxt past it) */
 	bool ooo_fin;
 	uint32_t ooo_fin_seq;
@@ -205,7 +206,15 @@ struct tcb {
 	uint64_t rto_ns;
 	uint8_t backoff, retransmits, probes_out;
 	uint32_t total_retrans;
+	uint16_t total_rto;	/* RTOs that fired, tcpi_total_rto */
 	uint64_t retrans_stamp; /* first transmission of the oldest unacked data */
+
+	/* tcp_info's counters (RFC 4898 names), as Linux keeps them */
+	struct {
+		uint64_t bytes_sent, bytes_retrans, bytes_acked, bytes_received;
+		uint32_t segs_out, segs_in, data_segs_out, data_segs_in;
+		uint32_t delivered, delivered_ce, dsack_dups, rcv_ooopack;
+	} cnt;
 
 	/* congestion control */
 	const struct cc_ops *cc;

@@ -118,6 +118,7 @@ static uint16_t select_window(struct tcb *tp, uint8_t flags)
 	if (win < cur)
 		win = cur; /* rounding must not shrink either */
 	tp->rcv_adv = tp->rcv_nxt + win;
+	tp->rcv_wnd = win;
 	return (uint16_t)MIN(syn ? win : win >> tp->rcv_wscale, 65535u);
 }
 
@@ -192,6 +193,12 @@ static void xmit(struct vtcp_stack *st, struct tcb *tp, uint32_t seq,
 		ip6_header(ip, &tp->laddr, &tp->raddr, tlen, tos, tp->flowlabel);
 	else
 		ip4_header(st, ip, &tp->laddr, &tp->raddr, tlen, tos);
+	if (!syn || tp->parent < 0) /* a child's SYN-ACK is its request's */
+		tp->cnt.segs_out++;
+	if (len) {
+		tp->cnt.data_segs_out++;
+		tp->cnt.bytes_sent += len;
+	}
 	if (flags & TH_ACK) {
 		tp->ack_now = false;
 		tp->ack_pushed = false;
@@ -274,6 +281,8 @@ void tcp_send_range(struct vtcp_stack *st, struct tcb *tp, uint32_t seq,
 		}
 	}
 	xmit(st, tp, seq, len, flags, tos);
+	if (retrans)
+		tp->cnt.bytes_retrans += len;
 	if (len) {
 		/* as tcp_event_data_sent(): data soon after the peer's is an answer */
 		if (st->now - tp->last_data_rcv_ns < TCP_DELACK_NS)

@@ -250,7 +250,6 @@ int vtcp_connect(struct vtcp_stack *st, int s, const struct sockaddr *a, socklen
 	tp->sack_ok = !st->cfg.no_sack;
 	tp->ts_ok = !st->cfg.no_timestamps;
 	tcp_set_mss(tp, 65535);
-	tp->ts_ok = !st->cfg.no_timestamps;
 	tp->state = VTCP_SYN_SENT;
 	tcb_hash(st, tp);
 	tp->want_tx = true;
@@ -660,6 +659,44 @@ static uint32_t ms_ago(const struct vtcp_stack *st, uint64_t t)
 	return t ? (uint32_t)((st->now - t) / NS_PER_MS) : 0;
 }
 
+/*
+ * Linux's tcp_update_pacing_rate(): cwnd segments per smoothed RTT, at
+ * 200% in slow start and 120% after (tcp_pacing_ss_ratio, _ca_ratio).
+ */
+static uint64_t pacing_rate(const struct tcb *tp)
+{
+	uint64_t rate = (uint64_t)tp->mss * 10000u * MAX(tp->cwnd, tp->packets_out);
+
+	rate *= tp->cwnd < tp->ssthresh / 2 ? 200u : 120u;
+	return tp->srtt_us ? rate / tp->srtt_us : rate;
+}
+
+static void info_counts(const struct tcb *tp, struct vtcp_info *ti)
+{
+	uint32_t sent = tp->snd_nxt - tp->sndq_seq;
+
+	ti->tcpi_pacing_rate = pacing_rate(tp);
+	ti->tcpi_max_pacing_rate = ~0ull;
+	ti->tcpi_bytes_acked = tp->cnt.bytes_acked;
+	ti->tcpi_bytes_received = tp->cnt.bytes_received;
+	ti->tcpi_segs_out = tp->cnt.segs_out;
+	ti->tcpi_segs_in = tp->cnt.segs_in;
+	if (tp->synced && tp->sndq.len > sent)
+		ti->tcpi_notsent_bytes = tp->sndq.len - sent;
+	ti->tcpi_min_rtt = tp->min_rtt_us ? tp->min_rtt_us : ~0u;
+	ti->tcpi_data_segs_in = tp->cnt.data_segs_in;
+	ti->tcpi_data_segs_out = tp->cnt.data_segs_out;
+	ti->tcpi_delivered = tp->cnt.delivered;
+	ti->tcpi_delivered_ce = tp->cnt.delivered_ce;
+	ti->tcpi_bytes_sent = tp->cnt.bytes_sent;
+	ti->tcpi_bytes_retrans = tp->cnt.bytes_retrans;
+	ti->tcpi_dsack_dups = tp->cnt.dsack_dups;
+	ti->tcpi_rcv_ooopack = tp->cnt.rcv_ooopack;
+	ti->tcpi_snd_wnd = tp->snd_wnd;
+	ti->tcpi_rcv_wnd = tp->rcv_wnd;
+	ti->tcpi_total_rto = tp->total_rto;
+}
+
 int vtcp_get_info(struct vtcp_stack *st, int s, struct vtcp_info *ti)
 {
 	struct tcb *tp = sock_get(st, s);
@@ -702,6 +739,7 @@ int vtcp_get_info(struct vtcp_stack *st, int s, struct vtcp_info *ti)
 	ti->tcpi_reordering = tp->reordering;
 	ti->tcpi_rcv_space = tp->rcv_wnd_cap;
 	ti->tcpi_total_retrans = tp->total_retrans;
+	info_counts(tp, ti);
 	return 0;
 }
 

@@ -27,6 +27,24 @@ static size_t align8(size_t n)
 	return (n + 7) & ~(size_t)7;
 }
 
+void vtcp_set_sysctls(struct vtcp_stack *st, const struct vtcp_config *cfg)
+{
+	st->cfg.wscale_space = cfg->wscale_space;
+	st->cfg.keepalive_time_s = or_default(cfg->keepalive_time_s, 7200);
+	st->cfg.keepalive_intvl_s = or_default(cfg->keepalive_intvl_s, 75);
+	st->cfg.keepalive_probes = or_default(cfg->keepalive_probes, 9);
+	st->cfg.syn_retries = or_default(cfg->syn_retries, 6);
+	st->cfg.synack_retries = or_default(cfg->synack_retries, 5);
+	st->cfg.retries2 = or_default(cfg->retries2, 15);
+	st->cfg.fin_timeout_s = or_default(cfg->fin_timeout_s, 60);
+	st->cfg.orphan_retries = cfg->orphan_retries;
+	st->cfg.no_sack = cfg->no_sack;
+	st->cfg.no_timestamps = cfg->no_timestamps;
+	st->cfg.no_window_scaling = cfg->no_window_scaling;
+	st->cfg.ecn = cfg->ecn;
+	st->cfg.ipv6_dual_stack = cfg->ipv6_dual_stack;
+}
+
 struct vtcp_stack *vtcp_stack_create(const struct vtcp_config *cfg)
 {
 	struct vtcp_stack *st;
@@ -64,13 +82,7 @@ struct vtcp_stack *vtcp_stack_create(const struct vtcp_config *cfg)
 	st->mem_len = total;
 	mem += align8(sizeof(*st));
 	st->cfg = *cfg;
-	st->cfg.keepalive_time_s = or_default(cfg->keepalive_time_s, 7200);
-	st->cfg.keepalive_intvl_s = or_default(cfg->keepalive_intvl_s, 75);
-	st->cfg.keepalive_probes = or_default(cfg->keepalive_probes, 9);
-	st->cfg.syn_retries = or_default(cfg->syn_retries, 6);
-	st->cfg.synack_retries = or_default(cfg->synack_retries, 5);
-	st->cfg.retries2 = or_default(cfg->retries2, 15);
-	st->cfg.fin_timeout_s = or_default(cfg->fin_timeout_s, 60);
+	vtcp_set_sysctls(st, cfg);
 	st->default_cc = cc_find(cfg->congestion_control ? cfg->congestion_control : "cubic");
 	if (!st->default_cc) {
 		munmap(st->mem, total);

@@ -165,6 +165,7 @@ static void syn_timeout(struct vtcp_stack *st, struct tcb *tp)
 	tp->retransmits++;
 	tp->backoff++;
 	tp->total_retrans++;
+	tp->total_rto++;
 	tp->snd_nxt = tp->iss;
 	/* a retransmitted SYN gives no RTT sample (Karn) and no ECN (RFC 3168 6.1.1.1) */
 	tp->ecn_want = false;
@@ -209,6 +210,7 @@ static void rto_fire(struct vtcp_stack *st, struct tcb *tp)
 		return;
 	}
 	cc_enter_loss(tp, st->now);
+	tp->total_rto++;
 	tp->backoff = (uint8_t)MIN(tp->backoff + 1, 30);
 	tp->retransmits++;
 	tp->tlp_out = false;

@@ -1052,7 +1052,7 @@ VELO_EXPORT int getsockopt(int fd, int level, int name, void *v, socklen_t *l)
 	int r;
 
 	if (vs) {
-		bool done = velo_wire_vs_getsockopt(vs, level, name, v, l, &r);
+		bool done = velo_wire_vs_getsockopt(vs, fd, level, name, v, l, &r);
 
 		velo_vs_put(vs);
 		if (done)

@@ -278,8 +278,8 @@ bool velo_wire_vs_busy(struct vsock *vs);
 int velo_wire_vs_name(struct vsock *vs, bool peer, struct sockaddr *a, socklen_t *l);
 /* SIOCINQ (FIONREAD), SIOCOUTQ, SIOCOUTQNSD of a wire connection, into *v. */
 int velo_wire_vs_queue_ioctl(struct vsock *vs, unsigned long req, int *v);
-bool velo_wire_vs_getsockopt(struct vsock *vs, int level, int name, void *v, socklen_t *l,
-			     int *ret);
+bool velo_wire_vs_getsockopt(struct vsock *vs, int fd, int level, int name, void *v,
+			     socklen_t *l, int *ret);
 /* The app changed an option of the kernel socket: mirror it to the engine. */
 void velo_wire_vs_sockopt_changed(struct vsock *vs, int fd, int level, int name);
 void velo_wire_vs_set_nonblock(struct vsock *vs, bool nb);

@@ -670,9 +670,29 @@ int velo_wire_vs_queue_ioctl(struct vsock *vs, unsigned long req, int *v)
 	return 0;
 }
 
-static void fill_tcp_info(const struct vtcp_info *v, struct tcp_info *t)
+/*
+ * Linux's struct tcp_info up to 6.7 (uapi linux/tcp.h); glibc's, the
+ * first member, stops at tcpi_total_retrans. A kernel's getsockopt()
+ * copies min(optlen, its own size): a later kernel's extra fields read 0.
+ */
+struct linux_tcp_info {
+	struct tcp_info base;
+	uint64_t pacing_rate, max_pacing_rate, bytes_acked, bytes_received;
+	uint32_t segs_out, segs_in, notsent_bytes, min_rtt, data_segs_in, data_segs_out;
+	uint64_t delivery_rate, busy_time, rwnd_limited, sndbuf_limited;
+	uint32_t delivered, delivered_ce;
+	uint64_t bytes_sent, bytes_retrans;
+	uint32_t dsack_dups, reord_seen, rcv_ooopack, snd_wnd, rcv_wnd, rehash;
+	uint16_t total_rto, total_rto_recoveries;
+	uint32_t total_rto_time;
+	uint8_t later[256];
+};
+
+static void fill_tcp_info(const struct vtcp_info *v, struct linux_tcp_info *li)
 {
-	memset(t, 0, sizeof(*t));
+	struct tcp_info *t = &li->base;
+
+	memset(li, 0, sizeof(*li));
 	/* Linux hands TIME_WAIT to a mini-socket: the application's is CLOSE */
 	t->tcpi_state = v->tcpi_state == TCP_TIME_WAIT ? TCP_CLOSE : v->tcpi_state;
 	t->tcpi_ca_state = v->tcpi_ca_state;
@@ -706,11 +726,56 @@ static void fill_tcp_info(const struct vtcp_info *v, struct tcp_info *t)
 	t->tcpi_rcv_rtt = v->tcpi_rcv_rtt;
 	t->tcpi_rcv_space = v->tcpi_rcv_space;
 	t->tcpi_total_retrans = v->tcpi_total_retrans;
+	li->pacing_rate = v->tcpi_pacing_rate;
+	li->max_pacing_rate = v->tcpi_max_pacing_rate;
+	li->bytes_acked = v->tcpi_bytes_acked;
+	li->bytes_received = v->tcpi_bytes_received;
+	li->segs_out = v->tcpi_segs_out;
+	li->segs_in = v->tcpi_segs_in;
+	li->notsent_bytes = v->tcpi_notsent_bytes;
+	li->min_rtt = v->tcpi_min_rtt;
+	li->data_segs_in = v->tcpi_data_segs_in;
+	li->data_segs_out = v->tcpi_data_segs_out;
+	li->delivery_rate = v->tcpi_delivery_rate;
+	li->busy_time = v->tcpi_busy_time;
+	li->rwnd_limited = v->tcpi_rwnd_limited;
+	li->sndbuf_limited = v->tcpi_sndbuf_limited;
+	li->delivered = v->tcpi_delivered;
+	li->delivered_ce = v->tcpi_delivered_ce;
+	li->bytes_sent = v->tcpi_bytes_sent;
+	li->bytes_retrans = v->tcpi_bytes_retrans;
+	li->dsack_dups = v->tcpi_dsack_dups;
+	li->reord_seen = v->tcpi_reord_seen;
+	li->rcv_ooopack = v->tcpi_rcv_ooopack;
+	li->snd_wnd = v->tcpi_snd_wnd;
+	li->rcv_wnd = v->tcpi_rcv_wnd;
+	li->rehash = v->tcpi_rehash;
+	li->total_rto = v->tcpi_total_rto;
+	li->total_rto_recoveries = v->tcpi_total_rto_recoveries;
+	li->total_rto_time = v->tcpi_total_rto_time;
+}
+
+/*
+ * How many bytes of struct tcp_info this kernel gives, asked once of the
+ * socket's own kernel file (closed sockets answer too).
+ */
+static socklen_t kernel_tcp_info_len(int fd)
+{
+	static _Atomic socklen_t len;
+	struct linux_tcp_info probe;
+	socklen_t l = sizeof(probe);
+
+	if (!atomic_load(&len)) {
+		if (REAL(getsockopt)(fd, IPPROTO_TCP, TCP_INFO, &probe, &l) < 0)
+			l = sizeof(struct tcp_info);
+		atomic_store(&len, l);
+	}
+	return atomic_load(&len);
 }
 
 /* true when the engine answers (*ret set), false: the kernel socket does. */
-bool velo_wire_vs_getsockopt(struct vsock *vs, int level, int name, void *v, socklen_t *l,
-			     int *ret)
+bool velo_wire_vs_getsockopt(struct vsock *vs, int fd, int level, int name, void *v,
+			     socklen_t *l, int *ret)
 {
 	int i = mirrored_opt(level, name), val = 0;
 
@@ -719,13 +784,14 @@ bool velo_wire_vs_getsockopt(struct vsock *vs, int level, int name, void *v, soc
 	if (level == SOL_SOCKET && name == SO_ERROR) {
 		val = velo_wire_sock_error(vs->wst, vs->ws);
 	} else if (level == IPPROTO_TCP && name == TCP_INFO) {
+		socklen_t klen = kernel_tcp_info_len(fd);
+		struct linux_tcp_info ti;
 		struct vtcp_info vi;
-		struct tcp_info ti;
 
 		if (velo_wire_get_info(vs->wst, vs->ws, &vi))
 			return false;
 		fill_tcp_info(&vi, &ti);
-		*l = *l < sizeof(ti) ? *l : (socklen_t)sizeof(ti);
+		*l = *l < klen ? *l : klen;
 		memcpy(v, &ti, *l);
 		*ret = 0;
 		return true;

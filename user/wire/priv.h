@@ -165,6 +165,7 @@ struct velo_wire_stack {
 	bool stop;
 	uint64_t sleep_until;		/* the progress thread's current timeout, ns */
 	uint64_t linger_ns;		/* how long a closed connection may live on */
+	uint64_t sysctls_read_ns;	/* when the engine's sysctl copy was read */
 	struct wire_sock *socks;	/* by wire handle */
 	int *wire_of;			/* engine handle -> wire handle, or -1 */
 	struct wire_hold *holds;
@@ -196,6 +197,7 @@ int wire_hold_get(struct velo_wire_stack *st, const struct velo_xsk_flow *flow, 
 		  struct wire_hold **out);
 void wire_hold_put(struct velo_wire_stack *st, struct wire_hold *h, uint64_t linger_ns);
 void wire_holds_expire(struct velo_wire_stack *st, bool all);
+void wire_sysctls_refresh(struct velo_wire_stack *st);
 
 /* keeper.c: port reservations (handles: -1 none); keeper lock only. */
 int wire_port_reserve(const struct sockaddr *a, uint16_t *port);

@@ -442,6 +442,7 @@ static int listen_locked(struct velo_wire_stack *st, int s, int backlog)
 	struct wire_sock *ws = &st->socks[s];
 	int err = 0;
 
+	wire_sysctls_refresh(st);
 	if (!ws->bound)
 		err = bind_any(st, s, ws->family);
 	if (!err)
@@ -537,6 +538,7 @@ static int connect_locked(struct velo_wire_stack *st, int s, const struct sockad
 	}
 	if (len < sizeof(sa_family_t) || len < sa_len(a->sa_family))
 		return -EINVAL;
+	wire_sysctls_refresh(st);
 	if (!ws->bound && st->cfg.shared.initial) {
 		err = wire_pool_connect(st, s, a, len);
 		if (err == -EINPROGRESS)
@@ -877,6 +879,7 @@ int velo_wire_get_info(struct velo_wire_stack *st, int s, struct vtcp_info *ti)
 
 	if (err)
 		return err;
+	wire_progress(st); /* its times are ages: the engine's clock must be now */
 	err = vtcp_get_info(st->eng, st->socks[s].eng, ti);
 	pthread_mutex_unlock(&st->lock);
 	return err;

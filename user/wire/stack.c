@@ -109,20 +109,12 @@ static void on_event(void *ctx, int eng, unsigned int events)
 		wire_sock_changed(st, st->wire_of[eng]);
 }
 
-static void engine_config(struct velo_wire_stack *st, const struct velo_link *link,
-			  struct vtcp_config *c)
+/* The engine settings that are Linux sysctls, as the host has them now. */
+static void read_sysctls(struct vtcp_config *c)
 {
-	uint32_t rmem = sysctl_u32("ipv4/tcp_rmem", 2), wmem = sysctl_u32("ipv4/tcp_wmem", 2);
-	uint32_t rmem_max = sysctl_u32("core/rmem_max", 0);
+	uint32_t rmem = sysctl_u32("ipv4/tcp_rmem", 2), rmem_max = sysctl_u32("core/rmem_max", 0);
 
-	memset(c, 0, sizeof(*c));
-	c->max_sockets = st->cfg.max_sockets;
-	c->rcvbuf_max = rmem && rmem < st->cfg.buf_max ? rmem : st->cfg.buf_max;
 	c->wscale_space = rmem > rmem_max ? rmem : rmem_max;
-	c->sndbuf_max = wmem && wmem < st->cfg.buf_max ? wmem : st->cfg.buf_max;
-	memcpy(c->mac, link->mac, 6);
-	c->ifindex = (uint32_t)link->ifindex;
-	c->mtu = link->mtu;
 	c->keepalive_time_s = sysctl_u32("ipv4/tcp_keepalive_time", 0);
 	c->keepalive_intvl_s = sysctl_u32("ipv4/tcp_keepalive_intvl", 0);
 	c->keepalive_probes = sysctl_u32("ipv4/tcp_keepalive_probes", 0);
@@ -134,12 +126,49 @@ static void engine_config(struct velo_wire_stack *st, const struct velo_link *li
 	c->no_timestamps = !sysctl_u32("ipv4/tcp_timestamps", 0);
 	c->no_window_scaling = !sysctl_u32("ipv4/tcp_window_scaling", 0);
 	c->ecn = sysctl_u32("ipv4/tcp_ecn", 0) == 1;
+}
+
+static void engine_config(struct velo_wire_stack *st, const struct velo_link *link,
+			  struct vtcp_config *c)
+{
+	uint32_t rmem = sysctl_u32("ipv4/tcp_rmem", 2), wmem = sysctl_u32("ipv4/tcp_wmem", 2);
+
+	memset(c, 0, sizeof(*c));
+	c->max_sockets = st->cfg.max_sockets;
+	c->rcvbuf_max = rmem && rmem < st->cfg.buf_max ? rmem : st->cfg.buf_max;
+	c->sndbuf_max = wmem && wmem < st->cfg.buf_max ? wmem : st->cfg.buf_max;
+	memcpy(c->mac, link->mac, 6);
+	c->ifindex = (uint32_t)link->ifindex;
+	c->mtu = link->mtu;
+	read_sysctls(c);
+	st->sysctls_read_ns = wire_now();
 	c->route = wire_route;
 	c->route_ctx = st;
 	c->on_event = on_event;
 	c->event_ctx = st;
 	/* FIN_WAIT_2 (fin_timeout) then TIME_WAIT (60 s), with a margin */
 	st->linger_ns = ((uint64_t)(c->fin_timeout_s ? c->fin_timeout_s : 60) + 65) * 1000000000u;
+}
+
+/*
+ * Linux reads its TCP sysctls as connections open and timers run; the
+ * engine's copy is read again before a connect() or listen(), and once a
+ * second by the progress thread. At most once a millisecond: a
+ * connect-and-close loop pays a dozen file reads per millisecond, not per
+ * connection, and a sysctl written by another program (a process start
+ * away) is always seen. Called with st->lock held.
+ */
+void wire_sysctls_refresh(struct velo_wire_stack *st)
+{
+	struct vtcp_config c;
+	uint64_t now = wire_now();
+
+	if (now - st->sysctls_read_ns < 1000000u)
+		return;
+	st->sysctls_read_ns = now;
+	memset(&c, 0, sizeof(c));
+	read_sysctls(&c);
+	vtcp_set_sysctls(st->eng, &c);
 }
 
 /*
@@ -620,6 +649,7 @@ static void *progress_main(void *arg)
 		st->stats.wakeups++;
 		if (wire_now() >= next_expire) {
 			wire_holds_expire(st, false);
+			wire_sysctls_refresh(st);
 			next_expire = wire_now() + EXPIRE_PERIOD_NS;
 		}
 		deadline = vtcp_next_deadline(st->eng);
