@@ -120,9 +120,16 @@ static int run(const struct es_step *steps, const struct vtcp_config *cfg)
 
 /* The n-th 1000-byte segment (from 0) at t ms, not pushed. */
 #define SEGMENT(t, n) OUT(t, F_ACK, 1 + 1000 * (n), 1, ANY, 1000, NULL)
-/* Six 1000-byte segments at t ms, the first at relative sequence 1. */
+/* The same, ending a GSO packet: Linux marks those PSH. */
+#define SEGMENT_PSH(t, n) OUT(t, F_PSH | F_ACK, 1 + 1000 * (n), 1, ANY, 1000, NULL)
+/*
+ * Six 1000-byte segments at t ms, the first at relative sequence 1, into
+ * a window of about 6000: Linux's GSO packets are half the window, three
+ * segments (tcp_xmit_size_goal()), each ending in PSH.
+ */
 #define SIX_SEGMENTS(t) \
-	SEGMENT(t, 0), SEGMENT(t, 1), SEGMENT(t, 2), SEGMENT(t, 3), SEGMENT(t, 4), SEGMENT(t, 5)
+	SEGMENT(t, 0), SEGMENT(t, 1), SEGMENT_PSH(t, 2), SEGMENT(t, 3), SEGMENT(t, 4), \
+	SEGMENT_PSH(t, 5)
 
 /* RFC 6298: RTO 200 ms floor, doubling: 200, 600, 1400, 3000 ms. */
 static int rto_backoff(void)
@@ -174,8 +181,10 @@ static int tlp_probe(void)
 }
 
 /* Ten 1000-byte segments at t ms from relative sequence 1, none pushed. */
-#define TEN_SEGMENTS(t) \
-	SIX_SEGMENTS(t), SEGMENT(t, 6), SEGMENT(t, 7), SEGMENT(t, 8), SEGMENT(t, 9)
+/* The initial cwnd into a 64 KB window: one GSO packet, its end pushed. */
+#define TEN_SEGMENTS(t)                                                                 \
+	SEGMENT(t, 0), SEGMENT(t, 1), SEGMENT(t, 2), SEGMENT(t, 3), SEGMENT(t, 4),       \
+	SEGMENT(t, 5), SEGMENT(t, 6), SEGMENT(t, 7), SEGMENT(t, 8), SEGMENT_PSH(t, 9)
 
 /*
  * RFC 8985 7.3: with unsent data the probe is the next new segment, and it
@@ -430,7 +439,7 @@ static int cork_and_more(void)
 		NONE(100),
 		CALL(100, send_2000), /* full segments go even when corked */
 		OUT(100, F_ACK, 1, 1, ANY, 1000, NULL),
-		OUT(100, F_ACK, 1001, 1, ANY, 1000, NULL),
+		OUT(100, F_PSH | F_ACK, 1001, 1, ANY, 1000, NULL), /* a GSO packet's end */
 		NONE(150),
 		CALL(150, cork_off),
 		OUT(150, F_PSH | F_ACK, 2001, 1, ANY, 10, NULL),
@@ -483,7 +492,7 @@ static int window_scaling(void)
 		/* more than the window is queued; segments flow as it opens */
 		IN(3, F_ACK, 1, 2001, 50, 0, NULL),
 		OUT(3, F_ACK, 6001, 1, ANY, 1000, NULL),
-		OUT(3, F_ACK, 7001, 1, ANY, 1000, NULL),
+		OUT(3, F_PSH | F_ACK, 7001, 1, ANY, 1000, NULL), /* the window ends a GSO packet */
 		NONE(4),
 		END,
 	};
@@ -665,10 +674,11 @@ static int reordering_tracked(void)
 		IN(10, F_ACK, 1, 1, 65535, 0, NULL), /* RTT 10 ms: RACK waits 2.5 ms more */
 		CALL(10, do_accept),
 		CALL(20, send_5000),
+		/* GSO packets of two: 1 ms at the pacing rate (tcp_tso_autosize()) */
 		OUT(20, F_ACK, 1, 1, ANY, 1000, NULL),
-		OUT(20, F_ACK, 1001, 1, ANY, 1000, NULL),
+		OUT(20, F_PSH | F_ACK, 1001, 1, ANY, 1000, NULL),
 		OUT(20, F_ACK, 2001, 1, ANY, 1000, NULL),
-		OUT(20, F_ACK, 3001, 1, ANY, 1000, NULL),
+		OUT(20, F_PSH | F_ACK, 3001, 1, ANY, 1000, NULL),
 		OUT(20, F_PSH | F_ACK, 4001, 1, ANY, 1000, NULL),
 		IN(21, F_ACK, 1, 1, 65535, 0, "sack=3001-5001"),
 		NONE(22),

@@ -122,8 +122,12 @@ void cc_on_ack(struct tcb *tp, uint32_t acked, uint64_t now)
 {
 	if (tp->ca_state == CA_RECOVERY || tp->ca_state == CA_CWR)
 		return;
-	/* grow only when the window is the limit (RFC 7661 spirit, as Linux) */
-	if (sb_in_flight(tp) + acked < tp->cwnd && tp->cwnd >= tp->ssthresh)
+	/*
+	 * Grow only a window that is used (RFC 7661 spirit), as Linux's
+	 * tcp_is_cwnd_limited(): filled in this window, or in slow start
+	 * less than twice the fullest flight.
+	 */
+	if (!tp->cwnd_limited && !(tp->cwnd < tp->ssthresh && tp->cwnd < 2 * tp->max_packets_out))
 		return;
 	tp->cc->cong_avoid(tp, acked, now);
 	tp->cwnd = MIN(tp->cwnd, 1u << 20);

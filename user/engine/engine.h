@@ -71,7 +71,7 @@ struct vtcp_config {
 	int no_sack;		     /* !net.ipv4.tcp_sack */
 	int no_timestamps;	     /* !net.ipv4.tcp_timestamps */
 	int no_window_scaling;	     /* !net.ipv4.tcp_window_scaling */
-	int ecn;		     /* net.ipv4.tcp_ecn: 1 request+accept, 0 never */
+	int ecn;		     /* net.ipv4.tcp_ecn: 1 request+accept, 2 accept (Linux's default), 0 never */
 	const char *congestion_control; /* "cubic" (default) or "reno" */
 	vtcp_route_fn route;	     /* NULL: every destination on-link */
 	void *route_ctx;

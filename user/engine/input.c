@@ -134,7 +134,8 @@ static void listen_input(struct vtcp_stack *st, struct tcb *lp,
 	tp->rcvbuf = lp->rcvbuf;
 	tp->rcvbuf_locked = lp->rcvbuf_locked;
 	tp->cc = lp->cc;
-	tp->ecn_want = lp->ecn_want;
+	/* tcp_ecn 1 and 2 both answer a peer's ECN-setup SYN */
+	tp->ecn_want = lp->ecn_set ? lp->ecn_want : st->cfg.ecn != 0;
 	tp->linger_on = lp->linger_on;
 	tp->linger_s = lp->linger_s;
 	tp->flowlabel = lp->flowlabel;

@@ -105,6 +105,7 @@ struct txseg {
 #define SEG_RETRANS 0x04 /* retransmitted since marked lost */
 #define SEG_EVER_RT 0x08 /* ever retransmitted: Karn */
 #define SEG_FIN	    0x10
+#define SEG_PSH	    0x20 /* sent with PSH: resent so, as Linux's skb keeps the flag */
 
 struct seq_range {
 	uint32_t start, end;
@@ -219,6 +220,10 @@ struct tcb {
 	/* congestion control */
 	const struct cc_ops *cc;
 	uint32_t cwnd, ssthresh, cwnd_cnt, prior_cwnd;
+	/* Linux's tcp_cwnd_validate() record: may ACKs grow cwnd? */
+	bool cwnd_limited;	    /* the flight filled cwnd in this window */
+	uint32_t max_packets_out;   /* else the fullest flight in it */
+	uint32_t cwnd_usage_seq;    /* the window ends when this is acked */
 	uint8_t ca_state;
 	uint32_t recover, dupacks;
 	uint32_t reno_sacked; /* dupacks counted as SACKs without SACK */
@@ -246,6 +251,7 @@ struct tcb {
 
 	/* options */
 	bool nodelay, cork, more, keepalive, ecn_want, reuseaddr;
+	bool ecn_set;		/* VTCP_ECN chose ecn_want, not net.ipv4.tcp_ecn */
 	uint32_t keepidle_s, keepintvl_s, keepcnt;
 	uint32_t user_timeout_ms;
 	bool linger_on;
@@ -425,9 +431,18 @@ uint32_t tcp_acceptable_seq(const struct tcb *tp);
 void tcp_send_ctl(struct vtcp_stack *st, struct tcb *tp, uint8_t flags,
 		  uint32_t seq);
 void tcp_send_syn(struct vtcp_stack *st, struct tcb *tp);
-/* Sends [seq, end) of the send queue (a FIN when end covers it). */
-void tcp_send_range(struct vtcp_stack *st, struct tcb *tp, uint32_t seq,
-		    uint32_t end, bool retrans);
+#define SEND_RETRANS 1u /* a retransmission: no ECT, not new data */
+#define SEND_PUSH    2u /* PSH: the last segment of a GSO packet, or a loss probe */
+/*
+ * Sends [seq, end) of the send queue (a FIN when end covers it); how:
+ * SEND_*. Returns the TCP flags sent.
+ */
+uint8_t tcp_send_range(struct vtcp_stack *st, struct tcb *tp, uint32_t seq,
+		       uint32_t end, unsigned int how);
+/* SEND_RETRANS, with SEND_PUSH when the segment first went with PSH. */
+unsigned int tcp_resend_how(const struct txseg *s);
+/* Linux's sk_pacing_rate for the connection, bytes per second. */
+uint64_t tcp_pacing_rate(const struct tcb *tp);
 /* RST (or RST|ACK) for a segment that has no connection. */
 void tcp_reply_rst(struct vtcp_stack *st, const struct ip_meta *m,
 		   uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,

@@ -249,9 +249,15 @@ void tcp_send_syn(struct vtcp_stack *st, struct tcb *tp)
 	tp->snd_nxt = tp->iss + 1;
 }
 
-void tcp_send_range(struct vtcp_stack *st, struct tcb *tp, uint32_t seq,
-		    uint32_t end, bool retrans)
+unsigned int tcp_resend_how(const struct txseg *s)
 {
+	return SEND_RETRANS | (s->flags & SEG_PSH ? SEND_PUSH : 0);
+}
+
+uint8_t tcp_send_range(struct vtcp_stack *st, struct tcb *tp, uint32_t seq,
+		       uint32_t end, unsigned int how)
+{
+	bool retrans = how & SEND_RETRANS;
 	uint8_t flags = TH_ACK, tos = 0;
 	uint32_t len = end - seq;
 
@@ -260,17 +266,7 @@ void tcp_send_range(struct vtcp_stack *st, struct tcb *tp, uint32_t seq,
 		len--;
 	}
 	/* PSH where the queued data ends, as Linux marks the tail of a write */
-	if (len && seq + len == tp->sndq_seq + tp->sndq.len)
-		flags |= TH_PSH;
-	/*
-	 * A loss probe of new data exists to draw an ACK (RFC 8985 7.3), but a
-	 * delayed-ACK receiver holds the ACK of one full segment: Linux's waits
-	 * up to 40 ms (its delayed-ACK floor) unless the segment carries PSH,
-	 * which makes it ACK as soon as its reader has taken the data
-	 * (tcp_measure_rcv_mss(): ICSK_ACK_PUSHED). After a lost ACK with a
-	 * small window, that wait stalled the connection.
-	 */
-	if (len && !retrans && tp->tlp_force)
+	if (len && (seq + len == tp->sndq_seq + tp->sndq.len || (how & SEND_PUSH)))
 		flags |= TH_PSH;
 	/* RFC 3168 6.1.5: ECT only on new data; CWR once after a reduction */
 	if (tp->ecn_ok && len && !retrans) {
@@ -289,6 +285,7 @@ void tcp_send_range(struct vtcp_stack *st, struct tcb *tp, uint32_t seq,
 			tp->pingpong = true;
 		tp->last_data_snd_ns = st->now;
 	}
+	return flags;
 }
 
 static uint32_t unsent_bytes(const struct tcb *tp)
@@ -313,7 +310,7 @@ static void send_retransmissions(struct vtcp_stack *st, struct tcb *tp)
 		for (uint32_t seq = s->seq, mss = tcp_current_mss(tp); seq != s->end;) {
 			uint32_t end = s->end - seq > mss ? seq + mss : s->end;
 
-			tcp_send_range(st, tp, seq, end, true);
+			tcp_send_range(st, tp, seq, end, end == s->end ? tcp_resend_how(s) : SEND_RETRANS);
 			seq = end;
 		}
 		sb_mark_retrans(tp, s, st->now);
@@ -321,9 +318,86 @@ static void send_retransmissions(struct vtcp_stack *st, struct tcb *tp)
 	}
 }
 
+/* Linux's GSO limit, gso_max_size: 64 KB (no BIG TCP). */
+#define GSO_MAX_BYTES 65536u
+
+/*
+ * Linux's tcp_update_pacing_rate(): cwnd segments per smoothed RTT, at
+ * 200% in slow start and 120% after (tcp_pacing_ss_ratio, _ca_ratio).
+ */
+uint64_t tcp_pacing_rate(const struct tcb *tp)
+{
+	uint64_t rate = (uint64_t)tp->mss * 10000u * MAX(tp->cwnd, tp->packets_out);
+
+	rate *= tp->cwnd < tp->ssthresh / 2 ? 200u : 120u;
+	return tp->srtt_us ? rate / tp->srtt_us : rate;
+}
+
+/*
+ * How many segments Linux sends as one GSO packet: tcp_tso_autosize()
+ * (a millisecond of the pacing rate, more on short paths:
+ * tcp_tso_rtt_log 9; at least tcp_min_tso_segs 2), within
+ * tcp_xmit_size_goal()'s half of the largest window the peer offered.
+ */
+static uint32_t gso_segs(const struct tcb *tp, uint32_t mss)
+{
+	uint64_t bytes = tcp_pacing_rate(tp) >> 10;
+	uint32_t half = tp->max_snd_wnd > TCP_MSS_DEFAULT ? tp->max_snd_wnd / 2 : tp->max_snd_wnd;
+	uint32_t goal = MIN(GSO_MAX_BYTES, half ? half : GSO_MAX_BYTES) / mss;
+
+	if (tp->min_rtt_us && tp->min_rtt_us >> 9 < 32)
+		bytes += GSO_MAX_BYTES >> (tp->min_rtt_us >> 9);
+	bytes = MIN(bytes, GSO_MAX_BYTES);
+	return MIN(MAX((uint32_t)(bytes / mss), 2u), MAX(goal, 1u));
+}
+
+/*
+ * New data leaves in Linux's GSO packets: Linux marks every packet of
+ * more than one segment PSH (tcp_transmit_skb(), for the receiver's GRO
+ * flush), and segmentation leaves the flag on its last segment. Each
+ * segment is held until the next one shows whether it ended a packet.
+ */
+struct gso_batch {
+	uint32_t seq, end; /* the held segment; seq == end: none */
+	uint32_t segs, max;
+	bool probe;	   /* the held segment is a loss probe: PSH draws its ACK */
+};
+
+static void batch_flush(struct vtcp_stack *st, struct tcb *tp, struct gso_batch *b)
+{
+	if (b->seq == b->end)
+		return;
+	/* the held segment is the newest record */
+	if (tcp_send_range(st, tp, b->seq, b->end, b->segs > 1 || b->probe ? SEND_PUSH : 0) & TH_PSH)
+		sb_seg(tp, tp->seg_cnt - 1)->flags |= SEG_PSH;
+	b->seq = b->end;
+	b->segs = 0;
+}
+
+static void batch_add(struct vtcp_stack *st, struct tcb *tp, struct gso_batch *b,
+		      uint32_t seq, uint32_t end)
+{
+	if (b->seq != b->end) /* not the last of its packet */
+		tcp_send_range(st, tp, b->seq, b->end, 0);
+	b->seq = seq;
+	b->end = end;
+	/*
+	 * A loss probe of new data exists to draw an ACK (RFC 8985 7.3), but a
+	 * delayed-ACK receiver holds the ACK of one full segment: Linux's waits
+	 * up to 40 ms (its delayed-ACK floor) unless the segment carries PSH,
+	 * which makes it ACK as soon as its reader has taken the data
+	 * (tcp_measure_rcv_mss(): ICSK_ACK_PUSHED). After a lost ACK with a
+	 * small window, that wait stalled the connection.
+	 */
+	b->probe = tp->tlp_force;
+	if (++b->segs == b->max)
+		batch_flush(st, tp, b);
+}
+
 /* Sends new data; returns true when something left. */
 static bool send_new_data(struct vtcp_stack *st, struct tcb *tp)
 {
+	struct gso_batch batch = { .max = gso_segs(tp, tcp_current_mss(tp)) };
 	bool sent = false;
 
 	for (;;) {
@@ -371,7 +445,7 @@ static bool send_new_data(struct vtcp_stack *st, struct tcb *tp)
 			s->flags |= SEG_FIN;
 		if (!tp->retrans_stamp)
 			tp->retrans_stamp = st->now;
-		tcp_send_range(st, tp, tp->snd_nxt, tp->snd_nxt + len + fin, false);
+		batch_add(st, tp, &batch, tp->snd_nxt, tp->snd_nxt + len + fin);
 		tp->snd_nxt += len + fin;
 		if (len < tp->mss)
 			tp->snd_sml = tp->snd_nxt;
@@ -381,7 +455,27 @@ static bool send_new_data(struct vtcp_stack *st, struct tcb *tp)
 		if (tp->t_rtx == NO_DEADLINE || tp->rtx_kind != RTX_RTO)
 			tcp_arm_rtx(st, tp);
 	}
+	batch_flush(st, tp, &batch);
 	return sent;
+}
+
+/*
+ * Linux's tcp_cwnd_validate(), after each sending pass: whether the flight
+ * filled cwnd during the current window of data, or else its fullest
+ * flight, decides whether that window's ACKs may grow cwnd.
+ */
+static void cwnd_validate(struct tcb *tp, bool sent)
+{
+	bool limited = sb_in_flight(tp) >= tp->cwnd;
+
+	if (!sent && !limited)
+		return;
+	if (!SEQ_LT(tp->snd_una, tp->cwnd_usage_seq) || limited ||
+	    (!tp->cwnd_limited && tp->packets_out > tp->max_packets_out)) {
+		tp->cwnd_limited = limited;
+		tp->max_packets_out = tp->packets_out;
+		tp->cwnd_usage_seq = tp->snd_nxt;
+	}
 }
 
 void tcp_output(struct vtcp_stack *st, struct tcb *tp)
@@ -407,6 +501,7 @@ void tcp_output(struct vtcp_stack *st, struct tcb *tp)
 	case VTCP_LAST_ACK:
 		send_retransmissions(st, tp);
 		sent = send_new_data(st, tp);
+		cwnd_validate(tp, sent);
 		break;
 	default:
 		break;

@@ -92,7 +92,7 @@ void tlp_fire(struct vtcp_stack *st, struct tcb *tp)
 	} else if (tp->seg_cnt) {
 		struct txseg *s = sb_seg(tp, tp->seg_cnt - 1);
 
-		tcp_send_range(st, tp, s->seq, s->end, true);
+		tcp_send_range(st, tp, s->seq, s->end, tcp_resend_how(s));
 		s->flags |= SEG_EVER_RT;
 		s->xmit_ns = st->now;
 		tp->total_retrans++;

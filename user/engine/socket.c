@@ -249,6 +249,8 @@ int vtcp_connect(struct vtcp_stack *st, int s, const struct sockaddr *a, socklen
 	tp->rcv_wscale = tp->ws_ok ? tcp_rcv_wscale(st, tp) : 0;
 	tp->sack_ok = !st->cfg.no_sack;
 	tp->ts_ok = !st->cfg.no_timestamps;
+	if (!tp->ecn_set)
+		tp->ecn_want = st->cfg.ecn == 1;
 	tcp_set_mss(tp, 65535);
 	tp->state = VTCP_SYN_SENT;
 	tcb_hash(st, tp);
@@ -562,6 +564,7 @@ int vtcp_setopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int val)
 		break;
 	case VTCP_ECN:
 		tp->ecn_want = val != 0;
+		tp->ecn_set = true;
 		break;
 	case VTCP_FLOWLABEL:
 		tp->flowlabel = (uint32_t)val & 0xfffff;
@@ -659,23 +662,11 @@ static uint32_t ms_ago(const struct vtcp_stack *st, uint64_t t)
 	return t ? (uint32_t)((st->now - t) / NS_PER_MS) : 0;
 }
 
-/*
- * Linux's tcp_update_pacing_rate(): cwnd segments per smoothed RTT, at
- * 200% in slow start and 120% after (tcp_pacing_ss_ratio, _ca_ratio).
- */
-static uint64_t pacing_rate(const struct tcb *tp)
-{
-	uint64_t rate = (uint64_t)tp->mss * 10000u * MAX(tp->cwnd, tp->packets_out);
-
-	rate *= tp->cwnd < tp->ssthresh / 2 ? 200u : 120u;
-	return tp->srtt_us ? rate / tp->srtt_us : rate;
-}
-
 static void info_counts(const struct tcb *tp, struct vtcp_info *ti)
 {
 	uint32_t sent = tp->snd_nxt - tp->sndq_seq;
 
-	ti->tcpi_pacing_rate = pacing_rate(tp);
+	ti->tcpi_pacing_rate = tcp_pacing_rate(tp);
 	ti->tcpi_max_pacing_rate = ~0ull;
 	ti->tcpi_bytes_acked = tp->cnt.bytes_acked;
 	ti->tcpi_bytes_received = tp->cnt.bytes_received;

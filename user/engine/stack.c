@@ -496,7 +496,7 @@ struct tcb *tcb_alloc(struct vtcp_stack *st)
 	tp->aq_head = tp->aq_tail = -1;
 	tp->t_rtx = tp->t_delack = tp->t_keep = tp->t_rack = NO_DEADLINE;
 	tp->cc = st->default_cc;
-	tp->ecn_want = st->cfg.ecn != 0;
+	tp->ecn_want = st->cfg.ecn == 1;
 	tp->keepidle_s = st->cfg.keepalive_time_s;
 	tp->keepintvl_s = st->cfg.keepalive_intvl_s;
 	tp->keepcnt = st->cfg.keepalive_probes;

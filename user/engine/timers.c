@@ -237,7 +237,7 @@ static void persist_fire(struct vtcp_stack *st, struct tcb *tp)
 		uint32_t len = MIN(MIN(room, unsent), (uint32_t)tp->mss);
 
 		sb_append(tp, tp->snd_nxt, tp->snd_nxt + len, st->now);
-		tcp_send_range(st, tp, tp->snd_nxt, tp->snd_nxt + len, false);
+		tcp_send_range(st, tp, tp->snd_nxt, tp->snd_nxt + len, 0);
 		tp->snd_nxt += len;
 		tcp_arm_rtx(st, tp);
 		return;

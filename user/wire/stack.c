@@ -113,6 +113,7 @@ static void on_event(void *ctx, int eng, unsigned int events)
 static void read_sysctls(struct vtcp_config *c)
 {
 	uint32_t rmem = sysctl_u32("ipv4/tcp_rmem", 2), rmem_max = sysctl_u32("core/rmem_max", 0);
+	uint32_t ecn = sysctl_u32("ipv4/tcp_ecn", 0);
 
 	c->wscale_space = rmem > rmem_max ? rmem : rmem_max;
 	c->keepalive_time_s = sysctl_u32("ipv4/tcp_keepalive_time", 0);
@@ -125,7 +126,8 @@ static void read_sysctls(struct vtcp_config *c)
 	c->no_sack = !sysctl_u32("ipv4/tcp_sack", 0);
 	c->no_timestamps = !sysctl_u32("ipv4/tcp_timestamps", 0);
 	c->no_window_scaling = !sysctl_u32("ipv4/tcp_window_scaling", 0);
-	c->ecn = sysctl_u32("ipv4/tcp_ecn", 0) == 1;
+	/* 3 and up ask for AccECN, which the engine lacks: RFC 3168 then */
+	c->ecn = ecn > 2 ? 1 : (int)ecn;
 }
 
 static void engine_config(struct velo_wire_stack *st, const struct velo_link *link,
