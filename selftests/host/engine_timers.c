@@ -534,6 +534,39 @@ static int window_update_rules(void)
 	return run(s, NULL);
 }
 
+/* tcp_info's chronographs, as Linux's: busy 130 ms, 100 of them on the window. */
+static int chrono_times(struct es *es)
+{
+	struct vtcp_info ti;
+
+	vtcp_get_info(es->st, es->sock, &ti);
+	if (ti.tcpi_busy_time != 130000 || ti.tcpi_rwnd_limited != 100000 ||
+	    ti.tcpi_sndbuf_limited) {
+		ktap_diag("busy %llu rwnd %llu sndbuf %llu us", (unsigned long long)ti.tcpi_busy_time,
+			  (unsigned long long)ti.tcpi_rwnd_limited,
+			  (unsigned long long)ti.tcpi_sndbuf_limited);
+		return 1;
+	}
+	return 0;
+}
+
+static int chrono_rwnd_limited(void)
+{
+	static const struct es_step s[] = {
+		ESTABLISH_WIN("mss=1000", 0),
+		CALL(0, send_100),
+		NONE(100),
+		IN(100, F_ACK, 1, 1, 1000, 0, NULL),
+		OUT(100, F_PSH | F_ACK, 1, 1, ANY, 100, NULL),
+		IN(130, F_ACK, 1, 101, 1000, 0, NULL),
+		NONE(200),
+		CALL(200, chrono_times),
+		END,
+	};
+
+	return run(s, NULL);
+}
+
 static int ecn_on(struct es *es)
 {
 	return vtcp_setopt(es->st, es->sock, VTCP_ECN, 1);
@@ -733,6 +766,7 @@ static const struct ktap_case cases[] = {
 	{ "cork_and_msg_more", cork_and_more, 0 },
 	{ "delayed_ack", delayed_ack, 0 },
 	{ "window_scaling_flow", window_scaling, 0 },
+	{ "chrono_rwnd_limited", chrono_rwnd_limited, 0 },
 	{ "window_update_rules", window_update_rules, 0 },
 	{ "ecn", ecn, 0 },
 	{ "mss_clamp_route_mtu", mss_clamp, 0 },

@@ -118,16 +118,21 @@ void cc_ecn_reduce(struct tcb *tp, uint64_t now)
 	tp->cwr_pending = true;
 }
 
+/*
+ * Linux's tcp_is_cwnd_limited(): the flight filled cwnd in this window of
+ * data, or in slow start it reached more than half of cwnd.
+ */
+bool tcp_cwnd_limited(const struct tcb *tp)
+{
+	return tp->cwnd_limited || (tp->cwnd < tp->ssthresh && tp->cwnd < 2 * tp->max_packets_out);
+}
+
 void cc_on_ack(struct tcb *tp, uint32_t acked, uint64_t now)
 {
 	if (tp->ca_state == CA_RECOVERY || tp->ca_state == CA_CWR)
 		return;
-	/*
-	 * Grow only a window that is used (RFC 7661 spirit), as Linux's
-	 * tcp_is_cwnd_limited(): filled in this window, or in slow start
-	 * less than twice the fullest flight.
-	 */
-	if (!tp->cwnd_limited && !(tp->cwnd < tp->ssthresh && tp->cwnd < 2 * tp->max_packets_out))
+	/* grow only a window that is used (RFC 7661 spirit) */
+	if (!tcp_cwnd_limited(tp))
 		return;
 	tp->cc->cong_avoid(tp, acked, now);
 	tp->cwnd = MIN(tp->cwnd, 1u << 20);

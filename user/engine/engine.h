@@ -189,9 +189,9 @@ struct vtcp_info {
 	uint32_t tcpi_data_segs_in;
 	uint32_t tcpi_data_segs_out;
 	uint64_t tcpi_delivery_rate;   /* not measured: 0 */
-	uint64_t tcpi_busy_time;       /* not measured: 0 */
-	uint64_t tcpi_rwnd_limited;    /* not measured: 0 */
-	uint64_t tcpi_sndbuf_limited;  /* not measured: 0 */
+	uint64_t tcpi_busy_time;       /* us with data to send */
+	uint64_t tcpi_rwnd_limited;    /* us of it held by the peer's window */
+	uint64_t tcpi_sndbuf_limited;  /* us of it held by the send buffer */
 	uint32_t tcpi_delivered;
 	uint32_t tcpi_delivered_ce;
 	uint64_t tcpi_bytes_sent;

@@ -462,6 +462,13 @@ static bool ack_input(struct vtcp_stack *st, struct tcb *tp, const struct seg *s
 			tp->sndq_seq += pop;
 		}
 		tp->snd_una = sg->ack;
+		/* tcp_clean_rtx_queue() and tcp_check_space() */
+		if (tp->snd_una == tp->snd_nxt)
+			tcp_chrono_stop(tp, st->now, CHRONO_BUSY);
+		if (tp->nospace && tcp_snd_writable(tp)) {
+			tp->nospace = false;
+			tcp_chrono_stop(tp, st->now, CHRONO_SNDBUF_LIMITED);
+		}
 		tp->soft_err = 0; /* something got through: forget ICMP complaints */
 		tp->backoff = 0;
 		tp->retransmits = 0;

@@ -210,6 +210,16 @@ struct tcb {
 	uint16_t total_rto;	/* RTOs that fired, tcpi_total_rto */
 	uint64_t retrans_stamp; /* first transmission of the oldest unacked data */
 
+	/*
+	 * Linux's tcp_chrono for tcp_info: time with data to send (busy),
+	 * and within it held back by the peer's window or by our send
+	 * buffer; one runs at a time, the later CHRONO_* winning.
+	 */
+	uint8_t chrono;		  /* CHRONO_*: the one running */
+	bool nospace;		  /* a send found the buffer full (SOCK_NOSPACE) */
+	uint64_t chrono_start_ns;
+	uint64_t chrono_ns[4];	  /* by CHRONO_*; [0] unused */
+
 	/* tcp_info's counters (RFC 4898 names), as Linux keeps them */
 	struct {
 		uint64_t bytes_sent, bytes_retrans, bytes_acked, bytes_received;
@@ -441,6 +451,13 @@ uint8_t tcp_send_range(struct vtcp_stack *st, struct tcb *tp, uint32_t seq,
 		       uint32_t end, unsigned int how);
 /* SEND_RETRANS, with SEND_PUSH when the segment first went with PSH. */
 unsigned int tcp_resend_how(const struct txseg *s);
+enum { CHRONO_NONE, CHRONO_BUSY, CHRONO_RWND_LIMITED, CHRONO_SNDBUF_LIMITED };
+/* Linux's tcp_chrono_start()/_stop() at @now (CHRONO_*). */
+void tcp_chrono_start(struct tcb *tp, uint64_t now, uint8_t type);
+void tcp_chrono_stop(struct tcb *tp, uint64_t now, uint8_t type);
+bool tcp_cwnd_limited(const struct tcb *tp);
+/* Room for a writer, as Linux's sk_stream_is_writeable(). */
+bool tcp_snd_writable(const struct tcb *tp);
 /* Linux's sk_pacing_rate for the connection, bytes per second. */
 uint64_t tcp_pacing_rate(const struct tcb *tp);
 /* RST (or RST|ACK) for a segment that has no connection. */

@@ -394,8 +394,34 @@ static void batch_add(struct vtcp_stack *st, struct tcb *tp, struct gso_batch *b
 		batch_flush(st, tp, b);
 }
 
-/* Sends new data; returns true when something left. */
-static bool send_new_data(struct vtcp_stack *st, struct tcb *tp)
+static void chrono_set(struct tcb *tp, uint64_t now, uint8_t type)
+{
+	if (tp->chrono)
+		tp->chrono_ns[tp->chrono] += now - tp->chrono_start_ns;
+	tp->chrono_start_ns = now;
+	tp->chrono = type;
+}
+
+void tcp_chrono_start(struct tcb *tp, uint64_t now, uint8_t type)
+{
+	if (type > tp->chrono)
+		chrono_set(tp, now, type);
+}
+
+/* A condition ended: busy again while data waits, else nothing runs. */
+void tcp_chrono_stop(struct tcb *tp, uint64_t now, uint8_t type)
+{
+	if (!tp->sndq.len)
+		chrono_set(tp, now, CHRONO_NONE);
+	else if (type == tp->chrono)
+		chrono_set(tp, now, CHRONO_BUSY);
+}
+
+/*
+ * Sends new data; returns true when something left. *rwnd_limited: the
+ * peer's window held back the next segment.
+ */
+static bool send_new_data(struct vtcp_stack *st, struct tcb *tp, bool *rwnd_limited)
 {
 	struct gso_batch batch = { .max = gso_segs(tp, tcp_current_mss(tp)) };
 	bool sent = false;
@@ -414,6 +440,7 @@ static bool send_new_data(struct vtcp_stack *st, struct tcb *tp)
 		if (tp->seg_cnt == tp->seg_cap)
 			break;
 		len = MIN(unsent, MIN(mss_now, room));
+		*rwnd_limited = len < MIN(unsent, mss_now);
 		if (unsent && !len) {
 			/* zero window: the persist timer probes it */
 			if (!tp->packets_out)
@@ -464,7 +491,7 @@ static bool send_new_data(struct vtcp_stack *st, struct tcb *tp)
  * filled cwnd during the current window of data, or else its fullest
  * flight, decides whether that window's ACKs may grow cwnd.
  */
-static void cwnd_validate(struct tcb *tp, bool sent)
+static void cwnd_validate(struct vtcp_stack *st, struct tcb *tp, bool sent)
 {
 	bool limited = sb_in_flight(tp) >= tp->cwnd;
 
@@ -476,6 +503,30 @@ static void cwnd_validate(struct tcb *tp, bool sent)
 		tp->max_packets_out = tp->packets_out;
 		tp->cwnd_usage_seq = tp->snd_nxt;
 	}
+	/* the network starves while everything is sent and the writer waits for room */
+	if (!tcp_cwnd_limited(tp) && !unsent_bytes(tp) && tp->nospace &&
+	    (tp->state == VTCP_ESTABLISHED || tp->state == VTCP_CLOSE_WAIT))
+		tcp_chrono_start(tp, st->now, CHRONO_SNDBUF_LIMITED);
+}
+
+/*
+ * After a sending pass with data waiting, as tcp_write_xmit(): the
+ * window-limited chronograph runs while the peer's window is the limit.
+ */
+static bool send_data(struct vtcp_stack *st, struct tcb *tp)
+{
+	bool had_data = unsent_bytes(tp) || (tp->fin_queued && !tp->fin_sent);
+	bool rwnd_limited = false, sent;
+
+	if (had_data)
+		tcp_chrono_start(tp, st->now, CHRONO_BUSY); /* tcp_add_write_queue_tail() */
+	sent = send_new_data(st, tp, &rwnd_limited);
+	if (had_data && rwnd_limited)
+		tcp_chrono_start(tp, st->now, CHRONO_RWND_LIMITED);
+	else if (had_data)
+		tcp_chrono_stop(tp, st->now, CHRONO_RWND_LIMITED);
+	cwnd_validate(st, tp, sent);
+	return sent;
 }
 
 void tcp_output(struct vtcp_stack *st, struct tcb *tp)
@@ -500,8 +551,7 @@ void tcp_output(struct vtcp_stack *st, struct tcb *tp)
 	case VTCP_CLOSING:
 	case VTCP_LAST_ACK:
 		send_retransmissions(st, tp);
-		sent = send_new_data(st, tp);
-		cwnd_validate(tp, sent);
+		sent = send_data(st, tp);
 		break;
 	default:
 		break;

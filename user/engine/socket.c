@@ -294,6 +294,8 @@ ssize_t vtcp_send(struct vtcp_stack *st, int s, const void *buf, size_t len,
 		return err;
 	limit = MIN(tp->sndbuf, tp->sndq.cap);
 	room = tp->sndq.len < limit ? limit - tp->sndq.len : 0;
+	if (len > room)
+		tp->nospace = true;
 	if (!room)
 		return len ? -EAGAIN : 0;
 	n = (uint32_t)MIN(len, (size_t)room);
@@ -662,7 +664,22 @@ static uint32_t ms_ago(const struct vtcp_stack *st, uint64_t t)
 	return t ? (uint32_t)((st->now - t) / NS_PER_MS) : 0;
 }
 
-static void info_counts(const struct tcb *tp, struct vtcp_info *ti)
+/* tcp_get_info_chrono_stats(): the running one counts up to now. */
+static void chrono_info(const struct vtcp_stack *st, const struct tcb *tp, struct vtcp_info *ti)
+{
+	uint64_t ns[4];
+
+	memcpy(ns, tp->chrono_ns, sizeof(ns));
+	if (tp->chrono)
+		ns[tp->chrono] += st->now - tp->chrono_start_ns;
+	/* busy: all three, the limited times being parts of it */
+	ti->tcpi_busy_time = (ns[CHRONO_BUSY] + ns[CHRONO_RWND_LIMITED] + ns[CHRONO_SNDBUF_LIMITED]) /
+			     NS_PER_US;
+	ti->tcpi_rwnd_limited = ns[CHRONO_RWND_LIMITED] / NS_PER_US;
+	ti->tcpi_sndbuf_limited = ns[CHRONO_SNDBUF_LIMITED] / NS_PER_US;
+}
+
+static void info_counts(const struct vtcp_stack *st, const struct tcb *tp, struct vtcp_info *ti)
 {
 	uint32_t sent = tp->snd_nxt - tp->sndq_seq;
 
@@ -686,6 +703,7 @@ static void info_counts(const struct tcb *tp, struct vtcp_info *ti)
 	ti->tcpi_snd_wnd = tp->snd_wnd;
 	ti->tcpi_rcv_wnd = tp->rcv_wnd;
 	ti->tcpi_total_rto = tp->total_rto;
+	chrono_info(st, tp, ti);
 }
 
 int vtcp_get_info(struct vtcp_stack *st, int s, struct vtcp_info *ti)
@@ -730,7 +748,7 @@ int vtcp_get_info(struct vtcp_stack *st, int s, struct vtcp_info *ti)
 	ti->tcpi_reordering = tp->reordering;
 	ti->tcpi_rcv_space = tp->rcv_wnd_cap;
 	ti->tcpi_total_retrans = tp->total_retrans;
-	info_counts(tp, ti);
+	info_counts(st, tp, ti);
 	return 0;
 }
 
@@ -759,7 +777,7 @@ int vtcp_get_queues(struct vtcp_stack *st, int s, struct vtcp_queues *q)
  * A send takes any room at all; waking writers for less would have them
  * spin on a few bytes at a time.
  */
-static bool snd_writable(const struct tcb *tp)
+bool tcp_snd_writable(const struct tcb *tp)
 {
 	uint32_t limit = MIN(tp->sndbuf, tp->sndq.cap);
 	uint32_t room = tp->sndq.len < limit ? limit - tp->sndq.len : 0;
@@ -787,7 +805,7 @@ unsigned int sock_events(struct vtcp_stack *st, struct tcb *tp)
 	    (tp->state == VTCP_CLOSE && tp->bound && tp->rport))
 		ev |= VTCP_EV_HUP;
 	if ((tp->state == VTCP_ESTABLISHED || tp->state == VTCP_CLOSE_WAIT) && !tp->shut_wr &&
-	    snd_writable(tp))
+	    tcp_snd_writable(tp))
 		ev |= VTCP_EV_WRITABLE;
 	if (tp->reset || (tp->shut_wr && tp->state != VTCP_SYN_SENT))
 		ev |= VTCP_EV_WRITABLE; /* a write would fail at once, as poll(2) shows */
