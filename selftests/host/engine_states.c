@@ -188,6 +188,17 @@ static int passive_all_options(void)
 }
 
 /*
+ * A Linux-like peer connects with every option and sends 100 bytes; the
+ * engine accepts and acknowledges them at once (quick ACK), by 20 ms.
+ */
+#define ACCEPTED_100_IN                                                        \
+	CALL(0, do_listen),                                                    \
+	IN(0, F_SYN, 0, 0, 64240, 0, "mss=1460,sackok,ts=100:0,ws=7"),          \
+	OUT(0, F_SYN | F_ACK, 0, 1, 65160, 0, "mss=1460,sackok,ts,ws=1"),       \
+	IN(10, F_ACK, 1, 1, 502, 0, "ts=101"), CALL(10, do_accept),             \
+	IN(20, F_PSH | F_ACK, 1, 1, 502, 100, "ts=102"), OUT(20, F_ACK, 1, 101, ANY, 0, "ts")
+
+/*
  * tcp_info's counters after the exchange below, as Linux 6.x reports them
  * on the accepting side (tcp_create_openreq_child()): the SYN counts in,
  * the SYN-ACK is the request's (not out, not acked bytes, but delivered),
@@ -220,13 +231,7 @@ static int counters_as_linux(struct es *es)
 static int info_counters(void)
 {
 	static const struct es_step s[] = {
-		CALL(0, do_listen),
-		IN(0, F_SYN, 0, 0, 64240, 0, "mss=1460,sackok,ts=100:0,ws=7"),
-		OUT(0, F_SYN | F_ACK, 0, 1, 65160, 0, "mss=1460,sackok,ts,ws=1"),
-		IN(10, F_ACK, 1, 1, 502, 0, "ts=101"),
-		CALL(10, do_accept),
-		IN(20, F_PSH | F_ACK, 1, 1, 502, 100, "ts=102"),
-		OUT(20, F_ACK, 1, 101, ANY, 0, "ts"),
+		ACCEPTED_100_IN,
 		CALL(20, recv_100),
 		CALL(20, send_50),
 		OUT(20, F_PSH | F_ACK, 1, 101, ANY, 50, "ts"),
@@ -316,13 +321,7 @@ static int release_moved(struct es *es)
 static int export_and_release(void)
 {
 	static const struct es_step s[] = {
-		CALL(0, do_listen),
-		IN(0, F_SYN, 0, 0, 64240, 0, "mss=1460,sackok,ts=100:0,ws=7"),
-		OUT(0, F_SYN | F_ACK, 0, 1, 65160, 0, "mss=1460,sackok,ts,ws=1"),
-		IN(10, F_ACK, 1, 1, 502, 0, "ts=101"),
-		CALL(10, do_accept),
-		IN(20, F_PSH | F_ACK, 1, 1, 502, 100, "ts=102"),
-		OUT(20, F_ACK, 1, 101, ANY, 0, "ts"),
+		ACCEPTED_100_IN,
 		CALL(20, send_50),
 		OUT(20, F_PSH | F_ACK, 1, 101, ANY, 50, "ts"),
 		IN(30, F_ACK, 101, 1, 0, 0, "ts=103"), /* acknowledges nothing, closes the window */
