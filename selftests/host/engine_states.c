@@ -494,6 +494,34 @@ static int active_handshake(void)
 	return run(s, false);
 }
 
+static int send_3000(struct es *es)
+{
+	static char buf[3000];
+
+	return vtcp_send(es->st, es->sock, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf);
+}
+
+/*
+ * RFC 7323 2.2: the SYN-ACK's window is not scaled: 2000 bytes here, two
+ * segments, not 2000 << 7 (the engine sent what the peer never offered).
+ */
+static int synack_window_unscaled(void)
+{
+	static const struct es_step s[] = {
+		CALL(0, do_connect),
+		OUT(0, F_SYN, 0, ANY, 64240, 0, "mss=1460,sackok,ts,ws=1"),
+		IN(10, F_SYN | F_ACK, 0, 1, 2000, 0, "mss=1000,sackok,ts=500,ws=7"),
+		OUT(10, F_ACK, 1, 1, ANY, 0, "ts"),
+		CALL(10, send_3000),
+		OUT(10, F_ACK, 1, 1, ANY, 988, "ts"),
+		OUT(10, F_PSH | F_ACK, 989, 1, ANY, 988, "ts"),
+		NONE(20),
+		END,
+	};
+
+	return run(s, false);
+}
+
 static int active_v6(void)
 {
 	static const struct es_step s[] = {
@@ -1171,6 +1199,7 @@ static const struct ktap_case cases[] = {
 	{ "passive_no_options", passive_no_options, 0 },
 	{ "active_handshake", active_handshake, 0 },
 	{ "active_v6", active_v6, 0 },
+	{ "synack_window_unscaled", synack_window_unscaled, 0 },
 	{ "connect_refused", connect_refused, 0 },
 	{ "syn_retries", syn_retries, 0 },
 	{ "simultaneous_open", simultaneous_open, 0 },

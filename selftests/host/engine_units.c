@@ -319,6 +319,11 @@ static int t_syn_window_scale(void)
 	s = vtcp_socket(st, AF_INET);
 	KTAP_EXPECT(!vtcp_setopt(st, s, VTCP_RCVBUF, 65536));
 	KTAP_EXPECT(syn_of(st, s, &o) == 64240 && o.ws == 1);
+	/* tcp_rmem[1] 540000 (packetdrill's defaults): half of it, capped */
+	cfg.rmem_default = 540000;
+	vtcp_set_sysctls(st, &cfg);
+	s = vtcp_socket(st, AF_INET);
+	KTAP_EXPECT(syn_of(st, s, &o) == 65535 && o.ws == 10);
 	vtcp_stack_destroy(st);
 	return KTAP_PASS;
 }

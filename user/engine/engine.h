@@ -56,6 +56,12 @@ struct vtcp_config {
 	 * max(net.ipv4.tcp_rmem[2], net.core.rmem_max); 0: rcvbuf_max.
 	 */
 	uint32_t wscale_space;
+	/*
+	 * net.ipv4.tcp_rmem[1], a socket's receive buffer unless SO_RCVBUF:
+	 * Linux's SYN offers half of it, in whole segments, at most 65535.
+	 * 0: 131072.
+	 */
+	uint32_t rmem_default;
 	uint8_t mac[6];		   /* the link's address */
 	uint32_t ifindex;	   /* the link's index: scope id of link-local addresses */
 	uint32_t mtu;		   /* the link MTU (IP bytes) */
@@ -217,7 +223,7 @@ struct vtcp_info {
 VTCP_API struct vtcp_stack *vtcp_stack_create(const struct vtcp_config *cfg);
 VTCP_API void vtcp_stack_destroy(struct vtcp_stack *st);
 /*
- * Takes @cfg's sysctl equivalents (wscale_space and keepalive_time_s
+ * Takes @cfg's sysctl equivalents (wscale_space, rmem_default, keepalive_time_s
  * through ipv6_dual_stack, orphan_retries) as the stack's from now on: as
  * Linux reads its sysctls when a connection opens or a timer runs, the host
  * calls this when they may have changed.

@@ -73,7 +73,8 @@ static void become_established(struct vtcp_stack *st, struct tcb *tp,
 		tp->cnt.segs_in++;
 	tp->snd_una = sg->ack;
 	tp->sndq_seq = sg->ack;
-	tp->snd_wnd = sg->wnd << tp->snd_wscale;
+	/* RFC 7323 2.2: a SYN's window is never scaled (the SYN-ACK's, for us) */
+	tp->snd_wnd = sg->flags & TH_SYN ? sg->wnd : sg->wnd << tp->snd_wscale;
 	tp->max_snd_wnd = tp->snd_wnd;
 	tp->snd_wl1 = sg->seq;
 	tp->snd_wl2 = sg->ack;
@@ -148,6 +149,7 @@ static void listen_input(struct vtcp_stack *st, struct tcb *lp,
 	tp->iss = isn_generate(st, tp);
 	tp->ts_offset = ts_offset_generate(st, tp);
 	tp->snd_una = tp->snd_nxt = tp->iss;
+	tp->pushed_seq = tp->iss + 1;
 	tp->state = VTCP_SYN_RECV;
 	tp->last_rcv_ns = st->now;
 	tcb_hash(st, tp);

@@ -94,6 +94,8 @@ bool tcp_opts_parse(const uint8_t *p, unsigned int len, bool syn,
 /* Writes options (padded to 4 bytes); returns their length. */
 unsigned int tcp_opts_build(uint8_t *p, const struct tcp_opts *o, bool syn);
 
+#define PUSH_MARKS 16
+
 /* A segment sent and not yet cumulatively acknowledged. */
 struct txseg {
 	uint32_t seq, end; /* end includes SYN/FIN */
@@ -219,6 +221,16 @@ struct tcb {
 	bool nospace;		  /* a send found the buffer full (SOCK_NOSPACE) */
 	uint64_t chrono_start_ns;
 	uint64_t chrono_ns[4];	  /* by CHRONO_*; [0] unused */
+
+	/*
+	 * Where Linux's sendmsg marks PSH (tcp_mark_push()): the end of each
+	 * write without MSG_MORE, and inside a long write each time more
+	 * than half the peer's largest window was written since the last
+	 * mark (forced_push()). Oldest first; a full list keeps its newest.
+	 */
+	uint32_t push_mark[PUSH_MARKS];
+	uint8_t push_head, push_n;
+	uint32_t pushed_seq;
 
 	/* tcp_info's counters (RFC 4898 names), as Linux keeps them */
 	struct {
@@ -458,6 +470,8 @@ void tcp_chrono_stop(struct tcb *tp, uint64_t now, uint8_t type);
 bool tcp_cwnd_limited(const struct tcb *tp);
 /* Room for a writer, as Linux's sk_stream_is_writeable(). */
 bool tcp_snd_writable(const struct tcb *tp);
+/* Records the PSH marks of @n bytes written at the send queue's end. */
+void tcp_push_marks_write(struct tcb *tp, uint32_t n, bool more);
 /* Linux's sk_pacing_rate for the connection, bytes per second. */
 uint64_t tcp_pacing_rate(const struct tcb *tp);
 /* RST (or RST|ACK) for a segment that has no connection. */

@@ -93,10 +93,12 @@ uint8_t tcp_rcv_wscale(const struct vtcp_stack *st, const struct tcb *tp)
 
 /*
  * The window field; the right edge never moves left (RFC 9293 3.8.6). A
- * SYN's is whole segments, as Linux's: of the MSS we offer, less the
- * timestamp option in a SYN-ACK that settles it.
+ * SYN's is Linux's tcp_select_initial_window(): half the receive buffer
+ * (tcp_rmem[1], or SO_RCVBUF's doubled value), in whole segments of the
+ * MSS we offer (less the timestamp option in a SYN-ACK that settles it),
+ * then at most 65535.
  */
-static uint16_t select_window(struct tcb *tp, uint8_t flags)
+static uint16_t select_window(const struct vtcp_stack *st, struct tcb *tp, uint8_t flags)
 {
 	uint32_t win = tcp_rcv_window(tp), cur = 0, seg = tp->adv_mss;
 	bool syn = flags & TH_SYN;
@@ -110,9 +112,10 @@ static uint16_t select_window(struct tcb *tp, uint8_t flags)
 	if (win < cur || (win - cur < tp->rcv_mss && win < tp->rcvbuf / 2 && cur))
 		win = cur;
 	if (syn) {
-		win = MIN(win, 65535u);
+		win = tp->rcvbuf_locked ? tp->rcvbuf : st->cfg.rmem_default / 2;
 		if (win > seg)
 			win -= win % seg;
+		win = MIN(win, 65535u);
 	} else
 		win = MIN(win, 65535u << tp->rcv_wscale) >> tp->rcv_wscale << tp->rcv_wscale;
 	if (win < cur)
@@ -170,7 +173,7 @@ static void xmit(struct vtcp_stack *st, struct tcb *tp, uint32_t seq,
 		ack = 0;
 	else if (tp->ece_pending)
 		flags |= TH_ECE;
-	win = (flags & TH_RST) ? 0 : select_window(tp, flags);
+	win = (flags & TH_RST) ? 0 : select_window(st, tp, flags);
 	th[0] = (uint8_t)(tp->lport >> 8);
 	th[1] = (uint8_t)tp->lport;
 	th[2] = (uint8_t)(tp->rport >> 8);
@@ -249,6 +252,70 @@ void tcp_send_syn(struct vtcp_stack *st, struct tcb *tp)
 	tp->snd_nxt = tp->iss + 1;
 }
 
+/* Linux's GSO limit, gso_max_size: 64 KB (no BIG TCP). */
+#define GSO_MAX_BYTES 65536u
+
+/* Linux's tcp_xmit_size_goal(): what one sendmsg skb holds, whole segments. */
+static uint32_t size_goal(const struct tcb *tp, uint32_t mss)
+{
+	uint32_t half = tp->max_snd_wnd > TCP_MSS_DEFAULT ? tp->max_snd_wnd / 2 : tp->max_snd_wnd;
+	uint32_t bytes = MIN(GSO_MAX_BYTES, half ? half : GSO_MAX_BYTES);
+
+	return MAX(bytes / mss, 1u) * mss;
+}
+
+static void push_mark(struct tcb *tp, uint32_t seq)
+{
+	if (tp->push_n == PUSH_MARKS) { /* full: the newest replaces the last */
+		tp->push_mark[(tp->push_head + tp->push_n - 1) % PUSH_MARKS] = seq;
+	} else {
+		tp->push_mark[(tp->push_head + tp->push_n) % PUSH_MARKS] = seq;
+		tp->push_n++;
+	}
+	tp->pushed_seq = seq;
+}
+
+/*
+ * tcp_sendmsg_locked()'s marks: the data fills skbs of size_goal(); a
+ * full one past half the largest window since the last mark is forced
+ * out with PSH, and the write's last one gets it unless MSG_MORE. An
+ * unsent tail that this write extends carries its mark to the new end.
+ */
+void tcp_push_marks_write(struct tcb *tp, uint32_t n, bool more)
+{
+	uint32_t start = tp->sndq_seq + tp->sndq.len, end = start + n;
+	uint32_t goal = size_goal(tp, tcp_current_mss(tp));
+	uint32_t last = (tp->push_head + tp->push_n - 1) % PUSH_MARKS;
+
+	if (!n)
+		return;
+	if (tp->push_n && tp->push_mark[last] == start && SEQ_GT(start, tp->snd_nxt)) {
+		tp->push_n--; /* moves to this write's end */
+		tp->pushed_seq = start;
+	}
+	for (uint32_t at = start + goal; SEQ_LT(at, end); at += goal)
+		if (SEQ_GT(at, tp->pushed_seq + tp->max_snd_wnd / 2))
+			push_mark(tp, at);
+	if (!more)
+		push_mark(tp, end);
+}
+
+/* Whether new data ending at @end carries a write's PSH; passes older marks. */
+static bool push_marked(struct tcb *tp, uint32_t end)
+{
+	while (tp->push_n) {
+		uint32_t m = tp->push_mark[tp->push_head];
+
+		if (SEQ_GT(m, end))
+			return false;
+		tp->push_head = (tp->push_head + 1) % PUSH_MARKS;
+		tp->push_n--;
+		if (m == end)
+			return true;
+	}
+	return false;
+}
+
 unsigned int tcp_resend_how(const struct txseg *s)
 {
 	return SEND_RETRANS | (s->flags & SEG_PSH ? SEND_PUSH : 0);
@@ -265,8 +332,8 @@ uint8_t tcp_send_range(struct vtcp_stack *st, struct tcb *tp, uint32_t seq,
 		flags |= TH_FIN;
 		len--;
 	}
-	/* PSH where the queued data ends, as Linux marks the tail of a write */
-	if (len && (seq + len == tp->sndq_seq + tp->sndq.len || (how & SEND_PUSH)))
+	/* PSH where Linux's sendmsg put it (push marks), or where @how asks */
+	if (len && ((how & SEND_PUSH) || (!retrans && push_marked(tp, seq + len))))
 		flags |= TH_PSH;
 	/* RFC 3168 6.1.5: ECT only on new data; CWR once after a reduction */
 	if (tp->ecn_ok && len && !retrans) {
@@ -318,9 +385,6 @@ static void send_retransmissions(struct vtcp_stack *st, struct tcb *tp)
 	}
 }
 
-/* Linux's GSO limit, gso_max_size: 64 KB (no BIG TCP). */
-#define GSO_MAX_BYTES 65536u
-
 /*
  * Linux's tcp_update_pacing_rate(): cwnd segments per smoothed RTT, at
  * 200% in slow start and 120% after (tcp_pacing_ss_ratio, _ca_ratio).
@@ -342,13 +406,12 @@ uint64_t tcp_pacing_rate(const struct tcb *tp)
 static uint32_t gso_segs(const struct tcb *tp, uint32_t mss)
 {
 	uint64_t bytes = tcp_pacing_rate(tp) >> 10;
-	uint32_t half = tp->max_snd_wnd > TCP_MSS_DEFAULT ? tp->max_snd_wnd / 2 : tp->max_snd_wnd;
-	uint32_t goal = MIN(GSO_MAX_BYTES, half ? half : GSO_MAX_BYTES) / mss;
+	uint32_t goal = size_goal(tp, mss) / mss;
 
 	if (tp->min_rtt_us && tp->min_rtt_us >> 9 < 32)
 		bytes += GSO_MAX_BYTES >> (tp->min_rtt_us >> 9);
 	bytes = MIN(bytes, GSO_MAX_BYTES);
-	return MIN(MAX((uint32_t)(bytes / mss), 2u), MAX(goal, 1u));
+	return MIN(MAX((uint32_t)(bytes / mss), 2u), goal);
 }
 
 /*
@@ -428,7 +491,7 @@ static bool send_new_data(struct vtcp_stack *st, struct tcb *tp, bool *rwnd_limi
 
 	for (;;) {
 		uint32_t unsent = unsent_bytes(tp), room = 0, len, mss_now = tcp_current_mss(tp);
-		bool fin = tp->fin_queued && !tp->fin_sent;
+		bool fin = tp->fin_queued && !tp->fin_sent, cut;
 		struct txseg *s;
 
 		if (!unsent && !fin)
@@ -447,7 +510,12 @@ static bool send_new_data(struct vtcp_stack *st, struct tcb *tp, bool *rwnd_limi
 				tcp_arm_rtx(st, tp);
 			break;
 		}
-		if (len < unsent && len < mss_now) {
+		/* a forced push ends Linux's skb: its segment ends there */
+		cut = tp->push_n && SEQ_GT(tp->push_mark[tp->push_head], tp->snd_nxt) &&
+		      SEQ_LT(tp->push_mark[tp->push_head], tp->snd_nxt + len);
+		if (cut)
+			len = tp->push_mark[tp->push_head] - tp->snd_nxt;
+		if (len < unsent && len < mss_now && !cut) {
 			/* sender SWS avoidance (RFC 9293 3.8.6.2.1) */
 			if (len < tp->max_snd_wnd / 2) {
 				if (!tp->packets_out)

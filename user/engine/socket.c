@@ -244,6 +244,7 @@ int vtcp_connect(struct vtcp_stack *st, int s, const struct sockaddr *a, socklen
 	tp->iss = isn_generate(st, tp);
 	tp->ts_offset = ts_offset_generate(st, tp);
 	tp->snd_una = tp->snd_nxt = tp->iss;
+	tp->pushed_seq = tp->iss + 1; /* Linux's tcp_connect(): write_seq after the SYN */
 	/* offer what the stack allows; the SYN-ACK settles it */
 	tp->ws_ok = !st->cfg.no_window_scaling;
 	tp->rcv_wscale = tp->ws_ok ? tcp_rcv_wscale(st, tp) : 0;
@@ -300,6 +301,7 @@ ssize_t vtcp_send(struct vtcp_stack *st, int s, const void *buf, size_t len,
 		return len ? -EAGAIN : 0;
 	n = (uint32_t)MIN(len, (size_t)room);
 	ring_write_at(&tp->sndq, tp->sndq.len, buf, n);
+	tcp_push_marks_write(tp, n, flags & VTCP_MSG_MORE);
 	tp->sndq.len += n;
 	tp->more = flags & VTCP_MSG_MORE;
 	tp->want_tx = true;

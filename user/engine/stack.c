@@ -30,6 +30,7 @@ static size_t align8(size_t n)
 void vtcp_set_sysctls(struct vtcp_stack *st, const struct vtcp_config *cfg)
 {
 	st->cfg.wscale_space = cfg->wscale_space;
+	st->cfg.rmem_default = or_default(cfg->rmem_default, 131072);
 	st->cfg.keepalive_time_s = or_default(cfg->keepalive_time_s, 7200);
 	st->cfg.keepalive_intvl_s = or_default(cfg->keepalive_intvl_s, 75);
 	st->cfg.keepalive_probes = or_default(cfg->keepalive_probes, 9);

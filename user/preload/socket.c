@@ -290,6 +290,19 @@ static void hand_over_fd(int fd)
 	}
 }
 
+/* An option only the kernel's TCP has: the socket's connections are its. */
+static void kernel_tcp_only(int fd)
+{
+	struct vsock *vs = velo_fd_get(fd);
+
+	if (!vs)
+		return;
+	atomic_store(&vs->kernel_tcp, true);
+	if (atomic_load(&vs->state) == VELO_SS_WIRE)
+		velo_wire_vs_to_kernel(vs, fd);
+	velo_vs_put(vs);
+}
+
 void velo_adopt_inherited(void)
 {
 	DIR *d = opendir("/proc/self/fd");
@@ -1066,10 +1079,9 @@ VELO_EXPORT int setsockopt(int fd, int level, int name, const void *v, socklen_t
 	struct vsock *wvs;
 	int r;
 
-	/* a receive low-water mark is the kernel's TCP's: the connection goes there */
-	if (level == SOL_SOCKET && name == SO_RCVLOWAT && l >= sizeof(int) &&
-	    !velo_bad_range(v, sizeof(int)) && *(const int *)v > 1 && atomic_load(&velo_wire_count))
-		hand_over_fd(fd);
+	/* before the kernel checks it against its socket's state (unconnected) */
+	if (velo_wire_kernel_option(level, name, v, l))
+		kernel_tcp_only(fd);
 	r = REAL(setsockopt)(fd, level, name, v, l);
 	wvs = r ? NULL : wire_vs(fd);
 

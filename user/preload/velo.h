@@ -88,6 +88,7 @@ struct vsock {
 	_Atomic int pend_err;   /* kernel error consumed while draining doorbells */
 	_Atomic uint32_t sndbuf, rcvbuf; /* set by the app before attaching */
 	_Atomic bool released;  /* this process's last fd closed */
+	_Atomic bool kernel_tcp; /* an option only the kernel's TCP has was set: no engine */
 	uint64_t abort_limit;   /* peer reset: ring data kept up to here (0: unset) */
 	_Atomic int vreset;     /* peer gone with our data unread: 1 reset pending, 2 reported */
 	bool rule_checked;
@@ -278,6 +279,13 @@ bool velo_wire_vs_busy(struct vsock *vs);
 int velo_wire_vs_name(struct vsock *vs, bool peer, struct sockaddr *a, socklen_t *l);
 /* SIOCINQ (FIONREAD), SIOCOUTQ, SIOCOUTQNSD of a wire connection, into *v. */
 int velo_wire_vs_queue_ioctl(struct vsock *vs, unsigned long req, int *v);
+/*
+ * Whether setting @name to @v asks for what only the kernel's TCP does
+ * (send and receive timestamps, zero-copy sends, kTLS and other upper
+ * layers, TCP-MD5, repair, TCP_INQ's control message, a receive low-water
+ * mark): the connection moves to the kernel, its later ones stay there.
+ */
+bool velo_wire_kernel_option(int level, int name, const void *v, socklen_t l);
 bool velo_wire_vs_getsockopt(struct vsock *vs, int fd, int level, int name, void *v,
 			     socklen_t *l, int *ret);
 /* The app changed an option of the kernel socket: mirror it to the engine. */

@@ -340,13 +340,47 @@ static void flow_label(struct vsock *vs, int fd, const struct sockaddr *a, sockl
 		velo_wire_setsockopt(vs->wst, vs->ws, VTCP_FLOWLABEL, (int)(ntohl(fi) & 0xfffff));
 }
 
+bool velo_wire_kernel_option(int level, int name, const void *v, socklen_t l)
+{
+	int on = 1;
+
+	if (v && l >= sizeof(int) && !velo_bad_range(v, sizeof(int)))
+		on = *(const int *)v;
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		case SO_TIMESTAMP_OLD:
+		case SO_TIMESTAMPNS_OLD:
+		case SO_TIMESTAMPING_OLD:
+		case SO_TIMESTAMP_NEW:
+		case SO_TIMESTAMPNS_NEW:
+		case SO_TIMESTAMPING_NEW:
+		case SO_ZEROCOPY:
+			return on != 0;
+		case SO_RCVLOWAT:
+			return on > 1;
+		}
+	} else if (level == IPPROTO_TCP) {
+		switch (name) {
+		case TCP_ULP:
+		case TCP_MD5SIG:
+		case TCP_MD5SIG_EXT:
+		case TCP_REPAIR:
+			return true;
+		case TCP_INQ:
+			return on != 0;
+		}
+	}
+	return false;
+}
+
 bool velo_wire_try_connect(struct vsock *vs, int fd, const struct sockaddr *a, socklen_t l,
 			   int *ret)
 {
 	struct velo_wire_stack *st;
 	int err, s;
 
-	if (atomic_load(&vs->state) != VELO_SS_PENDING || !wire_candidate(fd, a, l))
+	if (atomic_load(&vs->state) != VELO_SS_PENDING || atomic_load(&vs->kernel_tcp) ||
+	    !wire_candidate(fd, a, l))
 		return false;
 	pthread_once(&configured, wire_config);
 	st = velo_wire_stack_for(a, &err);
@@ -966,7 +1000,8 @@ static struct velo_wire_listener *listener_open(struct vsock *vs, int fd)
 	int ifidx[LISTEN_IFS], backlog = kernel_backlog(fd), err;
 	unsigned int n, i;
 
-	if (REAL(getsockname)(fd, (struct sockaddr *)&self, &sl) < 0 ||
+	if (atomic_load(&vs->kernel_tcp) ||
+	    REAL(getsockname)(fd, (struct sockaddr *)&self, &sl) < 0 ||
 	    self.ss_family != vs->family ||
 	    !velo_config_accelerate(&velo_cfg, (struct sockaddr *)&self, velo_prog))
 		return NULL;

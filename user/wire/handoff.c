@@ -183,6 +183,9 @@ static int fit_buffer(int fd, int name, int force, uint32_t bytes)
 	int cur;
 	socklen_t l = sizeof(cur);
 
+	/* an empty queue fits any buffer: the application's size stays */
+	if (!bytes)
+		return 0;
 	if (syscall(SYS_getsockopt, fd, SOL_SOCKET, name, &cur, &l))
 		return -errno;
 	if ((uint64_t)cur >= 2ull * bytes + 65536)
@@ -390,7 +393,11 @@ static int inject(int fd, const struct wire_frame *frames, int ifindex)
 static int repair_finish(int fd, const struct vtcp_export *x)
 {
 	uint32_t total = x->snd_len[0] + x->snd_len[1];
-	int err = set_int(fd, IPPROTO_TCP, TCP_REPAIR, 0); /* and a window probe */
+	/*
+	 * The windows are restored (set_window): no window probe, so the move
+	 * puts nothing on the wire that Linux's own connection would not send.
+	 */
+	int err = set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF_NO_WP);
 
 	if (!err && total > x->snd_sent)
 		err = write_spans(fd, x->snd, x->snd_len, x->snd_sent, total - x->snd_sent,

@@ -116,6 +116,7 @@ static void read_sysctls(struct vtcp_config *c)
 	uint32_t ecn = sysctl_u32("ipv4/tcp_ecn", 0);
 
 	c->wscale_space = rmem > rmem_max ? rmem : rmem_max;
+	c->rmem_default = sysctl_u32("ipv4/tcp_rmem", 1);
 	c->keepalive_time_s = sysctl_u32("ipv4/tcp_keepalive_time", 0);
 	c->keepalive_intvl_s = sysctl_u32("ipv4/tcp_keepalive_intvl", 0);
 	c->keepalive_probes = sysctl_u32("ipv4/tcp_keepalive_probes", 0);
