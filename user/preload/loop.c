@@ -551,7 +551,7 @@ void velo_loop_try_attach(struct vsock *vs, int fd)
 	bool found = false;
 	int fl;
 
-	if (atomic_load(&vs->state) != VELO_SS_PENDING)
+	if (atomic_load(&vs->state) != VELO_SS_PENDING || atomic_load(&vs->kernel_tcp))
 		return;
 	pthread_mutex_lock(&vs->mu);
 	if (atomic_load(&vs->state) != VELO_SS_PENDING)
@@ -897,6 +897,18 @@ static void conn_fallback(struct vsock *vs, int fd, bool urgent)
 	velo_shunlock(&in->plock);
 }
 
+/*
+ * An option only the kernel's TCP has (velo_wire_kernel_option): the
+ * connection goes back to the kernel for good, as for urgent data.
+ */
+void velo_loop_to_kernel(struct vsock *vs, int fd)
+{
+	if (atomic_load(&vs->state) == VELO_SS_LOOP && vs->ch) {
+		velo_dbg("fd %d: back to the kernel's TCP (an option only it has)", fd);
+		conn_fallback(vs, fd, true);
+	}
+}
+
 static int64_t out_capacity(struct vsock *vs);
 static bool peer_gone(struct vsock *vs, int fd);
 
@@ -1160,6 +1172,13 @@ static int in_phase(struct velo_chan_dir *in)
 		return IN_PLAIN;
 	return IN_RING;
 }
+
+/* After a fallback, once what the ring held is read: the kernel's alone. */
+bool velo_loop_in_plain(struct vsock *vs)
+{
+	return atomic_load(&vs->state) == VELO_SS_LOOP && vs->ch && in_phase(vs_in(vs)) == IN_PLAIN;
+}
+
 
 /*
  * A count this thread holds across a blocking read (p1 or sleepers): a

@@ -300,6 +300,8 @@ static void kernel_tcp_only(int fd)
 	atomic_store(&vs->kernel_tcp, true);
 	if (atomic_load(&vs->state) == VELO_SS_WIRE)
 		velo_wire_vs_to_kernel(vs, fd);
+	else
+		velo_loop_to_kernel(vs, fd);
 	velo_vs_put(vs);
 }
 
@@ -784,13 +786,19 @@ VELO_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 	struct vsock *vs;
 	ssize_t r;
 
+	/* the error queue (send timestamps, zero-copy notices) is the kernel's */
 	if (!m || velo_bad_range(m, sizeof(*m)) || m->msg_iovlen > IOV_MAX ||
 	    velo_bad_range(m->msg_iov, m->msg_iovlen * sizeof(struct iovec)) ||
-	    !(vs = accel_vs(fd))) {
+	    (flags & MSG_ERRQUEUE) || !(vs = accel_vs(fd))) {
 		r = REAL(recvmsg)(fd, m, flags);
 		if (r >= 0 && m && m->msg_controllen)
 			adopt_cmsg_fds(m);
 		return r;
+	}
+	/* control messages (TCP_INQ's, timestamps) of a connection back on the kernel */
+	if (m->msg_controllen && velo_loop_in_plain(vs)) {
+		velo_vs_put(vs);
+		return REAL(recvmsg)(fd, m, flags);
 	}
 	r = vs_recv(vs, fd, m->msg_iov, (int)m->msg_iovlen, flags);
 	if (r >= 0) {
@@ -1082,6 +1090,10 @@ VELO_EXPORT int setsockopt(int fd, int level, int name, const void *v, socklen_t
 	/* before the kernel checks it against its socket's state (unconnected) */
 	if (velo_wire_kernel_option(level, name, v, l))
 		kernel_tcp_only(fd);
+	/* a receive low-water mark is the kernel's TCP's, the loopback rings' too */
+	if (level == SOL_SOCKET && name == SO_RCVLOWAT && l >= sizeof(int) &&
+	    !velo_bad_range(v, sizeof(int)) && *(const int *)v > 1 && atomic_load(&velo_wire_count))
+		hand_over_fd(fd);
 	r = REAL(setsockopt)(fd, level, name, v, l);
 	wvs = r ? NULL : wire_vs(fd);
 

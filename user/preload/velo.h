@@ -238,6 +238,8 @@ void velo_loop_set_nonblock(struct vsock *vs, bool nb);
 void velo_loop_set_async(struct vsock *vs, bool on);
 void velo_loop_set_ring_always(struct vsock *vs);
 void velo_loop_set_rcvlowat(struct vsock *vs, int v);
+void velo_loop_to_kernel(struct vsock *vs, int fd);
+bool velo_loop_in_plain(struct vsock *vs);
 /* The app set SO_SNDBUF/SO_RCVBUF: the ring holds no more than the kernel would. */
 void velo_loop_set_buf(struct vsock *vs, int fd, int name);
 /*
@@ -282,8 +284,8 @@ int velo_wire_vs_queue_ioctl(struct vsock *vs, unsigned long req, int *v);
 /*
  * Whether setting @name to @v asks for what only the kernel's TCP does
  * (send and receive timestamps, zero-copy sends, kTLS and other upper
- * layers, TCP-MD5, repair, TCP_INQ's control message, a receive low-water
- * mark): the connection moves to the kernel, its later ones stay there.
+ * layers, TCP-MD5, repair, TCP_INQ's control message): the connection
+ * moves to the kernel, and the socket's later ones stay there.
  */
 bool velo_wire_kernel_option(int level, int name, const void *v, socklen_t l);
 bool velo_wire_vs_getsockopt(struct vsock *vs, int fd, int level, int name, void *v,

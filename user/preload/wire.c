@@ -356,8 +356,6 @@ bool velo_wire_kernel_option(int level, int name, const void *v, socklen_t l)
 		case SO_TIMESTAMPING_NEW:
 		case SO_ZEROCOPY:
 			return on != 0;
-		case SO_RCVLOWAT:
-			return on > 1;
 		}
 	} else if (level == IPPROTO_TCP) {
 		switch (name) {
