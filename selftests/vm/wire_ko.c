@@ -280,15 +280,17 @@ static long long velo_cnt(const char *name)
 }
 
 /*
- * Whether velo.ko's @name counter is back to @want within 5 s (stack
- * teardown: the dead client's files are released after its exit, which
- * under TCG took over a second once in CI with two stacks).
+ * Whether velo.ko's @name counter is back to @want, or below, within 5 s
+ * (stack teardown: the dead client's files are released after its exit).
+ * Below: the previous test's processes may still have been going when
+ * @want was read (its forked server's stack was, twice in CI, and the
+ * count then fell under it for good).
  */
 static int settles(const char *name, long long want)
 {
-	for (int i = 0; i < 500 && velo_cnt(name) != want; i++)
+	for (int i = 0; i < 500 && velo_cnt(name) > want; i++)
 		usleep(10000);
-	return velo_cnt(name) == want;
+	return velo_cnt(name) <= want;
 }
 
 static void exec_client(uint16_t port, const char *backend, const char *mode, int out)
