@@ -5,7 +5,9 @@
  * tcp_fastopen sysctl allows: with or without the SYN carrying it),
  * TCP_FASTOPEN on a listener, IP_FREEBIND / IP_BIND_ADDRESS_NO_PORT binds,
  * SO_BINDTODEVICE "lo" (root) with a loopback connect, and connect on a
- * socket bound to a different loopback address (127.0.0.2) keeps it.
+ * socket bound to a different loopback address (127.0.0.2) keeps it; an
+ * address of the other family: EINVAL on an IPv6 socket (sockaddr_in is
+ * short for it), EAFNOSUPPORT on an IPv4 one.
  *
  * Across namespaces the fast-open listener is the peer's; the parts about
  * loopback (a source bound to 127.0.0.2, SO_BINDTODEVICE "lo") connect to
@@ -106,6 +108,17 @@ int main(void)
 	close(c);
 	close(s);
 	close(ll);
+
+	/* the other family's address, to the listener */
+	c = socket(AF_INET6, SOCK_STREAM, 0);
+	SHOWL("IPv6 socket, sockaddr_in", connect(c, &a.sa, sizeof(a.in)));
+	close(c);
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&b, 0, sizeof(b));
+	b.in6.sin6_family = AF_INET6;
+	b.in6.sin6_port = htons(port);
+	SHOWL("IPv4 socket, sockaddr_in6", connect(c, &b.sa, sizeof(b.in6)));
+	close(c);
 	close(l);
 	return 0;
 }

@@ -184,13 +184,18 @@ static void copy_options(struct vsock *vs, int fd)
 }
 
 /* Loopback and this host's own addresses are the loopback backend's. */
-static bool wire_candidate(int fd, const struct sockaddr *a, socklen_t l)
+static bool wire_candidate(int fd, int family, const struct sockaddr *a, socklen_t l)
 {
 	struct sockaddr_storage self;
 	socklen_t sl = sizeof(self);
 
-	/* a bad address is the kernel's to refuse (EFAULT) */
-	if (!velo_cfg.wire || !a || velo_bad_range(a, l))
+	/*
+	 * A bad address is the kernel's to refuse (EFAULT), and so is one of
+	 * the other family (EAFNOSUPPORT or EINVAL, or an AF_INET6 socket's
+	 * IPv4 connect through a sockaddr_in6-sized buffer).
+	 */
+	if (!velo_cfg.wire || !a || velo_bad_range(a, l) || l < sizeof(sa_family_t) ||
+	    a->sa_family != family)
 		return false;
 	if (a->sa_family == AF_INET) {
 		const struct sockaddr_in *s = (const void *)a;
@@ -378,7 +383,7 @@ bool velo_wire_try_connect(struct vsock *vs, int fd, const struct sockaddr *a, s
 	int err, s;
 
 	if (atomic_load(&vs->state) != VELO_SS_PENDING || atomic_load(&vs->kernel_tcp) ||
-	    !wire_candidate(fd, a, l))
+	    !wire_candidate(fd, vs->family, a, l))
 		return false;
 	pthread_once(&configured, wire_config);
 	st = velo_wire_stack_for(a, &err);
