@@ -284,7 +284,7 @@ int velo_wire_vs_queue_ioctl(struct vsock *vs, unsigned long req, int *v);
 /*
  * Whether setting @name to @v asks for what only the kernel's TCP does
  * (send and receive timestamps, zero-copy sends, kTLS and other upper
- * layers, TCP-MD5, repair, TCP_INQ's control message): the connection
+ * layers, TCP-MD5, repair, TCP_INQ's control message, fast open): the connection
  * moves to the kernel, and the socket's later ones stay there.
  */
 bool velo_wire_kernel_option(int level, int name, const void *v, socklen_t l);

@@ -370,6 +370,8 @@ bool velo_wire_kernel_option(int level, int name, const void *v, socklen_t l)
 		case TCP_REPAIR:
 			return true;
 		case TCP_INQ:
+		case TCP_FASTOPEN:	   /* a listener's: SYNs with data */
+		case TCP_FASTOPEN_CONNECT: /* a cookie request in the SYN */
 			return on != 0;
 		}
 	}
