@@ -501,6 +501,18 @@ static int send_3000(struct es *es)
 	return vtcp_send(es->st, es->sock, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf);
 }
 
+/* An active open to a peer offering 2000 bytes (MSS 1000, wscale 7) */
+#define ACTIVE_SYNACK_2000                                                      \
+	CALL(0, do_connect),                                                    \
+	OUT(0, F_SYN, 0, ANY, 64240, 0, "mss=1460,sackok,ts,ws=1"),             \
+	IN(10, F_SYN | F_ACK, 0, 1, 2000, 0, "mss=1000,sackok,ts=500,ws=7"),    \
+	OUT(10, F_ACK, 1, 1, ANY, 0, "ts")
+
+/* ... and the 2000 bytes sent at 10 ms: two segments, the GSO packet's PSH */
+#define WINDOW_2000_SENT                                                        \
+	OUT(10, F_ACK, 1, 1, ANY, 988, "ts"),                                   \
+	OUT(10, F_PSH | F_ACK, 989, 1, ANY, 988, "ts")
+
 /*
  * RFC 7323 2.2: the SYN-ACK's window is not scaled: 2000 bytes here, two
  * segments, not 2000 << 7 (the engine sent what the peer never offered).
@@ -508,13 +520,9 @@ static int send_3000(struct es *es)
 static int synack_window_unscaled(void)
 {
 	static const struct es_step s[] = {
-		CALL(0, do_connect),
-		OUT(0, F_SYN, 0, ANY, 64240, 0, "mss=1460,sackok,ts,ws=1"),
-		IN(10, F_SYN | F_ACK, 0, 1, 2000, 0, "mss=1000,sackok,ts=500,ws=7"),
-		OUT(10, F_ACK, 1, 1, ANY, 0, "ts"),
+		ACTIVE_SYNACK_2000,
 		CALL(10, send_3000),
-		OUT(10, F_ACK, 1, 1, ANY, 988, "ts"),
-		OUT(10, F_PSH | F_ACK, 989, 1, ANY, 988, "ts"),
+		WINDOW_2000_SENT,
 		NONE(20),
 		END,
 	};
@@ -1036,6 +1044,45 @@ static int writable_a_third_free(void)
 	return run(s, false);
 }
 
+static int lowat_3000_send(struct es *es)
+{
+	static char buf[10000];
+
+	if (vtcp_setopt(es->st, es->sock, VTCP_NOTSENT_LOWAT, 3000) ||
+	    vtcp_send(es->st, es->sock, buf, sizeof(buf), 0) != 3000)
+		return -1;
+	return writable(es) || vtcp_send(es->st, es->sock, buf, 1, 0) != -EAGAIN;
+}
+
+/* 1024 bytes unsent: writable (2 x 1024 < 3000), and a send fills to the mark */
+static int lowat_room_left(struct es *es)
+{
+	static char buf[10000];
+
+	if (!writable(es) || vtcp_send(es->st, es->sock, buf, sizeof(buf), 0) != 1976)
+		return -1;
+	return writable(es);
+}
+
+/*
+ * TCP_NOTSENT_LOWAT as Linux's: a write stops where the bytes the peer's
+ * window has not taken reach the mark, and poll wants them under half of
+ * it, however much room the send buffer has.
+ */
+static int notsent_lowat_bounds_writes(void)
+{
+	static const struct es_step s[] = {
+		ACTIVE_SYNACK_2000,
+		CALL(10, lowat_3000_send),
+		WINDOW_2000_SENT,
+		NONE(10),
+		CALL(10, lowat_room_left),
+		END,
+	};
+
+	return run(s, false);
+}
+
 /* Linux: EOF first (SOCK_DONE), the reset's EPIPE for SO_ERROR and send. */
 static int eof_then_epipe(struct es *es)
 {
@@ -1217,6 +1264,7 @@ static const struct ktap_case cases[] = {
 	{ "events_peek_consume_bufs", events_and_peek, 0 },
 	{ "timewait_recycled_when_full", timewait_recycled_when_full, 0 },
 	{ "writable_a_third_free", writable_a_third_free, 0 },
+	{ "notsent_lowat_bounds_writes", notsent_lowat_bounds_writes, 0 },
 	{ "rst_after_fin_eof_then_epipe", rst_after_fin, 0 },
 	{ "urgent_refused_then_inline", urgent_refused_then_inline, 0 },
 	{ "urgent_inline_by_default", urgent_inline_by_default, 0 },

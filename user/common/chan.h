@@ -40,7 +40,7 @@ struct velo_chan_end {
 	_Atomic uint32_t sndbuf;   /* SO_SNDBUF if the app set it (0: autotuned) */
 	_Atomic uint32_t rcvbuf;   /* SO_RCVBUF if the app set it (0: autotuned) */
 	_Atomic uint32_t aborted;  /* closed with SO_LINGER {1, 0}: data dropped, RST */
-	char pad[4];
+	_Atomic int32_t peek_off;  /* SO_PEEK_OFF (negative: none); the kernel's stays -1 */
 	/*
 	 * Epoll sets of this end's process watching it, each (set id << 24 |
 	 * VELO_WATCH_IN/OUT | slot), 0: free. Whoever changes what this end

@@ -90,6 +90,7 @@ struct vtcp_config {
 	 */
 	int ipv6_dual_stack;
 	uint32_t orphan_retries;     /* net.ipv4.tcp_orphan_retries (0: 8, as Linux) */
+	uint32_t notsent_lowat;	     /* net.ipv4.tcp_notsent_lowat (0: no mark, as Linux's UINT_MAX) */
 };
 
 /* Readiness, as poll(2) would see it. */
@@ -140,6 +141,8 @@ enum vtcp_opt {
 			    * bound to :: take IPv4 too, as ::ffff:a.b.c.d */
 	VTCP_REFUSE_URGENT, /* 1: urgent data is refused, see vtcp_input(); 0 (the
 			     * default) takes it inline and ends a refusal */
+	VTCP_NOTSENT_LOWAT, /* TCP_NOTSENT_LOWAT, bytes (as unsigned); 0: the
+			     * stack's notsent_lowat */
 };
 
 /* send/recv flags */

@@ -279,6 +279,7 @@ struct tcb {
 	bool linger_on;
 	int linger_s;
 	uint32_t sndbuf, rcvbuf;
+	uint32_t notsent_lowat; /* TCP_NOTSENT_LOWAT; 0: the stack's */
 	bool rcvbuf_locked;	/* SO_RCVBUF set: it sizes the window scale */
 	bool shut_rd, shut_wr;
 	int err;	/* SO_ERROR pending */
@@ -470,6 +471,16 @@ void tcp_chrono_stop(struct tcb *tp, uint64_t now, uint8_t type);
 bool tcp_cwnd_limited(const struct tcb *tp);
 /* Room for a writer, as Linux's sk_stream_is_writeable(). */
 bool tcp_snd_writable(const struct tcb *tp);
+
+/* Bytes queued but never sent (a FIN sent ends them). */
+static inline uint32_t unsent_bytes(const struct tcb *tp)
+{
+	uint32_t sent = tp->snd_nxt - tp->sndq_seq;
+
+	if (tp->fin_sent)
+		return 0;
+	return tp->sndq.len > sent ? tp->sndq.len - sent : 0;
+}
 /* Records the PSH marks of @n bytes written at the send queue's end. */
 void tcp_push_marks_write(struct tcb *tp, uint32_t n, bool more);
 /* Linux's sk_pacing_rate for the connection, bytes per second. */

@@ -355,15 +355,6 @@ uint8_t tcp_send_range(struct vtcp_stack *st, struct tcb *tp, uint32_t seq,
 	return flags;
 }
 
-static uint32_t unsent_bytes(const struct tcb *tp)
-{
-	uint32_t sent = tp->snd_nxt - tp->sndq_seq;
-
-	if (tp->fin_sent)
-		return 0;
-	return tp->sndq.len > sent ? tp->sndq.len - sent : 0;
-}
-
 static void send_retransmissions(struct vtcp_stack *st, struct tcb *tp)
 {
 	for (uint32_t i = 0; i < tp->seg_cnt && tp->lost_out > tp->retrans_out; i++) {

@@ -282,6 +282,23 @@ static int send_error(struct tcb *tp)
 	}
 }
 
+/* TCP_NOTSENT_LOWAT: the socket's mark, else the stack's (the sysctl's). */
+static uint32_t notsent_mark(const struct vtcp_stack *st, const struct tcb *tp)
+{
+	return tp->notsent_lowat ? tp->notsent_lowat : st->cfg.notsent_lowat;
+}
+
+/*
+ * What a write may add under the mark: Linux's sendmsg stops once the
+ * unsent bytes reach it (sk_stream_memory_free()).
+ */
+static uint32_t notsent_room(const struct vtcp_stack *st, const struct tcb *tp)
+{
+	uint32_t mark = notsent_mark(st, tp), unsent = unsent_bytes(tp);
+
+	return unsent < mark ? mark - unsent : 0;
+}
+
 ssize_t vtcp_send(struct vtcp_stack *st, int s, const void *buf, size_t len,
 		  unsigned int flags)
 {
@@ -297,6 +314,7 @@ ssize_t vtcp_send(struct vtcp_stack *st, int s, const void *buf, size_t len,
 	room = tp->sndq.len < limit ? limit - tp->sndq.len : 0;
 	if (len > room)
 		tp->nospace = true;
+	room = MIN(room, notsent_room(st, tp));
 	if (!room)
 		return len ? -EAGAIN : 0;
 	n = (uint32_t)MIN(len, (size_t)room);
@@ -589,6 +607,9 @@ int vtcp_setopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int val)
 		if (val && tp->t_delack != NO_DEADLINE)
 			tp->ack_now = true;
 		break;
+	case VTCP_NOTSENT_LOWAT:
+		tp->notsent_lowat = (uint32_t)val;
+		break;
 	case VTCP_REFUSE_URGENT:
 		tp->refuse_urgent = val != 0;
 		if (!val)
@@ -626,6 +647,7 @@ int vtcp_getopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int *val)
 	case VTCP_QUICKACK: *val = tp->quick > 0; break;
 	case VTCP_REUSEADDR: *val = tp->reuseaddr; break;
 	case VTCP_REFUSE_URGENT: *val = tp->refuse_urgent; break;
+	case VTCP_NOTSENT_LOWAT: *val = (int)tp->notsent_lowat; break;
 	case VTCP_V6ONLY:
 		if (tp->laddr.fam != 6 && !tp->v4mapped)
 			return -ENOPROTOOPT;
@@ -791,7 +813,6 @@ unsigned int sock_events(struct vtcp_stack *st, struct tcb *tp)
 {
 	unsigned int ev = 0;
 
-	(void)st;
 	if (tp->state == VTCP_LISTEN)
 		return tp->aq_head >= 0 ? VTCP_EV_READABLE : 0;
 	if (tp->rcvq.len || tp->fin_rcvd || tp->shut_rd || tp->reset)
@@ -806,8 +827,9 @@ unsigned int sock_events(struct vtcp_stack *st, struct tcb *tp)
 	if (tp->reset || (tp->shut_wr && (tp->fin_rcvd || tp->shut_rd || tp->state == VTCP_CLOSE)) ||
 	    (tp->state == VTCP_CLOSE && tp->bound && tp->rport))
 		ev |= VTCP_EV_HUP;
+	/* poll's side of the mark is twice as strict (tcp_stream_memory_free(), wake) */
 	if ((tp->state == VTCP_ESTABLISHED || tp->state == VTCP_CLOSE_WAIT) && !tp->shut_wr &&
-	    tcp_snd_writable(tp))
+	    tcp_snd_writable(tp) && 2ull * unsent_bytes(tp) < notsent_mark(st, tp))
 		ev |= VTCP_EV_WRITABLE;
 	if (tp->reset || (tp->shut_wr && tp->state != VTCP_SYN_SENT))
 		ev |= VTCP_EV_WRITABLE; /* a write would fail at once, as poll(2) shows */

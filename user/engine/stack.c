@@ -44,6 +44,7 @@ void vtcp_set_sysctls(struct vtcp_stack *st, const struct vtcp_config *cfg)
 	st->cfg.no_window_scaling = cfg->no_window_scaling;
 	st->cfg.ecn = cfg->ecn;
 	st->cfg.ipv6_dual_stack = cfg->ipv6_dual_stack;
+	st->cfg.notsent_lowat = or_default(cfg->notsent_lowat, UINT32_MAX);
 }
 
 struct vtcp_stack *vtcp_stack_create(const struct vtcp_config *cfg)

@@ -551,7 +551,8 @@ void velo_loop_try_attach(struct vsock *vs, int fd)
 	bool found = false;
 	int fl;
 
-	if (atomic_load(&vs->state) != VELO_SS_PENDING || atomic_load(&vs->kernel_tcp))
+	if (atomic_load(&vs->state) != VELO_SS_PENDING || atomic_load(&vs->kernel_tcp) ||
+	    atomic_load(&vs->ring_unfit))
 		return;
 	pthread_mutex_lock(&vs->mu);
 	if (atomic_load(&vs->state) != VELO_SS_PENDING)
@@ -614,6 +615,7 @@ void velo_loop_try_attach(struct vsock *vs, int fd)
 	}
 	atomic_store(&me->sndbuf, atomic_load(&vs->sndbuf));
 	atomic_store(&me->rcvbuf, atomic_load(&vs->rcvbuf));
+	atomic_store(&me->peek_off, -1); /* set before attaching, it keeps us off (ring_unfit) */
 	atomic_store(&me->cookie, vs->cookie);
 	atomic_store(&me->pid, (uint32_t)getpid());
 	atomic_fetch_add(&me->refs, 1);
@@ -898,15 +900,53 @@ static void conn_fallback(struct vsock *vs, int fd, bool urgent)
 }
 
 /*
- * An option only the kernel's TCP has (velo_wire_kernel_option): the
- * connection goes back to the kernel for good, as for urgent data.
+ * An option only the kernel's TCP has (velo_wire_kernel_option), or one the
+ * rings do not keep (velo_loop_unfit_option): the connection goes back to
+ * the kernel for good, as for urgent data.
  */
 void velo_loop_to_kernel(struct vsock *vs, int fd)
 {
 	if (atomic_load(&vs->state) == VELO_SS_LOOP && vs->ch) {
-		velo_dbg("fd %d: back to the kernel's TCP (an option only it has)", fd);
+		velo_dbg("fd %d: back to the kernel's TCP (an option the rings lack)", fd);
 		conn_fallback(vs, fd, true);
 	}
+}
+
+/*
+ * TCP_NOTSENT_LOWAT counts bytes the peer's window has not taken: a ring
+ * has no such bytes, so a writer would never see the mark.
+ */
+bool velo_loop_unfit_option(int level, int name, const void *v, socklen_t l)
+{
+	return level == IPPROTO_TCP && name == TCP_NOTSENT_LOWAT && l >= sizeof(int) &&
+	       !velo_bad_range(v, sizeof(int)) && *(const int *)v != 0;
+}
+
+/*
+ * connect(AF_UNSPEC) disconnected the kernel socket (a reset to the peer):
+ * the channel is not this socket's any more. What the ring held unread is
+ * dropped, as tcp_disconnect() purges the receive queue, and the socket is
+ * the kernel's from now on (a connection it makes next is not accelerated).
+ * The mapping stays until the socket is freed: a call of another thread
+ * may still be in it.
+ */
+void velo_loop_disconnected(struct vsock *vs)
+{
+	struct velo_chan_end *me, *peer;
+
+	if (atomic_load(&vs->state) != VELO_SS_LOOP || !vs->ch ||
+	    atomic_exchange(&vs->released, true))
+		return;
+	me = &vs->ch->end[vs->end];
+	peer = &vs->ch->end[!vs->end];
+	velo_loop_release(vs, -1, false, NULL, false);
+	if (!atomic_load(&me->refs)) {
+		atomic_store(&me->closed, 1);
+		if (atomic_load(&peer->closed))
+			unlink(vs->path);
+	}
+	atomic_store(&vs->state, VELO_SS_KERNEL);
+	velo_epoll_socket_detached(vs);
 }
 
 static int64_t out_capacity(struct vsock *vs);
@@ -948,6 +988,18 @@ static int iov_slice(const struct iovec *iov, int n, size_t skip, size_t max, st
 		max -= l;
 	}
 	return k;
+}
+
+/* The first n bytes at src into iov (which holds at least n). */
+static void iov_fill(const struct iovec *iov, int iovcnt, const char *src, size_t n)
+{
+	for (int i = 0; i < iovcnt && n; i++) {
+		size_t l = iov[i].iov_len < n ? iov[i].iov_len : n;
+
+		memcpy(iov[i].iov_base, src, l);
+		src += l;
+		n -= l;
+	}
 }
 
 static ssize_t kern_recv(int fd, struct iovec *iov, int n, int flags)
@@ -1364,7 +1416,7 @@ static ssize_t plain_recv(struct vsock *vs, int fd, const struct iovec *iov, int
 	}
 }
 
-ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int iovcnt, int flags)
+static ssize_t loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int iovcnt, int flags)
 {
 	struct velo_chan *ch = vs->ch;
 	struct velo_chan_dir *in = vs_in(vs);
@@ -1384,7 +1436,7 @@ ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int io
 		/* Linux waits for data, then copies nothing */
 		char c;
 		struct iovec one = { &c, 1 };
-		ssize_t r = velo_loop_recv(vs, fd, &one, 1, (flags & ~(MSG_WAITALL | MSG_TRUNC)) | MSG_PEEK);
+		ssize_t r = loop_recv(vs, fd, &one, 1, (flags & ~(MSG_WAITALL | MSG_TRUNC)) | MSG_PEEK);
 
 		return r < 0 ? -1 : 0;
 	}
@@ -1668,6 +1720,101 @@ wait:
 		}
 		return -1;
 	}
+}
+
+/*
+ * A MSG_PEEK read with SO_PEEK_OFF set: what lies past the offset, which
+ * moves on by what was read. The data is peeked up to offset + len and cut;
+ * with nothing past the offset, a blocking call waits (in 1 ms steps: the
+ * rings wake a reader for data, not for more data) until more comes, EOF,
+ * or SO_RCVTIMEO.
+ */
+static ssize_t peek_past(struct vsock *vs, int fd, const struct iovec *iov, int iovcnt,
+			 int flags, int32_t off)
+{
+	_Atomic int32_t *po = &vs->ch->end[vs->end].peek_off;
+	bool nb = (flags & MSG_DONTWAIT) || atomic_load(&vs->ch->end[vs->end].nonblock);
+	size_t len = iov_len(iov, iovcnt), skip = (size_t)off;
+	uint64_t deadline = 0, tries = 0;
+	struct iovec all;
+	ssize_t n, r;
+
+	all.iov_len = skip + len;
+	all.iov_base = malloc(all.iov_len ? all.iov_len : 1);
+	if (!all.iov_base) {
+		errno = ENOMEM;
+		return -1;
+	}
+	for (;;) {
+		n = loop_recv(vs, fd, &all, 1, (flags & ~MSG_WAITALL) | MSG_PEEK | MSG_DONTWAIT);
+		if (n > (ssize_t)skip || n == 0 || (n < 0 && errno != EAGAIN) || nb)
+			break;
+		if (!tries++)
+			deadline = rcv_deadline(fd);
+		if (deadline && velo_now_ns() >= deadline)
+			break;
+		REAL(poll)(NULL, 0, 1);
+	}
+	if (n > (ssize_t)skip) {
+		r = n - (ssize_t)skip;
+		if (!(flags & MSG_TRUNC))
+			iov_fill(iov, iovcnt, (char *)all.iov_base + skip, (size_t)r);
+		atomic_fetch_add(po, (int32_t)r);
+	} else if (n == 0) {
+		r = 0;
+	} else {
+		if (n >= 0)
+			errno = EAGAIN;
+		r = -1;
+	}
+	free(all.iov_base);
+	return r;
+}
+
+ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int iovcnt, int flags)
+{
+	_Atomic int32_t *po = &vs->ch->end[vs->end].peek_off;
+	int32_t off = atomic_load_explicit(po, memory_order_relaxed), cur;
+	ssize_t n;
+
+	if (off >= 0 && (flags & (MSG_PEEK | MSG_OOB | MSG_ERRQUEUE)) == MSG_PEEK)
+		return peek_past(vs, fd, iov, iovcnt, flags, off);
+	n = loop_recv(vs, fd, iov, iovcnt, flags);
+	if (off < 0 || n <= 0 || (flags & (MSG_PEEK | MSG_ERRQUEUE)))
+		return n;
+	/* a read moves the offset back by what it took, not below 0 */
+	cur = atomic_load(po);
+	while (cur >= 0 &&
+	       !atomic_compare_exchange_weak(po, &cur, cur > n ? cur - (int32_t)n : 0))
+		;
+	return n;
+}
+
+/*
+ * SO_PEEK_OFF of a LOOP socket: the kernel checks and takes the value (its
+ * errors are the kernel's), then it moves to the channel and the kernel's
+ * goes back to none, as our own peeks at the kernel socket need.
+ */
+int velo_loop_set_peek_off(struct vsock *vs, int fd, const void *v, socklen_t l)
+{
+	int none = -1, r = REAL(setsockopt)(fd, SOL_SOCKET, SO_PEEK_OFF, v, l);
+
+	if (r)
+		return r;
+	atomic_store(&vs->ch->end[vs->end].peek_off, *(const int *)v);
+	REAL(setsockopt)(fd, SOL_SOCKET, SO_PEEK_OFF, &none, sizeof(none));
+	return 0;
+}
+
+int velo_loop_get_peek_off(struct vsock *vs, int fd, void *v, socklen_t *l)
+{
+	int r = REAL(getsockopt)(fd, SOL_SOCKET, SO_PEEK_OFF, v, l), off;
+
+	if (r)
+		return r;
+	off = atomic_load(&vs->ch->end[vs->end].peek_off);
+	memcpy(v, &off, *l < sizeof(off) ? *l : sizeof(off));
+	return 0;
 }
 
 /* ------------------------------------------------------------------ send */

@@ -1409,6 +1409,23 @@ void velo_epoll_socket_attached(struct vsock *vs)
 	vs_each_reg(vs, reg_attached);
 }
 
+static void reg_detached(struct vepoll *ep, struct ep_reg *reg)
+{
+	if (!reg->loop)
+		return;
+	reg->loop = false;
+	reg->parked = false;
+	reg->kicked = false;
+	loops_del(ep, reg);
+	reg_kernel_mod(ep, reg, kernel_mask(reg));
+}
+
+/* The socket left its channel (velo_loop_disconnected): the kernel's again. */
+void velo_epoll_socket_detached(struct vsock *vs)
+{
+	vs_each_reg(vs, reg_detached);
+}
+
 static void reg_kick(struct vepoll *ep, struct ep_reg *reg)
 {
 	if (!ep->sleepers || !reg->loop)

@@ -305,6 +305,18 @@ static void kernel_tcp_only(int fd)
 	velo_vs_put(vs);
 }
 
+/* No loopback ring for @fd's connections (accepted ones inherit it). */
+static void ring_unfit(int fd)
+{
+	struct vsock *vs = velo_fd_get(fd);
+
+	if (!vs)
+		return;
+	atomic_store(&vs->ring_unfit, true);
+	velo_loop_to_kernel(vs, fd);
+	velo_vs_put(vs);
+}
+
 void velo_adopt_inherited(void)
 {
 	DIR *d = opendir("/proc/self/fd");
@@ -402,12 +414,14 @@ static int after_accept(int lfd, int fd)
 {
 	struct vsock *lvs, *vs;
 	int saved = errno;
+	bool unfit = false;
 
 	if (fd < 0)
 		return fd;
 	lvs = velo_fd_get(lfd);
 	if (lvs) {
 		velo_track_new_socket(fd, lvs->family, VELO_SS_PENDING);
+		unfit = atomic_load(&lvs->ring_unfit) || atomic_load(&lvs->kernel_tcp);
 		velo_vs_put(lvs);
 	} else {
 		/* a listener we never saw: the connection is still created here */
@@ -424,6 +438,7 @@ static int after_accept(int lfd, int fd)
 	vs = velo_fd_get(fd);
 	if (vs) {
 		vs->accepted = true;
+		atomic_store(&vs->ring_unfit, unfit);
 		velo_loop_try_attach(vs, fd);
 		velo_vs_put(vs);
 	}
@@ -486,10 +501,11 @@ VELO_EXPORT int connect(int fd, const struct sockaddr *a, socklen_t l)
 	if (!r) {
 		struct vsock *vs = velo_fd_get(fd);
 
-		if (vs) {
+		if (vs && a->sa_family == AF_UNSPEC)
+			velo_loop_disconnected(vs);
+		else if (vs)
 			velo_loop_try_attach(vs, fd);
-			velo_vs_put(vs);
-		}
+		velo_vs_put(vs);
 	}
 	return r;
 }
@@ -704,9 +720,13 @@ VELO_EXPORT int fclose(FILE *fp)
 
 /* ---------------------------------------------------------------- receive */
 
+/*
+ * read() and readv() of nothing return 0 at once on a socket (Linux's
+ * sock_read_iter()), where recv() waits for data: the kernel answers them.
+ */
 VELO_EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
-	struct vsock *vs = accel_vs(fd);
+	struct vsock *vs = n ? accel_vs(fd) : NULL;
 	struct iovec iov = { buf, n };
 	ssize_t r;
 
@@ -724,13 +744,22 @@ VELO_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 	return read(fd, buf, n);
 }
 
+static size_t iov_bytes(const struct iovec *iov, int cnt)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < cnt; i++)
+		n += iov[i].iov_len;
+	return n;
+}
+
 VELO_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
 	struct vsock *vs;
 	ssize_t r;
 
 	if (cnt < 0 || cnt > IOV_MAX || velo_bad_range(iov, cnt * sizeof(*iov)) ||
-	    !(vs = accel_vs(fd)))
+	    !iov_bytes(iov, cnt) || !(vs = accel_vs(fd)))
 		return REAL(readv)(fd, iov, cnt);
 	r = vs_recv(vs, fd, iov, cnt, 0);
 	velo_vs_put(vs);
@@ -1072,6 +1101,11 @@ VELO_EXPORT int getsockopt(int fd, int level, int name, void *v, socklen_t *l)
 	struct vsock *vs = wire_vs(fd);
 	int r;
 
+	if (!vs && level == SOL_SOCKET && name == SO_PEEK_OFF && (vs = loop_vs(fd))) {
+		r = velo_loop_get_peek_off(vs, fd, v, l);
+		velo_vs_put(vs);
+		return r;
+	}
 	if (vs) {
 		bool done = velo_wire_vs_getsockopt(vs, fd, level, name, v, l, &r);
 
@@ -1087,6 +1121,11 @@ VELO_EXPORT int setsockopt(int fd, int level, int name, const void *v, socklen_t
 	struct vsock *wvs;
 	int r;
 
+	if (level == SOL_SOCKET && name == SO_PEEK_OFF && (wvs = loop_vs(fd))) {
+		r = velo_loop_set_peek_off(wvs, fd, v, l);
+		velo_vs_put(wvs);
+		return r;
+	}
 	/* before the kernel checks it against its socket's state (unconnected) */
 	if (velo_wire_kernel_option(level, name, v, l))
 		kernel_tcp_only(fd);
@@ -1095,6 +1134,8 @@ VELO_EXPORT int setsockopt(int fd, int level, int name, const void *v, socklen_t
 	    !velo_bad_range(v, sizeof(int)) && *(const int *)v > 1 && atomic_load(&velo_wire_count))
 		hand_over_fd(fd);
 	r = REAL(setsockopt)(fd, level, name, v, l);
+	if (!r && velo_loop_unfit_option(level, name, v, l))
+		ring_unfit(fd);
 	wvs = r ? NULL : wire_vs(fd);
 
 	/* the kernel socket validates and keeps the value; the engine follows */

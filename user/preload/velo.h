@@ -89,6 +89,7 @@ struct vsock {
 	_Atomic uint32_t sndbuf, rcvbuf; /* set by the app before attaching */
 	_Atomic bool released;  /* this process's last fd closed */
 	_Atomic bool kernel_tcp; /* an option only the kernel's TCP has was set: no engine */
+	_Atomic bool ring_unfit; /* an option the loopback rings do not keep: no ring */
 	uint64_t abort_limit;   /* peer reset: ring data kept up to here (0: unset) */
 	_Atomic int vreset;     /* peer gone with our data unread: 1 reset pending, 2 reported */
 	bool rule_checked;
@@ -239,6 +240,10 @@ void velo_loop_set_async(struct vsock *vs, bool on);
 void velo_loop_set_ring_always(struct vsock *vs);
 void velo_loop_set_rcvlowat(struct vsock *vs, int v);
 void velo_loop_to_kernel(struct vsock *vs, int fd);
+void velo_loop_disconnected(struct vsock *vs);
+bool velo_loop_unfit_option(int level, int name, const void *v, socklen_t l);
+int velo_loop_set_peek_off(struct vsock *vs, int fd, const void *v, socklen_t l);
+int velo_loop_get_peek_off(struct vsock *vs, int fd, void *v, socklen_t *l);
 bool velo_loop_in_plain(struct vsock *vs);
 /* The app set SO_SNDBUF/SO_RCVBUF: the ring holds no more than the kernel would. */
 void velo_loop_set_buf(struct vsock *vs, int fd, int name);
@@ -318,6 +323,7 @@ void velo_epoll_fd_closed(int fd);
 void velo_epoll_vs_fd_closed(struct vsock *vs, int fd, bool last);
 void velo_adopt_inherited(void);
 void velo_epoll_socket_attached(struct vsock *vs);
+void velo_epoll_socket_detached(struct vsock *vs);
 /* The socket became WIRE: move its epoll registrations to its eventfd. */
 void velo_epoll_socket_wired(struct vsock *vs);
 void velo_epoll_socket_unwired(struct vsock *vs);

@@ -102,6 +102,7 @@ static const struct {
 	{ IPPROTO_TCP, TCP_KEEPCNT, VTCP_KEEPCNT },
 	{ IPPROTO_TCP, TCP_USER_TIMEOUT, VTCP_USER_TIMEOUT },
 	{ IPPROTO_TCP, TCP_QUICKACK, VTCP_QUICKACK },
+	{ IPPROTO_TCP, TCP_NOTSENT_LOWAT, VTCP_NOTSENT_LOWAT },
 };
 
 static int mirrored_opt(int level, int name)
@@ -361,6 +362,8 @@ bool velo_wire_kernel_option(int level, int name, const void *v, socklen_t l)
 		case SO_TIMESTAMPING_NEW:
 		case SO_ZEROCOPY:
 			return on != 0;
+		case SO_PEEK_OFF: /* the engine's reads know no offset */
+			return on >= 0;
 		}
 	} else if (level == IPPROTO_TCP) {
 		switch (name) {
@@ -406,13 +409,19 @@ bool velo_wire_try_connect(struct vsock *vs, int fd, const struct sockaddr *a, s
 }
 
 /*
- * connect(AF_UNSPEC) dissolves the connection (RST to the peer, as Linux's
- * tcp_disconnect) and leaves an unconnected socket: its kernel file, which
- * may connect again (through the engine once more).
+ * connect(AF_UNSPEC) dissolves the connection: the kernel's TCP takes it
+ * and does it (its RST to the peer, its SO_ERROR and POLLERR after, as
+ * tcp_disconnect() leaves them), and the socket stays the kernel's, as on
+ * loopback. A connection the kernel cannot take (not yet established) is
+ * reset by the engine and leaves an unconnected socket, which may connect
+ * again through the engine.
  */
-static int disconnect(struct vsock *vs, int fd)
+static int disconnect(struct vsock *vs, int fd, const struct sockaddr *a, socklen_t l)
 {
 	int err = -ENOTCONN;
+
+	if (velo_wire_vs_to_kernel(vs, fd))
+		return REAL(connect)(fd, a, l);
 
 	pthread_mutex_lock(&vs->mu);
 	if (atomic_load(&vs->state) == VELO_SS_WIRE && vs->wst) {
@@ -434,7 +443,7 @@ int velo_wire_vs_connect(struct vsock *vs, int fd, const struct sockaddr *a, soc
 
 	if (a && l >= sizeof(sa_family_t) && !velo_bad_range(a, sizeof(sa_family_t)) &&
 	    a->sa_family == AF_UNSPEC)
-		return disconnect(vs, fd);
+		return disconnect(vs, fd, a, l);
 	err = gone(vs) ? -EISCONN : wire_connect(vs, a, l);
 	return err ? fail(-err) : 0;
 }

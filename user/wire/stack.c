@@ -124,6 +124,7 @@ static void read_sysctls(struct vtcp_config *c)
 	c->synack_retries = sysctl_u32("ipv4/tcp_synack_retries", 0);
 	c->retries2 = sysctl_u32("ipv4/tcp_retries2", 0);
 	c->fin_timeout_s = sysctl_u32("ipv4/tcp_fin_timeout", 0);
+	c->notsent_lowat = sysctl_u32("ipv4/tcp_notsent_lowat", 0);
 	c->no_sack = !sysctl_u32("ipv4/tcp_sack", 0);
 	c->no_timestamps = !sysctl_u32("ipv4/tcp_timestamps", 0);
 	c->no_window_scaling = !sysctl_u32("ipv4/tcp_window_scaling", 0);
