@@ -850,12 +850,13 @@ bool velo_wire_vs_getsockopt(struct vsock *vs, int fd, int level, int name, void
 	} else {
 		return false;
 	}
-	if (*l < sizeof(int)) {
+	/* as Linux: a negative length is invalid, a short one gets the low bytes */
+	if ((int)*l < 0) {
 		*ret = fail(EINVAL);
 		return true;
 	}
-	memcpy(v, &val, sizeof(val));
-	*l = sizeof(val);
+	*l = *l < sizeof(val) ? *l : sizeof(val);
+	memcpy(v, &val, *l);
 	*ret = 0;
 	return true;
 }
