@@ -574,13 +574,13 @@ static int netns_isolation(void)
 {
 	struct vt_stack mine, theirs;
 	struct vt_tuple l;
-	int ready[2], done[2], st;
+	int ready[2], go[2], done[2], st;
 	uint32_t src;
 	pid_t pid;
 	char c;
 
 	KTAP_EXPECT(vt_setup() == 0);
-	KTAP_EXPECT(pipe(ready) == 0 && pipe(done) == 0);
+	KTAP_EXPECT(pipe(ready) == 0 && pipe(go) == 0 && pipe(done) == 0);
 	pid = fork();
 	if (pid == 0) {
 		if (vt_enter_peer() || vt_stack_open(&theirs, "v1", RXBUF))
@@ -589,7 +589,12 @@ static int netns_isolation(void)
 		if (vt_filter(&theirs, &l, VELO_FILTER_F_LISTEN, NULL))
 			_exit(2);
 		vt_post_rx(&theirs, 8);
-		if (write(ready[1], "r", 1) != 1 || kernel_connect("10.9.0.1", 5300) < 0)
+		/*
+		 * Connect only once the parent's filter is in: a SYN reaching
+		 * v0 before it would meet the kernel's RST and never be resent.
+		 */
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1 ||
+		    kernel_connect("10.9.0.1", 5300) < 0)
 			_exit(3);
 		if (next_ipv4_source(&theirs, 5000) != 0x0a090001)
 			_exit(4);	/* not the SYN from 10.9.0.1 */
@@ -608,6 +613,7 @@ static int netns_isolation(void)
 	KTAP_EXPECT(vt_filter(&mine, &l, VELO_FILTER_F_LISTEN, NULL) == 0);
 	vt_post_rx(&mine, 8);
 	KTAP_EXPECT(read(ready[0], &c, 1) == 1);
+	KTAP_EXPECT(write(go[1], "g", 1) == 1);
 	KTAP_EXPECT(kernel_connect("10.9.0.2", 5300) >= 0);
 	/* Ours is the peer's SYN from 10.9.0.2 (5 s: TCG on a loaded host). */
 	src = next_ipv4_source(&mine, 5000);
