@@ -455,6 +455,31 @@ static int cork_and_more(void)
 	return run(s, NULL);
 }
 
+/*
+ * Corked or MSG_MORE data with nothing in flight is sent by the probe
+ * timer after max(RTO, 200 ms) (here about 200 ms), as Linux's
+ * tcp_check_probe_timer(): a cork holds a partial segment, not forever.
+ */
+static int cork_ceiling(void)
+{
+	static const struct es_step s[] = {
+		ESTABLISH("mss=1000"),
+		CALL(1, cork_on),
+		CALL(1, send_10),
+		NONE(199),
+		OUT(210, F_PSH | F_ACK, 1, 1, ANY, 10, NULL),
+		IN(210, F_ACK, 1, 11, 65535, 0, NULL),
+		CALL(300, send_10_more),
+		NONE(499),
+		OUT(510, F_PSH | F_ACK, 11, 1, ANY, 10, NULL),
+		IN(510, F_ACK, 1, 21, 65535, 0, NULL),
+		NONE(2000),
+		END,
+	};
+
+	return run(s, NULL);
+}
+
 /* Delayed ACK: 40 ms for one segment, at once for two full ones. */
 static int delayed_ack(void)
 {
@@ -764,6 +789,7 @@ static const struct ktap_case cases[] = {
 	{ "close_with_unread_data_rst", close_unread_rst, 0 },
 	{ "nagle_nodelay", nagle, 0 },
 	{ "cork_and_msg_more", cork_and_more, 0 },
+	{ "cork_ceiling", cork_ceiling, 0 },
 	{ "delayed_ack", delayed_ack, 0 },
 	{ "window_scaling_flow", window_scaling, 0 },
 	{ "chrono_rwnd_limited", chrono_rwnd_limited, 0 },

@@ -514,9 +514,16 @@ static bool send_new_data(struct vtcp_stack *st, struct tcb *tp, bool *rwnd_limi
 				break;
 			}
 		} else if (len == unsent && len < mss_now && !fin) {
-			/* Nagle, TCP_CORK, MSG_MORE: hold a partial segment */
-			if (tp->cork || tp->more)
+			/*
+			 * Nagle, TCP_CORK, MSG_MORE: hold a partial segment; as
+			 * Linux's tcp_check_probe_timer(), the persist timer
+			 * sends it if nothing else does (the 200 ms cork ceiling)
+			 */
+			if (tp->cork || tp->more) {
+				if (!tp->packets_out)
+					tcp_arm_rtx(st, tp);
 				break;
+			}
 			/* Minshall's Nagle, as Linux: only while a small segment is unacked */
 			if (!tp->nodelay && SEQ_GT(tp->snd_sml, tp->snd_una))
 				break;

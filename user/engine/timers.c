@@ -232,12 +232,15 @@ static void persist_fire(struct vtcp_stack *st, struct tcb *tp)
 	}
 	tp->t_rtx = NO_DEADLINE;
 	if (room) {
-		/* part of a segment fits: send it rather than a bare probe */
+		/*
+		 * Part of a segment fits: send it rather than a bare probe,
+		 * with PSH as Linux's tcp_write_wakeup()
+		 */
 		uint32_t unsent = tp->sndq.len - (tp->snd_nxt - tp->sndq_seq);
 		uint32_t len = MIN(MIN(room, unsent), (uint32_t)tp->mss);
 
 		sb_append(tp, tp->snd_nxt, tp->snd_nxt + len, st->now);
-		tcp_send_range(st, tp, tp->snd_nxt, tp->snd_nxt + len, 0);
+		tcp_send_range(st, tp, tp->snd_nxt, tp->snd_nxt + len, SEND_PUSH);
 		tp->snd_nxt += len;
 		tcp_arm_rtx(st, tp);
 		return;
