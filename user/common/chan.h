@@ -42,6 +42,12 @@ struct velo_chan_end {
 	_Atomic uint32_t aborted;  /* closed with SO_LINGER {1, 0}: data dropped, RST */
 	_Atomic int32_t peek_off;  /* SO_PEEK_OFF (negative: none); the kernel's stays -1 */
 	/*
+	 * Times this end's writers found its ring full (Linux's SOCK_NOSPACE):
+	 * space freed after that is an EPOLLET EPOLLOUT edge, space freed
+	 * otherwise is not.
+	 */
+	_Atomic uint32_t nospace;
+	/*
 	 * Epoll sets of this end's process watching it, each (set id << 24 |
 	 * VELO_WATCH_IN/OUT | slot), 0: free. Whoever changes what this end
 	 * may report (the peer writing to its ring: IN, or freeing space in

@@ -1601,6 +1601,8 @@ static ssize_t loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int 
 				    (atomic_load(&me->ring_always) || atomic_load(&me->async) ||
 				     bells_queued(in) > 0))
 					reader_settle(vs, fd);
+				if (atomic_load_explicit(&vs->nested_kick, memory_order_relaxed))
+					velo_epoll_ring_read(vs);
 			}
 			if (done >= target)
 				return done;
@@ -1955,11 +1957,16 @@ ssize_t velo_loop_send(struct vsock *vs, int fd, const struct iovec *iov, int io
 			velo_stat_add(VELO_STAT_TX_RING_BYTES, n);
 			slot_add(vs, 0, n);
 			ring_doorbell(vs, fd, out);
-			if (done == len || nb)
+			if (done == len)
 				return done;
+			if (nb) {
+				velo_loop_note_nospace(vs);
+				return done;
+			}
 			continue;
 		}
 		/* ring full */
+		velo_loop_note_nospace(vs);
 		if (nb) {
 			if (done)
 				return done;
@@ -2038,7 +2045,24 @@ uint32_t velo_loop_ring_events(struct vsock *vs)
 		u = velo_ring_used(out);
 		if (u >= 0 && u < out_capacity(vs))
 			ev |= POLLOUT | POLLWRNORM;
+		else if (u >= 0)
+			velo_loop_note_nospace(vs); /* as tcp_poll() sets SOCK_NOSPACE */
 	}
+	return ev;
+}
+
+uint32_t velo_loop_kernel_pollout(struct vsock *vs, int kfd)
+{
+	struct pollfd p = { .fd = kfd, .events = POLLOUT };
+	int saved = errno;
+	uint32_t ev = 0;
+
+	if (atomic_load_explicit(&vs_out(vs)->switched, memory_order_acquire) &&
+	    !atomic_load(&vs->ch->end[vs->end].shut_wr))
+		return 0;
+	if (REAL(poll)(&p, 1, 0) == 1 && (p.revents & POLLOUT))
+		ev = POLLOUT | POLLWRNORM;
+	errno = saved;
 	return ev;
 }
 
@@ -2215,6 +2239,16 @@ static int64_t out_capacity(struct vsock *vs)
 	s = s ? s : VELO_CHAN_RING;
 	r = r ? r : VELO_CHAN_RING;
 	return s + r < VELO_CHAN_RING ? (int64_t)(s + r) : VELO_CHAN_RING;
+}
+
+void velo_loop_note_nospace(struct vsock *vs)
+{
+	atomic_fetch_add(&vs->ch->end[vs->end].nospace, 1);
+}
+
+uint32_t velo_loop_nospace(struct vsock *vs)
+{
+	return atomic_load(&vs->ch->end[vs->end].nospace);
 }
 
 void velo_loop_set_ring_always(struct vsock *vs)

@@ -529,7 +529,12 @@ VELO_EXPORT int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct 
  * registration; exchanges make the taking exactly-once.
  */
 struct ep_edge {
-	_Atomic uint64_t tail, head; /* EPOLLET: ring positions last reported */
+	/*
+	 * EPOLLET: the in ring's tail last reported (data arriving is an
+	 * edge) and the out ring's full count last reported (space freed
+	 * after the writer found the ring full is one, as on Linux).
+	 */
+	_Atomic uint64_t tail, nospace;
 	_Atomic uint32_t disabled;   /* EPOLLONESHOT fired */
 };
 
@@ -675,7 +680,7 @@ static bool shared_get(struct vepoll *ep, int fd, uint32_t gen, uint64_t *data)
 static void edge_reset(struct ep_edge *e)
 {
 	atomic_store(&e->tail, UINT64_MAX);
-	atomic_store(&e->head, UINT64_MAX);
+	atomic_store(&e->nospace, UINT64_MAX);
 	atomic_store(&e->disabled, 0);
 }
 
@@ -694,7 +699,7 @@ static void reg_edge_detach(struct ep_reg *reg)
 	if (reg->edge == &reg->own)
 		return;
 	atomic_store(&reg->own.tail, atomic_load(&reg->edge->tail));
-	atomic_store(&reg->own.head, atomic_load(&reg->edge->head));
+	atomic_store(&reg->own.nospace, atomic_load(&reg->edge->nospace));
 	atomic_store(&reg->own.disabled, atomic_load(&reg->edge->disabled));
 	reg->edge = &reg->own;
 }
@@ -944,6 +949,8 @@ static void loops_add(struct vepoll *ep, struct ep_reg *reg)
 static uint32_t kernel_mask(const struct ep_reg *reg);
 static int reg_kernel_mod(struct vepoll *ep, struct ep_reg *reg, uint32_t events);
 
+static void nested_show_ready(struct vepoll *ep);
+
 static void ep_set_nested(struct vepoll *ep)
 {
 	size_t i;
@@ -964,6 +971,7 @@ static void ep_set_nested(struct vepoll *ep)
 				reg_kernel_mod(ep, reg, kernel_mask(reg));
 		}
 	}
+	nested_show_ready(ep);
 	pthread_mutex_unlock(&ep->mu);
 }
 
@@ -1091,12 +1099,10 @@ static bool reg_kickable(struct vepoll *ep, struct ep_reg *reg)
  * ring), so the kernel queues it at once and wakes one waiter, or keeps it
  * for the next epoll_wait when the sleepers have just left.
  */
-static void ep_kick(struct vepoll *ep, struct ep_reg *reg)
+static void ep_kick_any(struct vepoll *ep, struct ep_reg *reg)
 {
 	size_t i;
 
-	if (!ep->sleepers)
-		return;
 	if (!reg || !reg_kickable(ep, reg)) {
 		for (reg = NULL, i = 0; i < ep->nloops && !reg; i++)
 			if (reg_kickable(ep, ep->loops[i]))
@@ -1108,6 +1114,38 @@ static void ep_kick(struct vepoll *ep, struct ep_reg *reg)
 		return; /* not consumed yet: its waiter will scan the rings */
 	if (!reg_kernel_mod(ep, reg, kernel_mask(reg) | EPOLLOUT | EPOLLONESHOT))
 		reg->kicked = true;
+}
+
+static void ep_kick(struct vepoll *ep, struct ep_reg *reg)
+{
+	if (ep->sleepers)
+		ep_kick_any(ep, reg);
+}
+
+/*
+ * A set watched by another epoll or by poll is readable, as Linux's, while
+ * a member is ready. A level-triggered member reported from its ring stays
+ * ready but its kernel registration shows nothing: one is kicked, so the
+ * set's kernel fd is readable (caller holds ep->mu).
+ */
+static void nested_show_ready(struct vepoll *ep)
+{
+	size_t i;
+
+	if (!ep->nested)
+		return;
+	for (i = 0; i < ep->nloops; i++) {
+		struct ep_reg *reg = ep->loops[i];
+
+		if (!(reg->events & (EPOLLET | EPOLLONESHOT)) && reg_kickable(ep, reg) &&
+		    reg_ring_events(reg, false)) {
+			if (!reg->kicked) {
+				ep_kick_any(ep, reg);
+				atomic_store(&reg->vs->nested_kick, true);
+			}
+			return;
+		}
+	}
 }
 
 /*
@@ -1420,6 +1458,29 @@ static void reg_detached(struct vepoll *ep, struct ep_reg *reg)
 	reg_kernel_mod(ep, reg, kernel_mask(reg));
 }
 
+/*
+ * A kick showing a nested set ready goes once its member is not ready, as
+ * Linux's set looks at its ready members when polled. Not while threads
+ * sleep in the set: a kick may stand for another member of theirs.
+ */
+static void reg_nested_unkick(struct vepoll *ep, struct ep_reg *reg)
+{
+	if (!reg->kicked || !reg->loop || !reg->vs->ch)
+		return;
+	if (ep->sleepers || reg_ring_events(reg, false)) {
+		atomic_store(&reg->vs->nested_kick, true);
+		return;
+	}
+	reg->kicked = false;
+	reg_kernel_mod(ep, reg, kernel_mask(reg));
+}
+
+void velo_epoll_ring_read(struct vsock *vs)
+{
+	if (atomic_exchange(&vs->nested_kick, false))
+		vs_each_reg(vs, reg_nested_unkick);
+}
+
 /* The socket left its channel (velo_loop_disconnected): the kernel's again. */
 void velo_epoll_socket_detached(struct vsock *vs)
 {
@@ -1645,14 +1706,18 @@ static uint32_t reg_ring_events(struct ep_reg *reg, bool consume)
 		return 0;
 	ev = velo_loop_ring_events(vs) & (reg->events | EPOLLERR | EPOLLHUP);
 	if (ev && (reg->events & EPOLLET)) {
-		uint64_t t = atomic_load(&vs_in(vs)->tail), h = atomic_load(&vs_out(vs)->head);
+		uint64_t t = atomic_load(&vs_in(vs)->tail), full = velo_loop_nospace(vs);
+		bool in = (ev & EPOLLIN) &&
+			  t != (consume ? atomic_exchange(&e->tail, t) : atomic_load(&e->tail));
+		bool out = (ev & EPOLLOUT) &&
+			   full != (consume ? atomic_exchange(&e->nospace, full) :
+					      atomic_load(&e->nospace));
 
-		if ((ev & EPOLLIN) &&
-		    t == (consume ? atomic_exchange(&e->tail, t) : atomic_load(&e->tail)))
-			ev &= ~(EPOLLIN | EPOLLRDNORM);
-		if ((ev & EPOLLOUT) &&
-		    h == (consume ? atomic_exchange(&e->head, h) : atomic_load(&e->head)))
-			ev &= ~(EPOLLOUT | EPOLLWRNORM);
+		/* as Linux, an edge reports everything that is ready */
+		if (!in && !out)
+			ev &= ~(EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM);
+		else
+			ev |= velo_loop_kernel_pollout(vs, reg->kfd) & reg->events;
 	}
 	if (ev && consume && !edge_take_oneshot(reg))
 		return 0;
@@ -1845,7 +1910,7 @@ static uint32_t loop_kernel_event(struct vepoll *ep, struct ep_reg *reg, uint32_
 			if (ev & EPOLLIN)
 				atomic_store(&reg->edge->tail, atomic_load(&vs_in(reg->vs)->tail));
 			if (ev & EPOLLOUT)
-				atomic_store(&reg->edge->head, atomic_load(&vs_out(reg->vs)->head));
+				atomic_store(&reg->edge->nospace, velo_loop_nospace(reg->vs));
 		}
 		if (oneshot)
 			atomic_store(&reg->edge->disabled, 1);
@@ -2022,6 +2087,7 @@ static int ep_collect(struct vepoll *ep, int epfd, struct epoll_event *out, int 
 		if (more)
 			ep_kick(ep, more);
 	}
+	nested_show_ready(ep);
 	pthread_mutex_unlock(&ep->mu);
 	for (i = 0; i < nurgent; i++)
 		ep_urgent_move(&urgent[i]); /* the caller's next look sees the kernel socket */

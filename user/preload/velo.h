@@ -90,6 +90,7 @@ struct vsock {
 	_Atomic bool released;  /* this process's last fd closed */
 	_Atomic bool kernel_tcp; /* an option only the kernel's TCP has was set: no engine */
 	_Atomic bool ring_unfit; /* an option the loopback rings do not keep: no ring */
+	_Atomic bool nested_kick; /* kicked to show a nested set ready (velo_epoll_ring_read) */
 	uint64_t abort_limit;   /* peer reset: ring data kept up to here (0: unset) */
 	_Atomic int vreset;     /* peer gone with our data unread: 1 reset pending, 2 reported */
 	bool rule_checked;
@@ -238,6 +239,11 @@ void velo_loop_shutdown_failed(struct vsock *vs, uint32_t was);
 void velo_loop_set_nonblock(struct vsock *vs, bool nb);
 void velo_loop_set_async(struct vsock *vs, bool on);
 void velo_loop_set_ring_always(struct vsock *vs);
+/* This end's writer found its ring full (EPOLLET's EPOLLOUT edges count these). */
+void velo_loop_note_nospace(struct vsock *vs);
+uint32_t velo_loop_nospace(struct vsock *vs);
+/* POLLOUT while the kernel decides it (no ring write yet, or SHUT_WR), else 0. */
+uint32_t velo_loop_kernel_pollout(struct vsock *vs, int kfd);
 void velo_loop_set_rcvlowat(struct vsock *vs, int v);
 void velo_loop_to_kernel(struct vsock *vs, int fd);
 void velo_loop_disconnected(struct vsock *vs);
@@ -324,6 +330,8 @@ void velo_epoll_vs_fd_closed(struct vsock *vs, int fd, bool last);
 void velo_adopt_inherited(void);
 void velo_epoll_socket_attached(struct vsock *vs);
 void velo_epoll_socket_detached(struct vsock *vs);
+/* The app read from vs's ring: a kick that showed a nested set ready may go. */
+void velo_epoll_ring_read(struct vsock *vs);
 /* The socket became WIRE: move its epoll registrations to its eventfd. */
 void velo_epoll_socket_wired(struct vsock *vs);
 void velo_epoll_socket_unwired(struct vsock *vs);
