@@ -114,6 +114,7 @@ struct wire_sock {
 	int ready_fd;			/* eventfd: readable iff events & interest */
 	unsigned int interest;
 	uint32_t edge_inq;		/* bytes readable at the last look (VELO_WIRE_EDGE) */
+	unsigned int edge_ev;		/* events & interest at the last look */
 	bool ready_set;
 	struct wire_waiter *waiters;
 	bool bound;

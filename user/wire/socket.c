@@ -126,17 +126,22 @@ static bool new_data(struct velo_wire_stack *st, int s)
 /*
  * Urgent data wakes every poller, whatever it waits for, and is a new edge
  * (it is new data, for Linux's edge-triggered epoll): the interposer moves
- * the connection at its next look (wire.h, VELO_WIRE_URGENT).
+ * the connection at its next look (wire.h, VELO_WIRE_URGENT). So is any
+ * event that was not there at the last look (a FIN making the socket
+ * readable, space after the writer ran out), as each is a wakeup on Linux.
  */
 static void ready_sync(struct velo_wire_stack *st, int s)
 {
 	struct wire_sock *ws = &st->socks[s];
 	unsigned int ev = vtcp_events(st->eng, st->socks[s].eng);
+	unsigned int seen = ev & ws->interest;
 	bool want = (ev & (ws->interest | VTCP_EV_URGENT)) != 0;
 	bool urgent_new = (ev & VTCP_EV_URGENT) && !ws->urgent_told;
-	bool edge = ((ws->interest & VELO_WIRE_EDGE) && new_data(st, s)) || urgent_new;
+	bool edge = ((ws->interest & VELO_WIRE_EDGE) &&
+		     (new_data(st, s) || (seen & ~ws->edge_ev))) || urgent_new;
 
 	ws->urgent_told = ev & VTCP_EV_URGENT;
+	ws->edge_ev = seen;
 	if (want && ws->ready_set && edge)
 		fd_signal(ws->ready_fd); /* another edge for edge-triggered epoll */
 	if (want == ws->ready_set)
