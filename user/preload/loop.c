@@ -1422,15 +1422,20 @@ static ssize_t loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int 
 	struct velo_chan_dir *in = vs_in(vs);
 	bool peek = flags & MSG_PEEK;
 	bool waitall = (flags & MSG_WAITALL) && !peek;
-	bool nb = (flags & MSG_DONTWAIT) || atomic_load_explicit(&ch->end[vs->end].nonblock,
-								  memory_order_relaxed);
+	/*
+	 * After shutdown(SHUT_RD) what is queued, and what still comes, is
+	 * read as before; only an empty queue reads 0 at once (tcp_recvmsg).
+	 */
+	bool shut_rd = atomic_load(&ch->end[vs->end].shut_rd);
+	bool nb = (flags & MSG_DONTWAIT) || shut_rd ||
+		  atomic_load_explicit(&ch->end[vs->end].nonblock, memory_order_relaxed);
 	size_t len = iov_len(iov, iovcnt), done = 0;
 	struct iovec sub[iovcnt > 0 ? iovcnt : 1];
 	int kflags = flags & ~MSG_WAITALL;
 
 	size_t target;
 
-	if ((flags & (MSG_OOB | MSG_ERRQUEUE)) || atomic_load(&ch->end[vs->end].shut_rd))
+	if (flags & (MSG_OOB | MSG_ERRQUEUE))
 		return kern_recv(fd, (struct iovec *)iov, iovcnt, flags);
 	if (!len) {
 		/* Linux waits for data, then copies nothing */
@@ -1782,6 +1787,9 @@ ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int io
 	if (off >= 0 && (flags & (MSG_PEEK | MSG_OOB | MSG_ERRQUEUE)) == MSG_PEEK)
 		return peek_past(vs, fd, iov, iovcnt, flags, off);
 	n = loop_recv(vs, fd, iov, iovcnt, flags);
+	if (n < 0 && errno == EAGAIN && !(flags & (MSG_OOB | MSG_ERRQUEUE)) &&
+	    atomic_load(&vs->ch->end[vs->end].shut_rd))
+		return 0; /* nothing queued after SHUT_RD: EOF, not EAGAIN */
 	if (off < 0 || n <= 0 || (flags & (MSG_PEEK | MSG_ERRQUEUE)))
 		return n;
 	/* a read moves the offset back by what it took, not below 0 */

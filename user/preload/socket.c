@@ -19,6 +19,8 @@
 #include <string.h>
 #include <spawn.h>
 #include <sys/eventfd.h>
+#include <linux/capability.h>
+#include <linux/net_tstamp.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -255,6 +257,14 @@ out:
 	errno = saved;
 }
 
+/* The kernel's CMSG_OK(): a whole header, and no longer than what is left. */
+static bool cmsg_ok(const struct msghdr *msg, const struct cmsghdr *c)
+{
+	size_t room = msg->msg_controllen - (size_t)((char *)c - (char *)msg->msg_control);
+
+	return c->cmsg_len >= sizeof(*c) && c->cmsg_len <= room;
+}
+
 /* fn(fd) for each fd an SCM_RIGHTS message carries. */
 static void cmsg_fds_each(const struct msghdr *msg, void (*fn)(int fd))
 {
@@ -264,6 +274,8 @@ static void cmsg_fds_each(const struct msghdr *msg, void (*fn)(int fd))
 	    velo_bad_range(msg->msg_control, msg->msg_controllen))
 		return;
 	for (c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
+		if (!cmsg_ok(msg, c))
+			return; /* malformed: the kernel refuses the message */
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
 			int *fds = (int *)CMSG_DATA(c);
 			size_t i, n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
@@ -930,18 +942,82 @@ VELO_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 	return r;
 }
 
+/* CAP_NET_RAW or CAP_NET_ADMIN, as sockopt_ns_capable() asks for either. */
+static bool net_capable(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &h, d))
+		return false;
+	return d[0].effective & ((1u << CAP_NET_RAW) | (1u << CAP_NET_ADMIN));
+}
+
+/*
+ * The control messages of a sendmsg() on an accelerated socket, checked as
+ * tcp_sendmsg() has sock_cmsg_send() check them: 0 or the errno. What they
+ * ask for (a mark, a priority, TX timestamps) is not applied; SCM_RIGHTS
+ * and SCM_CREDENTIALS mean nothing to TCP, which ignores them.
+ */
+static int tcp_cmsg_check(const struct msghdr *m)
+{
+	struct cmsghdr *c;
+	uint32_t v;
+
+	if (m->msg_controllen > INT_MAX)
+		return ENOBUFS;
+	if (velo_bad_range(m->msg_control, m->msg_controllen))
+		return EFAULT;
+	for (c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR((struct msghdr *)m, c)) {
+		if (!cmsg_ok(m, c))
+			return EINVAL;
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type == SCM_RIGHTS ||
+		    c->cmsg_type == SCM_CREDENTIALS)
+			continue;
+		if (c->cmsg_len != CMSG_LEN(sizeof(v)))
+			return EINVAL;
+		memcpy(&v, CMSG_DATA(c), sizeof(v));
+		switch (c->cmsg_type) {
+		case SO_MARK:
+			if (!net_capable())
+				return EPERM;
+			break;
+		case SO_PRIORITY: /* 0..6 (TC_PRIO_INTERACTIVE) for anyone */
+			if (v > 6 && !net_capable())
+				return EPERM;
+			break;
+		case SO_TIMESTAMPING_OLD:
+		case SO_TIMESTAMPING_NEW:
+			if (v & ~SOF_TIMESTAMPING_TX_RECORD_MASK)
+				return EINVAL;
+			break;
+		default:
+			return EINVAL;
+		}
+	}
+	return 0;
+}
+
 VELO_EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
 {
 	struct vsock *vs;
 	ssize_t r;
+	int err;
 
 	if (m && !velo_bad_range(m, sizeof(*m)) && m->msg_controllen &&
 	    atomic_load(&velo_wire_count))
 		cmsg_fds_each(m, hand_over_fd);
 	if (!m || velo_bad_range(m, sizeof(*m)) || m->msg_iovlen > IOV_MAX ||
 	    velo_bad_range(m->msg_iov, m->msg_iovlen * sizeof(struct iovec)) ||
-	    m->msg_controllen || !(vs = accel_vs(fd)))
+	    !(vs = accel_vs(fd)))
 		return REAL(sendmsg)(fd, m, flags);
+	/* the data goes the socket's way: the kernel's would be lost as doorbells */
+	err = m->msg_controllen ? tcp_cmsg_check(m) : 0;
+	if (err) {
+		velo_vs_put(vs);
+		errno = err;
+		return -1;
+	}
 	r = vs_send(vs, fd, m->msg_iov, (int)m->msg_iovlen, flags);
 	velo_vs_put(vs);
 	return r;
