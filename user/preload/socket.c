@@ -722,8 +722,10 @@ VELO_EXPORT int fclose(FILE *fp)
 	int fd = fp ? fileno(fp) : -1, r, saved;
 	bool post = fd >= 0 && before_close(fd, &cl);
 
+	velo_fclose_fd = fd; /* a cookie stream of ours closes it (stdio.c) */
 	r = REAL(fclose)(fp);
 	saved = errno;
+	velo_fclose_fd = -1;
 	if (post)
 		velo_loop_closed(&cl);
 	errno = saved;
