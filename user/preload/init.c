@@ -121,6 +121,7 @@ __attribute__((destructor)) static void velo_preload_fini(void)
 	 * Other threads may still be inside socket calls: nothing is unmapped
 	 * or freed (velo_exiting), we only tell peers this end is going away.
 	 */
+	velo_stdio_flush();
 	atomic_store(&velo_exiting, true);
 	if (atomic_load(&velo_loop_count))
 		velo_fd_foreach(exit_fd, NULL);

@@ -917,6 +917,51 @@ VELO_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 	return r;
 }
 
+/*
+ * preadv2() and pwritev2() at the current position (offset -1) are readv()
+ * and writev() on a socket, RWF_NOWAIT making them non-blocking. Anything
+ * else (an offset: ESPIPE, other flags) is the kernel's to answer.
+ */
+static struct vsock *rw2_vs(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	if (off != -1 || (flags & ~RWF_NOWAIT) || cnt < 0 || cnt > IOV_MAX ||
+	    velo_bad_range(iov, cnt * sizeof(*iov)))
+		return NULL;
+	return accel_vs(fd);
+}
+
+VELO_EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	struct vsock *vs = rw2_vs(fd, iov, cnt, off, flags);
+	ssize_t r;
+
+	if (!vs || !iov_bytes(iov, cnt)) {
+		velo_vs_put(vs);
+		return REAL(preadv2)(fd, iov, cnt, off, flags);
+	}
+	r = vs_recv(vs, fd, iov, cnt, flags & RWF_NOWAIT ? MSG_DONTWAIT : 0);
+	velo_vs_put(vs);
+	return r;
+}
+
+VELO_EXPORT ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	struct vsock *vs = rw2_vs(fd, iov, cnt, off, flags);
+	ssize_t r;
+
+	if (!vs)
+		return REAL(pwritev2)(fd, iov, cnt, off, flags);
+	r = vs_send(vs, fd, iov, cnt, flags & RWF_NOWAIT ? MSG_DONTWAIT : 0);
+	velo_vs_put(vs);
+	return r;
+}
+
+/* The same functions under their large-file names (off_t is 64 bits here). */
+VELO_EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+	__attribute__((alias("preadv2")));
+VELO_EXPORT ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+	__attribute__((alias("pwritev2")));
+
 VELO_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
 	struct vsock *vs = accel_vs(fd);

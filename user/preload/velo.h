@@ -49,7 +49,8 @@
 	X(epoll_create) X(epoll_create1) X(epoll_ctl) X(epoll_wait)           \
 	X(epoll_pwait) X(epoll_pwait2) X(poll) X(ppoll) X(select) X(pselect)  \
 	X(open) X(open64) X(openat) X(openat64) X(pipe) X(pipe2) X(eventfd)   \
-	X(posix_spawn) X(posix_spawnp) X(_exit) X(_Exit) X(fdopen)
+	X(posix_spawn) X(posix_spawnp) X(_exit) X(_Exit) X(fdopen) X(vdprintf)  \
+	X(preadv2) X(pwritev2)
 
 enum {
 #define X(n) VR_##n,
@@ -148,6 +149,8 @@ static inline bool velo_bad_range(const void *p, size_t len)
 struct vsock *velo_fd_get(int fd);       /* takes a reference, NULL if none */
 /* The fd our fclose() is closing (it does velo's part), per thread; else -1. */
 extern __thread int velo_fclose_fd;
+/* Flush the streams fdopen() made on sockets (velo's destructor, before it lets go). */
+void velo_stdio_flush(void);
 void velo_vs_put(struct vsock *vs);
 void velo_fd_install(int fd, struct vsock *vs); /* takes over a reference */
 struct vsock *velo_fd_remove(int fd);    /* returns the table's reference */
