@@ -1716,7 +1716,7 @@ static uint32_t reg_ring_events(struct ep_reg *reg, bool consume)
 		/* as Linux, an edge reports everything that is ready */
 		if (!in && !out)
 			ev &= ~(EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM);
-		else
+		else if ((reg->events & EPOLLOUT) && !(ev & EPOLLOUT))
 			ev |= velo_loop_kernel_pollout(vs, reg->kfd) & reg->events;
 	}
 	if (ev && consume && !edge_take_oneshot(reg))
