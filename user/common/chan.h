@@ -48,6 +48,12 @@ struct velo_chan_end {
 	 */
 	_Atomic uint32_t nospace;
 	/*
+	 * Set at this end's first doorbell: its kernel socket has TCP_NODELAY
+	 * and no TCP_CORK from then on, and the app's values are these two.
+	 */
+	_Atomic uint32_t bells_fast;
+	_Atomic int32_t app_nodelay, app_cork;
+	/*
 	 * Epoll sets of this end's process watching it, each (set id << 24 |
 	 * VELO_WATCH_IN/OUT | slot), 0: free. Whoever changes what this end
 	 * may report (the peer writing to its ring: IN, or freeing space in

@@ -688,7 +688,52 @@ static bool out_switch(struct vsock *vs)
  * before the send: consumers bound their doorbell reads by bells. A failed
  * one is owed: sent before any data should d fall back.
  */
-static void bell_locked(int fd, struct velo_chan_dir *d)
+/*
+ * Doorbells must not wait in our kernel socket. They flow one way, so no
+ * data carries the peer's ACK back: with Nagle a doorbell waited for the
+ * peer's delayed ACK of the one before (a sleeping reader woke 40 ms late,
+ * over and over), and TCP_CORK held one up to 200 ms. Before the first
+ * doorbell the kernel socket gets TCP_NODELAY and no cork; the app's values
+ * are kept in the channel end from then on (velo_loop_sockopt) and go back
+ * to the kernel socket when the connection does (bells_slow).
+ */
+static void bells_fast(struct vsock *vs, int fd)
+{
+	struct velo_chan_end *me = &vs->ch->end[vs->end];
+	int nodelay = 0, cork = 0, one = 1, zero = 0;
+	socklen_t l = sizeof(int);
+
+	if (atomic_load_explicit(&me->bells_fast, memory_order_acquire))
+		return;
+	REAL(getsockopt)(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, &l);
+	l = sizeof(int);
+	REAL(getsockopt)(fd, IPPROTO_TCP, TCP_CORK, &cork, &l);
+	atomic_store(&me->app_nodelay, nodelay);
+	atomic_store(&me->app_cork, cork);
+	atomic_store_explicit(&me->bells_fast, 1, memory_order_release);
+	if (!nodelay)
+		REAL(setsockopt)(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (cork)
+		REAL(setsockopt)(fd, IPPROTO_TCP, TCP_CORK, &zero, sizeof(zero));
+}
+
+/* The kernel socket carries data again: the app's Nagle and cork are its. */
+static void bells_slow(struct vsock *vs, int fd)
+{
+	struct velo_chan_end *me = &vs->ch->end[vs->end];
+	int nodelay, cork;
+
+	if (!atomic_exchange(&me->bells_fast, 0))
+		return;
+	nodelay = atomic_load(&me->app_nodelay);
+	cork = atomic_load(&me->app_cork);
+	if (!nodelay)
+		REAL(setsockopt)(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof(nodelay));
+	if (cork)
+		REAL(setsockopt)(fd, IPPROTO_TCP, TCP_CORK, &cork, sizeof(cork));
+}
+
+static void bell_locked(struct vsock *vs, int fd, struct velo_chan_dir *d)
 {
 	int saved = errno;
 	/*
@@ -698,6 +743,7 @@ static void bell_locked(int fd, struct velo_chan_dir *d)
 	int n = atomic_load(&d->pollers) && atomic_load(&d->sleepers) ? 2 : 1;
 	ssize_t sent;
 
+	bells_fast(vs, fd);
 	atomic_fetch_add(&d->bells, n);
 	sent = REAL(send)(fd, "\0", n, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (sent < n)
@@ -739,7 +785,7 @@ static void ring_doorbell(struct vsock *vs, int fd, struct velo_chan_dir *d)
 	velo_shlock(&d->plock);
 	if (atomic_load(&d->switched)) {
 		if (atomic_exchange(&d->armed, 0) || always)
-			bell_locked(fd, d);
+			bell_locked(vs, fd, d);
 	} else if (atomic_load(&d->fellback)) {
 		/* the consumer's fallback counted a doorbell for its sleepers */
 		pay_owed_locked(vs, fd, d);
@@ -775,7 +821,7 @@ static void space_freed(struct vsock *vs, int fd, struct velo_chan_dir *in)
 			out_switch(vs);
 		velo_shlock(&out->plock);
 		if (atomic_load(&out->switched)) /* fallen back: not a doorbell any more */
-			bell_locked(fd, out);
+			bell_locked(vs, fd, out);
 		velo_shunlock(&out->plock);
 	}
 }
@@ -871,10 +917,11 @@ static void conn_fallback(struct vsock *vs, int fd, bool urgent)
 			    (atomic_exchange(&out->armed, 0) | atomic_exchange(&in->out_armed, 0));
 
 		if (wake && urgent) /* else the peer is gone: a byte would provoke its RST */
-			bell_locked(fd, out);
+			bell_locked(vs, fd, out);
 		fallback_locked(out);
 	}
 	velo_shunlock(&out->plock);
+	bells_slow(vs, fd); /* our data goes through the kernel socket from now on */
 	/*
 	 * Not switched yet: its producer may sleep in a kernel send under
 	 * plock (until we read); it falls back itself instead of switching.
@@ -930,13 +977,14 @@ bool velo_loop_unfit_option(int level, int name, const void *v, socklen_t l)
  * The mapping stays until the socket is freed: a call of another thread
  * may still be in it.
  */
-void velo_loop_disconnected(struct vsock *vs)
+void velo_loop_disconnected(struct vsock *vs, int fd)
 {
 	struct velo_chan_end *me, *peer;
 
 	if (atomic_load(&vs->state) != VELO_SS_LOOP || !vs->ch ||
 	    atomic_exchange(&vs->released, true))
 		return;
+	bells_slow(vs, fd);
 	me = &vs->ch->end[vs->end];
 	peer = &vs->ch->end[!vs->end];
 	velo_loop_release(vs, -1, false, NULL, false);
@@ -1816,15 +1864,60 @@ int velo_loop_set_peek_off(struct vsock *vs, int fd, const void *v, socklen_t l)
 	return 0;
 }
 
-int velo_loop_get_peek_off(struct vsock *vs, int fd, void *v, socklen_t *l)
+/* Where the channel end keeps the app's value of an option, or NULL. */
+static _Atomic int32_t *kept_option(struct vsock *vs, int level, int name)
 {
-	int r = REAL(getsockopt)(fd, SOL_SOCKET, SO_PEEK_OFF, v, l), off;
+	struct velo_chan_end *me = &vs->ch->end[vs->end];
 
-	if (r)
-		return r;
-	off = atomic_load(&vs->ch->end[vs->end].peek_off);
-	memcpy(v, &off, *l < sizeof(off) ? *l : sizeof(off));
-	return 0;
+	if (level == SOL_SOCKET && name == SO_PEEK_OFF)
+		return &me->peek_off;
+	if (level != IPPROTO_TCP || !atomic_load_explicit(&me->bells_fast, memory_order_acquire))
+		return NULL;
+	if (name == TCP_NODELAY)
+		return &me->app_nodelay;
+	if (name == TCP_CORK)
+		return &me->app_cork;
+	return NULL;
+}
+
+bool velo_loop_getsockopt(struct vsock *vs, int fd, int level, int name, void *v,
+			  socklen_t *l, int *r)
+{
+	_Atomic int32_t *kept = kept_option(vs, level, name);
+	int32_t val;
+
+	if (!kept)
+		return false;
+	/* the kernel checks the buffer and sets the length */
+	*r = REAL(getsockopt)(fd, level, name, v, l);
+	if (!*r) {
+		val = atomic_load(kept);
+		memcpy(v, &val, *l < sizeof(val) ? *l : sizeof(val));
+	}
+	return true;
+}
+
+/*
+ * TCP_NODELAY or TCP_CORK on a socket whose kernel socket rings doorbells
+ * (bells_fast): the kernel checks the value (and an uncork pushes what it
+ * holds), the channel end keeps it, the kernel socket stays as doorbells
+ * need it. false: the option is not kept, the caller sets it.
+ */
+bool velo_loop_setsockopt(struct vsock *vs, int fd, int level, int name, const void *v,
+			  socklen_t l, int *r)
+{
+	_Atomic int32_t *kept = kept_option(vs, level, name);
+	int bells = name == TCP_NODELAY;
+
+	if (!kept || (level == SOL_SOCKET && name == SO_PEEK_OFF))
+		return false;
+	*r = REAL(setsockopt)(fd, level, name, v, l);
+	if (*r)
+		return true;
+	atomic_store(kept, *(const int *)v != 0);
+	if ((*(const int *)v != 0) != bells)
+		REAL(setsockopt)(fd, level, name, &bells, sizeof(bells));
+	return true;
 }
 
 /* ------------------------------------------------------------------ send */

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -514,7 +515,7 @@ VELO_EXPORT int connect(int fd, const struct sockaddr *a, socklen_t l)
 		struct vsock *vs = velo_fd_get(fd);
 
 		if (vs && a->sa_family == AF_UNSPEC)
-			velo_loop_disconnected(vs);
+			velo_loop_disconnected(vs, fd);
 		else if (vs)
 			velo_loop_try_attach(vs, fd);
 		velo_vs_put(vs);
@@ -1219,15 +1220,25 @@ VELO_EXPORT int getpeername(int fd, struct sockaddr *a, socklen_t *l)
 	return sock_name(fd, true, a, l);
 }
 
+/* An option the loopback channel may keep for the app (velo_loop_getsockopt). */
+static bool loop_kept(int level, int name)
+{
+	return (level == SOL_SOCKET && name == SO_PEEK_OFF) ||
+	       (level == IPPROTO_TCP && (name == TCP_NODELAY || name == TCP_CORK));
+}
+
 VELO_EXPORT int getsockopt(int fd, int level, int name, void *v, socklen_t *l)
 {
 	struct vsock *vs = wire_vs(fd);
 	int r;
 
-	if (!vs && level == SOL_SOCKET && name == SO_PEEK_OFF && (vs = loop_vs(fd))) {
-		r = velo_loop_get_peek_off(vs, fd, v, l);
+	if (!vs && loop_kept(level, name) && (vs = loop_vs(fd))) {
+		bool kept = velo_loop_getsockopt(vs, fd, level, name, v, l, &r);
+
 		velo_vs_put(vs);
-		return r;
+		if (kept)
+			return r;
+		vs = NULL;
 	}
 	if (vs) {
 		bool done = velo_wire_vs_getsockopt(vs, fd, level, name, v, l, &r);
@@ -1248,6 +1259,13 @@ VELO_EXPORT int setsockopt(int fd, int level, int name, const void *v, socklen_t
 		r = velo_loop_set_peek_off(wvs, fd, v, l);
 		velo_vs_put(wvs);
 		return r;
+	}
+	if (loop_kept(level, name) && (wvs = loop_vs(fd))) {
+		bool kept = velo_loop_setsockopt(wvs, fd, level, name, v, l, &r);
+
+		velo_vs_put(wvs);
+		if (kept)
+			return r;
 	}
 	/* before the kernel checks it against its socket's state (unconnected) */
 	if (velo_wire_kernel_option(level, name, v, l))

@@ -251,10 +251,18 @@ uint32_t velo_loop_nospace(struct vsock *vs);
 uint32_t velo_loop_kernel_pollout(struct vsock *vs, int kfd);
 void velo_loop_set_rcvlowat(struct vsock *vs, int v);
 void velo_loop_to_kernel(struct vsock *vs, int fd);
-void velo_loop_disconnected(struct vsock *vs);
+void velo_loop_disconnected(struct vsock *vs, int fd);
 bool velo_loop_unfit_option(int level, int name, const void *v, socklen_t l);
 int velo_loop_set_peek_off(struct vsock *vs, int fd, const void *v, socklen_t l);
-int velo_loop_get_peek_off(struct vsock *vs, int fd, void *v, socklen_t *l);
+/*
+ * Options the channel end keeps for the app (SO_PEEK_OFF; TCP_NODELAY and
+ * TCP_CORK once the kernel socket rings doorbells): true when handled, the
+ * result in *r.
+ */
+bool velo_loop_getsockopt(struct vsock *vs, int fd, int level, int name, void *v,
+			  socklen_t *l, int *r);
+bool velo_loop_setsockopt(struct vsock *vs, int fd, int level, int name, const void *v,
+			  socklen_t l, int *r);
 bool velo_loop_in_plain(struct vsock *vs);
 /* The app set SO_SNDBUF/SO_RCVBUF: the ring holds no more than the kernel would. */
 void velo_loop_set_buf(struct vsock *vs, int fd, int name);
