@@ -4,7 +4,9 @@
  * Data arriving is an edge, and it reports everything that is ready
  * (EPOLLIN with EPOLLOUT); the peer reading what we sent is none while our
  * send buffer never ran out of space, but space coming back after a send
- * found none is one (SOCK_NOSPACE). A set inside another set (or polled)
+ * found none is one (SOCK_NOSPACE). Data is no edge for EPOLLOUT alone;
+ * shutdowns either way and a reset are; a one-shot re-armed reports what
+ * is ready. A set inside another set (or polled)
  * is readable while a level-triggered member is ready, also after it was
  * reported.
  */
@@ -48,6 +50,56 @@ static void edges(void)
 	wait_show(ep, 100, "after our read");
 	SHOW(shutdown(s, SHUT_WR));
 	wait_show(ep, 1000, "after the peer's shutdown");
+	wait_show(ep, 100, "again");
+	close(ep);
+	close(c);
+	close(s);
+}
+
+/* EPOLLOUT alone, shutdowns both ways, a reset, a one-shot re-armed. */
+static void more_edges(void)
+{
+	struct linger lg = { 1, 0 };
+	struct epoll_event e;
+	int c, s, ep;
+	char b[8];
+	ssize_t n;
+
+	tcp_pair_fam(AF_INET, &c, &s);
+	ep = watch(c, EPOLLOUT | EPOLLET);
+	wait_show(ep, 0, "EPOLLOUT alone, registered");
+	SHOW(send(s, "x", 1, 0));
+	wait_show(ep, 200, "the peer sent (not wanted)");
+	SHOW(shutdown(c, SHUT_WR));
+	wait_show(ep, 200, "our SHUT_WR");
+	SHOW(shutdown(s, SHUT_WR));
+	wait_show(ep, 500, "the peer's SHUT_WR");
+	close(ep);
+	close(c);
+	close(s);
+
+	tcp_pair_fam(AF_INET, &c, &s);
+	ep = watch(c, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
+	wait_show(ep, 0, "registered");
+	NEED(setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0);
+	SHOW(close(s));
+	wait_show(ep, 500, "the peer's reset");
+	wait_show(ep, 100, "again");
+	n = recv(c, b, sizeof(b), 0);
+	say("recv: %zd %s", n, n < 0 ? errname(errno) : "");
+	wait_show(ep, 100, "after the recv");
+	close(ep);
+	close(c);
+
+	tcp_pair_fam(AF_INET, &c, &s);
+	ep = watch(c, EPOLLIN | EPOLLET | EPOLLONESHOT);
+	SHOW(send(s, "a", 1, 0));
+	wait_show(ep, 500, "one-shot");
+	SHOW(send(s, "b", 1, 0));
+	wait_show(ep, 200, "one-shot, disarmed");
+	e = (struct epoll_event){ .events = EPOLLIN | EPOLLET | EPOLLONESHOT, .data.fd = c };
+	SHOW(epoll_ctl(ep, EPOLL_CTL_MOD, c, &e));
+	wait_show(ep, 500, "re-armed");
 	wait_show(ep, 100, "again");
 	close(ep);
 	close(c);
@@ -104,6 +156,7 @@ static void nested(uint32_t inner_events, const char *what)
 int main(void)
 {
 	edges();
+	more_edges();
 	space_back();
 	nested(EPOLLIN, "level-triggered");
 	nested(EPOLLIN | EPOLLET, "edge-triggered");

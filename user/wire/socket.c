@@ -138,7 +138,8 @@ static void ready_sync(struct velo_wire_stack *st, int s)
 	bool want = (ev & (ws->interest | VTCP_EV_URGENT)) != 0;
 	bool urgent_new = (ev & VTCP_EV_URGENT) && !ws->urgent_told;
 	bool edge = ((ws->interest & VELO_WIRE_EDGE) &&
-		     (new_data(st, s) || (seen & ~ws->edge_ev))) || urgent_new;
+		     (((ws->interest & VTCP_EV_READABLE) && new_data(st, s)) ||
+		      (seen & ~ws->edge_ev))) || urgent_new;
 
 	ws->urgent_told = ev & VTCP_EV_URGENT;
 	ws->edge_ev = seen;
@@ -661,9 +662,17 @@ ssize_t velo_wire_recv(struct velo_wire_stack *st, int s, void *buf, size_t len,
 
 int velo_wire_shutdown(struct velo_wire_stack *st, int s, int how)
 {
-	int err = lock_sock(st, s);
+	int err = lock_sock(st, s), r;
 
-	return err ? err : unlock_after(st, vtcp_shutdown(st->eng, st->socks[s].eng, how));
+	if (err)
+		return err;
+	r = vtcp_shutdown(st->eng, st->socks[s].eng, how);
+	if (!r) {
+		/* inet_shutdown() wakes the socket's waiters: an EPOLLET edge */
+		st->socks[s].edge_ev = 0;
+		ready_sync(st, s);
+	}
+	return unlock_after(st, r);
 }
 
 /* Whether our FIN is out and not yet acknowledged (or data still before it). */
