@@ -60,7 +60,7 @@ static inline size_t ring_copy(uint8_t *ring, uint64_t pos0, const struct iovec 
 ssize_t velo_ring_read(struct velo_chan_dir *d, uint8_t *ring,
 		       const struct iovec *iov, int iovcnt, size_t len, bool peek)
 {
-	int64_t used = velo_ring_used(d);
+	int64_t used = velo_ring_readable(d);
 	uint64_t h = atomic_load_explicit(&d->head, memory_order_relaxed);
 	size_t done, n = iov_total(iov, iovcnt);
 
@@ -78,7 +78,7 @@ ssize_t velo_ring_read(struct velo_chan_dir *d, uint8_t *ring,
 
 ssize_t velo_ring_skip(struct velo_chan_dir *d, size_t len)
 {
-	int64_t used = velo_ring_used(d);
+	int64_t used = velo_ring_readable(d);
 	uint64_t h = atomic_load_explicit(&d->head, memory_order_relaxed);
 
 	if (used < 0)

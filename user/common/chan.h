@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #define VELO_CHAN_RING (2048u * 1024u) /* bytes per direction, power of 2 */
 
@@ -75,7 +76,15 @@ struct velo_chan_dir {
 	_Atomic uint32_t fellback; /* back to the kernel for good (urgent data) */
 	_Atomic uint32_t switching; /* a switch is being decided (see p1) */
 	_Atomic uint64_t owed;     /* doorbells whose send failed: sent before any later data */
-	char pad1[8];
+	/*
+	 * A partial segment held (TCP_CORK, MSG_MORE): the bytes from
+	 * hold_at - 1 on (0: none) are out of the consumer's sight until
+	 * hold_until (CLOCK_MONOTONIC ns), as Linux's probe timer sends such
+	 * a segment after 200 ms. bell_held: a doorbell waits in the kernel
+	 * socket with them (MSG_MORE), to wake a sleeper then.
+	 */
+	_Atomic uint64_t hold_at, hold_until;
+	_Atomic uint32_t bell_held;
 	/* consumer's cache line */
 	_Atomic uint64_t head;       /* bytes ever consumed from the ring */
 	_Atomic uint64_t kread;      /* kernel bytes consumed */
@@ -133,12 +142,39 @@ bool velo_watch_mark(struct velo_watch *w, uint32_t slot);
 /* Take the marked slots (the set's side): fn(slot, arg) for each. */
 void velo_watch_take(struct velo_watch *w, void (*fn)(uint32_t slot, void *arg), void *arg);
 
-/* Bytes readable in the ring, or -1 when the indexes are inconsistent. */
+/* Bytes in the ring, held or not, or -1 when the indexes are inconsistent. */
 static inline int64_t velo_ring_used(struct velo_chan_dir *d)
 {
 	uint64_t t = atomic_load_explicit(&d->tail, memory_order_acquire);
 	uint64_t h = atomic_load_explicit(&d->head, memory_order_acquire);
 
+	if (t - h > VELO_CHAN_RING)
+		return -1;
+	return (int64_t)(t - h);
+}
+
+static inline uint64_t velo_now_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Bytes the consumer may read: velo_ring_used() less a held partial
+ * segment not due yet. Tail first: the producer stores the hold before the
+ * bytes it covers, so what tail shows is never shown and then hidden.
+ */
+static inline int64_t velo_ring_readable(struct velo_chan_dir *d)
+{
+	uint64_t t = atomic_load_explicit(&d->tail, memory_order_acquire);
+	uint64_t h = atomic_load_explicit(&d->head, memory_order_acquire);
+	uint64_t hold = atomic_load_explicit(&d->hold_at, memory_order_acquire);
+
+	if (hold && hold - 1 >= h && hold - 1 < t &&
+	    velo_now_mono_ns() < atomic_load_explicit(&d->hold_until, memory_order_acquire))
+		t = hold - 1;
 	if (t - h > VELO_CHAN_RING)
 		return -1;
 	return (int64_t)(t - h);

@@ -613,6 +613,13 @@ void velo_loop_try_attach(struct vsock *vs, int fd)
 		REAL(getsockopt)(fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, &ll);
 		atomic_store(&me->rcvlowat, lowat > 0 ? lowat : 1);
 	}
+	{
+		int cork = 0;
+		socklen_t cl = sizeof(cork);
+
+		REAL(getsockopt)(fd, IPPROTO_TCP, TCP_CORK, &cork, &cl);
+		atomic_store(&me->app_cork, cork);
+	}
 	atomic_store(&me->sndbuf, atomic_load(&vs->sndbuf));
 	atomic_store(&me->rcvbuf, atomic_load(&vs->rcvbuf));
 	atomic_store(&me->peek_off, -1); /* set before attaching, it keeps us off (ring_unfit) */
@@ -706,10 +713,8 @@ static void bells_fast(struct vsock *vs, int fd)
 	if (atomic_load_explicit(&me->bells_fast, memory_order_acquire))
 		return;
 	REAL(getsockopt)(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, &l);
-	l = sizeof(int);
-	REAL(getsockopt)(fd, IPPROTO_TCP, TCP_CORK, &cork, &l);
+	cork = atomic_load(&me->app_cork); /* kept since the attach */
 	atomic_store(&me->app_nodelay, nodelay);
-	atomic_store(&me->app_cork, cork);
 	atomic_store_explicit(&me->bells_fast, 1, memory_order_release);
 	if (!nodelay)
 		REAL(setsockopt)(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -733,7 +738,7 @@ static void bells_slow(struct vsock *vs, int fd)
 		REAL(setsockopt)(fd, IPPROTO_TCP, TCP_CORK, &cork, sizeof(cork));
 }
 
-static void bell_locked(struct vsock *vs, int fd, struct velo_chan_dir *d)
+static void bell_locked(struct vsock *vs, int fd, struct velo_chan_dir *d, int more)
 {
 	int saved = errno;
 	/*
@@ -745,7 +750,7 @@ static void bell_locked(struct vsock *vs, int fd, struct velo_chan_dir *d)
 
 	bells_fast(vs, fd);
 	atomic_fetch_add(&d->bells, n);
-	sent = REAL(send)(fd, "\0", n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	sent = REAL(send)(fd, "\0", n, MSG_DONTWAIT | MSG_NOSIGNAL | more);
 	if (sent < n)
 		atomic_fetch_add(&d->owed, n - (sent > 0 ? sent : 0));
 	velo_stat_add(VELO_STAT_DOORBELLS, n);
@@ -785,12 +790,71 @@ static void ring_doorbell(struct vsock *vs, int fd, struct velo_chan_dir *d)
 	velo_shlock(&d->plock);
 	if (atomic_load(&d->switched)) {
 		if (atomic_exchange(&d->armed, 0) || always)
-			bell_locked(vs, fd, d);
+			bell_locked(vs, fd, d, 0);
 	} else if (atomic_load(&d->fellback)) {
 		/* the consumer's fallback counted a doorbell for its sleepers */
 		pay_owed_locked(vs, fd, d);
 	}
 	velo_shunlock(&d->plock);
+}
+
+/*
+ * A partial segment is held (TCP_CORK or MSG_MORE, as Linux does): from the
+ * first such send the bytes wait out of the consumer's sight, and a doorbell
+ * waits with them in our kernel socket (MSG_MORE), which Linux's probe
+ * timer sends after its 200 ms as it would the segment: a sleeping consumer
+ * wakes then and finds them due. Caller holds d->plock.
+ */
+#define HOLD_NS (200 * 1000000ull)
+#define HOLD_SEG 32768u /* a full segment goes at once, corked or not */
+
+/* Bytes held now (0 when none, or when they are due). */
+static uint64_t held_bytes(struct velo_chan_dir *d)
+{
+	uint64_t hold = atomic_load(&d->hold_at);
+
+	if (!hold || velo_now_mono_ns() >= atomic_load(&d->hold_until))
+		return 0;
+	return atomic_load(&d->tail) - (hold - 1);
+}
+
+static bool hold_begin_locked(struct velo_chan_dir *d)
+{
+	uint64_t hold = atomic_load(&d->hold_at);
+
+	if (hold && velo_now_mono_ns() < atomic_load(&d->hold_until))
+		return false; /* held already: the first send's deadline stands */
+	atomic_store(&d->hold_at, atomic_load(&d->tail) + 1);
+	atomic_store(&d->hold_until, velo_now_mono_ns() + HOLD_NS);
+	return true;
+}
+
+static void hold_bell(struct vsock *vs, int fd, struct velo_chan_dir *d)
+{
+	velo_shlock(&d->plock);
+	if (atomic_load(&d->switched)) {
+		bell_locked(vs, fd, d, MSG_MORE);
+		atomic_store(&d->bell_held, 1);
+	}
+	velo_shunlock(&d->plock);
+}
+
+/*
+ * What is held goes now (uncork, a send without MSG_MORE, shutdown, close,
+ * a fallback), and the doorbell waiting with it: setting TCP_NODELAY, which
+ * the kernel socket has (bells_fast), pushes what it holds.
+ */
+static bool hold_release(struct vsock *vs, int fd, struct velo_chan_dir *d)
+{
+	int one = 1;
+
+	if (!atomic_load(&d->hold_at))
+		return false;
+	atomic_store(&d->hold_at, 0);
+	if (atomic_exchange(&d->bell_held, 0))
+		REAL(setsockopt)(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	ring_doorbell(vs, fd, d);
+	return true;
 }
 
 static void futex_wake(_Atomic uint32_t *w)
@@ -821,7 +885,7 @@ static void space_freed(struct vsock *vs, int fd, struct velo_chan_dir *in)
 			out_switch(vs);
 		velo_shlock(&out->plock);
 		if (atomic_load(&out->switched)) /* fallen back: not a doorbell any more */
-			bell_locked(vs, fd, out);
+			bell_locked(vs, fd, out, 0);
 		velo_shunlock(&out->plock);
 	}
 }
@@ -910,6 +974,7 @@ static void conn_fallback(struct vsock *vs, int fd, bool urgent)
 		    !atomic_load(&out->switched) && !atomic_load(&out->fellback) && !out_switch(vs);
 	     i++)
 		sched_yield(); /* a read of the peer holds the switch off a moment */
+	hold_release(vs, fd, out); /* the ring's data comes before the kernel's */
 	velo_shlock(&out->plock);
 	if (!atomic_load(&out->fellback)) {
 		/* both exchanges: each flag is a sleeper to wake */
@@ -917,7 +982,7 @@ static void conn_fallback(struct vsock *vs, int fd, bool urgent)
 			    (atomic_exchange(&out->armed, 0) | atomic_exchange(&in->out_armed, 0));
 
 		if (wake && urgent) /* else the peer is gone: a byte would provoke its RST */
-			bell_locked(vs, fd, out);
+			bell_locked(vs, fd, out, 0);
 		fallback_locked(out);
 	}
 	velo_shunlock(&out->plock);
@@ -1171,7 +1236,7 @@ static void settle_doorbells(struct vsock *vs, int fd)
 
 	for (i = 0; i < 2000; i++) {
 		if (!in_ringed(in) || atomic_load(&in->kread) < atomic_load(&in->kbytes) ||
-		    bells_queued(in) <= 0 || velo_ring_used(in) != 0)
+		    bells_queued(in) <= 0 || velo_ring_readable(in) != 0)
 			break;
 		if (drain_doorbells(vs, fd, false))
 			break;
@@ -1212,7 +1277,7 @@ static bool spin_for(struct velo_chan_dir *in, uint64_t spin_ns)
 		return false;
 	start = velo_now_ns();
 	for (;;) {
-		if (velo_ring_used(in) != 0) {
+		if (velo_ring_readable(in) != 0) {
 			velo_spin_result(true);
 			return true;
 		}
@@ -1267,7 +1332,7 @@ static int in_phase(struct velo_chan_dir *in)
 	if (kr < kb)
 		return IN_PRE;
 	/* fellback: the ring tail and bells are final */
-	if (fb && velo_ring_used(in) == 0 && kr >= kb + atomic_load(&in->bells) &&
+	if (fb && velo_ring_readable(in) == 0 && kr >= kb + atomic_load(&in->bells) &&
 	    !atomic_load(&in->stash))
 		return IN_PLAIN;
 	return IN_RING;
@@ -1372,7 +1437,7 @@ static ssize_t sleep_read(struct vsock *vs, int fd, char *dst, bool *got)
 	} else if (old >= kb + atomic_load(&in->bells)) {
 		/* after a fallback's doorbells: data, after what the ring holds */
 		velo_shlock(&in->clock);
-		if (velo_ring_used(in) == 0 && !atomic_load(&in->stash)) {
+		if (velo_ring_readable(in) == 0 && !atomic_load(&in->stash)) {
 			*dst = c;
 			*got = true;
 		} else {
@@ -1587,14 +1652,14 @@ static ssize_t loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int 
 			goto wait;
 		}
 		/* ring phase */
-		if (atomic_load(&ch->end[!vs->end].aborted) && velo_ring_used(in) > 0) {
+		if (atomic_load(&ch->end[!vs->end].aborted) && velo_ring_readable(in) > 0) {
 			/*
 			 * The peer reset: what had "arrived" (up to our receive
 			 * buffer) is still read, the rest was in its send buffer
 			 * and is lost, as with the kernel.
 			 */
 			uint64_t h = atomic_load(&in->head);
-			int64_t u = velo_ring_used(in);
+			int64_t u = velo_ring_readable(in);
 
 			if (!vs->abort_limit) {
 				uint64_t keep = atomic_load(&ch->end[vs->end].rcvbuf);
@@ -1610,7 +1675,7 @@ static ssize_t loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int 
 				len = done + (vs->abort_limit - h);
 			}
 		}
-		if (!(flags & MSG_TRUNC) && velo_ring_used(in) > 0) {
+		if (!(flags & MSG_TRUNC) && velo_ring_readable(in) > 0) {
 			int k = iov_slice(iov, iovcnt, done, len - done, sub), j;
 
 			for (j = 0; j < k; j++)
@@ -1623,7 +1688,7 @@ static ssize_t loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int 
 		}
 		velo_shlock(&in->clock);
 		if (flags & MSG_TRUNC)
-			n = peek ? velo_ring_used(in) : velo_ring_skip(in, len - done);
+			n = peek ? velo_ring_readable(in) : velo_ring_skip(in, len - done);
 		else
 			n = velo_ring_read(in, ch->ring[!vs->end], sub,
 					   iov_slice(iov, iovcnt, done, len - done, sub), len - done, peek);
@@ -1650,7 +1715,7 @@ static ssize_t loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int 
 				 * epoll would see it; a close would turn into RST).
 				 * Only a system call when one was sent and not consumed.
 				 */
-				if (velo_ring_used(in) == 0 &&
+				if (velo_ring_readable(in) == 0 &&
 				    (atomic_load(&me->ring_always) || atomic_load(&me->async) ||
 				     bells_queued(in) > 0))
 					reader_settle(vs, fd);
@@ -1675,7 +1740,7 @@ static ssize_t loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int 
 		}
 		switch (reader_drain(vs, fd, nb)) {
 		case 1: /* EOF, after everything the ring held */
-			if (velo_ring_used(in) != 0)
+			if (velo_ring_readable(in) != 0)
 				continue;
 			if (!done && virtual_reset(vs)) {
 				int one = 1;
@@ -1688,7 +1753,7 @@ static ssize_t loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int 
 			return done;
 		case 2: /* the kernel's error (ECONNRESET...), consumed: report it */
 			atomic_store(&vs->vreset, 2);
-			if (velo_ring_used(in) != 0 || done) {
+			if (velo_ring_readable(in) != 0 || done) {
 				/* deliver the data first, as tcp_recvmsg does */
 				atomic_store(&vs->pend_err, errno);
 				if (done)
@@ -1713,7 +1778,7 @@ wait:
 		if (spin_for(in, velo_spin_budget()))
 			continue;
 		atomic_store(&in->armed, 1);
-		if (velo_ring_used(in) != 0 || in_phase(in) != ph) {
+		if (velo_ring_readable(in) != 0 || in_phase(in) != ph) {
 			/*
 			 * Data came while arming: if the producer already took the
 			 * flag, its doorbell is on the way; consume it now, a
@@ -1751,7 +1816,7 @@ wait:
 		if (n > 0)
 			continue;
 		if (n == 0) {
-			if (velo_ring_used(in) != 0)
+			if (velo_ring_readable(in) != 0)
 				continue;
 			if (!done && virtual_reset(vs)) {
 				int one = 1;
@@ -1764,12 +1829,12 @@ wait:
 			return done;
 		}
 		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
-			if (velo_ring_used(in) != 0)
+			if (velo_ring_readable(in) != 0)
 				continue;
 			return done ? (ssize_t)done : -1;
 		}
 		atomic_store(&vs->vreset, 2);
-		if (velo_ring_used(in) != 0 || done) {
+		if (velo_ring_readable(in) != 0 || done) {
 			atomic_store(&vs->pend_err, errno);
 			continue;
 		}
@@ -1906,17 +1971,24 @@ bool velo_loop_getsockopt(struct vsock *vs, int fd, int level, int name, void *v
 bool velo_loop_setsockopt(struct vsock *vs, int fd, int level, int name, const void *v,
 			  socklen_t l, int *r)
 {
+	struct velo_chan_end *me = &vs->ch->end[vs->end];
 	_Atomic int32_t *kept = kept_option(vs, level, name);
+	bool cork = level == IPPROTO_TCP && name == TCP_CORK;
 	int bells = name == TCP_NODELAY;
 
-	if (!kept || (level == SOL_SOCKET && name == SO_PEEK_OFF))
+	if (!cork && (!kept || (level == SOL_SOCKET && name == SO_PEEK_OFF)))
 		return false;
 	*r = REAL(setsockopt)(fd, level, name, v, l);
 	if (*r)
 		return true;
-	atomic_store(kept, *(const int *)v != 0);
-	if ((*(const int *)v != 0) != bells)
+	if (cork)
+		atomic_store(&me->app_cork, *(const int *)v != 0); /* velo_loop_send holds by it */
+	else
+		atomic_store(kept, *(const int *)v != 0);
+	if (kept && (*(const int *)v != 0) != bells)
 		REAL(setsockopt)(fd, level, name, &bells, sizeof(bells));
+	if (cork && !*(const int *)v)
+		hold_release(vs, fd, vs_out(vs)); /* uncorked: what was held goes */
 	return true;
 }
 
@@ -1967,7 +2039,8 @@ ssize_t velo_loop_send(struct vsock *vs, int fd, const struct iovec *iov, int io
 	size_t len = iov_len(iov, iovcnt), done = 0;
 	struct iovec sub[iovcnt > 0 ? iovcnt : 1];
 	uint64_t deadline = 0;
-	bool timeo_checked = false, has_timeo = false;
+	bool timeo_checked = false, has_timeo = false, held = false, began = false;
+	bool hold = (flags & MSG_MORE) || atomic_load_explicit(&me->app_cork, memory_order_relaxed);
 
 	if (!len)
 		return kern_send(fd, (struct iovec *)iov, iovcnt, flags);
@@ -2038,6 +2111,9 @@ ssize_t velo_loop_send(struct vsock *vs, int fd, const struct iovec *iov, int io
 			int64_t cap = out_capacity(vs), used = velo_ring_used(out);
 			size_t room = used < 0 ? 0 : (used >= cap ? 0 : (size_t)(cap - used));
 
+			held = hold && held_bytes(out) + (len - done) < HOLD_SEG;
+			/* the hold is stored before the tail moves past it */
+			began = held && hold_begin_locked(out);
 			if (used < 0)
 				n = -1;
 			else if (!room)
@@ -2057,7 +2133,10 @@ ssize_t velo_loop_send(struct vsock *vs, int fd, const struct iovec *iov, int io
 			done += n;
 			velo_stat_add(VELO_STAT_TX_RING_BYTES, n);
 			slot_add(vs, 0, n);
-			ring_doorbell(vs, fd, out);
+			if (began)
+				hold_bell(vs, fd, out);
+			else if (!held && !hold_release(vs, fd, out))
+				ring_doorbell(vs, fd, out);
 			if (done == len)
 				return done;
 			if (nb) {
@@ -2133,7 +2212,7 @@ uint32_t velo_loop_ring_events(struct vsock *vs)
 	int64_t u;
 
 	if (in_ringed(in) && atomic_load(&in->kread) >= atomic_load(&in->kbytes)) {
-		u = velo_ring_used(in);
+		u = velo_ring_readable(in);
 		if (u >= 0 && atomic_load(&in->stash))
 			u++; /* a byte taken early (sleep_read) */
 		if (u > 0 && (uint64_t)u >= atomic_load(&vs->ch->end[vs->end].rcvlowat))
@@ -2180,7 +2259,7 @@ static uint32_t fellback_events(struct vsock *vs, int fd, uint32_t ev)
 	struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLRDNORM };
 
 	if (!(ev & POLLIN) || (ev & (POLLERR | POLLHUP | POLLRDHUP)) || kr < kb || kr >= end ||
-	    velo_ring_used(in) != 0)
+	    velo_ring_readable(in) != 0)
 		return ev; /* data before the switch, the socket's own, or the ring decides */
 	drain_doorbells(vs, fd, false);
 	ev &= ~(POLLIN | POLLRDNORM);
@@ -2198,7 +2277,7 @@ uint32_t velo_loop_kernel_events(struct vsock *vs, int fd, uint32_t kev)
 	if (atomic_load_explicit(&in->fellback, memory_order_acquire)) {
 		ev = fellback_events(vs, fd, ev);
 	} else if ((kev & POLLIN) && !(kev & (POLLERR | POLLHUP | POLLRDHUP)) &&
-		   velo_ring_used(in) == 0 && atomic_load(&in->switched) &&
+		   velo_ring_readable(in) == 0 && atomic_load(&in->switched) &&
 		   atomic_load(&in->kread) >= atomic_load(&in->kbytes)) {
 		if (!drain_doorbells(vs, fd, true))
 			ev &= ~(POLLIN | POLLRDNORM); /* only doorbells */
@@ -2211,7 +2290,7 @@ uint32_t velo_loop_kernel_events(struct vsock *vs, int fd, uint32_t kev)
 
 		atomic_compare_exchange_strong(&vs->vreset, &z, 2);
 	}
-	if ((kev & POLLRDHUP) && velo_ring_used(in) == 0 && virtual_reset(vs)) {
+	if ((kev & POLLRDHUP) && velo_ring_readable(in) == 0 && virtual_reset(vs)) {
 		ev |= POLLIN | POLLRDNORM | POLLHUP | POLLOUT | POLLWRNORM;
 		if (atomic_load(&vs->vreset) == 1)
 			ev |= POLLERR;
@@ -2250,7 +2329,7 @@ int velo_loop_fionread(struct vsock *vs, int fd, int *out)
 		n = kr >= kb ? 0 : (kb - kr < q ? kb - kr : q);
 		if (fb)
 			n += kr >= end ? q : (q > end - kr ? q - (end - kr) : 0);
-		u = velo_ring_used(in);
+		u = velo_ring_readable(in);
 		if (u > 0)
 			n += u;
 		n += atomic_load(&in->stash) != 0;
@@ -2268,7 +2347,7 @@ int velo_loop_atmark(struct vsock *vs, int fd, int *out)
 	 * The urgent mark is in the kernel, after all the ring holds: not at
 	 * it while ring data or doorbells come first, else the kernel knows.
 	 */
-	if (in_phase(in) == IN_RING && atomic_load(&in->fellback) && !velo_ring_used(in))
+	if (in_phase(in) == IN_RING && atomic_load(&in->fellback) && !velo_ring_readable(in))
 		drain_doorbells(vs, fd, false);
 	if (in_phase(in) == IN_RING) {
 		*out = 0;
@@ -2279,8 +2358,10 @@ int velo_loop_atmark(struct vsock *vs, int fd, int *out)
 
 /* ------------------------------------------------------------- lifecycle */
 
-void velo_loop_shutdown_begin(struct vsock *vs, int how, uint32_t *was)
+void velo_loop_shutdown_begin(struct vsock *vs, int fd, int how, uint32_t *was)
 {
+	if (how == SHUT_WR || how == SHUT_RDWR)
+		hold_release(vs, fd, vs_out(vs)); /* the FIN pushes what is held */
 	/* before the FIN leaves: the peer must not take it for a close */
 	*was = atomic_load(&vs->ch->end[vs->end].shut_wr);
 	if (how == SHUT_WR || how == SHUT_RDWR)
@@ -2443,6 +2524,7 @@ bool velo_loop_release(struct vsock *vs, int fd, bool exec, struct velo_closing 
 		struct linger lg = { 0, 0 };
 		socklen_t ll = sizeof(lg);
 
+		hold_release(vs, fd, vs_out(vs)); /* close sends what is held, FIN last */
 		if (!REAL(getsockopt)(fd, SOL_SOCKET, SO_LINGER, &lg, &ll) && lg.l_onoff) {
 			struct velo_chan_dir *out = vs_out(vs);
 
@@ -2460,7 +2542,7 @@ bool velo_loop_release(struct vsock *vs, int fd, bool exec, struct velo_closing 
 			}
 		}
 		drain_doorbells(vs, fd, false);
-		if (velo_ring_used(vs_in(vs)) > 0 && !socket_held_elsewhere(fd)) {
+		if (velo_ring_readable(vs_in(vs)) > 0 && !socket_held_elsewhere(fd)) {
 			/* unread data: Linux answers the last close with RST */
 			struct linger lg = { 1, 0 };
 

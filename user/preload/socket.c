@@ -548,7 +548,7 @@ VELO_EXPORT int shutdown(int fd, int how)
 	vs = loop_vs(fd);
 
 	if (vs)
-		velo_loop_shutdown_begin(vs, how, &was);
+		velo_loop_shutdown_begin(vs, fd, how, &was);
 	r = REAL(shutdown)(fd, how);
 	saved = errno;
 	if (!r && !vs)

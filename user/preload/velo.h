@@ -239,7 +239,7 @@ void velo_loop_closed(struct velo_closing *cl);
 void velo_loop_gc(unsigned int budget);
 void velo_loop_after_fork(struct vsock *vs);
 void velo_loop_shutdown(struct vsock *vs, int how);
-void velo_loop_shutdown_begin(struct vsock *vs, int how, uint32_t *was);
+void velo_loop_shutdown_begin(struct vsock *vs, int fd, int how, uint32_t *was);
 void velo_loop_shutdown_failed(struct vsock *vs, uint32_t was);
 void velo_loop_set_nonblock(struct vsock *vs, bool nb);
 void velo_loop_set_async(struct vsock *vs, bool on);
