@@ -857,6 +857,25 @@ static bool hold_release(struct vsock *vs, int fd, struct velo_chan_dir *d)
 	return true;
 }
 
+/*
+ * We read a held segment that came due before the doorbell waiting with it
+ * reached us (the peer's kernel sends it a moment after): a close now would
+ * leave that byte unread, and the kernel would answer it with RST. Wait for
+ * it, boundedly, as the data itself had come.
+ */
+static void held_bell_wait(struct vsock *vs, int fd)
+{
+	struct velo_chan_dir *in = vs_in(vs);
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	uint64_t until = atomic_load(&in->hold_until), now = velo_now_mono_ns();
+
+	if (!atomic_load(&in->bell_held) || now < until || velo_ring_readable(in) != 0 ||
+	    bells_queued(in) <= 0)
+		return;
+	if (now < until + 2 * HOLD_NS)
+		REAL(poll)(&pfd, 1, (int)((until + 2 * HOLD_NS - now) / 1000000) + 1);
+}
+
 static void futex_wake(_Atomic uint32_t *w)
 {
 	syscall(SYS_futex, w, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
@@ -2541,6 +2560,7 @@ bool velo_loop_release(struct vsock *vs, int fd, bool exec, struct velo_closing 
 					nanosleep(&ts, NULL);
 			}
 		}
+		held_bell_wait(vs, fd);
 		drain_doorbells(vs, fd, false);
 		if (velo_ring_readable(vs_in(vs)) > 0 && !socket_held_elsewhere(fd)) {
 			/* unread data: Linux answers the last close with RST */
