@@ -2,28 +2,39 @@
 /*
  * The buffer sizes a program reads without having set them: SO_SNDBUF and
  * SO_RCVBUF of a fresh socket (tcp_wmem[1], tcp_rmem[1]), after connect()
- * (Linux sizes the send buffer from the MSS and the window then), after a
- * byte each way, and TCP_MAXSEG before and after connecting; SO_SNDBUF set
- * by the program is twice its value from then on. Under libvelo a wire
- * connection's kernel socket never connects: it said tcp_wmem[1].
+ * (Linux sizes the send buffer from the MSS and the window then: only that
+ * it grew is shown, its size follows the route's cached metrics such as
+ * reordering), after a byte each way, and TCP_MAXSEG before and after
+ * connecting; SO_SNDBUF set by the program is twice its value from then
+ * on. Under libvelo a wire connection's kernel socket never connects: it
+ * said tcp_wmem[1].
  */
 #include "diff.h"
 #include <stdbool.h>
 
-static void show_bufs(int fd, const char *what, bool maxseg)
+static int fresh_sndbuf;
+
+static void show_bufs(int fd, const char *what, bool maxseg, bool grown)
 {
 	int sb = -1, rb = -1, mss = -1;
 	socklen_t l = sizeof(sb);
+	char sbs[32];
 
 	NEED(getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sb, &l) == 0);
 	l = sizeof(rb);
 	NEED(getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rb, &l) == 0);
 	l = sizeof(mss);
 	NEED(getsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, &l) == 0);
-	if (maxseg)
-		say("%s: SO_SNDBUF %d SO_RCVBUF %d TCP_MAXSEG %d", what, sb, rb, mss);
+	if (!fresh_sndbuf)
+		fresh_sndbuf = sb;
+	if (grown)
+		snprintf(sbs, sizeof(sbs), "%s", sb > fresh_sndbuf ? "grown" : "not grown");
 	else
-		say("%s: SO_SNDBUF %d SO_RCVBUF %d", what, sb, rb);
+		snprintf(sbs, sizeof(sbs), "%d", sb);
+	if (maxseg)
+		say("%s: SO_SNDBUF %s SO_RCVBUF %d TCP_MAXSEG %d", what, sbs, rb, mss);
+	else
+		say("%s: SO_SNDBUF %s SO_RCVBUF %d", what, sbs, rb);
 }
 
 int main(void)
@@ -34,11 +45,11 @@ int main(void)
 	socklen_t al;
 	char b[4];
 
-	show_bufs(c, "fresh", true);
+	show_bufs(c, "fresh", true, false);
 	l = tcp_listener_fam(AF_INET, 16, &port);
 	al = sa_loop(&a, AF_INET, port);
 	SHOW(connect(c, &a.sa, al));
-	show_bufs(c, "connected", true);
+	show_bufs(c, "connected", true, true);
 	s = accept(l, NULL, NULL);
 	NEED(s >= 0);
 	SHOW(send(c, "x", 1, 0));
@@ -46,8 +57,8 @@ int main(void)
 	SHOW(send(s, "y", 1, 0));
 	NEED(wait_ev(c, POLLIN, 2000) && recv(c, b, 1, 0) == 1);
 	/* the MSS a loopback connection reports moves once segments went */
-	show_bufs(c, "a byte each way", false);
+	show_bufs(c, "a byte each way", false, true);
 	SHOW(setsockopt(c, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v)));
-	show_bufs(c, "SO_SNDBUF 100000", false);
+	show_bufs(c, "SO_SNDBUF 100000", false, false);
 	return 0;
 }
