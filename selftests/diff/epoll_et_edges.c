@@ -20,6 +20,13 @@ static void wait_show(int ep, int ms, const char *what)
 	say("%s: %d %s", what, n, n > 0 ? epmask(evs[0].events) : "");
 }
 
+static void close3(int ep, int c, int s)
+{
+	close(ep);
+	close(c);
+	close(s);
+}
+
 static int watch(int fd, uint32_t events)
 {
 	struct epoll_event e = { .events = events, .data.fd = fd };
@@ -51,9 +58,7 @@ static void edges(void)
 	SHOW(shutdown(s, SHUT_WR));
 	wait_show(ep, 1000, "after the peer's shutdown");
 	wait_show(ep, 100, "again");
-	close(ep);
-	close(c);
-	close(s);
+	close3(ep, c, s);
 }
 
 /* EPOLLOUT alone, shutdowns both ways, a reset, a one-shot re-armed. */
@@ -74,9 +79,7 @@ static void more_edges(void)
 	wait_show(ep, 200, "our SHUT_WR");
 	SHOW(shutdown(s, SHUT_WR));
 	wait_show(ep, 500, "the peer's SHUT_WR");
-	close(ep);
-	close(c);
-	close(s);
+	close3(ep, c, s);
 
 	tcp_pair_fam(AF_INET, &c, &s);
 	ep = watch(c, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
@@ -101,9 +104,7 @@ static void more_edges(void)
 	SHOW(epoll_ctl(ep, EPOLL_CTL_MOD, c, &e));
 	wait_show(ep, 500, "re-armed");
 	wait_show(ep, 100, "again");
-	close(ep);
-	close(c);
-	close(s);
+	close3(ep, c, s);
 }
 
 static void space_back(void)
@@ -125,9 +126,7 @@ static void space_back(void)
 	}
 	say("as the peer reads: %d %s", n, n > 0 ? epmask(ev.events) : "");
 	wait_show(ep, 100, "again");
-	close(ep);
-	close(c);
-	close(s);
+	close3(ep, c, s);
 }
 
 static void nested(uint32_t inner_events, const char *what)
@@ -148,9 +147,7 @@ static void nested(uint32_t inner_events, const char *what)
 	SHOW(send(c, "y", 1, 0));
 	wait_show(outer, 1000, "outer after more data");
 	close(outer);
-	close(ep);
-	close(c);
-	close(s);
+	close3(ep, c, s);
 }
 
 int main(void)

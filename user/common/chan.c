@@ -10,16 +10,6 @@
 
 #include "common/chan.h"
 
-static size_t iov_total(const struct iovec *iov, int iovcnt)
-{
-	size_t n = 0;
-	int i;
-
-	for (i = 0; i < iovcnt; i++)
-		n += iov[i].iov_len;
-	return n;
-}
-
 /*
  * Copy len bytes between the ring, from position pos on (wrapping), and
  * the iovec, in the direction to_ring says. Returns the bytes copied (less
@@ -62,7 +52,7 @@ ssize_t velo_ring_read(struct velo_chan_dir *d, uint8_t *ring,
 {
 	int64_t used = velo_ring_readable(d);
 	uint64_t h = atomic_load_explicit(&d->head, memory_order_relaxed);
-	size_t done, n = iov_total(iov, iovcnt);
+	size_t done, n = velo_iov_len(iov, iovcnt);
 
 	if (used < 0)
 		return -1;
@@ -94,7 +84,7 @@ ssize_t velo_ring_write(struct velo_chan_dir *d, uint8_t *ring,
 {
 	int64_t used = velo_ring_used(d);
 	uint64_t t = atomic_load_explicit(&d->tail, memory_order_relaxed);
-	size_t done, n = iov_total(iov, iovcnt);
+	size_t done, n = velo_iov_len(iov, iovcnt);
 
 	if (used < 0)
 		return -1;

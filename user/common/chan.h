@@ -142,6 +142,16 @@ bool velo_watch_mark(struct velo_watch *w, uint32_t slot);
 /* Take the marked slots (the set's side): fn(slot, arg) for each. */
 void velo_watch_take(struct velo_watch *w, void (*fn)(uint32_t slot, void *arg), void *arg);
 
+/* The bytes an iovec array describes. */
+static inline size_t velo_iov_len(const struct iovec *iov, int iovcnt)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < iovcnt; i++)
+		n += iov[i].iov_len;
+	return n;
+}
+
 /* Bytes in the ring, held or not, or -1 when the indexes are inconsistent. */
 static inline int64_t velo_ring_used(struct velo_chan_dir *d)
 {
@@ -153,7 +163,8 @@ static inline int64_t velo_ring_used(struct velo_chan_dir *d)
 	return (int64_t)(t - h);
 }
 
-static inline uint64_t velo_now_mono_ns(void)
+/* CLOCK_MONOTONIC, the same in every process of the host. */
+static inline uint64_t velo_now_ns(void)
 {
 	struct timespec ts;
 
@@ -162,19 +173,28 @@ static inline uint64_t velo_now_mono_ns(void)
 }
 
 /*
- * Bytes the consumer may read: velo_ring_used() less a held partial
- * segment not due yet. Tail first: the producer stores the hold before the
- * bytes it covers, so what tail shows is never shown and then hidden.
+ * The tail the consumer sees: a held partial segment not due yet stays
+ * behind it. h is the head the caller loaded; tail is loaded first, as the
+ * producer stores the hold before the bytes it covers, so what tail shows
+ * is never shown and then hidden.
  */
-static inline int64_t velo_ring_readable(struct velo_chan_dir *d)
+static inline uint64_t velo_ring_visible_tail(struct velo_chan_dir *d, uint64_t h)
 {
 	uint64_t t = atomic_load_explicit(&d->tail, memory_order_acquire);
-	uint64_t h = atomic_load_explicit(&d->head, memory_order_acquire);
 	uint64_t hold = atomic_load_explicit(&d->hold_at, memory_order_acquire);
 
 	if (hold && hold - 1 >= h && hold - 1 < t &&
-	    velo_now_mono_ns() < atomic_load_explicit(&d->hold_until, memory_order_acquire))
+	    velo_now_ns() < atomic_load_explicit(&d->hold_until, memory_order_acquire))
 		t = hold - 1;
+	return t;
+}
+
+/* Bytes the consumer may read, or -1 when the indexes are inconsistent. */
+static inline int64_t velo_ring_readable(struct velo_chan_dir *d)
+{
+	uint64_t h = atomic_load_explicit(&d->head, memory_order_acquire);
+	uint64_t t = velo_ring_visible_tail(d, h);
+
 	if (t - h > VELO_CHAN_RING)
 		return -1;
 	return (int64_t)(t - h);

@@ -63,14 +63,6 @@
 #define SO_COOKIE 57
 #endif
 
-uint64_t velo_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static void slot_add(struct vsock *vs, int which, uint64_t n)
 {
 	struct velo_stats_sock *s;
@@ -691,29 +683,24 @@ static bool out_switch(struct vsock *vs)
 }
 
 /*
- * One doorbell for direction d (caller holds d->plock, d switched). Counted
- * before the send: consumers bound their doorbell reads by bells. A failed
- * one is owed: sent before any data should d fall back.
- */
-/*
  * Doorbells must not wait in our kernel socket. They flow one way, so no
  * data carries the peer's ACK back: with Nagle a doorbell waited for the
  * peer's delayed ACK of the one before (a sleeping reader woke 40 ms late,
  * over and over), and TCP_CORK held one up to 200 ms. Before the first
  * doorbell the kernel socket gets TCP_NODELAY and no cork; the app's values
- * are kept in the channel end from then on (velo_loop_sockopt) and go back
+ * are kept in the channel end from then on (velo_loop_setsockopt) and go back
  * to the kernel socket when the connection does (bells_slow).
  */
 static void bells_fast(struct vsock *vs, int fd)
 {
 	struct velo_chan_end *me = &vs->ch->end[vs->end];
-	int nodelay = 0, cork = 0, one = 1, zero = 0;
+	int nodelay = 0, cork = atomic_load(&me->app_cork) /* kept since the attach */;
+	int one = 1, zero = 0;
 	socklen_t l = sizeof(int);
 
 	if (atomic_load_explicit(&me->bells_fast, memory_order_acquire))
 		return;
 	REAL(getsockopt)(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, &l);
-	cork = atomic_load(&me->app_cork); /* kept since the attach */
 	atomic_store(&me->app_nodelay, nodelay);
 	atomic_store_explicit(&me->bells_fast, 1, memory_order_release);
 	if (!nodelay)
@@ -738,6 +725,12 @@ static void bells_slow(struct vsock *vs, int fd)
 		REAL(setsockopt)(fd, IPPROTO_TCP, TCP_CORK, &cork, sizeof(cork));
 }
 
+/*
+ * One doorbell for direction d (caller holds d->plock, d switched). Counted
+ * before the send: consumers bound their doorbell reads by bells. A failed
+ * one is owed: sent before any data should d fall back.
+ * more: MSG_MORE for one that waits with a held segment (hold_bell).
+ */
 static void bell_locked(struct vsock *vs, int fd, struct velo_chan_dir *d, int more)
 {
 	int saved = errno;
@@ -813,7 +806,7 @@ static uint64_t held_bytes(struct velo_chan_dir *d)
 {
 	uint64_t hold = atomic_load(&d->hold_at);
 
-	if (!hold || velo_now_mono_ns() >= atomic_load(&d->hold_until))
+	if (!hold || velo_now_ns() >= atomic_load(&d->hold_until))
 		return 0;
 	return atomic_load(&d->tail) - (hold - 1);
 }
@@ -822,10 +815,10 @@ static bool hold_begin_locked(struct velo_chan_dir *d)
 {
 	uint64_t hold = atomic_load(&d->hold_at);
 
-	if (hold && velo_now_mono_ns() < atomic_load(&d->hold_until))
+	if (hold && velo_now_ns() < atomic_load(&d->hold_until))
 		return false; /* held already: the first send's deadline stands */
 	atomic_store(&d->hold_at, atomic_load(&d->tail) + 1);
-	atomic_store(&d->hold_until, velo_now_mono_ns() + HOLD_NS);
+	atomic_store(&d->hold_until, velo_now_ns() + HOLD_NS);
 	return true;
 }
 
@@ -867,7 +860,7 @@ static void held_bell_wait(struct vsock *vs, int fd)
 {
 	struct velo_chan_dir *in = vs_in(vs);
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	uint64_t until = atomic_load(&in->hold_until), now = velo_now_mono_ns();
+	uint64_t until = atomic_load(&in->hold_until), now = velo_now_ns();
 
 	if (!atomic_load(&in->bell_held) || now < until || velo_ring_readable(in) != 0 ||
 	    bells_queued(in) <= 0)
@@ -1085,16 +1078,6 @@ static int64_t out_capacity(struct vsock *vs);
 static bool peer_gone(struct vsock *vs, int fd);
 
 /* --------------------------------------------------------------- helpers */
-
-static size_t iov_len(const struct iovec *iov, int n)
-{
-	size_t t = 0;
-	int i;
-
-	for (i = 0; i < n; i++)
-		t += iov[i].iov_len;
-	return t;
-}
 
 /* iov without its first `skip` bytes, at most `max` bytes; returns count. */
 static int iov_slice(const struct iovec *iov, int n, size_t skip, size_t max, struct iovec *out)
@@ -1561,7 +1544,7 @@ static ssize_t loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int 
 	bool shut_rd = atomic_load(&ch->end[vs->end].shut_rd);
 	bool nb = (flags & MSG_DONTWAIT) || shut_rd ||
 		  atomic_load_explicit(&ch->end[vs->end].nonblock, memory_order_relaxed);
-	size_t len = iov_len(iov, iovcnt), done = 0;
+	size_t len = velo_iov_len(iov, iovcnt), done = 0;
 	struct iovec sub[iovcnt > 0 ? iovcnt : 1];
 	int kflags = flags & ~MSG_WAITALL;
 
@@ -1873,7 +1856,7 @@ static ssize_t peek_past(struct vsock *vs, int fd, const struct iovec *iov, int 
 {
 	_Atomic int32_t *po = &vs->ch->end[vs->end].peek_off;
 	bool nb = (flags & MSG_DONTWAIT) || atomic_load(&vs->ch->end[vs->end].nonblock);
-	size_t len = iov_len(iov, iovcnt), skip = (size_t)off;
+	size_t len = velo_iov_len(iov, iovcnt), skip = (size_t)off;
 	uint64_t deadline = 0, tries = 0;
 	struct iovec all;
 	ssize_t n, r;
@@ -1982,31 +1965,30 @@ bool velo_loop_getsockopt(struct vsock *vs, int fd, int level, int name, void *v
 }
 
 /*
- * TCP_NODELAY or TCP_CORK on a socket whose kernel socket rings doorbells
- * (bells_fast): the kernel checks the value (and an uncork pushes what it
- * holds), the channel end keeps it, the kernel socket stays as doorbells
- * need it. false: the option is not kept, the caller sets it.
+ * TCP_CORK on a LOOP socket, and TCP_NODELAY once its kernel socket rings
+ * doorbells (bells_fast): the kernel checks the value (and an uncork pushes
+ * what it holds), the channel end keeps it, the kernel socket stays as
+ * doorbells need it, an uncork lets held ring data go. false: not one of
+ * these, the caller sets it.
  */
 bool velo_loop_setsockopt(struct vsock *vs, int fd, int level, int name, const void *v,
 			  socklen_t l, int *r)
 {
 	struct velo_chan_end *me = &vs->ch->end[vs->end];
-	_Atomic int32_t *kept = kept_option(vs, level, name);
-	bool cork = level == IPPROTO_TCP && name == TCP_CORK;
-	int bells = name == TCP_NODELAY;
+	bool fast = atomic_load_explicit(&me->bells_fast, memory_order_acquire), on;
+	int bells = name == TCP_NODELAY; /* what doorbells need: Nagle off, no cork */
 
-	if (!cork && (!kept || (level == SOL_SOCKET && name == SO_PEEK_OFF)))
+	if (level != IPPROTO_TCP || (name != TCP_CORK && (name != TCP_NODELAY || !fast)))
 		return false;
 	*r = REAL(setsockopt)(fd, level, name, v, l);
 	if (*r)
 		return true;
-	if (cork)
-		atomic_store(&me->app_cork, *(const int *)v != 0); /* velo_loop_send holds by it */
-	else
-		atomic_store(kept, *(const int *)v != 0);
-	if (kept && (*(const int *)v != 0) != bells)
+	on = *(const int *)v != 0;
+	/* the cork also tells velo_loop_send() to hold */
+	atomic_store(name == TCP_CORK ? &me->app_cork : &me->app_nodelay, on);
+	if (fast && on != bells)
 		REAL(setsockopt)(fd, level, name, &bells, sizeof(bells));
-	if (cork && !*(const int *)v)
+	if (name == TCP_CORK && !on)
 		hold_release(vs, fd, vs_out(vs)); /* uncorked: what was held goes */
 	return true;
 }
@@ -2055,7 +2037,7 @@ ssize_t velo_loop_send(struct vsock *vs, int fd, const struct iovec *iov, int io
 	struct velo_chan_dir *out = vs_out(vs);
 	struct velo_chan_end *me = &ch->end[vs->end];
 	bool nb = (flags & MSG_DONTWAIT) || atomic_load_explicit(&me->nonblock, memory_order_relaxed);
-	size_t len = iov_len(iov, iovcnt), done = 0;
+	size_t len = velo_iov_len(iov, iovcnt), done = 0;
 	struct iovec sub[iovcnt > 0 ? iovcnt : 1];
 	uint64_t deadline = 0;
 	bool timeo_checked = false, has_timeo = false, held = false, began = false;

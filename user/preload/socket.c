@@ -759,22 +759,13 @@ VELO_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 	return read(fd, buf, n);
 }
 
-static size_t iov_bytes(const struct iovec *iov, int cnt)
-{
-	size_t n = 0;
-
-	for (int i = 0; i < cnt; i++)
-		n += iov[i].iov_len;
-	return n;
-}
-
 VELO_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
 	struct vsock *vs;
 	ssize_t r;
 
 	if (cnt < 0 || cnt > IOV_MAX || velo_bad_range(iov, cnt * sizeof(*iov)) ||
-	    !iov_bytes(iov, cnt) || !(vs = accel_vs(fd)))
+	    !velo_iov_len(iov, cnt) || !(vs = accel_vs(fd)))
 		return REAL(readv)(fd, iov, cnt);
 	r = vs_recv(vs, fd, iov, cnt, 0);
 	velo_vs_put(vs);
@@ -936,7 +927,7 @@ VELO_EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int cnt, off_t off,
 	struct vsock *vs = rw2_vs(fd, iov, cnt, off, flags);
 	ssize_t r;
 
-	if (!vs || !iov_bytes(iov, cnt)) {
+	if (!vs || !velo_iov_len(iov, cnt)) {
 		velo_vs_put(vs);
 		return REAL(preadv2)(fd, iov, cnt, off, flags);
 	}

@@ -206,7 +206,6 @@ pid_t velo_gettid(void);
  */
 uint64_t velo_spin_budget(void);
 void velo_spin_result(bool found);
-uint64_t velo_now_ns(void);
 void velo_init(void);
 
 /* ---- loopback backend ---- */

@@ -825,18 +825,13 @@ static socklen_t kernel_tcp_info_len(int fd)
 static uint32_t tcp_wmem_max(void)
 {
 	static _Atomic uint32_t cached;
-	uint32_t v = atomic_load(&cached), a, b;
-	FILE *f;
+	uint32_t v = atomic_load(&cached);
 
-	if (v)
-		return v;
-	f = fopen("/proc/sys/net/ipv4/tcp_wmem", "r");
-	if (!f || fscanf(f, "%u %u %u", &a, &b, &v) != 3)
-		v = 4 << 20;
-	if (f)
-		fclose(f);
-	atomic_store(&cached, v);
-	return v;
+	if (!v) {
+		v = velo_wire_sysctl("ipv4/tcp_wmem", 2);
+		atomic_store(&cached, v ? v : 4u << 20);
+	}
+	return atomic_load(&cached);
 }
 
 /*

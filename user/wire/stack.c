@@ -83,8 +83,7 @@ void velo_wire_set_config(const struct velo_wire_config *cfg)
 	pthread_mutex_unlock(&stacks_lock);
 }
 
-/* The @field'th number of /proc/sys/net/@name, or 0 (the engine's default). */
-static uint32_t sysctl_u32(const char *name, int field)
+uint32_t velo_wire_sysctl(const char *name, int field)
 {
 	char path[128];
 	unsigned long v[3] = { 0 };
@@ -112,22 +111,23 @@ static void on_event(void *ctx, int eng, unsigned int events)
 /* The engine settings that are Linux sysctls, as the host has them now. */
 static void read_sysctls(struct vtcp_config *c)
 {
-	uint32_t rmem = sysctl_u32("ipv4/tcp_rmem", 2), rmem_max = sysctl_u32("core/rmem_max", 0);
-	uint32_t ecn = sysctl_u32("ipv4/tcp_ecn", 0);
+	uint32_t rmem = velo_wire_sysctl("ipv4/tcp_rmem", 2);
+	uint32_t rmem_max = velo_wire_sysctl("core/rmem_max", 0);
+	uint32_t ecn = velo_wire_sysctl("ipv4/tcp_ecn", 0);
 
 	c->wscale_space = rmem > rmem_max ? rmem : rmem_max;
-	c->rmem_default = sysctl_u32("ipv4/tcp_rmem", 1);
-	c->keepalive_time_s = sysctl_u32("ipv4/tcp_keepalive_time", 0);
-	c->keepalive_intvl_s = sysctl_u32("ipv4/tcp_keepalive_intvl", 0);
-	c->keepalive_probes = sysctl_u32("ipv4/tcp_keepalive_probes", 0);
-	c->syn_retries = sysctl_u32("ipv4/tcp_syn_retries", 0);
-	c->synack_retries = sysctl_u32("ipv4/tcp_synack_retries", 0);
-	c->retries2 = sysctl_u32("ipv4/tcp_retries2", 0);
-	c->fin_timeout_s = sysctl_u32("ipv4/tcp_fin_timeout", 0);
-	c->notsent_lowat = sysctl_u32("ipv4/tcp_notsent_lowat", 0);
-	c->no_sack = !sysctl_u32("ipv4/tcp_sack", 0);
-	c->no_timestamps = !sysctl_u32("ipv4/tcp_timestamps", 0);
-	c->no_window_scaling = !sysctl_u32("ipv4/tcp_window_scaling", 0);
+	c->rmem_default = velo_wire_sysctl("ipv4/tcp_rmem", 1);
+	c->keepalive_time_s = velo_wire_sysctl("ipv4/tcp_keepalive_time", 0);
+	c->keepalive_intvl_s = velo_wire_sysctl("ipv4/tcp_keepalive_intvl", 0);
+	c->keepalive_probes = velo_wire_sysctl("ipv4/tcp_keepalive_probes", 0);
+	c->syn_retries = velo_wire_sysctl("ipv4/tcp_syn_retries", 0);
+	c->synack_retries = velo_wire_sysctl("ipv4/tcp_synack_retries", 0);
+	c->retries2 = velo_wire_sysctl("ipv4/tcp_retries2", 0);
+	c->fin_timeout_s = velo_wire_sysctl("ipv4/tcp_fin_timeout", 0);
+	c->notsent_lowat = velo_wire_sysctl("ipv4/tcp_notsent_lowat", 0);
+	c->no_sack = !velo_wire_sysctl("ipv4/tcp_sack", 0);
+	c->no_timestamps = !velo_wire_sysctl("ipv4/tcp_timestamps", 0);
+	c->no_window_scaling = !velo_wire_sysctl("ipv4/tcp_window_scaling", 0);
 	/* 3 and up ask for AccECN, which the engine lacks: RFC 3168 then */
 	c->ecn = ecn > 2 ? 1 : (int)ecn;
 }
@@ -135,7 +135,7 @@ static void read_sysctls(struct vtcp_config *c)
 static void engine_config(struct velo_wire_stack *st, const struct velo_link *link,
 			  struct vtcp_config *c)
 {
-	uint32_t rmem = sysctl_u32("ipv4/tcp_rmem", 2), wmem = sysctl_u32("ipv4/tcp_wmem", 2);
+	uint32_t rmem = velo_wire_sysctl("ipv4/tcp_rmem", 2), wmem = velo_wire_sysctl("ipv4/tcp_wmem", 2);
 
 	memset(c, 0, sizeof(*c));
 	c->max_sockets = st->cfg.max_sockets;

@@ -163,6 +163,8 @@ int velo_wire_get_queues(struct velo_wire_stack *st, int s, struct vtcp_queues *
 int velo_wire_sock_error(struct velo_wire_stack *st, int s);
 
 /* Readiness: the current VTCP_EV_* mask, and the eventfd described above. */
+/* The @field'th number of /proc/sys/net/@name, or 0 (the engine's default). */
+uint32_t velo_wire_sysctl(const char *name, int field);
 unsigned int velo_wire_events(struct velo_wire_stack *st, int s);
 int velo_wire_ready_fd(struct velo_wire_stack *st, int s);
 /*
