@@ -1695,6 +1695,14 @@ static void count_stale(int fd)
 }
 
 /* Ring readiness of a LOOP registration, with ET/ONESHOT; caller holds ep->mu. */
+/* What has come in as the reader sees it (a held segment not due is not). */
+static uint64_t in_tail(struct vsock *vs)
+{
+	struct velo_chan_dir *in = vs_in(vs);
+
+	return velo_ring_visible_tail(in, atomic_load(&in->head));
+}
+
 static uint32_t reg_ring_events(struct ep_reg *reg, bool consume)
 {
 	struct vsock *vs = reg->vs;
@@ -1706,7 +1714,7 @@ static uint32_t reg_ring_events(struct ep_reg *reg, bool consume)
 		return 0;
 	ev = velo_loop_ring_events(vs) & (reg->events | EPOLLERR | EPOLLHUP);
 	if (ev && (reg->events & EPOLLET)) {
-		uint64_t t = atomic_load(&vs_in(vs)->tail), full = velo_loop_nospace(vs);
+		uint64_t t = in_tail(vs), full = velo_loop_nospace(vs);
 		bool in = (ev & EPOLLIN) &&
 			  t != (consume ? atomic_exchange(&e->tail, t) : atomic_load(&e->tail));
 		bool out = (ev & EPOLLOUT) &&
@@ -1908,7 +1916,7 @@ static uint32_t loop_kernel_event(struct vepoll *ep, struct ep_reg *reg, uint32_
 	} else {
 		if (reg->events & EPOLLET) {
 			if (ev & EPOLLIN)
-				atomic_store(&reg->edge->tail, atomic_load(&vs_in(reg->vs)->tail));
+				atomic_store(&reg->edge->tail, in_tail(reg->vs));
 			if (ev & EPOLLOUT)
 				atomic_store(&reg->edge->nospace, velo_loop_nospace(reg->vs));
 		}
