@@ -420,12 +420,26 @@ static int shut_rdwr_hup(struct es *es)
 	       !(vtcp_events(es->st, es->sock) & VTCP_EV_HUP);
 }
 
+/* RFC 1122 4.2.2.13 as Linux: reset, ECONNRESET, and no peer to name */
+static int reset_no_peer(struct es *es)
+{
+	struct sockaddr_storage a;
+	socklen_t l = sizeof(a);
+
+	return vtcp_sock_error(es->st, es->sock) != ECONNRESET ||
+	       vtcp_getpeername(es->st, es->sock, (struct sockaddr *)&a, &l) != -ENOTCONN;
+}
+
+/* Shut both ways by us, then new data from the peer: it is reset. */
 static int hup_after_own_shutdowns(void)
 {
 	static const struct es_step s[] = {
 		PASSIVE_PLAIN,
 		CALL(10, shut_rdwr_hup),
 		OUT(10, F_FIN | F_ACK, 1, 1, ANY, 0, NULL),
+		IN(20, F_ACK | F_PSH, 1, 2, 64240, 10, NULL),
+		OUT(20, F_RST | F_ACK, 2, 1, ANY, 0, NULL),
+		CALL(20, reset_no_peer),
 		END,
 	};
 

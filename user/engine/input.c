@@ -641,8 +641,13 @@ static void synchronized_input(struct vtcp_stack *st, struct tcb *tp,
 	if (tp->state != VTCP_ESTABLISHED && tp->state != VTCP_FIN_WAIT1 &&
 	    tp->state != VTCP_FIN_WAIT2)
 		return; /* after the peer's FIN: nothing more to take */
-	if (tp->orphan && tp->parent < 0 && sg->len && SEQ_GT(sg->seq + sg->len, tp->rcv_nxt)) {
-		/* data for a closed socket (not one awaiting accept): Linux resets */
+	if (((tp->orphan && tp->parent < 0) || (tp->shut_rd && tp->state != VTCP_ESTABLISHED)) &&
+	    sg->len && SEQ_GT(sg->seq + sg->len, tp->rcv_nxt)) {
+		/*
+		 * New data for a closed socket (not one awaiting accept), or for
+		 * one shut both ways: RFC 1122 says reset, and Linux does
+		 * (tcp_rcv_state_process(), LINUX_MIB_TCPABORTONDATA)
+		 */
 		tcp_send_ctl(st, tp, TH_RST | TH_ACK, tcp_acceptable_seq(tp));
 		tcp_done(st, tp, ECONNRESET);
 		return;

@@ -871,7 +871,9 @@ int vtcp_getpeername(struct vtcp_stack *st, int s, struct sockaddr *a, socklen_t
 
 	if (!tp)
 		return -EBADF;
-	if (!tp->rport || tp->state == VTCP_LISTEN || tp->state == VTCP_SYN_SENT)
+	/* inet_getname(): a socket in TIME_WAIT is CLOSE to its holder */
+	if (!tp->rport || tp->state == VTCP_LISTEN || tp->state == VTCP_SYN_SENT ||
+	    tp->state == VTCP_CLOSE || tp->state == VTCP_TIME_WAIT)
 		return -ENOTCONN;
 	*len = vaddr_to_sa_mapped(&tp->raddr, tp->rport, tp->v4mapped, a, *len);
 	return 0;
