@@ -575,21 +575,27 @@ ssize_t velo_wire_vs_recv(struct vsock *vs, int fd, const struct iovec *iov, int
 {
 	bool nb = (flags & MSG_DONTWAIT) || atomic_load(&vs->w_nonblock);
 	int tmo = atomic_load(&vs->w_rcvtimeo), f = flags & (MSG_PEEK | MSG_WAITALL | MSG_TRUNC);
+	static const struct iovec nothing = { NULL, 0 };
 	size_t done = 0;
 
 	if (gone(vs))
 		return fail(ENOTCONN);
 	if (flags & MSG_OOB)
 		return fail(EINVAL); /* no urgent data on the engine path */
+	if (!cnt) {
+		iov = &nothing;
+		cnt = 1;
+	}
 	for (int i = 0; i < cnt; i++) {
 		bool bad = velo_bad_range(iov[i].iov_base, iov[i].iov_len);
 		/* only the first piece waits, unless MSG_WAITALL */
 		int pf = f | ((nb || (done && !(f & MSG_WAITALL))) ? MSG_DONTWAIT : 0);
 		ssize_t r;
 
-		if (!iov[i].iov_len)
+		/* a read of nothing at all still waits for data, EOF or an error (tcp_recvmsg()) */
+		if (!iov[i].iov_len && (done || i + 1 < cnt))
 			continue;
-		if (bad || (f & MSG_TRUNC))
+		if (bad || !iov[i].iov_len || (f & MSG_TRUNC))
 			r = recv_nocopy(vs, iov[i].iov_len, pf, bad, tmo);
 		else
 			r = velo_wire_recv(vs->wst, vs->ws, iov[i].iov_base, iov[i].iov_len, pf, tmo);
