@@ -430,6 +430,27 @@ static int reset_no_peer(struct es *es)
 	       vtcp_getpeername(es->st, es->sock, (struct sockaddr *)&a, &l) != -ENOTCONN;
 }
 
+/*
+ * Reset while it waits in the accept queue: Linux keeps it there, and
+ * accept() returns it with the reset to report.
+ */
+static int reset_in_accept_queue(void)
+{
+	static const struct es_step s[] = {
+		CALL(0, do_listen),
+		IN(0, F_SYN, 0, 0, 64240, 0, "mss=1460"),
+		OUT(0, F_SYN | F_ACK, 0, 1, ANY, 0, NULL),
+		IN(10, F_ACK, 1, 1, 64240, 0, NULL),
+		IN(20, F_RST, 1, 0, 0, 0, NULL),
+		CALL(30, do_accept),
+		CALL(30, reset_no_peer),
+		CALL(30, no_accept),
+		END,
+	};
+
+	return run(s, false);
+}
+
 /* Shut both ways by us, then new data from the peer: it is reset. */
 static int hup_after_own_shutdowns(void)
 {
@@ -1252,6 +1273,7 @@ static const struct ktap_case cases[] = {
 	{ "export_and_release_moved", export_and_release, 0 },
 	{ "orphan_handed_over", orphan_handed_over, 0 },
 	{ "hup_after_own_shutdowns", hup_after_own_shutdowns, 0 },
+	{ "reset_in_accept_queue", reset_in_accept_queue, 0 },
 	{ "ack_when_pushed_data_read", ack_when_pushed_data_read, 0 },
 	{ "connect_refused_then_again", connect_refused_then_again, 0 },
 	{ "passive_all_options", passive_all_options, 0 },

@@ -134,6 +134,8 @@ static void unlink_child(struct vtcp_stack *st, struct tcb *tp)
 /* The connection is over: report err (0: none) and release what nobody holds. */
 void tcp_done(struct vtcp_stack *st, struct tcb *tp, int err)
 {
+	bool queued = tp->parent >= 0 && tp->state != VTCP_SYN_RECV;
+
 	if (tp->hashed)
 		tcb_unhash(st, tp);
 	sched_touch(st, tp);
@@ -144,6 +146,8 @@ void tcp_done(struct vtcp_stack *st, struct tcb *tp, int err)
 		tp->err = err;
 		tp->reset = true;
 	}
+	if (queued && err)
+		return; /* Linux keeps it in the accept queue: accept() returns it, reset */
 	if (tp->parent >= 0) {
 		unlink_child(st, tp);
 		tcb_free(st, tp);
