@@ -192,7 +192,7 @@ static int neigh_wait(struct velo_ctrl *ctrl, int ifindex, const char *addr, uin
 
 	in4(addr, &a);
 	for (i = 0; i < 50 && ret == -EAGAIN; i++) {
-		ret = velo_ctrl_neigh(ctrl, ifindex, AF_INET, &a, mac);
+		ret = velo_ctrl_neigh(ctrl, ifindex, AF_INET, &a, false, mac);
 		if (ret == -EAGAIN)
 			settle(ctrl, 100);
 	}

@@ -220,6 +220,45 @@ static int soft_error_reported_on_timeout(void)
 	return run(s, false, 2) || run(forgotten, false, 2) ? KTAP_FAIL : KTAP_PASS;
 }
 
+/* The host could not resolve the peer (its next hop), as the kernel reports. */
+static int neigh_failed(struct es *es)
+{
+	struct sockaddr_storage ss;
+
+	es_peer_addr(es, &ss, 0);
+	return vtcp_neigh_failed(es->st, (struct sockaddr *)&ss);
+}
+
+/*
+ * A next hop the host could not resolve: a connection opening fails with
+ * EHOSTUNREACH (over IPv6 too); an established one with data waiting keeps
+ * it as a soft error, an idle one hears nothing.
+ */
+static int neighbour_failure(void)
+{
+	static const struct es_step opening[] = {
+		CALL(0, do_connect), SYN_OUT,
+		CALL(500, neigh_failed),
+		CALL(500, failed_hostunreach),
+		NONE(5000), /* no SYN retransmission */
+		END,
+	}, waiting[] = {
+		HANDSHAKE,
+		CALL(10, neigh_failed),
+		CALL(10, no_error),
+		CALL(10, send_100),
+		OUT(10, F_PSH | F_ACK, 1, 1, ANY, 100, NULL),
+		CALL(11, neigh_failed),
+		CALL(11, established),
+		CALL(11, no_error),
+		CALL(5000, timed_out_hostunreach),
+		END,
+	};
+
+	return run(opening, false, 0) || run(opening, true, 0) || run(waiting, false, 2) ?
+		       KTAP_FAIL : KTAP_PASS;
+}
+
 /* RFC 1191: MTU 1280 in flight: MSS 1228, the two full segments resent in pieces. */
 static int v4_frag_needed_shrinks_mss(void)
 {
@@ -282,6 +321,7 @@ static const struct ktap_case cases[] = {
 	{ "v6_unreachable_syn_sent", v6_unreachable_in_syn_sent, 0 },
 	{ "out_of_window_icmp_ignored", out_of_window_ignored, 0 },
 	{ "soft_error_reported_on_timeout", soft_error_reported_on_timeout, 0 },
+	{ "neighbour_failure_host_unreachable", neighbour_failure, 0 },
 	{ "v4_frag_needed_pmtu", v4_frag_needed_shrinks_mss, 0 },
 	{ "v6_packet_too_big_pmtu", v6_packet_too_big, 0 },
 };

@@ -62,9 +62,10 @@ int velo_ctrl_route(struct velo_ctrl *ctrl, int family, const void *dst, int oif
 /*
  * The link-layer address of @addr on @ifindex. Returns 0 with @mac filled;
  * -EAGAIN when the kernel has been asked to resolve it (watch the fd);
- * -EHOSTUNREACH when resolution failed.
+ * -EHOSTUNREACH when resolution failed. With @retry, a failed one is asked
+ * again, as a packet for it makes the kernel try again.
  */
 int velo_ctrl_neigh(struct velo_ctrl *ctrl, int ifindex, int family, const void *addr,
-		    uint8_t mac[6]);
+		    bool retry, uint8_t mac[6]);
 
 #endif /* VELO_CTRL_CTRL_H */

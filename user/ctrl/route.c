@@ -182,10 +182,10 @@ static int ask_resolve(struct velo_ctrl *ctrl, int ifindex, int family, const vo
 }
 
 int velo_ctrl_neigh(struct velo_ctrl *ctrl, int ifindex, int family, const void *addr,
-		    uint8_t mac[6])
+		    bool retry, uint8_t mac[6])
 {
 	struct ctrl_neigh key = { .ifindex = ifindex, .family = family };
-	const struct ctrl_neigh *n;
+	struct ctrl_neigh *n;
 	int ret;
 
 	memcpy(key.addr, addr, ctrl_addr_len(family));
@@ -194,12 +194,14 @@ int velo_ctrl_neigh(struct velo_ctrl *ctrl, int ifindex, int family, const void 
 		memcpy(mac, n->mac, 6);
 		return 0;
 	}
-	if (n && (n->state & NUD_FAILED))
+	if (n && (n->state & NUD_FAILED) && !retry)
 		return -EHOSTUNREACH;
 	if (n && (n->state & NUD_INCOMPLETE))
 		return -EAGAIN;		/* the kernel is already at it */
 	ret = ask_resolve(ctrl, ifindex, family, addr);
 	if (ret)
 		velo_dbg("ctrl: asking the kernel to resolve a neighbour: %s", strerror(-ret));
+	else if (n)
+		n->state = NUD_INCOMPLETE; /* the kernel says nothing until its verdict */
 	return ret ? ret : -EAGAIN;
 }

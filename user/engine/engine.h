@@ -237,6 +237,11 @@ VTCP_API int vtcp_addr_del(struct vtcp_stack *st, const struct sockaddr *addr);
 /* mac NULL removes the entry. */
 VTCP_API int vtcp_neigh_set(struct vtcp_stack *st, const struct sockaddr *ip,
 			    const uint8_t *mac);
+/*
+ * The host could not resolve next hop @ip: connections with a segment
+ * waiting for it hear "host unreachable" (those still opening fail).
+ */
+VTCP_API int vtcp_neigh_failed(struct vtcp_stack *st, const struct sockaddr *ip);
 
 /*
  * Datapath. vtcp_input() returns -1, or the socket that refused the frame:

@@ -63,6 +63,30 @@ static const struct {
 	{ EACCES, true },	 /* reject route */
 };
 
+/* The destination cannot be reached, by the segment at @seq. */
+static void tcp_unreachable(struct vtcp_stack *st, struct tcb *tp, uint32_t seq,
+			    const struct icmp_err *e)
+{
+	sched_touch(st, tp);
+	switch (tp->state) {
+	case VTCP_SYN_RECV:
+		if (tp->parent >= 0) {
+			/* not yet accepted: nobody to tell, the SYN-ACK it answers is dropped */
+			if (e->fatal && seq == tp->iss)
+				tcp_done(st, tp, 0);
+			return;
+		}
+		/* simultaneous open: as SYN_SENT */
+		/* fall through */
+	case VTCP_SYN_SENT:
+		tcp_done(st, tp, e->err);
+		return;
+	default:
+		tp->soft_err = e->err;
+		return;
+	}
+}
+
 /* The quoted TCP header's first 8 bytes: ports and sequence number. */
 static void tcp_icmp_error(struct vtcp_stack *st, const struct vaddr *local,
 			   const struct vaddr *remote, const uint8_t *th,
@@ -81,28 +105,12 @@ static void tcp_icmp_error(struct vtcp_stack *st, const struct vaddr *local,
 		return;
 	if (SEQ_LT(seq, tp->snd_una) || SEQ_GT(seq, tp->snd_nxt))
 		return; /* not a segment we have in flight: stale or forged */
-	sched_touch(st, tp);
 	if (e->mtu) {
+		sched_touch(st, tp);
 		tcp_mtu_reduced(st, tp, e->mtu);
 		return;
 	}
-	switch (tp->state) {
-	case VTCP_SYN_RECV:
-		if (tp->parent >= 0) {
-			/* not yet accepted: nobody to tell, the SYN-ACK it answers is dropped */
-			if (e->fatal && seq == tp->iss)
-				tcp_done(st, tp, 0);
-			return;
-		}
-		/* simultaneous open: as SYN_SENT */
-		/* fall through */
-	case VTCP_SYN_SENT:
-		tcp_done(st, tp, e->err);
-		return;
-	default:
-		tp->soft_err = e->err;
-		return;
-	}
+	tcp_unreachable(st, tp, seq, e);
 }
 
 void icmp4_input(struct vtcp_stack *st, const struct ip_meta *m,
@@ -192,4 +200,31 @@ void icmp6_input(struct vtcp_stack *st, const struct ip_meta *m,
 	if (!addr_is_local(st, &local))
 		return;
 	tcp_icmp_error(st, &local, &remote, q + IP6_HLEN, &e);
+}
+
+/*
+ * The host's kernel could not resolve a next hop: as its neighbour error
+ * report (arp_error_report(), ndisc_error_report()), each connection with a
+ * segment waiting for that hop hears "host unreachable", as from an ICMP
+ * error of its own host: a connection opening fails, an established one
+ * keeps it as its soft error.
+ */
+int vtcp_neigh_failed(struct vtcp_stack *st, const struct sockaddr *sa)
+{
+	struct icmp_err e = { .err = EHOSTUNREACH };
+	struct vaddr ip;
+
+	vaddr_from_sa(&ip, NULL, sa);
+	if (!ip.fam)
+		return -EAFNOSUPPORT;
+	e.fatal = ip.fam == 4; /* ICMP host unreachable; ICMPv6 address unreachable is not */
+	for (unsigned int i = 0; i < st->ntcb; i++) {
+		struct tcb *tp = &st->tcbs[i];
+
+		if (tp->used && vaddr_eq(&tp->nexthop, &ip) && tp->snd_nxt != tp->snd_una &&
+		    tp->state != VTCP_LISTEN && tp->state != VTCP_CLOSE &&
+		    tp->state != VTCP_TIME_WAIT)
+			tcp_unreachable(st, tp, tp->snd_una, &e);
+	}
+	return 0;
 }

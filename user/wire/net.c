@@ -48,9 +48,13 @@ static void neigh_watch(struct velo_wire_stack *st, int family, const uint8_t *a
 	size_t alen = family == AF_INET ? 4 : 16;
 	struct wire_neigh *n;
 
-	for (unsigned int i = 0; i < st->nneigh; i++)
-		if (st->neigh[i].family == family && !memcmp(st->neigh[i].addr, addr, alen))
+	for (unsigned int i = 0; i < st->nneigh; i++) {
+		if (st->neigh[i].family == family && !memcmp(st->neigh[i].addr, addr, alen)) {
+			st->neigh[i].retry = true;
+			st->neigh_new = true;
 			return;
+		}
+	}
 	/* full: forget the oldest, the engine keeps what it was told */
 	if (st->nneigh == WIRE_NEIGH_MAX)
 		memmove(st->neigh, st->neigh + 1, --st->nneigh * sizeof(*n));
@@ -58,6 +62,7 @@ static void neigh_watch(struct velo_wire_stack *st, int family, const uint8_t *a
 	memset(n, 0, sizeof(*n));
 	n->family = family;
 	memcpy(n->addr, addr, alen);
+	n->retry = true;
 	st->neigh_new = true;
 }
 
@@ -69,8 +74,13 @@ void wire_neigh_refresh(struct velo_wire_stack *st)
 		struct sockaddr_storage ss;
 		uint8_t mac[6];
 
-		int err = velo_ctrl_neigh(st->ctrl, st->ifindex, n->family, n->addr, mac);
+		int err = velo_ctrl_neigh(st->ctrl, st->ifindex, n->family, n->addr, n->retry, mac);
 
+		n->retry = false;
+		sa_from_bytes(&ss, n->family, n->addr, (uint32_t)st->ifindex);
+		if (err == -EHOSTUNREACH && !n->failed) /* once per verdict, as the kernel's report */
+			vtcp_neigh_failed(st->eng, (struct sockaddr *)&ss);
+		n->failed = err == -EHOSTUNREACH;
 		if (err) {
 			velo_dbg("wire: neighbour %u: %s", i, strerror(-err));
 			continue; /* resolving (the fd will say) or failed */
@@ -79,7 +89,6 @@ void wire_neigh_refresh(struct velo_wire_stack *st)
 			continue;
 		memcpy(n->mac, mac, 6);
 		n->known = true;
-		sa_from_bytes(&ss, n->family, n->addr, (uint32_t)st->ifindex);
 		vtcp_neigh_set(st->eng, (struct sockaddr *)&ss, mac);
 	}
 }

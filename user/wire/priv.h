@@ -135,6 +135,8 @@ struct wire_neigh {
 	uint8_t addr[16];
 	uint8_t mac[6];
 	bool known;			/* mac given to the engine */
+	bool retry;			/* a packet for it: a failed one is asked again */
+	bool failed;			/* its failure was reported to the engine */
 };
 
 struct velo_wire_stack {
