@@ -890,6 +890,15 @@ bool velo_wire_vs_getsockopt(struct vsock *vs, int fd, int level, int name, void
 		val = expanded_sndbuf(vs, fd);
 		if (val < 0)
 			return false;
+	} else if ((level == IPPROTO_IP && name == IP_MTU) ||
+		   (level == IPPROTO_IPV6 && name == IPV6_MTU && vs->family == AF_INET6)) {
+		struct vtcp_info vi;
+
+		/* the route's MTU, which the kernel socket never connected has not */
+		if (velo_wire_get_info(vs->wst, vs->ws, &vi) || vi.tcpi_state == VTCP_LISTEN ||
+		    !vi.tcpi_pmtu)
+			return false;
+		val = (int)vi.tcpi_pmtu;
 	} else if (level == IPPROTO_TCP && name == TCP_INFO) {
 		socklen_t klen = kernel_tcp_info_len(fd);
 		struct linux_tcp_info ti;
