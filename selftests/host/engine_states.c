@@ -529,6 +529,50 @@ static int active_handshake(void)
 	return run(s, false);
 }
 
+/* TCP_WINDOW_CLAMP 5000 before connecting */
+static int connect_clamped(struct es *es)
+{
+	struct sockaddr_storage ss;
+	int v = 0;
+
+	es->sock = vtcp_socket(es->st, es->v6 ? AF_INET6 : AF_INET);
+	es_local_addr(es, &ss, es->lport);
+	if (vtcp_setopt(es->st, es->sock, VTCP_WINDOW_CLAMP, 5000) ||
+	    vtcp_getopt(es->st, es->sock, VTCP_WINDOW_CLAMP, &v) || v != 5000 ||
+	    vtcp_bind(es->st, es->sock, (struct sockaddr *)&ss, sizeof(ss)))
+		return -1;
+	es_peer_addr(es, &ss, es->pport);
+	return vtcp_connect(es->st, es->sock, (struct sockaddr *)&ss, sizeof(ss)) != -EINPROGRESS;
+}
+
+/* Connected: the clamp may change, not go (EINVAL); at least 1152 bytes. */
+static int clamp_changes(struct es *es)
+{
+	int v = 0;
+
+	return vtcp_setopt(es->st, es->sock, VTCP_WINDOW_CLAMP, 0) != -EINVAL ||
+	       vtcp_setopt(es->st, es->sock, VTCP_WINDOW_CLAMP, 1) ||
+	       vtcp_getopt(es->st, es->sock, VTCP_WINDOW_CLAMP, &v) || v != 1152;
+}
+
+/*
+ * TCP_WINDOW_CLAMP, as tcp_select_initial_window(): the SYN offers no more
+ * (in whole segments) and scales for no more (wscale 0).
+ */
+static int window_clamp(void)
+{
+	static const struct es_step s[] = {
+		CALL(0, connect_clamped),
+		OUT(0, F_SYN, 0, ANY, 4380, 0, "mss=1460,sackok,ts,ws=0"),
+		IN(10, F_SYN | F_ACK, 0, 1, 65160, 0, "mss=1460,sackok,ts=500,ws=7"),
+		OUT(10, F_ACK, 1, 1, ANY, 0, "ts"),
+		CALL(10, clamp_changes),
+		END,
+	};
+
+	return run(s, false);
+}
+
 static int send_3000(struct es *es)
 {
 	static char buf[3000];
@@ -1281,6 +1325,7 @@ static const struct ktap_case cases[] = {
 	{ "sysctls_apply_at_connect", sysctls_at_connect, 0 },
 	{ "passive_no_options", passive_no_options, 0 },
 	{ "active_handshake", active_handshake, 0 },
+	{ "window_clamp_syn", window_clamp, 0 },
 	{ "active_v6", active_v6, 0 },
 	{ "synack_window_unscaled", synack_window_unscaled, 0 },
 	{ "connect_refused", connect_refused, 0 },

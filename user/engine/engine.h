@@ -143,6 +143,8 @@ enum vtcp_opt {
 			     * default) takes it inline and ends a refusal */
 	VTCP_NOTSENT_LOWAT, /* TCP_NOTSENT_LOWAT, bytes (as unsigned); 0: the
 			     * stack's notsent_lowat */
+	VTCP_WINDOW_CLAMP, /* TCP_WINDOW_CLAMP: the largest window offered, bytes;
+			    * 0 (unconnected only): none */
 };
 
 /* send/recv flags */

@@ -32,6 +32,7 @@
 #define TCP_INIT_CWND	 10
 #define TCP_QUICKACKS	 16
 #define TCP_MSS_DEFAULT	 536
+#define TCP_MIN_WINDOW_CLAMP 1152 /* Linux's SOCK_MIN_RCVBUF / 2 */
 #define TCP_MSS6_DEFAULT 1220
 #define TCP_MAX_WSCALE	 14
 #define TCP_PAWS_24DAYS_NS (24ull * 86400 * NS_PER_S)
@@ -280,6 +281,7 @@ struct tcb {
 	int linger_s;
 	uint32_t sndbuf, rcvbuf;
 	uint32_t notsent_lowat; /* TCP_NOTSENT_LOWAT; 0: the stack's */
+	uint32_t window_clamp;	/* TCP_WINDOW_CLAMP; 0: none */
 	bool rcvbuf_locked;	/* SO_RCVBUF set: it sizes the window scale */
 	bool shut_rd, shut_wr;
 	int err;	/* SO_ERROR pending */
@@ -490,6 +492,7 @@ void tcp_reply_rst(struct vtcp_stack *st, const struct ip_meta *m,
 		   uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
 		   uint8_t flags);
 uint32_t tcp_rcv_window(const struct tcb *tp);
+uint32_t tcp_window_clamp(const struct tcb *tp);
 uint8_t tcp_rcv_wscale(const struct vtcp_stack *st, const struct tcb *tp);
 uint32_t tcp_current_mss(const struct tcb *tp);
 void tcp_set_mss(struct tcb *tp, uint16_t peer_mss);

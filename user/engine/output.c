@@ -70,23 +70,45 @@ uint32_t tcp_current_mss(const struct tcb *tp)
 	return tp->mss - (4 + 8 * MIN(blocks, tp->ts_ok ? 3u : 4u));
 }
 
-/* Space the receive queue can still take beyond rcv_nxt. */
+/*
+ * The largest window the connection may offer: TCP_WINDOW_CLAMP, else
+ * what the receive buffer and the window scale allow (0 before it
+ * connects), as Linux's tp->window_clamp.
+ */
+uint32_t tcp_window_clamp(const struct tcb *tp)
+{
+	if (tp->window_clamp)
+		return tp->window_clamp;
+	if (tp->state == VTCP_CLOSE || tp->state == VTCP_LISTEN)
+		return 0;
+	return (uint32_t)MIN((uint64_t)tp->rcvbuf, 65535ull << tp->rcv_wscale);
+}
+
+/*
+ * Space the receive queue can still take beyond rcv_nxt, offered at most
+ * TCP_WINDOW_CLAMP at a time (Linux clamps the window, not what it queues).
+ */
 uint32_t tcp_rcv_window(const struct tcb *tp)
 {
 	uint32_t limit = MIN(tp->rcvbuf, tp->rcv_wnd_cap);
+	uint32_t room = tp->rcvq.len >= limit ? 0 : limit - tp->rcvq.len;
 
-	return tp->rcvq.len >= limit ? 0 : limit - tp->rcvq.len;
+	return tp->window_clamp ? MIN(room, tp->window_clamp) : room;
 }
 
 /*
  * Linux's choice (tcp_select_initial_window): the scale of the largest
  * window the socket may ever offer, the host's maximum unless SO_RCVBUF
- * set one.
+ * set one, and no more than TCP_WINDOW_CLAMP.
  */
 uint8_t tcp_rcv_wscale(const struct vtcp_stack *st, const struct tcb *tp)
 {
 	uint32_t space = tp->rcvbuf_locked ? tp->rcvbuf : MAX(st->cfg.wscale_space, tp->rcvq.cap);
-	int ws = 31 - __builtin_clz(space | 1) - 15;
+	int ws;
+
+	if (tp->window_clamp)
+		space = MIN(space, tp->window_clamp);
+	ws = 31 - __builtin_clz(space | 1) - 15;
 
 	return (uint8_t)(ws < 0 ? 0 : MIN(ws, TCP_MAX_WSCALE));
 }
@@ -113,6 +135,8 @@ static uint16_t select_window(const struct vtcp_stack *st, struct tcb *tp, uint8
 		win = cur;
 	if (syn) {
 		win = tp->rcvbuf_locked ? tp->rcvbuf : st->cfg.rmem_default / 2;
+		if (tp->window_clamp)
+			win = MIN(win, tp->window_clamp);
 		if (win > seg)
 			win -= win % seg;
 		win = MIN(win, 65535u);

@@ -610,6 +610,11 @@ int vtcp_setopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int val)
 	case VTCP_NOTSENT_LOWAT:
 		tp->notsent_lowat = (uint32_t)val;
 		break;
+	case VTCP_WINDOW_CLAMP: /* tcp_set_window_clamp() */
+		if (!val && tp->state != VTCP_CLOSE)
+			return -EINVAL;
+		tp->window_clamp = val ? MAX((uint32_t)MAX(val, 0), (uint32_t)TCP_MIN_WINDOW_CLAMP) : 0;
+		break;
 	case VTCP_REFUSE_URGENT:
 		tp->refuse_urgent = val != 0;
 		if (!val)
@@ -648,6 +653,7 @@ int vtcp_getopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int *val)
 	case VTCP_REUSEADDR: *val = tp->reuseaddr; break;
 	case VTCP_REFUSE_URGENT: *val = tp->refuse_urgent; break;
 	case VTCP_NOTSENT_LOWAT: *val = (int)tp->notsent_lowat; break;
+	case VTCP_WINDOW_CLAMP: *val = (int)MIN(tcp_window_clamp(tp), (uint32_t)INT32_MAX); break;
 	case VTCP_V6ONLY:
 		if (tp->laddr.fam != 6 && !tp->v4mapped)
 			return -ENOPROTOOPT;

@@ -1265,14 +1265,20 @@ VELO_EXPORT int setsockopt(int fd, int level, int name, const void *v, socklen_t
 	if (level == SOL_SOCKET && name == SO_RCVLOWAT && l >= sizeof(int) &&
 	    !velo_bad_range(v, sizeof(int)) && *(const int *)v > 1 && atomic_load(&velo_wire_count))
 		hand_over_fd(fd);
+	wvs = wire_vs(fd);
+	if (wvs && velo_wire_vs_sockopt_refused(wvs, level, name, v, l)) {
+		velo_vs_put(wvs);
+		errno = EINVAL;
+		return -1;
+	}
 	r = REAL(setsockopt)(fd, level, name, v, l);
 	if (!r && velo_loop_unfit_option(level, name, v, l))
 		ring_unfit(fd);
-	wvs = r ? NULL : wire_vs(fd);
 
 	/* the kernel socket validates and keeps the value; the engine follows */
 	if (wvs) {
-		velo_wire_vs_sockopt_changed(wvs, fd, level, name);
+		if (!r)
+			velo_wire_vs_sockopt_changed(wvs, fd, level, name);
 		velo_vs_put(wvs);
 	}
 

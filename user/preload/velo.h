@@ -316,6 +316,9 @@ bool velo_wire_vs_getsockopt(struct vsock *vs, int fd, int level, int name, void
 			     socklen_t *l, int *ret);
 /* The app changed an option of the kernel socket: mirror it to the engine. */
 void velo_wire_vs_sockopt_changed(struct vsock *vs, int fd, int level, int name);
+/* An option value the connection refuses (EINVAL) before the kernel socket sees it. */
+bool velo_wire_vs_sockopt_refused(struct vsock *vs, int level, int name, const void *v,
+				  socklen_t l);
 void velo_wire_vs_set_nonblock(struct vsock *vs, bool nb);
 /* In a forked child: the connection stays the parent's (calls: ENOTCONN). */
 void velo_wire_vs_after_fork(struct vsock *vs);

@@ -103,6 +103,7 @@ static const struct {
 	{ IPPROTO_TCP, TCP_USER_TIMEOUT, VTCP_USER_TIMEOUT },
 	{ IPPROTO_TCP, TCP_QUICKACK, VTCP_QUICKACK },
 	{ IPPROTO_TCP, TCP_NOTSENT_LOWAT, VTCP_NOTSENT_LOWAT },
+	{ IPPROTO_TCP, TCP_WINDOW_CLAMP, VTCP_WINDOW_CLAMP },
 };
 
 static int mirrored_opt(int level, int name)
@@ -167,6 +168,21 @@ void velo_wire_vs_sockopt_changed(struct vsock *vs, int fd, int level, int name)
 	} else if (i >= 0 && !REAL(getsockopt)(fd, level, name, &v, &l)) {
 		velo_wire_setsockopt(vs->wst, vs->ws, mirrored[i].opt, v);
 	}
+}
+
+/*
+ * A value the kernel socket, never connected, takes but Linux refuses on a
+ * connection: TCP_WINDOW_CLAMP 0 (tcp_set_window_clamp()).
+ */
+bool velo_wire_vs_sockopt_refused(struct vsock *vs, int level, int name, const void *v,
+				  socklen_t l)
+{
+	struct vtcp_info vi;
+
+	if (level != IPPROTO_TCP || name != TCP_WINDOW_CLAMP || !v || l < sizeof(int) ||
+	    velo_bad_range(v, sizeof(int)) || *(const int *)v || gone(vs))
+		return false;
+	return !velo_wire_get_info(vs->wst, vs->ws, &vi) && vi.tcpi_state != VTCP_CLOSE;
 }
 
 static void copy_options(struct vsock *vs, int fd)
