@@ -1681,7 +1681,7 @@ static ssize_t loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int 
 			int k = iov_slice(iov, iovcnt, done, len - done, sub), j;
 
 			for (j = 0; j < k; j++)
-				if (velo_bad_range(sub[j].iov_base, sub[j].iov_len)) {
+				if (velo_bad_wrange(sub[j].iov_base, sub[j].iov_len)) {
 					if (done)
 						return done;
 					errno = EFAULT;
@@ -1797,7 +1797,7 @@ wait:
 		}
 		velo_stat_add(VELO_STAT_SLEEPS, 1);
 		if (peek || (flags & MSG_TRUNC) ||
-		    velo_bad_range(iov_slice(iov, iovcnt, done, 1, sub) ? sub[0].iov_base : NULL, 1)) {
+		    velo_bad_wrange(iov_slice(iov, iovcnt, done, 1, sub) ? sub[0].iov_base : NULL, 1)) {
 			char c;
 
 			/* a look only: wakes on data, doorbell, FIN, RST, signal */

@@ -246,7 +246,7 @@ static int mux_poll(struct pollfd *fds, nfds_t n, int64_t tmo_ns, const sigset_t
 
 	if (held_n)
 		poll_unhold(); /* left by a siglongjmp out of our last poll */
-	if (!velo_accel_count() || !fds || velo_bad_range(fds, n * sizeof(*fds)))
+	if (!velo_accel_count() || !fds || velo_bad_wrange(fds, n * sizeof(*fds)))
 		goto kernel;
 	for (i = 0; i < n; i++)
 		if (fds[i].fd >= 0 && velo_fd_epoll(fds[i].fd))
@@ -495,8 +495,8 @@ VELO_EXPORT int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval
 
 	if (!velo_accel_count() || nfds < 0 ||
 	    nfds > FD_SETSIZE || velo_bad_range(tv, tv ? sizeof(*tv) : 0) ||
-	    (tv && (tv->tv_sec < 0 || tv->tv_usec < 0)) || velo_bad_range(r, r ? sizeof(*r) : 0) ||
-	    velo_bad_range(w, w ? sizeof(*w) : 0) || velo_bad_range(e, e ? sizeof(*e) : 0) ||
+	    (tv && (tv->tv_sec < 0 || tv->tv_usec < 0)) || velo_bad_wrange(r, r ? sizeof(*r) : 0) ||
+	    velo_bad_wrange(w, w ? sizeof(*w) : 0) || velo_bad_wrange(e, e ? sizeof(*e) : 0) ||
 	    !set_has_loop(nfds, r, w, e))
 		return REAL(select)(nfds, r, w, e, tv);
 	tmo = tv ? (int64_t)tv->tv_sec * 1000000000ll + (int64_t)tv->tv_usec * 1000 : -1;
@@ -2111,13 +2111,13 @@ static int mux_epoll(int epfd, struct epoll_event *events, int max, int64_t tmo_
 	uint64_t start = velo_now_ns(), spin_ns = velo_spin_budget();
 	int n, kerr;
 
-	if (ep && max > 0 && velo_bad_range(events, (size_t)max * sizeof(*events)) &&
+	if (ep && max > 0 && velo_bad_wrange(events, (size_t)max * sizeof(*events)) &&
 	    ep->nloops && ep_rings_ready(ep)) {
 		errno = EFAULT; /* the kernel fails the copy of a ready event */
 		return -1;
 	}
 	if (!ep || !events || max <= 0 || max > INT_MAX / (int)sizeof(*events) ||
-	    velo_bad_range(events, (size_t)max * sizeof(*events))) {
+	    velo_bad_wrange(events, (size_t)max * sizeof(*events))) {
 		int ms = tmo_ns < 0 ? -1 : (int)((tmo_ns + 999999) / 1000000);
 
 		return REAL(epoll_pwait)(epfd, events, max, ms, mask);

@@ -133,17 +133,32 @@ static inline struct velo_chan_dir *vs_out(struct vsock *vs)
 	return &vs->ch->dir[vs->end];
 }
 
+/* Whether [p, p + len) is mapped with @prot (PROT_READ or PROT_WRITE): umem.c */
+bool velo_umem_mapped(const void *p, size_t len, int prot);
+
 /*
- * A user pointer the kernel would answer with EFAULT (outside the user
- * address range). Checked before velo itself copies from or to it.
+ * A user pointer the kernel would answer with EFAULT: outside the user
+ * address range, or not mapped readable (writable for velo_bad_wrange).
+ * Checked before velo itself copies from or to it: a copy would crash.
  */
-static inline bool velo_bad_range(const void *p, size_t len)
+static inline bool velo_bad_range_prot(const void *p, size_t len, int prot)
 {
 	uintptr_t a = (uintptr_t)p;
 
 	if (!len)
 		return false;
-	return a < 65536 || a + len < a || a + len > 0x7ffffffff000ull;
+	return a < 65536 || a + len < a || a + len > 0x7ffffffff000ull ||
+	       !velo_umem_mapped(p, len, prot);
+}
+
+static inline bool velo_bad_range(const void *p, size_t len)
+{
+	return velo_bad_range_prot(p, len, 1 /* PROT_READ */);
+}
+
+static inline bool velo_bad_wrange(const void *p, size_t len)
+{
+	return velo_bad_range_prot(p, len, 2 /* PROT_WRITE */);
 }
 
 /* ---- fd table ---- */

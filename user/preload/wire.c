@@ -603,7 +603,7 @@ ssize_t velo_wire_vs_recv(struct vsock *vs, int fd, const struct iovec *iov, int
 		cnt = 1;
 	}
 	for (int i = 0; i < cnt; i++) {
-		bool bad = velo_bad_range(iov[i].iov_base, iov[i].iov_len);
+		bool bad = velo_bad_wrange(iov[i].iov_base, iov[i].iov_len);
 		/* only the first piece waits, unless MSG_WAITALL */
 		int pf = f | ((nb || (done && !(f & MSG_WAITALL))) ? MSG_DONTWAIT : 0);
 		ssize_t r;
@@ -713,7 +713,7 @@ int velo_wire_vs_name(struct vsock *vs, bool peer, struct sockaddr *a, socklen_t
 	socklen_t room;
 	int err;
 
-	if (!a || !l || velo_bad_range(l, sizeof(*l)) || velo_bad_range(a, *l))
+	if (!a || !l || velo_bad_wrange(l, sizeof(*l)) || velo_bad_wrange(a, *l))
 		return fail(EFAULT);
 	if (gone(vs))
 		return fail(ENOTCONN);
@@ -898,7 +898,7 @@ bool velo_wire_vs_getsockopt(struct vsock *vs, int fd, int level, int name, void
 {
 	int i = mirrored_opt(level, name), val = 0;
 
-	if (!v || !l || velo_bad_range(l, sizeof(*l)) || velo_bad_range(v, *l) || gone(vs))
+	if (!v || !l || velo_bad_wrange(l, sizeof(*l)) || velo_bad_wrange(v, *l) || gone(vs))
 		return false; /* the kernel says EFAULT, or answers for a child's copy */
 	if (level == SOL_SOCKET && name == SO_ERROR) {
 		val = velo_wire_sock_error(vs->wst, vs->ws);

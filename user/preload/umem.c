@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Whether the application's buffers are mapped as it says. The kernel
+ * answers EFAULT for memory it cannot read or write; a copy by velo would
+ * crash the process instead. A range is checked against the mappings of
+ * /proc/self/maps, read only when the range is not in the thread's cache
+ * of mappings seen lately: an application's buffers are few and reused,
+ * so the check costs no system call once they are known. munmap, mprotect
+ * and mremap through libc empty every thread's cache.
+ */
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "preload/velo.h"
+
+#define UMEM_CACHE 8
+
+struct umem_map {
+	uintptr_t start, end;
+	int prot;
+};
+
+static _Atomic unsigned int maps_gen = 1;
+static __thread struct umem_map cache[UMEM_CACHE];
+static __thread unsigned int cache_gen, cache_next, in_lookup;
+
+static uintptr_t hex(const char **s)
+{
+	uintptr_t v = 0;
+
+	for (;; (*s)++) {
+		char c = **s;
+
+		if (c >= '0' && c <= '9')
+			v = v << 4 | (uintptr_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = v << 4 | (uintptr_t)(c - 'a' + 10);
+		else
+			return v;
+	}
+}
+
+/* One line of /proc/self/maps: "start-end rwxp ..." */
+static bool parse_line(const char *s, struct umem_map *m)
+{
+	m->start = hex(&s);
+	if (*s++ != '-')
+		return false;
+	m->end = hex(&s);
+	if (*s++ != ' ')
+		return false;
+	m->prot = (s[0] == 'r' ? PROT_READ : 0) | (s[1] == 'w' ? PROT_WRITE : 0);
+	return m->end > m->start;
+}
+
+/* The mapping holding @a, from /proc/self/maps (raw calls: nothing of ours runs). */
+static bool maps_find(uintptr_t a, struct umem_map *out)
+{
+	char buf[4096], line[512];
+	size_t ll = 0;
+	ssize_t n;
+	bool found = false;
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	while (!found && (n = syscall(SYS_read, fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n && !found; i++) {
+			if (buf[i] != '\n') {
+				if (ll < sizeof(line) - 1)
+					line[ll++] = buf[i];
+				continue;
+			}
+			line[ll] = 0;
+			ll = 0;
+			found = parse_line(line, out) && a >= out->start && a < out->end;
+		}
+	}
+	syscall(SYS_close, fd);
+	return found;
+}
+
+static const struct umem_map *cached(uintptr_t a)
+{
+	for (unsigned int i = 0; i < UMEM_CACHE; i++)
+		if (a >= cache[i].start && a < cache[i].end)
+			return &cache[i];
+	return NULL;
+}
+
+bool velo_umem_mapped(const void *p, size_t len, int prot)
+{
+	uintptr_t a = (uintptr_t)p, end = a + len;
+	unsigned int gen = atomic_load_explicit(&maps_gen, memory_order_acquire);
+
+	if (in_lookup)
+		return true; /* a signal handler's call within ours: as before, unchecked */
+	if (cache_gen != gen) {
+		memset(cache, 0, sizeof(cache));
+		cache_gen = gen;
+	}
+	while (a < end) {
+		const struct umem_map *m = cached(a);
+		struct umem_map found;
+
+		if (!m) {
+			in_lookup = 1;
+			if (!maps_find(a, &found)) {
+				in_lookup = 0;
+				return false;
+			}
+			in_lookup = 0;
+			cache[cache_next++ % UMEM_CACHE] = found;
+			m = &found;
+		}
+		if ((m->prot & prot) != prot)
+			return false;
+		a = m->end;
+	}
+	return true;
+}
+
+static void maps_changed(void)
+{
+	atomic_fetch_add_explicit(&maps_gen, 1, memory_order_release);
+}
+
+VELO_EXPORT int munmap(void *addr, size_t len)
+{
+	long r = syscall(SYS_munmap, addr, len);
+
+	maps_changed();
+	return (int)r;
+}
+
+VELO_EXPORT int mprotect(void *addr, size_t len, int prot)
+{
+	long r = syscall(SYS_mprotect, addr, len, prot);
+
+	maps_changed();
+	return (int)r;
+}
+
+VELO_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
+{
+	void *new_addr = NULL;
+	void *r;
+
+	if (flags & MREMAP_FIXED) {
+		va_list ap;
+
+		va_start(ap, flags);
+		new_addr = va_arg(ap, void *);
+		va_end(ap);
+	}
+	r = (void *)syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
+	maps_changed();
+	return r;
+}
