@@ -836,7 +836,11 @@ VELO_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 		return REAL(recvmsg)(fd, m, flags);
 	}
 	r = vs_recv(vs, fd, m->msg_iov, (int)m->msg_iovlen, flags);
-	if (r >= 0) {
+	if (r >= 0 && velo_bad_wrange(m, sizeof(*m))) {
+		/* as ___sys_recvmsg(): the data is taken, then the header cannot be written */
+		errno = EFAULT;
+		r = -1;
+	} else if (r >= 0) {
 		m->msg_namelen = 0;
 		m->msg_controllen = 0;
 		m->msg_flags = 0;
@@ -976,6 +980,12 @@ VELO_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 
 	if (!vs)
 		return REAL(sendto)(fd, buf, n, flags, a, al);
+	/* copied in first (move_addr_to_kernel()), though a connection ignores it */
+	if (a && al && ((int)al < 0 || al > sizeof(struct sockaddr_storage) || velo_bad_range(a, al))) {
+		velo_vs_put(vs);
+		errno = (int)al < 0 || al > sizeof(struct sockaddr_storage) ? EINVAL : EFAULT;
+		return -1;
+	}
 	r = vs_send(vs, fd, &iov, 1, flags);
 	velo_vs_put(vs);
 	return r;
@@ -1399,7 +1409,7 @@ VELO_EXPORT int ioctl(int fd, unsigned long req, ...)
 		return r;
 	}
 	if ((req == SIOCINQ || req == SIOCOUTQ || req == SIOCOUTQNSD || req == SIOCATMARK) &&
-	    !velo_bad_range(arg, sizeof(int)) && (vs = wire_vs(fd))) {
+	    !velo_bad_wrange(arg, sizeof(int)) && (vs = wire_vs(fd))) {
 		/* urgent data came: the kernel's TCP has the connection (and the mark) now */
 		bool kernel = ((velo_wire_vs_events(vs) & POLLPRI) && velo_wire_vs_urgent(vs, fd)) ||
 			      req == SIOCATMARK;
@@ -1408,8 +1418,11 @@ VELO_EXPORT int ioctl(int fd, unsigned long req, ...)
 		velo_vs_put(vs);
 		return r;
 	}
+	/* FIONREAD and SIOCATMARK answer in *arg; FIONBIO and FIOASYNC read it */
 	if ((req != FIONBIO && req != FIONREAD && req != FIOASYNC && req != SIOCATMARK) ||
-	    velo_bad_range(arg, sizeof(int)) || !(vs = loop_vs(fd)))
+	    (req == FIONREAD || req == SIOCATMARK ? velo_bad_wrange(arg, sizeof(int))
+						   : velo_bad_range(arg, sizeof(int))) ||
+	    !(vs = loop_vs(fd)))
 		return REAL(ioctl)(fd, req, arg);
 	if (req == FIONREAD) {
 		r = velo_loop_fionread(vs, fd, arg);
