@@ -5,10 +5,13 @@
  * unmapped, from PROT_NONE, and from a buffer unmapped after it was used;
  * receiving into an unmapped page, into one half unmapped and into
  * read-only memory, the data staying queued. Then everything still
- * arrives, in order.
+ * arrives, in order. A writev with a bad piece sends nothing; a readv
+ * fails, taking nothing, when what is queued reaches a bad piece, and
+ * reads what is queued when it does not.
  */
 #include "diff.h"
 #include <sys/mman.h>
+#include <sys/uio.h>
 
 int main(void)
 {
@@ -43,5 +46,21 @@ int main(void)
 	memset(b, 0, sizeof(b));
 	SHOW(recv(c, b, sizeof(b), 0));
 	say("data still there: \"%s\"", b);
+
+	{
+		struct iovec good_bad[2] = { { b, 10 }, { p + 2 * pg, 10 } };
+		struct iovec bad_good[2] = { { p + 2 * pg, 10 }, { b, 10 } };
+		struct iovec short_ro[2] = { { b, 5 }, { ro, 10 } };
+		struct iovec long_ro[2] = { { b, 20 }, { ro, 10 } };
+
+		SHOW(writev(c, good_bad, 2));
+		SHOW(writev(c, bad_good, 2));
+		SHOW(send(s, "0123456789ab", 12, 0));
+		NEED(wait_ev(c, POLLIN, 5000));
+		msleep(10);
+		SHOW(readv(c, short_ro, 2));
+		SHOW(readv(c, long_ro, 2));
+		SHOW(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	}
 	return 0;
 }

@@ -1678,7 +1678,13 @@ static ssize_t loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int 
 			}
 		}
 		if (!(flags & MSG_TRUNC) && velo_ring_readable(in) > 0) {
-			int k = iov_slice(iov, iovcnt, done, len - done, sub), j;
+			/* only what this copy reaches (what is queued) may fault */
+			int64_t reach = velo_ring_readable(in);
+			int k, j;
+
+			if (reach > (int64_t)(len - done))
+				reach = (int64_t)(len - done);
+			k = iov_slice(iov, iovcnt, done, (size_t)reach, sub);
 
 			for (j = 0; j < k; j++)
 				if (velo_bad_wrange(sub[j].iov_base, sub[j].iov_len)) {

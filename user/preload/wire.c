@@ -587,6 +587,27 @@ static ssize_t recv_nocopy(struct vsock *vs, size_t len, int flags, bool bad, in
 	return got ? got : r;
 }
 
+/*
+ * Pieces of a receive before one it cannot write (after the first: a bad
+ * first piece is recv_nocopy()'s): the copy stops there, and if what is
+ * queued reaches it the call fails with nothing taken, as tcp_recvmsg()'s
+ * copy (-1).
+ */
+static int recv_pieces_before_fault(struct vsock *vs, const struct iovec *iov, int cnt, int flags)
+{
+	size_t good = iov[0].iov_len;
+	int inq = 0;
+
+	for (int i = 1; i < cnt; good += iov[i++].iov_len) {
+		if (!velo_bad_wrange(iov[i].iov_base, iov[i].iov_len) || (flags & MSG_TRUNC))
+			continue;
+		if (!velo_wire_vs_queue_ioctl(vs, SIOCINQ, &inq) && (size_t)inq > good)
+			return -1;
+		return i;
+	}
+	return cnt;
+}
+
 ssize_t velo_wire_vs_recv(struct vsock *vs, int fd, const struct iovec *iov, int cnt, int flags)
 {
 	bool nb = (flags & MSG_DONTWAIT) || atomic_load(&vs->w_nonblock);
@@ -602,6 +623,9 @@ ssize_t velo_wire_vs_recv(struct vsock *vs, int fd, const struct iovec *iov, int
 		iov = &nothing;
 		cnt = 1;
 	}
+	cnt = recv_pieces_before_fault(vs, iov, cnt, flags);
+	if (cnt < 0)
+		return fail(EFAULT);
 	for (int i = 0; i < cnt; i++) {
 		bool bad = velo_bad_wrange(iov[i].iov_base, iov[i].iov_len);
 		/* only the first piece waits, unless MSG_WAITALL */
@@ -656,8 +680,12 @@ ssize_t velo_wire_vs_send(struct vsock *vs, const struct iovec *iov, int cnt, in
 		return fail(ENOTCONN);
 	if (flags & MSG_OOB)
 		return fail(EOPNOTSUPP);
-	for (int i = 0; i < cnt; i++)
+	for (int i = 0; i < cnt; i++) {
+		/* a fault in what one call copies fails it all: nothing is sent */
+		if (velo_bad_range(iov[i].iov_base, iov[i].iov_len))
+			return fail(EFAULT);
 		total += iov[i].iov_len;
+	}
 	if (!total) {
 		/* nothing to send, but its errors (EPIPE after shutdown) are Linux's */
 		ssize_t r = send_piece(vs, "", 0, f | (nb ? MSG_DONTWAIT : 0), tmo);
@@ -669,8 +697,6 @@ ssize_t velo_wire_vs_send(struct vsock *vs, const struct iovec *iov, int cnt, in
 
 		if (!iov[i].iov_len)
 			continue;
-		if (velo_bad_range(iov[i].iov_base, iov[i].iov_len))
-			return done ? (ssize_t)done : fail(EFAULT);
 		/* MSG_MORE for every piece but the last, as one writev */
 		r = send_piece(vs, iov[i].iov_base, iov[i].iov_len,
 			       (i + 1 < cnt ? f | MSG_MORE : f) | (nb ? MSG_DONTWAIT : 0), tmo);
