@@ -36,18 +36,25 @@ static int no_accept(struct es *es)
 	return vtcp_accept(es->st, es->lsock, NULL, NULL) != -EAGAIN;
 }
 
-static int do_connect(struct es *es)
+/* An active open; @clamp: TCP_WINDOW_CLAMP set before (0: none). */
+static int open_active(struct es *es, int clamp)
 {
 	struct sockaddr_storage ss;
 	int err;
 
 	es->sock = vtcp_socket(es->st, es->v6 ? AF_INET6 : AF_INET);
 	es_local_addr(es, &ss, es->lport);
-	if (vtcp_bind(es->st, es->sock, (struct sockaddr *)&ss, sizeof(ss)))
+	if ((clamp && vtcp_setopt(es->st, es->sock, VTCP_WINDOW_CLAMP, clamp)) ||
+	    vtcp_bind(es->st, es->sock, (struct sockaddr *)&ss, sizeof(ss)))
 		return -1;
 	es_peer_addr(es, &ss, es->pport);
 	err = vtcp_connect(es->st, es->sock, (struct sockaddr *)&ss, sizeof(ss));
 	return err != -EINPROGRESS;
+}
+
+static int do_connect(struct es *es)
+{
+	return open_active(es, 0);
 }
 
 static int state_is(struct es *es, int state)
@@ -529,28 +536,18 @@ static int active_handshake(void)
 	return run(s, false);
 }
 
-/* TCP_WINDOW_CLAMP 5000 before connecting */
 static int connect_clamped(struct es *es)
 {
-	struct sockaddr_storage ss;
-	int v = 0;
-
-	es->sock = vtcp_socket(es->st, es->v6 ? AF_INET6 : AF_INET);
-	es_local_addr(es, &ss, es->lport);
-	if (vtcp_setopt(es->st, es->sock, VTCP_WINDOW_CLAMP, 5000) ||
-	    vtcp_getopt(es->st, es->sock, VTCP_WINDOW_CLAMP, &v) || v != 5000 ||
-	    vtcp_bind(es->st, es->sock, (struct sockaddr *)&ss, sizeof(ss)))
-		return -1;
-	es_peer_addr(es, &ss, es->pport);
-	return vtcp_connect(es->st, es->sock, (struct sockaddr *)&ss, sizeof(ss)) != -EINPROGRESS;
+	return open_active(es, 5000);
 }
 
-/* Connected: the clamp may change, not go (EINVAL); at least 1152 bytes. */
+/* Connected: the clamp reads back, may change, not go (EINVAL); at least 1152 bytes. */
 static int clamp_changes(struct es *es)
 {
 	int v = 0;
 
-	return vtcp_setopt(es->st, es->sock, VTCP_WINDOW_CLAMP, 0) != -EINVAL ||
+	return vtcp_getopt(es->st, es->sock, VTCP_WINDOW_CLAMP, &v) || v != 5000 ||
+	       vtcp_setopt(es->st, es->sock, VTCP_WINDOW_CLAMP, 0) != -EINVAL ||
 	       vtcp_setopt(es->st, es->sock, VTCP_WINDOW_CLAMP, 1) ||
 	       vtcp_getopt(es->st, es->sock, VTCP_WINDOW_CLAMP, &v) || v != 1152;
 }
