@@ -6,11 +6,15 @@
  * addresses, ioctl results, poll/epoll/select arrays, msghdrs and their
  * iovecs, sendto's address (copied in even on a connection; too long:
  * EINVAL). A recvmsg whose header is read-only takes the data, then fails.
+ * sendfile's offset is read first and written last; splice's offsets are
+ * copied in, then refused (ESPIPE for the pipe's, EINVAL for the
+ * socket's).
  */
 #include "diff.h"
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 
 int main(void)
 {
@@ -57,6 +61,26 @@ int main(void)
 	SHOW(recv(c, b, sizeof(b), MSG_DONTWAIT));
 	SHOW(send(c, "z", 1, 0));
 	SHOW(recv(s, b, sizeof(b), 0));
+
+	{
+		int f = open("/proc/self/exe", O_RDONLY), p[2];
+		loff_t o = 0;
+
+		NEED(f >= 0 && pipe(p) == 0);
+		SHOWL("sendfile, PROT_NONE offset", sendfile(c, f, (off_t *)no, 4));
+		SHOWL("sendfile, read-only offset", sendfile(c, f, (off_t *)ro, 4));
+		SHOW(read_full(s, b, 4));
+		NEED(write(p[1], "abcd", 4) == 4);
+		SHOWL("splice to the socket, PROT_NONE offset", splice(p[0], NULL, c, (loff_t *)no, 4, 0));
+		SHOWL("splice to the socket, its offset", splice(p[0], NULL, c, &o, 4, 0));
+		SHOWL("splice to the socket, the pipe's offset", splice(p[0], &o, c, NULL, 4, 0));
+		SHOWL("splice from the socket, its offset", splice(c, &o, p[1], NULL, 4, 0));
+		SHOWL("splice to the socket", splice(p[0], NULL, c, NULL, 4, 0));
+		SHOW(read_full(s, b, 4));
+		close(f);
+		close(p[0]);
+		close(p[1]);
+	}
 	close(ep);
 	close(c);
 	close(s);

@@ -1095,7 +1095,8 @@ VELO_EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
 	return i;
 }
 
-static ssize_t loop_sendfile(struct vsock *vs, int out, int in, off_t *off, size_t count)
+/* sendfile() onto a ring, from *off (advanced) or the file's position */
+static ssize_t loop_sendfile_at(struct vsock *vs, int out, int in, off_t *off, size_t count)
 {
 	char buf[65536];
 	size_t done = 0;
@@ -1132,6 +1133,28 @@ static ssize_t loop_sendfile(struct vsock *vs, int out, int in, off_t *off, size
 	return done;
 }
 
+static ssize_t loop_sendfile(struct vsock *vs, int out, int in, off_t *user_off, size_t count)
+{
+	off_t pos = 0, *off = user_off ? &pos : NULL;
+	ssize_t done;
+
+	/* the offset is read first and written last (get_user/put_user) */
+	if (user_off && velo_bad_range(user_off, sizeof(*user_off))) {
+		errno = EFAULT;
+		return -1;
+	}
+	if (user_off)
+		pos = *user_off;
+	done = loop_sendfile_at(vs, out, in, off, count);
+	if (done >= 0 && user_off && velo_bad_wrange(user_off, sizeof(*user_off))) {
+		errno = EFAULT;
+		return -1;
+	}
+	if (done >= 0 && user_off)
+		*user_off = pos;
+	return done;
+}
+
 VELO_EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t count)
 {
 	struct vsock *vs = accel_vs(out);
@@ -1165,6 +1188,19 @@ VELO_EXPORT ssize_t splice(int in, loff_t *offin, int out, loff_t *offout, size_
 
 	if (!vin && !vout)
 		return REAL(splice)(in, offin, out, offout, len, flags);
+	/*
+	 * Offsets are copied in first (EFAULT); then do_splice() refuses one
+	 * for the pipe (ESPIPE), then one for the socket (EINVAL).
+	 */
+	if (offin || offout) {
+		bool bad = (offin && velo_bad_range(offin, sizeof(*offin))) ||
+			   (offout && velo_bad_range(offout, sizeof(*offout)));
+		loff_t *pipe_off = vin ? offout : offin;
+
+		velo_vs_put(vin ? vin : vout);
+		errno = bad ? EFAULT : pipe_off ? ESPIPE : EINVAL;
+		return -1;
+	}
 	if (len > sizeof(buf))
 		len = sizeof(buf);
 	if (vin) {
