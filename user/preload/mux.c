@@ -2104,6 +2104,18 @@ static int ep_collect(struct vepoll *ep, int epfd, struct epoll_event *out, int 
 	return n;
 }
 
+/*
+ * An events array epoll_wait() cannot fill: outside the user address range
+ * (access_ok()), or its first entry not writable. The rest is written only
+ * as far as events are ready, so a short array with a large @max works,
+ * as on Linux.
+ */
+static bool events_unfit(struct epoll_event *events, int max)
+{
+	return velo_bad_range_prot(events, (size_t)max * sizeof(*events), 0) ||
+	       velo_bad_wrange(events, sizeof(*events));
+}
+
 static int mux_epoll(int epfd, struct epoll_event *events, int max, int64_t tmo_ns,
 		     const sigset_t *mask)
 {
@@ -2111,13 +2123,12 @@ static int mux_epoll(int epfd, struct epoll_event *events, int max, int64_t tmo_
 	uint64_t start = velo_now_ns(), spin_ns = velo_spin_budget();
 	int n, kerr;
 
-	if (ep && max > 0 && velo_bad_wrange(events, (size_t)max * sizeof(*events)) &&
-	    ep->nloops && ep_rings_ready(ep)) {
+	if (ep && max > 0 && events_unfit(events, max) && ep->nloops && ep_rings_ready(ep)) {
 		errno = EFAULT; /* the kernel fails the copy of a ready event */
 		return -1;
 	}
 	if (!ep || !events || max <= 0 || max > INT_MAX / (int)sizeof(*events) ||
-	    velo_bad_wrange(events, (size_t)max * sizeof(*events))) {
+	    events_unfit(events, max)) {
 		int ms = tmo_ns < 0 ? -1 : (int)((tmo_ns + 999999) / 1000000);
 
 		return REAL(epoll_pwait)(epfd, events, max, ms, mask);

@@ -138,8 +138,9 @@ bool velo_umem_mapped(const void *p, size_t len, int prot);
 
 /*
  * A user pointer the kernel would answer with EFAULT: outside the user
- * address range, or not mapped readable (writable for velo_bad_wrange).
- * Checked before velo itself copies from or to it: a copy would crash.
+ * address range (all that @prot 0 asks, as access_ok()), or not mapped
+ * readable (writable for velo_bad_wrange). Checked before velo itself
+ * copies from or to it: a copy would crash.
  */
 static inline bool velo_bad_range_prot(const void *p, size_t len, int prot)
 {
@@ -148,7 +149,7 @@ static inline bool velo_bad_range_prot(const void *p, size_t len, int prot)
 	if (!len)
 		return false;
 	return a < 65536 || a + len < a || a + len > 0x7ffffffff000ull ||
-	       !velo_umem_mapped(p, len, prot);
+	       (prot && !velo_umem_mapped(p, len, prot));
 }
 
 static inline bool velo_bad_range(const void *p, size_t len)

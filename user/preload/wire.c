@@ -739,7 +739,9 @@ int velo_wire_vs_name(struct vsock *vs, bool peer, struct sockaddr *a, socklen_t
 	socklen_t room;
 	int err;
 
-	if (!a || !l || velo_bad_wrange(l, sizeof(*l)) || velo_bad_wrange(a, *l))
+	/* what is written: the address, within the length given (move_addr_to_user()) */
+	if (!a || !l || velo_bad_wrange(l, sizeof(*l)) ||
+	    velo_bad_wrange(a, *l < sizeof(struct sockaddr_in6) ? *l : sizeof(struct sockaddr_in6)))
 		return fail(EFAULT);
 	if (gone(vs))
 		return fail(ENOTCONN);
@@ -924,7 +926,10 @@ bool velo_wire_vs_getsockopt(struct vsock *vs, int fd, int level, int name, void
 {
 	int i = mirrored_opt(level, name), val = 0;
 
-	if (!v || !l || velo_bad_wrange(l, sizeof(*l)) || velo_bad_wrange(v, *l) || gone(vs))
+	/* what is written: a value within the length given (TCP_INFO's the longest) */
+	if (!v || !l || velo_bad_wrange(l, sizeof(*l)) ||
+	    velo_bad_wrange(v, *l < sizeof(struct linux_tcp_info) ? *l : sizeof(struct linux_tcp_info)) ||
+	    gone(vs))
 		return false; /* the kernel says EFAULT, or answers for a child's copy */
 	if (level == SOL_SOCKET && name == SO_ERROR) {
 		val = velo_wire_sock_error(vs->wst, vs->ws);
