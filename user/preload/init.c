@@ -89,6 +89,7 @@ static void atfork_child(void)
 		velo_st = velo_stats_create(getpid(), velo_prog, parent);
 		munmap(parent, sizeof(*parent));
 	}
+	velo_umem_init();
 	velo_fd_foreach(fork_child_fd, NULL);
 	if (atomic_load(&velo_wire_count))
 		velo_wire_forget_all();
@@ -145,6 +146,7 @@ void velo_init(void)
 		velo_config_load_file(&velo_cfg, "/etc/velo.conf");
 	}
 	velo_config_load_env(&velo_cfg);
+	velo_umem_init();
 	velo_stats_gc();
 	velo_loop_gc(256);
 	velo_st = velo_stats_create(getpid(), velo_prog, NULL);

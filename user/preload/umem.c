@@ -6,7 +6,9 @@
  * /proc/self/maps, read only when the range is not in the thread's cache
  * of mappings seen lately: an application's buffers are few and reused,
  * so the check costs no system call once they are known. munmap, mprotect
- * and mremap through libc empty every thread's cache.
+ * and mremap through libc empty every thread's cache. The maps file is
+ * one private fd, opened at load and in a forked child: opening it per
+ * look would take the application's next fd number for a moment.
  */
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -18,6 +20,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "common/fd.h"
 #include "preload/velo.h"
 
 #define UMEM_CACHE 8
@@ -28,6 +31,7 @@ struct umem_map {
 };
 
 static _Atomic unsigned int maps_gen = 1;
+static int maps_fd = -1;
 static __thread struct umem_map cache[UMEM_CACHE];
 static __thread unsigned int cache_gen, cache_next, in_lookup;
 
@@ -60,18 +64,30 @@ static bool parse_line(const char *s, struct umem_map *m)
 	return m->end > m->start;
 }
 
-/* The mapping holding @a, from /proc/self/maps (raw calls: nothing of ours runs). */
-static bool maps_find(uintptr_t a, struct umem_map *out)
+void velo_umem_init(void)
+{
+	velo_fd_close(maps_fd);
+	maps_fd = -1;
+	/* raw: nothing of ours runs */
+	velo_fd_private((int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC),
+			&maps_fd);
+}
+
+/* The mapping holding @a, from the maps file; false if none (or no file: @unknown). */
+static bool maps_find(uintptr_t a, struct umem_map *out, bool *unknown)
 {
 	char buf[4096], line[512];
 	size_t ll = 0;
+	off_t off = 0;
 	ssize_t n;
 	bool found = false;
-	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	int fd = maps_fd;
 
+	*unknown = fd < 0;
 	if (fd < 0)
 		return false;
-	while (!found && (n = syscall(SYS_read, fd, buf, sizeof(buf))) > 0) {
+	while (!found && (n = syscall(SYS_pread64, fd, buf, sizeof(buf), off)) > 0) {
+		off += n;
 		for (ssize_t i = 0; i < n && !found; i++) {
 			if (buf[i] != '\n') {
 				if (ll < sizeof(line) - 1)
@@ -83,7 +99,6 @@ static bool maps_find(uintptr_t a, struct umem_map *out)
 			found = parse_line(line, out) && a >= out->start && a < out->end;
 		}
 	}
-	syscall(SYS_close, fd);
 	return found;
 }
 
@@ -111,12 +126,13 @@ bool velo_umem_mapped(const void *p, size_t len, int prot)
 		struct umem_map found;
 
 		if (!m) {
+			bool unknown, ok;
+
 			in_lookup = 1;
-			if (!maps_find(a, &found)) {
-				in_lookup = 0;
-				return false;
-			}
+			ok = maps_find(a, &found, &unknown);
 			in_lookup = 0;
+			if (!ok)
+				return unknown; /* no maps file: unchecked, as before */
 			cache[cache_next++ % UMEM_CACHE] = found;
 			m = &found;
 		}

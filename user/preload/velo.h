@@ -135,6 +135,8 @@ static inline struct velo_chan_dir *vs_out(struct vsock *vs)
 
 /* Whether [p, p + len) is mapped with @prot (PROT_READ or PROT_WRITE): umem.c */
 bool velo_umem_mapped(const void *p, size_t len, int prot);
+/* (Re)opens the maps file it reads: at load, and in a forked child. */
+void velo_umem_init(void);
 
 /*
  * A user pointer the kernel would answer with EFAULT: outside the user
