@@ -971,19 +971,30 @@ VELO_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 	return r;
 }
 
+/* sendto()'s address is copied in first (move_addr_to_kernel()), though a connection ignores it */
+static int sendto_addr_err(const struct sockaddr *a, socklen_t al)
+{
+	if (!a || !al)
+		return 0;
+	if ((int)al < 0 || al > sizeof(struct sockaddr_storage))
+		return EINVAL;
+	return velo_bad_range(a, al) ? EFAULT : 0;
+}
+
 VELO_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 			   const struct sockaddr *a, socklen_t al)
 {
 	struct vsock *vs = accel_vs(fd);
 	struct iovec iov = { (void *)buf, n };
 	ssize_t r;
+	int err;
 
 	if (!vs)
 		return REAL(sendto)(fd, buf, n, flags, a, al);
-	/* copied in first (move_addr_to_kernel()), though a connection ignores it */
-	if (a && al && ((int)al < 0 || al > sizeof(struct sockaddr_storage) || velo_bad_range(a, al))) {
+	err = sendto_addr_err(a, al);
+	if (err) {
 		velo_vs_put(vs);
-		errno = (int)al < 0 || al > sizeof(struct sockaddr_storage) ? EINVAL : EFAULT;
+		errno = err;
 		return -1;
 	}
 	r = vs_send(vs, fd, &iov, 1, flags);
@@ -1135,23 +1146,25 @@ static ssize_t loop_sendfile_at(struct vsock *vs, int out, int in, off_t *off, s
 
 static ssize_t loop_sendfile(struct vsock *vs, int out, int in, off_t *user_off, size_t count)
 {
-	off_t pos = 0, *off = user_off ? &pos : NULL;
+	off_t pos;
 	ssize_t done;
 
+	if (!user_off)
+		return loop_sendfile_at(vs, out, in, NULL, count);
 	/* the offset is read first and written last (get_user/put_user) */
-	if (user_off && velo_bad_range(user_off, sizeof(*user_off))) {
+	if (velo_bad_range(user_off, sizeof(*user_off))) {
 		errno = EFAULT;
 		return -1;
 	}
-	if (user_off)
-		pos = *user_off;
-	done = loop_sendfile_at(vs, out, in, off, count);
-	if (done >= 0 && user_off && velo_bad_wrange(user_off, sizeof(*user_off))) {
+	pos = *user_off;
+	done = loop_sendfile_at(vs, out, in, &pos, count);
+	if (done < 0)
+		return done;
+	if (velo_bad_wrange(user_off, sizeof(*user_off))) {
 		errno = EFAULT;
 		return -1;
 	}
-	if (done >= 0 && user_off)
-		*user_off = pos;
+	*user_off = pos;
 	return done;
 }
 

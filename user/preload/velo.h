@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -156,12 +157,12 @@ static inline bool velo_bad_range_prot(const void *p, size_t len, int prot)
 
 static inline bool velo_bad_range(const void *p, size_t len)
 {
-	return velo_bad_range_prot(p, len, 1 /* PROT_READ */);
+	return velo_bad_range_prot(p, len, PROT_READ);
 }
 
 static inline bool velo_bad_wrange(const void *p, size_t len)
 {
-	return velo_bad_range_prot(p, len, 2 /* PROT_WRITE */);
+	return velo_bad_range_prot(p, len, PROT_WRITE);
 }
 
 /* ---- fd table ---- */

@@ -627,7 +627,8 @@ ssize_t velo_wire_vs_recv(struct vsock *vs, int fd, const struct iovec *iov, int
 	if (cnt < 0)
 		return fail(EFAULT);
 	for (int i = 0; i < cnt; i++) {
-		bool bad = velo_bad_wrange(iov[i].iov_base, iov[i].iov_len);
+		/* the later pieces were checked by recv_pieces_before_fault() */
+		bool bad = !i && velo_bad_wrange(iov[i].iov_base, iov[i].iov_len);
 		/* only the first piece waits, unless MSG_WAITALL */
 		int pf = f | ((nb || (done && !(f & MSG_WAITALL))) ? MSG_DONTWAIT : 0);
 		ssize_t r;
