@@ -3,7 +3,7 @@
  * EFAULT, not a crash, where a call's own arguments point at memory in the
  * user address range that it cannot read (PROT_NONE) or, for what it
  * answers in, cannot write (read-only): option values and lengths,
- * addresses, ioctl results, poll/epoll/select arrays, msghdrs and their
+ * addresses, ioctl results, poll/epoll/select/pselect arrays, msghdrs and their
  * iovecs, sendto's address (copied in even on a connection; too long:
  * EINVAL). A recvmsg whose header is read-only takes the data, then fails.
  * sendfile's offset is read first and written last; splice's offsets are
@@ -49,6 +49,10 @@ int main(void)
 	SHOWL("epoll_ctl from PROT_NONE", epoll_ctl(ep, EPOLL_CTL_MOD, c, (struct epoll_event *)no));
 	SHOWL("epoll_wait into read-only", epoll_wait(ep, (struct epoll_event *)ro, 4, 0));
 	SHOWL("select, read-only set", select(c + 1, (fd_set *)ro, NULL, NULL, &(struct timeval){ 0, 0 }));
+	SHOWL("pselect, read-only set",
+	      pselect(c + 1, (fd_set *)ro, NULL, NULL, &(struct timespec){ 0, 0 }, NULL));
+	SHOWL("pselect, PROT_NONE set",
+	      pselect(c + 1, (fd_set *)no, NULL, NULL, &(struct timespec){ 0, 0 }, NULL));
 
 	m.msg_iov = (struct iovec *)no;
 	m.msg_iovlen = 1;

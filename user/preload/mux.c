@@ -488,6 +488,13 @@ static int mux_select(int nfds, fd_set *r, fd_set *w, fd_set *e, int64_t tmo_ns,
 	return count;
 }
 
+/* Sets mux_select() cannot read and clear whole: the kernel answers (EFAULT) */
+static bool sets_unfit(fd_set *r, fd_set *w, fd_set *e)
+{
+	return velo_bad_wrange(r, r ? sizeof(*r) : 0) || velo_bad_wrange(w, w ? sizeof(*w) : 0) ||
+	       velo_bad_wrange(e, e ? sizeof(*e) : 0);
+}
+
 VELO_EXPORT int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
 {
 	int64_t tmo, left = 0;
@@ -495,8 +502,7 @@ VELO_EXPORT int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval
 
 	if (!velo_accel_count() || nfds < 0 ||
 	    nfds > FD_SETSIZE || velo_bad_range(tv, tv ? sizeof(*tv) : 0) ||
-	    (tv && (tv->tv_sec < 0 || tv->tv_usec < 0)) || velo_bad_wrange(r, r ? sizeof(*r) : 0) ||
-	    velo_bad_wrange(w, w ? sizeof(*w) : 0) || velo_bad_wrange(e, e ? sizeof(*e) : 0) ||
+	    (tv && (tv->tv_sec < 0 || tv->tv_usec < 0)) || sets_unfit(r, w, e) ||
 	    !set_has_loop(nfds, r, w, e))
 		return REAL(select)(nfds, r, w, e, tv);
 	tmo = tv ? (int64_t)tv->tv_sec * 1000000000ll + (int64_t)tv->tv_usec * 1000 : -1;
@@ -512,9 +518,9 @@ VELO_EXPORT int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct 
 			const sigset_t *mask)
 {
 	if (!velo_accel_count() || nfds < 0 ||
-	    nfds > FD_SETSIZE || (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 ||
-					 ts->tv_nsec >= 1000000000)) ||
-	    !set_has_loop(nfds, r, w, e))
+	    nfds > FD_SETSIZE || velo_bad_range(ts, ts ? sizeof(*ts) : 0) ||
+	    (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)) ||
+	    sets_unfit(r, w, e) || !set_has_loop(nfds, r, w, e))
 		return REAL(pselect)(nfds, r, w, e, ts, mask);
 	return mux_select(nfds, r, w, e, ts_to_ns(ts), mask, NULL);
 }
