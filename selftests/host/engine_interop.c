@@ -562,6 +562,16 @@ static void pattern_prepare(uint64_t bytes)
 		pattern[i] = pat(i);
 }
 
+/*
+ * A send that could not queue: full (the ACKs will make room), or the
+ * connection's error, which that send took (a recv would not see it again).
+ */
+static void send_failed(struct eside *e, ssize_t n)
+{
+	if (n < 0 && n != -EAGAIN)
+		e->err = (int)-n;
+}
+
 static void epump(struct eside *e)
 {
 	/* the pattern for [pat_base, pat_base + pat_len): generated once per byte,
@@ -573,8 +583,10 @@ static void epump(struct eside *e)
 
 	while (e->to_send <= pattern_len && e->sent < e->to_send) {
 		n = vtcp_send(D.st, e->sock, pattern + e->sent, (size_t)(e->to_send - e->sent), 0);
-		if (n <= 0)
+		if (n <= 0) {
+			send_failed(e, n);
 			break;
+		}
 		e->sent += (uint64_t)n;
 	}
 	while (e->sent < e->to_send) {
@@ -586,8 +598,10 @@ static void epump(struct eside *e)
 		}
 		n = vtcp_send(D.st, e->sock, out + (e->sent - pat_base),
 			      (size_t)(pat_base + pat_len - e->sent), 0);
-		if (n <= 0)
+		if (n <= 0) {
+			send_failed(e, n);
 			break;
+		}
 		e->sent += (uint64_t)n;
 	}
 	if (e->to_send && e->sent == e->to_send && !e->shut) {

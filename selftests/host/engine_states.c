@@ -1099,6 +1099,14 @@ static int is_writable(struct es *es)
 	return !writable(es);
 }
 
+/* SO_SNDBUF as set reads doubled, and ACKs do not grow it. */
+static int writable_as_set(struct es *es)
+{
+	int v;
+
+	return is_writable(es) || vtcp_getopt(es->st, es->sock, VTCP_SNDBUF, &v) || v != 12000;
+}
+
 /*
  * EPOLLOUT as Linux's sk_stream_is_writeable(): once the send buffer
  * filled, only when the free space is at least half what is queued.
@@ -1113,7 +1121,66 @@ static int writable_a_third_free(void)
 		IN(4, F_ACK, 1, 2001, 65535, 0, NULL),
 		CALL(4, not_writable),	    /* 4001 queued, 1999 free */
 		IN(5, F_ACK, 1, 2003, 65535, 0, NULL),
-		CALL(5, is_writable),	    /* 3999 queued, 2001 free */
+		CALL(5, writable_as_set),   /* 3999 queued, 2001 free */
+		END,
+	};
+
+	return run(s, false);
+}
+
+/*
+ * The send buffer the application did not size, in bytes of payload: a
+ * send queues up to it, and SO_SNDBUF reads it undoubled.
+ */
+static int sndbuf_is(struct es *es, int want, int queued)
+{
+	static char buf[200000];
+	struct vtcp_queues q;
+	int v;
+
+	if (vtcp_getopt(es->st, es->sock, VTCP_SNDBUF, &v) || v != want) {
+		ktap_diag("SO_SNDBUF %d, expected %d", v, want);
+		return -1;
+	}
+	if (vtcp_send(es->st, es->sock, buf, sizeof(buf), 0) != want - queued ||
+	    vtcp_get_queues(es->st, es->sock, &q) || q.outq != (uint32_t)want)
+		return -1;
+	return vtcp_send(es->st, es->sock, buf, 1, 0) != -EAGAIN;
+}
+
+/* At the handshake: 10 segments (TCP_INIT_CWND) of 1024 + 256 bytes, twice. */
+static int sndbuf_init_cwnd(struct es *es)
+{
+	return sndbuf_is(es, 2 * 10 * 1280, 0);
+}
+
+/* The first flight (10 x 400 bytes) acked: cwnd 20, and the buffer with it. */
+static int sndbuf_cwnd_20(struct es *es)
+{
+	return sndbuf_is(es, 2 * 20 * 1280, 2 * 10 * 1280 - 4000);
+}
+
+/* The second (20 x 400) acked: cwnd 40 makes 102400, the stack's 64 KB caps it. */
+static int sndbuf_capped(struct es *es)
+{
+	return sndbuf_is(es, 65536, 2 * 20 * 1280 - 8000);
+}
+
+/*
+ * Linux's tcp_sndbuf_expand(): a send buffer the application did not size
+ * starts at twice the memory of TCP_INIT_CWND segments and grows with cwnd
+ * as ACKs free space; it bounds what a send queues. A segment's memory:
+ * its MSS plus 576 rounded up to a power of two, plus 256.
+ */
+static int sndbuf_grows_with_cwnd(void)
+{
+	static const struct es_step s[] = {
+		HANDSHAKE_PASSIVE("mss=400"),
+		CALL(2, sndbuf_init_cwnd),
+		IN(3, F_ACK, 1, 4001, 65535, 0, NULL),
+		CALL(3, sndbuf_cwnd_20),
+		IN(4, F_ACK, 1, 12001, 65535, 0, NULL),
+		CALL(4, sndbuf_capped),
 		END,
 	};
 
@@ -1342,6 +1409,7 @@ static const struct ktap_case cases[] = {
 	{ "events_peek_consume_bufs", events_and_peek, 0 },
 	{ "timewait_recycled_when_full", timewait_recycled_when_full, 0 },
 	{ "writable_a_third_free", writable_a_third_free, 0 },
+	{ "sndbuf_grows_with_cwnd", sndbuf_grows_with_cwnd, 0 },
 	{ "notsent_lowat_bounds_writes", notsent_lowat_bounds_writes, 0 },
 	{ "rst_after_fin_eof_then_epipe", rst_after_fin, 0 },
 	{ "urgent_refused_then_inline", urgent_refused_then_inline, 0 },

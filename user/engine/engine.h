@@ -62,6 +62,11 @@ struct vtcp_config {
 	 * 0: 131072.
 	 */
 	uint32_t rmem_default;
+	/*
+	 * net.ipv4.tcp_wmem[1], a socket's send buffer until it connects
+	 * unless SO_SNDBUF: then it grows with cwnd (VTCP_SNDBUF). 0: 16384.
+	 */
+	uint32_t wmem_default;
 	uint8_t mac[6];		   /* the link's address */
 	uint32_t ifindex;	   /* the link's index: scope id of link-local addresses */
 	uint32_t mtu;		   /* the link MTU (IP bytes) */
@@ -131,7 +136,8 @@ enum vtcp_opt {
 	VTCP_KEEPCNT,	   /* TCP_KEEPCNT */
 	VTCP_USER_TIMEOUT, /* TCP_USER_TIMEOUT, milliseconds */
 	VTCP_RCVBUF,	   /* SO_RCVBUF (doubled and clamped, as Linux does) */
-	VTCP_SNDBUF,	   /* SO_SNDBUF (likewise) */
+	VTCP_SNDBUF,	   /* SO_SNDBUF (likewise); unset, it reads the size Linux
+			    * would have grown it to, which bounds what is queued */
 	VTCP_MAXSEG,	   /* TCP_MAXSEG, before connect/listen */
 	VTCP_ECN,	   /* 1: negotiate ECN on this socket */
 	VTCP_FLOWLABEL,	   /* IPv6 flow label (20 bits); 0: derived from the flow */

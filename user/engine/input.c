@@ -89,6 +89,7 @@ static void become_established(struct vtcp_stack *st, struct tcb *tp,
 	/* as Linux's lrcvtime, lsndtime and rcv_tstamp: the handshake counts */
 	tp->last_rcv_ns = tp->last_data_rcv_ns = tp->last_data_snd_ns = st->now;
 	tcp_arm_keepalive(st, tp);
+	tcp_sndbuf_expand(st, tp);
 	tp->want_tx = true;
 }
 
@@ -132,6 +133,7 @@ static void listen_input(struct vtcp_stack *st, struct tcb *lp,
 	tp->user_timeout_ms = lp->user_timeout_ms;
 	tp->user_mss = lp->user_mss;
 	tp->sndbuf = lp->sndbuf;
+	tp->sndbuf_locked = lp->sndbuf_locked;
 	tp->rcvbuf = lp->rcvbuf;
 	tp->rcvbuf_locked = lp->rcvbuf_locked;
 	tp->notsent_lowat = lp->notsent_lowat;
@@ -469,10 +471,6 @@ static bool ack_input(struct vtcp_stack *st, struct tcb *tp, const struct seg *s
 		/* tcp_clean_rtx_queue() and tcp_check_space() */
 		if (tp->snd_una == tp->snd_nxt)
 			tcp_chrono_stop(tp, st->now, CHRONO_BUSY);
-		if (tp->nospace && tcp_snd_writable(tp)) {
-			tp->nospace = false;
-			tcp_chrono_stop(tp, st->now, CHRONO_SNDBUF_LIMITED);
-		}
 		tp->soft_err = 0; /* something got through: forget ICMP complaints */
 		tp->backoff = 0;
 		tp->retransmits = 0;
@@ -487,6 +485,13 @@ static bool ack_input(struct vtcp_stack *st, struct tcb *tp, const struct seg *s
 		}
 		if (tp->ca_state != CA_RECOVERY)
 			cc_on_ack(tp, nsegs ? nsegs : 1, st->now);
+		/* tcp_check_space(): cwnd filled, a bigger buffer would only queue */
+		if (sb_in_flight(tp) < tp->cwnd)
+			tcp_sndbuf_expand(st, tp);
+		if (tp->nospace && tcp_snd_writable(tp)) {
+			tp->nospace = false;
+			tcp_chrono_stop(tp, st->now, CHRONO_SNDBUF_LIMITED);
+		}
 		tp->want_tx = true;
 		tcp_arm_rtx(st, tp);
 	} else if (sg->ack == tp->snd_una && !sg->len && !(sg->flags & (TH_SYN | TH_FIN)) &&

@@ -283,6 +283,7 @@ struct tcb {
 	uint32_t notsent_lowat; /* TCP_NOTSENT_LOWAT; 0: the stack's */
 	uint32_t window_clamp;	/* TCP_WINDOW_CLAMP; 0: none */
 	bool rcvbuf_locked;	/* SO_RCVBUF set: it sizes the window scale */
+	bool sndbuf_locked;	/* SO_SNDBUF set: no growth with cwnd */
 	bool shut_rd, shut_wr;
 	int err;	/* SO_ERROR pending */
 	int soft_err;	/* from ICMP: reported instead of ETIMEDOUT if we time out */
@@ -472,6 +473,7 @@ void tcp_chrono_start(struct tcb *tp, uint64_t now, uint8_t type);
 void tcp_chrono_stop(struct tcb *tp, uint64_t now, uint8_t type);
 bool tcp_cwnd_limited(const struct tcb *tp);
 /* Room for a writer, as Linux's sk_stream_is_writeable(). */
+void tcp_sndbuf_expand(const struct vtcp_stack *st, struct tcb *tp);
 bool tcp_snd_writable(const struct tcb *tp);
 
 /* Bytes queued but never sent (a FIN sent ends them). */

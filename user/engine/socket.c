@@ -578,6 +578,7 @@ int vtcp_setopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int val)
 		if (val < 0)
 			return -EINVAL;
 		tp->sndbuf = (uint32_t)MIN(MAX((uint64_t)val, 4608u), (uint64_t)tp->sndq.cap);
+		tp->sndbuf_locked = true;
 		break;
 	case VTCP_MAXSEG:
 		if (val < 88 || val > 65535)
@@ -642,7 +643,9 @@ int vtcp_getopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int *val)
 	case VTCP_USER_TIMEOUT: *val = (int)tp->user_timeout_ms; break;
 	/* Linux reports twice the value set (bookkeeping overhead) */
 	case VTCP_RCVBUF: *val = (int)MIN(2ull * tp->rcvbuf, (uint64_t)INT32_MAX); break;
-	case VTCP_SNDBUF: *val = (int)MIN(2ull * tp->sndbuf, (uint64_t)INT32_MAX); break;
+	case VTCP_SNDBUF:
+		*val = (int)MIN((tp->sndbuf_locked ? 2ull : 1ull) * tp->sndbuf, (uint64_t)INT32_MAX);
+		break;
 	case VTCP_MAXSEG: /* as Linux: the MSS in use, the user's while unconnected */
 		*val = tp->user_mss && (tp->state == VTCP_CLOSE || tp->state == VTCP_LISTEN) ?
 			       tp->user_mss : tp->mss ? tp->mss : TCP_MSS_DEFAULT;
@@ -807,6 +810,29 @@ int vtcp_get_queues(struct vtcp_stack *st, int s, struct vtcp_queues *q)
  * A send takes any room at all; waking writers for less would have them
  * spin on a few bytes at a time.
  */
+/*
+ * Linux's tcp_sndbuf_expand(), at the handshake and as ACKs free space
+ * while cwnd is not full: a send buffer the application did not size
+ * grows to twice the memory of the segments cwnd allows (at least
+ * TCP_INIT_CWND of them), a segment's memory being its MSS with headroom
+ * and shared info rounded up to a power of two, plus the sk_buff (576 and
+ * 256 bytes on x86-64). It never shrinks. Payload is counted against it,
+ * so about three windows fit: ACKs then keep finding data to send, and a
+ * writer is woken once about a window of it was acknowledged, as on Linux.
+ */
+void tcp_sndbuf_expand(const struct vtcp_stack *st, struct tcb *tp)
+{
+	uint64_t segs = MAX(MAX(tp->cwnd, (uint32_t)TCP_INIT_CWND), tp->reordering + 1);
+	uint64_t per_mss = 1, want;
+
+	if (tp->sndbuf_locked)
+		return;
+	while (per_mss < tp->mss + 576ull)
+		per_mss <<= 1;
+	want = MIN(2 * segs * (per_mss + 256), (uint64_t)st->cfg.sndbuf_max);
+	tp->sndbuf = (uint32_t)MAX(want, (uint64_t)tp->sndbuf);
+}
+
 bool tcp_snd_writable(const struct tcb *tp)
 {
 	uint32_t limit = MIN(tp->sndbuf, tp->sndq.cap);

@@ -31,6 +31,7 @@ void vtcp_set_sysctls(struct vtcp_stack *st, const struct vtcp_config *cfg)
 {
 	st->cfg.wscale_space = cfg->wscale_space;
 	st->cfg.rmem_default = or_default(cfg->rmem_default, 131072);
+	st->cfg.wmem_default = or_default(cfg->wmem_default, 16384);
 	st->cfg.keepalive_time_s = or_default(cfg->keepalive_time_s, 7200);
 	st->cfg.keepalive_intvl_s = or_default(cfg->keepalive_intvl_s, 75);
 	st->cfg.keepalive_probes = or_default(cfg->keepalive_probes, 9);
@@ -502,7 +503,7 @@ struct tcb *tcb_alloc(struct vtcp_stack *st)
 	tp->keepidle_s = st->cfg.keepalive_time_s;
 	tp->keepintvl_s = st->cfg.keepalive_intvl_s;
 	tp->keepcnt = st->cfg.keepalive_probes;
-	tp->sndbuf = sq.cap;
+	tp->sndbuf = st->cfg.wmem_default;
 	tp->rcvbuf = rq.cap;
 	tp->rto_ns = TCP_RTO_INIT_NS;
 	tp->rack_reo_mult = 1;

@@ -101,7 +101,6 @@ struct vsock {
 	struct velo_wire_stack *wst;
 	int ws;
 	_Atomic bool w_nonblock;
-	_Atomic uint32_t w_sndbuf; /* the largest SO_SNDBUF reported (Linux's never shrinks) */
 	_Atomic int w_rcvtimeo, w_sndtimeo; /* ms, -1: none */
 	uint32_t w_flowinfo;    /* IPV6_FLOWINFO_SEND: connect's sin6_flowinfo (network order) */
 	/* a listener: the engine's listeners beside the kernel's (made at first accept) */

@@ -873,55 +873,6 @@ static socklen_t kernel_tcp_info_len(int fd)
 }
 
 /* true when the engine answers (*ret set), false: the kernel socket does. */
-static uint32_t tcp_wmem_max(void)
-{
-	static _Atomic uint32_t cached;
-	uint32_t v = atomic_load(&cached);
-
-	if (!v) {
-		v = velo_wire_sysctl("ipv4/tcp_wmem", 2);
-		atomic_store(&cached, v ? v : 4u << 20);
-	}
-	return atomic_load(&cached);
-}
-
-/*
- * SO_SNDBUF of a connection the application did not size: Linux sizes it
- * at the handshake, and again as the window grows (tcp_sndbuf_expand()):
- * per segment in flight, at least 10, twice a segment's memory (three
- * times with BBR), up to tcp_wmem[2]; it never shrinks. A segment's memory
- * is its MSS with the headroom and shared info rounded up to a power of
- * two, plus the sk_buff (576 and 256 bytes on x86-64). The kernel socket,
- * never connected, still says tcp_wmem[1]. -1: not connected.
- */
-static int expanded_sndbuf(struct vsock *vs, int fd)
-{
-	struct vtcp_info vi;
-	char cc[16] = "";
-	socklen_t cl = sizeof(cc), kl = sizeof(int);
-	uint64_t per_mss = 1, v;
-	uint32_t seen;
-	int kv = 0;
-
-	if (velo_wire_get_info(vs->wst, vs->ws, &vi) || vi.tcpi_state == VTCP_SYN_SENT ||
-	    vi.tcpi_state == VTCP_CLOSE || vi.tcpi_state == VTCP_LISTEN)
-		return -1;
-	while (per_mss < vi.tcpi_snd_mss + 576ull)
-		per_mss <<= 1;
-	REAL(getsockopt)(fd, IPPROTO_TCP, TCP_CONGESTION, cc, &cl);
-	v = (strcmp(cc, "bbr") ? 2u : 3u) * (uint64_t)(vi.tcpi_snd_cwnd > 10 ? vi.tcpi_snd_cwnd : 10) *
-	    (per_mss + 256);
-	if (v > tcp_wmem_max())
-		v = tcp_wmem_max();
-	REAL(getsockopt)(fd, SOL_SOCKET, SO_SNDBUF, &kv, &kl);
-	if (kv > 0 && (uint64_t)kv > v)
-		v = (uint64_t)kv;
-	seen = atomic_load(&vs->w_sndbuf);
-	while (v > seen && !atomic_compare_exchange_weak(&vs->w_sndbuf, &seen, (uint32_t)v))
-		;
-	return (int)(v > seen ? v : seen);
-}
-
 bool velo_wire_vs_getsockopt(struct vsock *vs, int fd, int level, int name, void *v,
 			     socklen_t *l, int *ret)
 {
@@ -935,8 +886,8 @@ bool velo_wire_vs_getsockopt(struct vsock *vs, int fd, int level, int name, void
 	if (level == SOL_SOCKET && name == SO_ERROR) {
 		val = velo_wire_sock_error(vs->wst, vs->ws);
 	} else if (level == SOL_SOCKET && name == SO_SNDBUF && !atomic_load(&vs->sndbuf)) {
-		val = expanded_sndbuf(vs, fd);
-		if (val < 0)
+		/* grown with cwnd as Linux's: the kernel socket, never connected, did not */
+		if (velo_wire_getsockopt(vs->wst, vs->ws, VTCP_SNDBUF, &val))
 			return false;
 	} else if ((level == IPPROTO_IP && name == IP_MTU) ||
 		   (level == IPPROTO_IPV6 && name == IPV6_MTU && vs->family == AF_INET6)) {

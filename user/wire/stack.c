@@ -117,6 +117,7 @@ static void read_sysctls(struct vtcp_config *c)
 
 	c->wscale_space = rmem > rmem_max ? rmem : rmem_max;
 	c->rmem_default = velo_wire_sysctl("ipv4/tcp_rmem", 1);
+	c->wmem_default = velo_wire_sysctl("ipv4/tcp_wmem", 1);
 	c->keepalive_time_s = velo_wire_sysctl("ipv4/tcp_keepalive_time", 0);
 	c->keepalive_intvl_s = velo_wire_sysctl("ipv4/tcp_keepalive_intvl", 0);
 	c->keepalive_probes = velo_wire_sysctl("ipv4/tcp_keepalive_probes", 0);
