@@ -36,15 +36,15 @@ static int no_accept(struct es *es)
 	return vtcp_accept(es->st, es->lsock, NULL, NULL) != -EAGAIN;
 }
 
-/* An active open; @clamp: TCP_WINDOW_CLAMP set before (0: none). */
-static int open_active(struct es *es, int clamp)
+/* An active open; @val: option @opt set before (0: none). */
+static int open_active(struct es *es, enum vtcp_opt opt, int val)
 {
 	struct sockaddr_storage ss;
 	int err;
 
 	es->sock = vtcp_socket(es->st, es->v6 ? AF_INET6 : AF_INET);
 	es_local_addr(es, &ss, es->lport);
-	if ((clamp && vtcp_setopt(es->st, es->sock, VTCP_WINDOW_CLAMP, clamp)) ||
+	if ((val && vtcp_setopt(es->st, es->sock, opt, val)) ||
 	    vtcp_bind(es->st, es->sock, (struct sockaddr *)&ss, sizeof(ss)))
 		return -1;
 	es_peer_addr(es, &ss, es->pport);
@@ -54,7 +54,7 @@ static int open_active(struct es *es, int clamp)
 
 static int do_connect(struct es *es)
 {
-	return open_active(es, 0);
+	return open_active(es, VTCP_NODELAY, 0);
 }
 
 static int state_is(struct es *es, int state)
@@ -538,7 +538,7 @@ static int active_handshake(void)
 
 static int connect_clamped(struct es *es)
 {
-	return open_active(es, 5000);
+	return open_active(es, VTCP_WINDOW_CLAMP, 5000);
 }
 
 /* Connected: the clamp reads back, may change, not go (EINVAL); at least 1152 bytes. */
@@ -671,6 +671,33 @@ static int syn_retries(void)
 	return run(s, false);
 }
 
+static int connect_syncnt_1(struct es *es)
+{
+	int v;
+
+	if (open_active(es, VTCP_SYNCNT, 1) || vtcp_getopt(es->st, es->sock, VTCP_SYNCNT, &v))
+		return -1;
+	return v != 1 || vtcp_setopt(es->st, es->sock, VTCP_SYNCNT, 0) != -EINVAL ||
+	       vtcp_setopt(es->st, es->sock, VTCP_SYNCNT, 128) != -EINVAL;
+}
+
+/* TCP_SYNCNT 1: one retransmission, at 1 s, and ETIMEDOUT at 3 s. */
+static int syncnt_bounds_syn_retries(void)
+{
+	static const struct es_step s[] = {
+		CALL(0, connect_syncnt_1),
+		OUT(0, F_SYN, 0, ANY, ANY, 0, NULL),
+		OUT(1000, F_SYN, 0, ANY, ANY, 0, NULL),
+		NONE(2999),
+		CALL(2999, is_syn_sent),
+		CALL(3000, err_timedout),
+		NONE(10000),
+		END,
+	};
+
+	return run(s, false);
+}
+
 /* Both sides send SYN: SYN-RECEIVED, then ESTABLISHED. */
 static int simultaneous_open(void)
 {
@@ -696,6 +723,119 @@ static int simultaneous_open(void)
 	OUT(0, F_SYN | F_ACK, 0, 1, ANY, 0, NULL),                \
 	IN(1, F_ACK, 1, 1, 65535, 0, NULL),                        \
 	CALL(1, do_accept)
+
+static int listen_syncnt_1(struct es *es)
+{
+	return do_listen(es) || vtcp_setopt(es->st, es->lsock, VTCP_SYNCNT, 1);
+}
+
+/*
+ * A listener's TCP_SYNCNT bounds its SYN-ACKs (reqsk_timer_handler()): one
+ * retransmission at 1 s, the request gone at 3 s; the handshake's ACK then
+ * finds no request (a reset), and accept() nothing.
+ */
+static int syncnt_bounds_synack_retries(void)
+{
+	static const struct es_step s[] = {
+		CALL(0, listen_syncnt_1),
+		IN(0, F_SYN, 0, 0, 65535, 0, "mss=1460"),
+		OUT(0, F_SYN | F_ACK, 0, 1, ANY, 0, NULL),
+		OUT(1000, F_SYN | F_ACK, 0, 1, ANY, 0, NULL),
+		NONE(3500),
+		IN(3500, F_ACK, 1, 1, 65535, 0, NULL),
+		OUT(3500, F_RST, 1, ANY, 0, 0, NULL),
+		CALL(3500, no_accept),
+		END,
+	};
+
+	return run(s, false);
+}
+
+static int close_linger2(struct es *es, int seconds)
+{
+	int v;
+
+	if (vtcp_setopt(es->st, es->sock, VTCP_LINGER2, seconds) ||
+	    vtcp_getopt(es->st, es->sock, VTCP_LINGER2, &v) || v != seconds)
+		return -1;
+	return vtcp_close(es->st, es->sock);
+}
+
+static int close_linger2_2s(struct es *es)
+{
+	return close_linger2(es, 2);
+}
+
+static int close_linger2_none(struct es *es)
+{
+	return close_linger2(es, -1);
+}
+
+/* Unset, TCP_LINGER2 reads tcp_fin_timeout; more than 120 s is 120 s. */
+static int linger2_reads(struct es *es)
+{
+	int unset, big;
+
+	if (vtcp_getopt(es->st, es->sock, VTCP_LINGER2, &unset) ||
+	    vtcp_setopt(es->st, es->sock, VTCP_LINGER2, 1000) ||
+	    vtcp_getopt(es->st, es->sock, VTCP_LINGER2, &big))
+		return -1;
+	return unset != 60 || big != 120 || vtcp_setopt(es->st, es->sock, VTCP_LINGER2, 0);
+}
+
+/*
+ * TCP_LINGER2 2: the closed socket waits 2 s in FIN_WAIT2 (not
+ * tcp_fin_timeout), then goes: the peer's late FIN is answered by a reset.
+ */
+static int linger2_orphan_timeout(void)
+{
+	static const struct es_step s[] = {
+		HANDSHAKE_PASSIVE("mss=1460"),
+		CALL(10, linger2_reads),
+		CALL(10, close_linger2_2s),
+		OUT(10, F_FIN | F_ACK, 1, 1, ANY, 0, NULL),
+		IN(11, F_ACK, 1, 2, 65535, 0, NULL),
+		NONE(2020),
+		IN(2020, F_FIN | F_ACK, 1, 2, 65535, 0, NULL),
+		OUT(2020, F_RST, 2, ANY, 0, 0, NULL),
+		END,
+	};
+
+	return run(s, false);
+}
+
+/* TCP_LINGER2 < 0: a closed socket leaves as its FIN is acked. */
+static int linger2_none_orphan(void)
+{
+	static const struct es_step s[] = {
+		HANDSHAKE_PASSIVE("mss=1460"),
+		CALL(10, close_linger2_none),
+		OUT(10, F_FIN | F_ACK, 1, 1, ANY, 0, NULL),
+		IN(11, F_ACK, 1, 2, 65535, 0, NULL),
+		IN(12, F_FIN | F_ACK, 1, 2, 65535, 0, NULL),
+		OUT(12, F_RST, 2, ANY, 0, 0, NULL),
+		END,
+	};
+
+	return run(s, false);
+}
+
+/* ... and closed in FIN_WAIT2 (after shutdown), it resets at once (tcp_close()). */
+static int linger2_none_close_in_fin_wait2(void)
+{
+	static const struct es_step s[] = {
+		HANDSHAKE_PASSIVE("mss=1460"),
+		CALL(10, do_shut_wr),
+		OUT(10, F_FIN | F_ACK, 1, 1, ANY, 0, NULL),
+		IN(11, F_ACK, 1, 2, 65535, 0, NULL),
+		CALL(12, is_fin_wait2),
+		CALL(12, close_linger2_none),
+		OUT(12, F_RST | F_ACK, 2, 1, ANY, 0, NULL),
+		END,
+	};
+
+	return run(s, false);
+}
 
 /* Simultaneous close: FIN_WAIT_1 -> CLOSING -> TIME_WAIT, then 60 s. */
 static int simultaneous_close(void)
@@ -1394,6 +1534,11 @@ static const struct ktap_case cases[] = {
 	{ "synack_window_unscaled", synack_window_unscaled, 0 },
 	{ "connect_refused", connect_refused, 0 },
 	{ "syn_retries", syn_retries, 0 },
+	{ "syncnt_bounds_syn_retries", syncnt_bounds_syn_retries, 0 },
+	{ "syncnt_bounds_synack_retries", syncnt_bounds_synack_retries, 0 },
+	{ "linger2_orphan_timeout", linger2_orphan_timeout, 0 },
+	{ "linger2_none_orphan", linger2_none_orphan, 0 },
+	{ "linger2_none_close_in_fin_wait2", linger2_none_close_in_fin_wait2, 0 },
 	{ "simultaneous_open", simultaneous_open, 0 },
 	{ "simultaneous_close", simultaneous_close, 0 },
 	{ "half_close_time_wait", half_close, 0 },

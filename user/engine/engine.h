@@ -151,6 +151,10 @@ enum vtcp_opt {
 			     * stack's notsent_lowat */
 	VTCP_WINDOW_CLAMP, /* TCP_WINDOW_CLAMP: the largest window offered, bytes;
 			    * 0 (unconnected only): none */
+	VTCP_SYNCNT,	   /* TCP_SYNCNT, 1..127: SYN retransmissions, and a
+			    * listener's SYN-ACK ones; unset: the stack's */
+	VTCP_LINGER2,	   /* TCP_LINGER2, seconds (at most 120) an orphan waits
+			    * in FIN_WAIT2; 0: fin_timeout; < 0: none, it aborts */
 };
 
 /* send/recv flags */

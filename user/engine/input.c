@@ -130,6 +130,8 @@ static void listen_input(struct vtcp_stack *st, struct tcb *lp,
 	tp->keepidle_s = lp->keepidle_s;
 	tp->keepintvl_s = lp->keepintvl_s;
 	tp->keepcnt = lp->keepcnt;
+	tp->syn_retries = lp->syn_retries;
+	tp->linger2_s = lp->linger2_s;
 	tp->user_timeout_ms = lp->user_timeout_ms;
 	tp->user_mss = lp->user_mss;
 	tp->sndbuf = lp->sndbuf;
@@ -531,8 +533,11 @@ static void fin_acked(struct vtcp_stack *st, struct tcb *tp)
 	switch (tp->state) {
 	case VTCP_FIN_WAIT1:
 		tp->state = VTCP_FIN_WAIT2;
-		if (tp->orphan)
-			tp->t_keep = st->now + (uint64_t)st->cfg.fin_timeout_s * NS_PER_S;
+		/* TCP_LINGER2 < 0: a closed socket does not wait there at all */
+		if (tp->orphan && tp->linger2_s < 0)
+			tcp_done(st, tp, 0);
+		else if (tp->orphan)
+			tp->t_keep = st->now + tcp_fin_wait2_ns(st, tp);
 		break;
 	case VTCP_CLOSING:
 		tcp_enter_timewait(st, tp);

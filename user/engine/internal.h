@@ -33,6 +33,8 @@
 #define TCP_QUICKACKS	 16
 #define TCP_MSS_DEFAULT	 536
 #define TCP_MIN_WINDOW_CLAMP 1152 /* Linux's SOCK_MIN_RCVBUF / 2 */
+#define TCP_MAX_SYNCNT 127	   /* Linux's MAX_TCP_SYNCNT */
+#define TCP_FIN_TIMEOUT_MAX_S 120  /* Linux's TCP_FIN_TIMEOUT_MAX */
 #define TCP_MSS6_DEFAULT 1220
 #define TCP_MAX_WSCALE	 14
 #define TCP_PAWS_24DAYS_NS (24ull * 86400 * NS_PER_S)
@@ -282,6 +284,8 @@ struct tcb {
 	uint32_t sndbuf, rcvbuf;
 	uint32_t notsent_lowat; /* TCP_NOTSENT_LOWAT; 0: the stack's */
 	uint32_t window_clamp;	/* TCP_WINDOW_CLAMP; 0: none */
+	uint8_t syn_retries;	/* TCP_SYNCNT; 0: the stack's */
+	int linger2_s;		/* TCP_LINGER2; 0: fin_timeout, -1: abort in FIN_WAIT2 */
 	bool rcvbuf_locked;	/* SO_RCVBUF set: it sizes the window scale */
 	bool sndbuf_locked;	/* SO_SNDBUF set: no growth with cwnd */
 	bool shut_rd, shut_wr;
@@ -473,6 +477,7 @@ void tcp_chrono_start(struct tcb *tp, uint64_t now, uint8_t type);
 void tcp_chrono_stop(struct tcb *tp, uint64_t now, uint8_t type);
 bool tcp_cwnd_limited(const struct tcb *tp);
 /* Room for a writer, as Linux's sk_stream_is_writeable(). */
+uint64_t tcp_fin_wait2_ns(const struct vtcp_stack *st, const struct tcb *tp);
 void tcp_sndbuf_expand(const struct vtcp_stack *st, struct tcb *tp);
 bool tcp_snd_writable(const struct tcb *tp);
 

@@ -503,7 +503,11 @@ int vtcp_close(struct vtcp_stack *st, int s)
 		tcp_done(st, tp, 0);
 		break;
 	case VTCP_FIN_WAIT2:
-		tp->t_keep = st->now + (uint64_t)st->cfg.fin_timeout_s * NS_PER_S;
+		/* TCP_LINGER2 < 0: no waiting for the peer's FIN, a reset (tcp_close()) */
+		if (tp->linger2_s < 0)
+			reset_conn(st, tp);
+		else
+			tp->t_keep = st->now + tcp_fin_wait2_ns(st, tp);
 		break;
 	default:
 		tp->shut_rd = tp->shut_wr = true;
@@ -616,6 +620,14 @@ int vtcp_setopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int val)
 			return -EINVAL;
 		tp->window_clamp = val ? MAX((uint32_t)MAX(val, 0), (uint32_t)TCP_MIN_WINDOW_CLAMP) : 0;
 		break;
+	case VTCP_SYNCNT:
+		if (val < 1 || val > TCP_MAX_SYNCNT)
+			return -EINVAL;
+		tp->syn_retries = (uint8_t)val;
+		break;
+	case VTCP_LINGER2: /* as Linux, a larger value is the maximum */
+		tp->linger2_s = val < 0 ? -1 : MIN(val, TCP_FIN_TIMEOUT_MAX_S);
+		break;
 	case VTCP_REFUSE_URGENT:
 		tp->refuse_urgent = val != 0;
 		if (!val)
@@ -657,6 +669,10 @@ int vtcp_getopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int *val)
 	case VTCP_REFUSE_URGENT: *val = tp->refuse_urgent; break;
 	case VTCP_NOTSENT_LOWAT: *val = (int)tp->notsent_lowat; break;
 	case VTCP_WINDOW_CLAMP: *val = (int)MIN(tcp_window_clamp(tp), (uint32_t)INT32_MAX); break;
+	case VTCP_SYNCNT: *val = tp->syn_retries ? tp->syn_retries : (int)st->cfg.syn_retries; break;
+	case VTCP_LINGER2:
+		*val = tp->linger2_s ? tp->linger2_s : (int)st->cfg.fin_timeout_s;
+		break;
 	case VTCP_V6ONLY:
 		if (tp->laddr.fam != 6 && !tp->v4mapped)
 			return -ENOPROTOOPT;

@@ -156,10 +156,22 @@ void tcp_done(struct vtcp_stack *st, struct tcb *tp, int err)
 	}
 }
 
+/*
+ * Linux's tcp_fin_time(): how long an orphan waits in FIN_WAIT2 for the
+ * peer's FIN, TCP_LINGER2 or tcp_fin_timeout, at least 3.5 RTOs.
+ */
+uint64_t tcp_fin_wait2_ns(const struct vtcp_stack *st, const struct tcb *tp)
+{
+	uint32_t s = tp->linger2_s > 0 ? (uint32_t)tp->linger2_s : st->cfg.fin_timeout_s;
+
+	return MAX((uint64_t)s * NS_PER_S, (tp->rto_ns << 2) - (tp->rto_ns >> 1));
+}
+
 static void syn_timeout(struct vtcp_stack *st, struct tcb *tp)
 {
-	uint32_t limit = tp->state == VTCP_SYN_SENT ? st->cfg.syn_retries
-						    : st->cfg.synack_retries;
+	/* TCP_SYNCNT bounds a listener's SYN-ACKs too (reqsk_timer_handler()) */
+	uint32_t limit = tp->syn_retries ? tp->syn_retries :
+			 tp->state == VTCP_SYN_SENT ? st->cfg.syn_retries : st->cfg.synack_retries;
 
 	if (tp->retransmits >= limit ||
 	    (tp->user_timeout_ms && st->now - tp->retrans_stamp >= user_timeout_ns(tp))) {

@@ -104,6 +104,7 @@ static const struct {
 	{ IPPROTO_TCP, TCP_QUICKACK, VTCP_QUICKACK },
 	{ IPPROTO_TCP, TCP_NOTSENT_LOWAT, VTCP_NOTSENT_LOWAT },
 	{ IPPROTO_TCP, TCP_WINDOW_CLAMP, VTCP_WINDOW_CLAMP },
+	{ IPPROTO_TCP, TCP_LINGER2, VTCP_LINGER2 },
 };
 
 static int mirrored_opt(int level, int name)
@@ -161,6 +162,15 @@ void velo_wire_vs_sockopt_changed(struct vsock *vs, int fd, int level, int name)
 		/* the kernel's value, doubled and clamped as Linux does: the engine doubles */
 		if (!REAL(getsockopt)(fd, level, rcv ? SO_RCVBUF : SO_SNDBUF, &v, &l))
 			velo_wire_setsockopt(vs->wst, vs->ws, rcv ? VTCP_RCVBUF : VTCP_SNDBUF, v / 2);
+	} else if (level == IPPROTO_TCP && name == TCP_SYNCNT) {
+		/*
+		 * Unset, the kernel socket reads tcp_syn_retries, which is not
+		 * a listener's SYN-ACK count: only a value that differs is the
+		 * application's.
+		 */
+		if (!REAL(getsockopt)(fd, level, name, &v, &l) &&
+		    v != (int)velo_wire_sysctl("ipv4/tcp_syn_retries", 0))
+			velo_wire_setsockopt(vs->wst, vs->ws, VTCP_SYNCNT, v);
 	} else if (level == IPPROTO_TCP && name == TCP_MAXSEG) {
 		/* the unconnected kernel socket says 536 unless the user set it */
 		if (!REAL(getsockopt)(fd, level, name, &v, &l) && v != TCP_MSS_DEFAULT)
@@ -193,6 +203,7 @@ static void copy_options(struct vsock *vs, int fd)
 	velo_wire_vs_sockopt_changed(vs, fd, SOL_SOCKET, SO_SNDTIMEO);
 	velo_wire_vs_sockopt_changed(vs, fd, SOL_SOCKET, SO_LINGER);
 	velo_wire_vs_sockopt_changed(vs, fd, IPPROTO_TCP, TCP_MAXSEG);
+	velo_wire_vs_sockopt_changed(vs, fd, IPPROTO_TCP, TCP_SYNCNT);
 	/* set by the application (else the engine sizes them, as Linux autotunes) */
 	if (atomic_load(&vs->rcvbuf))
 		velo_wire_vs_sockopt_changed(vs, fd, SOL_SOCKET, SO_RCVBUF);
