@@ -2,8 +2,10 @@
 /*
  * Threads sharing sockets:
  *  - two threads send 2000 self-describing 100-byte records each on one
- *    socket (well within the send buffer, so no send ever waits): every
- *    record arrives whole (one send() is never interleaved with another);
+ *    socket (well within its SO_SNDBUF of 1 MiB, so no send ever waits:
+ *    the default buffer grows with cwnd from 46 KB, and a send that waits
+ *    for room may be interleaved, natively too): every record arrives
+ *    whole (one send() is never interleaved with another);
  *  - two threads recv concurrently from one socket: together they get
  *    every byte exactly once (order-independent sum and count);
  *  - four threads epoll_wait on one epoll set of 200 sockets registered
@@ -88,6 +90,8 @@ int main(void)
 
 	/* 1: records from two senders stay whole */
 	tcp_pair(&g_c, &g_s);
+	i = 1 << 20;
+	NEED(setsockopt(g_c, SOL_SOCKET, SO_SNDBUF, &i, sizeof(i)) == 0);
 	NEED(pthread_create(&t[0], NULL, rec_sender, (void *)0L) == 0);
 	NEED(pthread_create(&t[1], NULL, rec_sender, (void *)1L) == 0);
 	while (got < sizeof(buf)) {

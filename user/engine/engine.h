@@ -155,6 +155,9 @@ enum vtcp_opt {
 			    * listener's SYN-ACK ones; unset: the stack's */
 	VTCP_LINGER2,	   /* TCP_LINGER2, seconds (at most 120) an orphan waits
 			    * in FIN_WAIT2; 0: fin_timeout; < 0: none, it aborts */
+	VTCP_DEFER_ACCEPT, /* TCP_DEFER_ACCEPT, seconds a listener's handshake
+			    * waits for data; reads as the SYN-ACK schedule
+			    * rounds it up (1, 3, 7, ... s); 0: none */
 };
 
 /* send/recv flags */

@@ -93,6 +93,20 @@ static void become_established(struct vtcp_stack *st, struct tcb *tp,
 	tp->want_tx = true;
 }
 
+/*
+ * TCP_DEFER_ACCEPT (tcp_check_req()): a listener's handshake completes on
+ * data, not on a bare ACK, until its SYN-ACK timed out that many times;
+ * the child stays a request meanwhile, and accept() does not see it.
+ */
+static bool defer_accept_drops(struct vtcp_stack *st, struct tcb *tp, const struct seg *sg)
+{
+	if (tp->parent < 0 || sg->len || (sg->flags & TH_FIN) ||
+	    tp->retransmits >= st->tcbs[tp->parent].defer_accept)
+		return false;
+	tp->defer_acked = true;
+	return true;
+}
+
 static void listen_input(struct vtcp_stack *st, struct tcb *lp,
 			 const struct ip_meta *m, uint16_t sport, uint16_t dport,
 			 const struct seg *sg)
@@ -616,6 +630,8 @@ static void synchronized_input(struct vtcp_stack *st, struct tcb *tp,
 			tcp_send_ctl(st, tp, TH_RST, sg->ack);
 			return;
 		}
+		if (defer_accept_drops(st, tp, sg))
+			return;
 		become_established(st, tp, sg);
 		if (tp->parent >= 0) {
 			struct tcb *lp = &st->tcbs[tp->parent];

@@ -285,6 +285,8 @@ struct tcb {
 	uint32_t notsent_lowat; /* TCP_NOTSENT_LOWAT; 0: the stack's */
 	uint32_t window_clamp;	/* TCP_WINDOW_CLAMP; 0: none */
 	uint8_t syn_retries;	/* TCP_SYNCNT; 0: the stack's */
+	uint8_t defer_accept;	/* a listener's TCP_DEFER_ACCEPT, in SYN-ACK timeouts */
+	bool defer_acked;	/* a child's bare ACK was dropped for TCP_DEFER_ACCEPT */
 	int linger2_s;		/* TCP_LINGER2; 0: fin_timeout, -1: abort in FIN_WAIT2 */
 	bool rcvbuf_locked;	/* SO_RCVBUF set: it sizes the window scale */
 	bool sndbuf_locked;	/* SO_SNDBUF set: no growth with cwnd */
@@ -478,6 +480,8 @@ void tcp_chrono_stop(struct tcb *tp, uint64_t now, uint8_t type);
 bool tcp_cwnd_limited(const struct tcb *tp);
 /* Room for a writer, as Linux's sk_stream_is_writeable(). */
 uint64_t tcp_fin_wait2_ns(const struct vtcp_stack *st, const struct tcb *tp);
+/* What one of Linux's sendmsg skbs holds for this connection now. */
+uint32_t tcp_write_goal(const struct tcb *tp);
 void tcp_sndbuf_expand(const struct vtcp_stack *st, struct tcb *tp);
 bool tcp_snd_writable(const struct tcb *tp);
 

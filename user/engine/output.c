@@ -299,6 +299,11 @@ static void push_mark(struct tcb *tp, uint32_t seq)
 	tp->pushed_seq = seq;
 }
 
+uint32_t tcp_write_goal(const struct tcb *tp)
+{
+	return size_goal(tp, tcp_current_mss(tp));
+}
+
 /*
  * tcp_sendmsg_locked()'s marks: the data fills skbs of size_goal(); a
  * full one past half the largest window since the last mark is forced

@@ -299,19 +299,33 @@ static uint32_t notsent_room(const struct vtcp_stack *st, const struct tcb *tp)
 	return unsent < mark ? mark - unsent : 0;
 }
 
+/*
+ * What a write may queue. Linux's tcp_sendmsg() looks at the send buffer
+ * as it starts an skb, which then takes up to a size goal: below the
+ * limit, a write passes it by up to that much, so that small writes are
+ * not split there (two threads' records then do not interleave).
+ */
+static uint32_t send_room(const struct tcb *tp)
+{
+	uint32_t limit = MIN(tp->sndbuf, tp->sndq.cap);
+
+	if (tp->sndq.len >= limit)
+		return 0;
+	return MIN(limit - tp->sndq.len + tcp_write_goal(tp), tp->sndq.cap - tp->sndq.len);
+}
+
 ssize_t vtcp_send(struct vtcp_stack *st, int s, const void *buf, size_t len,
 		  unsigned int flags)
 {
 	struct tcb *tp = sock_get(st, s);
-	uint32_t limit, room, n;
+	uint32_t room, n;
 	int err;
 
 	if (!tp)
 		return -EBADF;
 	if ((err = send_error(tp)))
 		return err;
-	limit = MIN(tp->sndbuf, tp->sndq.cap);
-	room = tp->sndq.len < limit ? limit - tp->sndq.len : 0;
+	room = send_room(tp);
 	if (len > room)
 		tp->nospace = true;
 	room = MIN(room, notsent_room(st, tp));
@@ -531,6 +545,37 @@ int vtcp_abort(struct vtcp_stack *st, int s)
 	return 0;
 }
 
+/*
+ * TCP_DEFER_ACCEPT counts SYN-ACK timeouts (1 s, doubling up to 120 s):
+ * as Linux's secs_to_retrans(), the fewest whose sum reaches @secs...
+ */
+static uint8_t defer_secs_to_timeouts(int secs)
+{
+	uint64_t timeout = 1, period = 1;
+	uint8_t n = 1;
+
+	if (secs <= 0)
+		return 0;
+	while ((uint64_t)secs > period && n < UINT8_MAX) {
+		n++;
+		timeout = MIN(timeout * 2, (uint64_t)TCP_RTO_MAX_NS / NS_PER_S);
+		period += timeout;
+	}
+	return n;
+}
+
+/* ... and retrans_to_secs(): their sum, what the option reads. */
+static int defer_timeouts_to_secs(uint8_t n)
+{
+	uint64_t timeout = 1, period = n ? 1 : 0;
+
+	while (n-- > 1) {
+		timeout = MIN(timeout * 2, (uint64_t)TCP_RTO_MAX_NS / NS_PER_S);
+		period += timeout;
+	}
+	return (int)period;
+}
+
 int vtcp_setopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int val)
 {
 	struct tcb *tp = sock_get(st, s);
@@ -625,6 +670,9 @@ int vtcp_setopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int val)
 			return -EINVAL;
 		tp->syn_retries = (uint8_t)val;
 		break;
+	case VTCP_DEFER_ACCEPT:
+		tp->defer_accept = defer_secs_to_timeouts(val);
+		break;
 	case VTCP_LINGER2: /* as Linux, a larger value is the maximum */
 		tp->linger2_s = val < 0 ? -1 : MIN(val, TCP_FIN_TIMEOUT_MAX_S);
 		break;
@@ -673,6 +721,7 @@ int vtcp_getopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int *val)
 	case VTCP_LINGER2:
 		*val = tp->linger2_s ? tp->linger2_s : (int)st->cfg.fin_timeout_s;
 		break;
+	case VTCP_DEFER_ACCEPT: *val = defer_timeouts_to_secs(tp->defer_accept); break;
 	case VTCP_V6ONLY:
 		if (tp->laddr.fam != 6 && !tp->v4mapped)
 			return -ENOPROTOOPT;

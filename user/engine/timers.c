@@ -172,14 +172,24 @@ static void syn_timeout(struct vtcp_stack *st, struct tcb *tp)
 	/* TCP_SYNCNT bounds a listener's SYN-ACKs too (reqsk_timer_handler()) */
 	uint32_t limit = tp->syn_retries ? tp->syn_retries :
 			 tp->state == VTCP_SYN_SENT ? st->cfg.syn_retries : st->cfg.synack_retries;
+	/*
+	 * syn_ack_recalc(): a request whose bare ACK TCP_DEFER_ACCEPT dropped
+	 * lives out the deferral, silent but for its last SYN-ACK, which asks
+	 * the client's ACK again to complete it then
+	 */
+	uint32_t defer = tp->defer_acked ? st->tcbs[tp->parent].defer_accept : 0;
+	bool resend = !tp->defer_acked || (uint32_t)tp->retransmits + 1 >= defer;
 
-	if (tp->retransmits >= limit ||
+	if ((tp->retransmits >= limit && tp->retransmits >= defer) ||
 	    (tp->user_timeout_ms && st->now - tp->retrans_stamp >= user_timeout_ns(tp))) {
 		tcp_done(st, tp, timeout_err(tp));
 		return;
 	}
 	tp->retransmits++;
 	tp->backoff++;
+	tp->t_rtx = st->now + MIN(TCP_RTO_INIT_NS << tp->backoff, TCP_RTO_MAX_NS);
+	if (!resend)
+		return;
 	tp->total_retrans++;
 	tp->total_rto++;
 	tp->snd_nxt = tp->iss;
@@ -187,7 +197,6 @@ static void syn_timeout(struct vtcp_stack *st, struct tcb *tp)
 	tp->ecn_want = false;
 	tp->ecn_ok = false;
 	tcp_send_syn(st, tp);
-	tp->t_rtx = st->now + MIN(TCP_RTO_INIT_NS << tp->backoff, TCP_RTO_MAX_NS);
 }
 
 /*

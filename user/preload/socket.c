@@ -1335,9 +1335,10 @@ VELO_EXPORT int setsockopt(int fd, int level, int name, const void *v, socklen_t
 		ring_unfit(fd);
 
 	/* the kernel socket validates and keeps the value; the engine follows */
-	if (wvs) {
-		if (!r)
-			velo_wire_vs_sockopt_changed(wvs, fd, level, name);
+	if (wvs)
+		velo_vs_put(wvs);
+	if (!r && (wvs = velo_fd_get(fd))) { /* a wire connection, or a listener's engine halves */
+		velo_wire_vs_sockopt_changed(wvs, fd, level, name);
 		velo_vs_put(wvs);
 	}
 

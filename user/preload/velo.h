@@ -332,7 +332,10 @@ int velo_wire_vs_queue_ioctl(struct vsock *vs, unsigned long req, int *v);
 bool velo_wire_kernel_option(int level, int name, const void *v, socklen_t l);
 bool velo_wire_vs_getsockopt(struct vsock *vs, int fd, int level, int name, void *v,
 			     socklen_t *l, int *ret);
-/* The app changed an option of the kernel socket: mirror it to the engine. */
+/*
+ * The app changed an option of the kernel socket: mirror it to the engine
+ * (a wire connection's socket, or a listener's engine listeners; else nothing).
+ */
 void velo_wire_vs_sockopt_changed(struct vsock *vs, int fd, int level, int name);
 /* An option value the connection refuses (EINVAL) before the kernel socket sees it. */
 bool velo_wire_vs_sockopt_refused(struct vsock *vs, int level, int name, const void *v,

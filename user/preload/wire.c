@@ -105,6 +105,7 @@ static const struct {
 	{ IPPROTO_TCP, TCP_NOTSENT_LOWAT, VTCP_NOTSENT_LOWAT },
 	{ IPPROTO_TCP, TCP_WINDOW_CLAMP, VTCP_WINDOW_CLAMP },
 	{ IPPROTO_TCP, TCP_LINGER2, VTCP_LINGER2 },
+	{ IPPROTO_TCP, TCP_DEFER_ACCEPT, VTCP_DEFER_ACCEPT },
 };
 
 static int mirrored_opt(int level, int name)
@@ -138,30 +139,25 @@ static int timeo_ms(int fd, int name)
 	return (int)(tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000);
 }
 
-void velo_wire_vs_sockopt_changed(struct vsock *vs, int fd, int level, int name)
+/* Engine socket @s of @st follows option @level/@name of kernel socket @fd. */
+static void engine_option(struct velo_wire_stack *st, int s, int fd, int level, int name)
 {
 	int i = mirrored_opt(level, name), v = 0;
 	socklen_t l = sizeof(v);
 
-	if (gone(vs))
-		return;
-	if (level == SOL_SOCKET && name == SO_RCVTIMEO)
-		atomic_store(&vs->w_rcvtimeo, timeo_ms(fd, SO_RCVTIMEO));
-	else if (level == SOL_SOCKET && name == SO_SNDTIMEO)
-		atomic_store(&vs->w_sndtimeo, timeo_ms(fd, SO_SNDTIMEO));
-	else if (level == SOL_SOCKET && name == SO_LINGER) {
+	if (level == SOL_SOCKET && name == SO_LINGER) {
 		struct linger lg = { 0, 0 };
 
 		l = sizeof(lg);
 		if (!REAL(getsockopt)(fd, SOL_SOCKET, SO_LINGER, &lg, &l))
-			velo_wire_set_linger(vs->wst, vs->ws, lg.l_onoff, lg.l_linger);
+			velo_wire_set_linger(st, s, lg.l_onoff, lg.l_linger);
 	} else if (level == SOL_SOCKET && (name == SO_RCVBUF || name == SO_RCVBUFFORCE ||
 					  name == SO_SNDBUF || name == SO_SNDBUFFORCE)) {
 		bool rcv = name == SO_RCVBUF || name == SO_RCVBUFFORCE;
 
 		/* the kernel's value, doubled and clamped as Linux does: the engine doubles */
 		if (!REAL(getsockopt)(fd, level, rcv ? SO_RCVBUF : SO_SNDBUF, &v, &l))
-			velo_wire_setsockopt(vs->wst, vs->ws, rcv ? VTCP_RCVBUF : VTCP_SNDBUF, v / 2);
+			velo_wire_setsockopt(st, s, rcv ? VTCP_RCVBUF : VTCP_SNDBUF, v / 2);
 	} else if (level == IPPROTO_TCP && name == TCP_SYNCNT) {
 		/*
 		 * Unset, the kernel socket reads tcp_syn_retries, which is not
@@ -170,13 +166,33 @@ void velo_wire_vs_sockopt_changed(struct vsock *vs, int fd, int level, int name)
 		 */
 		if (!REAL(getsockopt)(fd, level, name, &v, &l) &&
 		    v != (int)velo_wire_sysctl("ipv4/tcp_syn_retries", 0))
-			velo_wire_setsockopt(vs->wst, vs->ws, VTCP_SYNCNT, v);
+			velo_wire_setsockopt(st, s, VTCP_SYNCNT, v);
 	} else if (level == IPPROTO_TCP && name == TCP_MAXSEG) {
 		/* the unconnected kernel socket says 536 unless the user set it */
 		if (!REAL(getsockopt)(fd, level, name, &v, &l) && v != TCP_MSS_DEFAULT)
-			velo_wire_setsockopt(vs->wst, vs->ws, VTCP_MAXSEG, v);
+			velo_wire_setsockopt(st, s, VTCP_MAXSEG, v);
 	} else if (i >= 0 && !REAL(getsockopt)(fd, level, name, &v, &l)) {
-		velo_wire_setsockopt(vs->wst, vs->ws, mirrored[i].opt, v);
+		velo_wire_setsockopt(st, s, mirrored[i].opt, v);
+	}
+}
+
+void velo_wire_vs_sockopt_changed(struct vsock *vs, int fd, int level, int name)
+{
+	struct velo_wire_listener *wl = atomic_load(&vs->wl);
+
+	if (wl) { /* a listener's engine halves: what they answer SYNs with, and pass on */
+		pthread_mutex_lock(&vs->mu);
+		for (unsigned int i = 0; i < wl->n; i++)
+			engine_option(wl->on[i].st, wl->on[i].s, fd, level, name);
+		pthread_mutex_unlock(&vs->mu);
+	} else if (gone(vs)) {
+		return;
+	} else if (level == SOL_SOCKET && name == SO_RCVTIMEO) {
+		atomic_store(&vs->w_rcvtimeo, timeo_ms(fd, SO_RCVTIMEO));
+	} else if (level == SOL_SOCKET && name == SO_SNDTIMEO) {
+		atomic_store(&vs->w_sndtimeo, timeo_ms(fd, SO_SNDTIMEO));
+	} else {
+		engine_option(vs->wst, vs->ws, fd, level, name);
 	}
 }
 
@@ -195,20 +211,26 @@ bool velo_wire_vs_sockopt_refused(struct vsock *vs, int level, int name, const v
 	return !velo_wire_get_info(vs->wst, vs->ws, &vi) && vi.tcpi_state != VTCP_CLOSE;
 }
 
-static void copy_options(struct vsock *vs, int fd)
+/* Engine socket @s takes the options of @vs's kernel socket @fd. */
+static void engine_options(struct velo_wire_stack *st, int s, struct vsock *vs, int fd)
 {
 	for (unsigned int i = 0; i < sizeof(mirrored) / sizeof(mirrored[0]); i++)
-		velo_wire_vs_sockopt_changed(vs, fd, mirrored[i].level, mirrored[i].name);
-	velo_wire_vs_sockopt_changed(vs, fd, SOL_SOCKET, SO_RCVTIMEO);
-	velo_wire_vs_sockopt_changed(vs, fd, SOL_SOCKET, SO_SNDTIMEO);
-	velo_wire_vs_sockopt_changed(vs, fd, SOL_SOCKET, SO_LINGER);
-	velo_wire_vs_sockopt_changed(vs, fd, IPPROTO_TCP, TCP_MAXSEG);
-	velo_wire_vs_sockopt_changed(vs, fd, IPPROTO_TCP, TCP_SYNCNT);
+		engine_option(st, s, fd, mirrored[i].level, mirrored[i].name);
+	engine_option(st, s, fd, SOL_SOCKET, SO_LINGER);
+	engine_option(st, s, fd, IPPROTO_TCP, TCP_MAXSEG);
+	engine_option(st, s, fd, IPPROTO_TCP, TCP_SYNCNT);
 	/* set by the application (else the engine sizes them, as Linux autotunes) */
 	if (atomic_load(&vs->rcvbuf))
-		velo_wire_vs_sockopt_changed(vs, fd, SOL_SOCKET, SO_RCVBUF);
+		engine_option(st, s, fd, SOL_SOCKET, SO_RCVBUF);
 	if (atomic_load(&vs->sndbuf))
-		velo_wire_vs_sockopt_changed(vs, fd, SOL_SOCKET, SO_SNDBUF);
+		engine_option(st, s, fd, SOL_SOCKET, SO_SNDBUF);
+}
+
+static void copy_options(struct vsock *vs, int fd)
+{
+	engine_options(vs->wst, vs->ws, vs, fd);
+	velo_wire_vs_sockopt_changed(vs, fd, SOL_SOCKET, SO_RCVTIMEO);
+	velo_wire_vs_sockopt_changed(vs, fd, SOL_SOCKET, SO_SNDTIMEO);
 }
 
 /* Loopback and this host's own addresses are the loopback backend's. */
@@ -1070,13 +1092,15 @@ static int epoll_add(int epfd, int fd, uint32_t tag)
 }
 
 /* Engine listener on @st beside kernel listener @fd bound to @self; -1 if none. */
-static int listen_on(struct velo_wire_stack *st, int family, const struct sockaddr *self,
-		     socklen_t sl, int backlog)
+/* An engine listener with the options of @vs's kernel listener @fd. */
+static int listen_on(struct velo_wire_stack *st, struct vsock *vs, int fd,
+		     const struct sockaddr *self, socklen_t sl, int backlog)
 {
-	int s = velo_wire_socket(st, family), err;
+	int s = velo_wire_socket(st, vs->family), err;
 
 	if (s < 0)
 		return -1;
+	engine_options(st, s, vs, fd);
 	err = velo_wire_listen_on(st, s, self, sl, backlog);
 	if (!err)
 		return s;
@@ -1110,7 +1134,7 @@ static struct velo_wire_listener *listener_open(struct vsock *vs, int fd)
 	}
 	for (i = 0; i < n; i++) {
 		struct velo_wire_stack *st = velo_wire_stack_of(ifidx[i], &err);
-		int s = st ? listen_on(st, vs->family, (struct sockaddr *)&self, sl, backlog) : -1;
+		int s = st ? listen_on(st, vs, fd, (struct sockaddr *)&self, sl, backlog) : -1;
 
 		if (s < 0)
 			continue;
