@@ -6,7 +6,8 @@
  * sends is, with its data readable at once; one that never sends is
  * accepted when the deferral ends (1 s: the listener's SYN-ACK asks the
  * client's ACK again), with nothing to read. The option reads as the
- * SYN-ACK schedule rounds it up (5 s: 1 + 2 + 4).
+ * SYN-ACK schedule rounds it up (5 s: 1 + 2 + 4). An accepted socket does
+ * not inherit it (it reads 0), but does TCP_LINGER2 and TCP_SYNCNT.
  */
 #include "diff.h"
 #include <netinet/tcp.h>
@@ -24,6 +25,10 @@ static int listener(uint16_t *port)
 	say("TCP_DEFER_ACCEPT 5 reads %d", v);
 	v = 1;
 	SHOW(setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &v, sizeof(v)));
+	v = 3;
+	NEED(setsockopt(fd, IPPROTO_TCP, TCP_LINGER2, &v, sizeof(v)) == 0);
+	v = 2;
+	NEED(setsockopt(fd, IPPROTO_TCP, TCP_SYNCNT, &v, sizeof(v)) == 0);
 	NEED(listen(fd, 8) == 0);
 	*port = local_port(fd);
 	return fd;
@@ -59,6 +64,9 @@ int main(void)
 	NEED(s >= 0);
 	say("accepted: %s", pollmask(poll1(s, POLL_ALL, 0)));
 	SHOW(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	say("accepted socket: TCP_DEFER_ACCEPT %d, TCP_LINGER2 %d, TCP_SYNCNT %d",
+	    int_opt(s, IPPROTO_TCP, TCP_DEFER_ACCEPT), int_opt(s, IPPROTO_TCP, TCP_LINGER2),
+	    int_opt(s, IPPROTO_TCP, TCP_SYNCNT));
 	close(s);
 	close(c);
 

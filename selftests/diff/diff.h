@@ -277,8 +277,8 @@ static inline socklen_t sa_loop(union sa *a, int family, uint16_t port)
 	return sizeof(a->in);
 }
 
-/* A TCP socket where the peer's address is local (the peer's namespace). */
-static inline int peer_socket(int family)
+/* A socket where the peer's address is local (the peer's namespace). */
+static inline int peer_socket_of(int family, int type, int protocol)
 {
 	static int home = -1, there = -1;
 	const char *ns = getenv("VELO_DIFF_PEER_NS");
@@ -286,7 +286,7 @@ static inline int peer_socket(int family)
 	int fd;
 
 	if (!ns)
-		return socket(family, SOCK_STREAM, 0);
+		return socket(family, type, protocol);
 	if (there < 0) {
 		snprintf(path, sizeof(path), "/run/netns/%s", ns); /* ip netns add made it */
 		home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -294,9 +294,15 @@ static inline int peer_socket(int family)
 		NEED(home >= 0 && there >= 0);
 	}
 	NEED(setns(there, CLONE_NEWNET) == 0);
-	fd = socket(family, SOCK_STREAM, 0);
+	fd = socket(family, type, protocol);
 	NEED(setns(home, CLONE_NEWNET) == 0);
 	return fd;
+}
+
+/* A TCP socket where the peer's address is local. */
+static inline int peer_socket(int family)
+{
+	return peer_socket_of(family, SOCK_STREAM, 0);
 }
 
 /*
@@ -719,6 +725,16 @@ static inline const char *tcp_state_name(int s)
 		"CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING" };
 
 	return s >= 0 && s < (int)(sizeof(n) / sizeof(n[0])) ? n[s] : "?";
+}
+
+/* An int option of @fd (the call must succeed). */
+static inline int int_opt(int fd, int level, int name)
+{
+	int v = -1;
+	socklen_t l = sizeof(v);
+
+	NEED(getsockopt(fd, level, name, &v, &l) == 0);
+	return v;
 }
 
 static inline int tcp_state(int fd)

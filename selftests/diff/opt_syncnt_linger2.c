@@ -18,15 +18,6 @@
 #include "diff.h"
 #include <netinet/tcp.h>
 
-static int opt_of(int fd, int name)
-{
-	int v = -2;
-	socklen_t l = sizeof(v);
-
-	NEED(getsockopt(fd, IPPROTO_TCP, name, &v, &l) == 0);
-	return v;
-}
-
 static int set_opt(int fd, int name, int v)
 {
 	return setsockopt(fd, IPPROTO_TCP, name, &v, sizeof(v));
@@ -46,7 +37,7 @@ static void syncnt(int fam)
 	SHOW(set_opt(fd, TCP_SYNCNT, 0));
 	SHOW(set_opt(fd, TCP_SYNCNT, 128));
 	SHOW(set_opt(fd, TCP_SYNCNT, 1));
-	say("TCP_SYNCNT reads %d", opt_of(fd, TCP_SYNCNT));
+	say("TCP_SYNCNT reads %d", int_opt(fd, IPPROTO_TCP, TCP_SYNCNT));
 	t0 = now_ms();
 	r = connect(fd, &a.sa, al);
 	say("connect to a full backlog: %s", r ? errname(errno) : "connected");
@@ -67,7 +58,7 @@ static void linger2(int fam, int secs, long wait_ms)
 	tcp_pair_fam(fam, &c, &s);
 	if (secs) {
 		SHOW(set_opt(c, TCP_LINGER2, secs));
-		say("TCP_LINGER2 reads %d", opt_of(c, TCP_LINGER2));
+		say("TCP_LINGER2 reads %d", int_opt(c, IPPROTO_TCP, TCP_LINGER2));
 	}
 	close(c);
 	NEED(wait_ev(s, POLLIN, 5000) & POLLIN);
@@ -90,7 +81,7 @@ int main(void)
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
 	SHOW(set_opt(fd, TCP_LINGER2, 1000));
-	say("TCP_LINGER2 reads %d", opt_of(fd, TCP_LINGER2));
+	say("TCP_LINGER2 reads %d", int_opt(fd, IPPROTO_TCP, TCP_LINGER2));
 	close(fd);
 	syncnt(AF_INET);
 	syncnt(AF_INET6);

@@ -10,15 +10,6 @@
 #include <netinet/tcp.h>
 #include <stdbool.h>
 
-static int clamp_of(int fd)
-{
-	int v = -1;
-	socklen_t l = sizeof(v);
-
-	NEED(getsockopt(fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, &v, &l) == 0);
-	return v;
-}
-
 static unsigned int wscale(int fd, bool ours)
 {
 	struct tcp_info ti;
@@ -38,12 +29,13 @@ int main(void)
 
 	c = socket(AF_INET, SOCK_STREAM, 0);
 	NEED(c >= 0);
-	say("unconnected: %d", clamp_of(c));
+	say("unconnected: %d", int_opt(c, IPPROTO_TCP, TCP_WINDOW_CLAMP));
 	SHOW(setsockopt(c, IPPROTO_TCP, TCP_WINDOW_CLAMP, &v, sizeof(v)));
 	SHOW(connect(c, &a.sa, al));
 	s = accept(l, NULL, NULL);
 	NEED(s >= 0);
-	say("connected: %d; our window scale %u, the peer's view %u", clamp_of(c), wscale(c, true),
+	say("connected: %d; our window scale %u, the peer's view %u",
+	    int_opt(c, IPPROTO_TCP, TCP_WINDOW_CLAMP), wscale(c, true),
 	    wscale(s, false));
 	set_nonblock(s, 1);
 	SHOW(send(s, big, sizeof(big), 0));
@@ -52,16 +44,17 @@ int main(void)
 	SHOW(setsockopt(c, IPPROTO_TCP, TCP_WINDOW_CLAMP, &v, sizeof(v)));
 	v = 1;
 	SHOW(setsockopt(c, IPPROTO_TCP, TCP_WINDOW_CLAMP, &v, sizeof(v)));
-	say("set to 1: %d", clamp_of(c));
+	say("set to 1: %d", int_opt(c, IPPROTO_TCP, TCP_WINDOW_CLAMP));
 	v = 100000;
 	SHOW(setsockopt(c, IPPROTO_TCP, TCP_WINDOW_CLAMP, &v, sizeof(v)));
-	say("set to 100000: %d", clamp_of(c));
+	say("set to 100000: %d", int_opt(c, IPPROTO_TCP, TCP_WINDOW_CLAMP));
 	close(c);
 	close(s);
 	close(l);
 
 	tcp_pair(&c, &s);
-	say("connected without one: %s", clamp_of(c) > 0 ? "a clamp" : "none");
+	say("connected without one: %s",
+	    int_opt(c, IPPROTO_TCP, TCP_WINDOW_CLAMP) > 0 ? "a clamp" : "none");
 	close(c);
 	close(s);
 	return 0;

@@ -814,6 +814,86 @@ static int defer_accept_last_synack(void)
 	return run(s, false);
 }
 
+/* A listener's DSCP and TTL (IP_TOS 0x29: the ECN bits are TCP's), for its SYN-ACKs. */
+static int listen_dscp_ttl(struct es *es)
+{
+	return do_listen(es) || vtcp_setopt(es->st, es->lsock, VTCP_TOS, 0x29) ||
+	       vtcp_setopt(es->st, es->lsock, VTCP_TTL, 9);
+}
+
+static int last_dscp_ttl(struct es *es, uint8_t tos, uint8_t ttl)
+{
+	if (es->last.tos == tos && es->last.ttl == ttl)
+		return 0;
+	ktap_diag("tos 0x%x ttl %u, expected 0x%x %u", es->last.tos, es->last.ttl, tos, ttl);
+	return -1;
+}
+
+static int synack_dscp_ttl(struct es *es)
+{
+	return last_dscp_ttl(es, 0x28, 9);
+}
+
+/* The child inherits them; changed, the next segment carries the new ones. */
+static int accept_change_dscp_ttl(struct es *es)
+{
+	int tos, ttl;
+
+	if (do_accept(es) || vtcp_getopt(es->st, es->sock, VTCP_TOS, &tos) ||
+	    vtcp_getopt(es->st, es->sock, VTCP_TTL, &ttl) || tos != 0x28 || ttl != 9)
+		return -1;
+	if (vtcp_setopt(es->st, es->sock, VTCP_TOS, 0xb8) ||
+	    vtcp_setopt(es->st, es->sock, VTCP_TTL, 7) ||
+	    vtcp_setopt(es->st, es->sock, VTCP_TTL, 256) != -EINVAL)
+		return -1;
+	return send_50(es);
+}
+
+static int data_dscp_ttl(struct es *es)
+{
+	return last_dscp_ttl(es, 0xb8, 7);
+}
+
+/* TTL -1 is the stack's again (ip_default_ttl, 64 here). */
+static int ttl_default_again(struct es *es)
+{
+	int ttl;
+
+	return vtcp_setopt(es->st, es->sock, VTCP_TTL, -1) ||
+	       vtcp_getopt(es->st, es->sock, VTCP_TTL, &ttl) || ttl != 64 || send_50(es);
+}
+
+static int data_ttl_default(struct es *es)
+{
+	return last_dscp_ttl(es, 0xb8, 64);
+}
+
+/*
+ * IP_TOS and IP_TTL (and IPv6's TCLASS and UNICAST_HOPS): the DSCP and
+ * hop limit of every segment, a listener's SYN-ACKs too; the ECN bits of
+ * the TOS stay TCP's.
+ */
+static int dscp_ttl_follow_options(void)
+{
+	static const struct es_step s[] = {
+		CALL(0, listen_dscp_ttl),
+		IN(0, F_SYN, 0, 0, 65535, 0, "mss=1460"),
+		OUT(0, F_SYN | F_ACK, 0, 1, ANY, 0, NULL),
+		CALL(0, synack_dscp_ttl),
+		IN(1, F_ACK, 1, 1, 65535, 0, NULL),
+		CALL(2, accept_change_dscp_ttl),
+		OUT(2, F_PSH | F_ACK, 1, 1, ANY, 50, NULL),
+		CALL(2, data_dscp_ttl),
+		IN(3, F_ACK, 1, 51, 65535, 0, NULL),
+		CALL(3, ttl_default_again),
+		OUT(3, F_PSH | F_ACK, 51, 1, ANY, 50, NULL),
+		CALL(3, data_ttl_default),
+		END,
+	};
+
+	return run(s, false);
+}
+
 static int close_linger2(struct es *es, int seconds)
 {
 	int v;
@@ -1614,6 +1694,7 @@ static const struct ktap_case cases[] = {
 	{ "syncnt_bounds_synack_retries", syncnt_bounds_synack_retries, 0 },
 	{ "linger2_orphan_timeout", linger2_orphan_timeout, 0 },
 	{ "defer_accept_data_completes", defer_accept_data_completes, 0 },
+	{ "dscp_ttl_follow_options", dscp_ttl_follow_options, 0 },
 	{ "defer_accept_last_synack", defer_accept_last_synack, 0 },
 	{ "linger2_none_orphan", linger2_none_orphan, 0 },
 	{ "linger2_none_close_in_fin_wait2", linger2_none_close_in_fin_wait2, 0 },

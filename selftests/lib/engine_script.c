@@ -64,12 +64,14 @@ bool es_parse(const uint8_t *f, size_t len, struct es_frame *o)
 		if (ip[9] != 6 || tot > len - 14)
 			return false;
 		o->tos = ip[1];
+		o->ttl = ip[8];
 		th = ip + ihl;
 		tl = tot - ihl;
 	} else if (f[12] == 0x86 && f[13] == 0xdd) {
 		if (ip[6] != 6)
 			return false;
 		o->tos = (uint8_t)((ip[0] & 0xf) << 4 | ip[1] >> 4);
+		o->ttl = ip[7];
 		o->flowlabel = (uint32_t)(ip[1] & 0xf) << 16 | (uint32_t)ip[2] << 8 | ip[3];
 		th = ip + 40;
 		tl = (size_t)(ip[4] << 8 | ip[5]);

@@ -60,7 +60,7 @@ struct es_step {
 #define F_CWR 0x80
 
 struct es_frame {
-	uint8_t flags, tos;
+	uint8_t flags, tos, ttl; /* ttl: IPv6's hop limit too */
 	uint32_t seq, ack, win, len; /* seq/ack raw */
 	int mss, ws, sackok, ts;
 	uint32_t tsval, tsecr;

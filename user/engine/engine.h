@@ -79,6 +79,8 @@ struct vtcp_config {
 	uint32_t synack_retries;     /* net.ipv4.tcp_synack_retries (5) */
 	uint32_t retries2;	     /* net.ipv4.tcp_retries2 (15) */
 	uint32_t fin_timeout_s;	     /* net.ipv4.tcp_fin_timeout (60) */
+	uint32_t ip_ttl;	     /* net.ipv4.ip_default_ttl (64) */
+	uint32_t ipv6_hop_limit;     /* net.ipv6.conf.all.hop_limit (64) */
 	int no_sack;		     /* !net.ipv4.tcp_sack */
 	int no_timestamps;	     /* !net.ipv4.tcp_timestamps */
 	int no_window_scaling;	     /* !net.ipv4.tcp_window_scaling */
@@ -158,6 +160,9 @@ enum vtcp_opt {
 	VTCP_DEFER_ACCEPT, /* TCP_DEFER_ACCEPT, seconds a listener's handshake
 			    * waits for data; reads as the SYN-ACK schedule
 			    * rounds it up (1, 3, 7, ... s); 0: none */
+	VTCP_TOS,	   /* IP_TOS / IPV6_TCLASS: the DSCP of every segment
+			    * (the ECN bits stay the stack's) */
+	VTCP_TTL,	   /* IP_TTL / IPV6_UNICAST_HOPS, 1..255; < 1: the stack's */
 };
 
 /* send/recv flags */

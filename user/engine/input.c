@@ -145,6 +145,8 @@ static void listen_input(struct vtcp_stack *st, struct tcb *lp,
 	tp->keepintvl_s = lp->keepintvl_s;
 	tp->keepcnt = lp->keepcnt;
 	tp->syn_retries = lp->syn_retries;
+	tp->tos = lp->tos;
+	tp->ttl = lp->ttl;
 	tp->linger2_s = lp->linger2_s;
 	tp->user_timeout_ms = lp->user_timeout_ms;
 	tp->user_mss = lp->user_mss;

@@ -285,6 +285,8 @@ struct tcb {
 	uint32_t notsent_lowat; /* TCP_NOTSENT_LOWAT; 0: the stack's */
 	uint32_t window_clamp;	/* TCP_WINDOW_CLAMP; 0: none */
 	uint8_t syn_retries;	/* TCP_SYNCNT; 0: the stack's */
+	uint8_t tos;		/* IP_TOS / IPV6_TCLASS, without the ECN bits */
+	uint8_t ttl;		/* IP_TTL / IPV6_UNICAST_HOPS; 0: the stack's */
 	uint8_t defer_accept;	/* a listener's TCP_DEFER_ACCEPT, in SYN-ACK timeouts */
 	bool defer_acked;	/* a child's bare ACK was dropped for TCP_DEFER_ACCEPT */
 	int linger2_s;		/* TCP_LINGER2; 0: fin_timeout, -1: abort in FIN_WAIT2 */
@@ -387,10 +389,10 @@ void ip4_input(struct vtcp_stack *st, const uint8_t *p, size_t len);
 void ip6_input(struct vtcp_stack *st, const uint8_t *p, size_t len);
 /* Write an IP header for a TCP payload of tcplen bytes; returns its length. */
 unsigned int ip4_header(struct vtcp_stack *st, uint8_t *p, const struct vaddr *src,
-			const struct vaddr *dst, uint32_t tcplen, uint8_t tos);
+			const struct vaddr *dst, uint32_t tcplen, uint8_t tos, uint8_t ttl);
 unsigned int ip6_header(uint8_t *p, const struct vaddr *src,
 			const struct vaddr *dst, uint32_t tcplen, uint8_t tclass,
-			uint32_t flowlabel);
+			uint32_t flowlabel, uint8_t hops);
 
 /* neigh.c */
 void arp_input(struct vtcp_stack *st, const uint8_t *p, size_t len);
@@ -478,11 +480,11 @@ enum { CHRONO_NONE, CHRONO_BUSY, CHRONO_RWND_LIMITED, CHRONO_SNDBUF_LIMITED };
 void tcp_chrono_start(struct tcb *tp, uint64_t now, uint8_t type);
 void tcp_chrono_stop(struct tcb *tp, uint64_t now, uint8_t type);
 bool tcp_cwnd_limited(const struct tcb *tp);
-/* Room for a writer, as Linux's sk_stream_is_writeable(). */
 uint64_t tcp_fin_wait2_ns(const struct vtcp_stack *st, const struct tcb *tp);
 /* What one of Linux's sendmsg skbs holds for this connection now. */
 uint32_t tcp_write_goal(const struct tcb *tp);
 void tcp_sndbuf_expand(const struct vtcp_stack *st, struct tcb *tp);
+/* Room for a writer, as Linux's sk_stream_is_writeable(). */
 bool tcp_snd_writable(const struct tcb *tp);
 
 /* Bytes queued but never sent (a FIN sent ends them). */

@@ -34,7 +34,7 @@ void ip4_input(struct vtcp_stack *st, const uint8_t *p, size_t len)
 }
 
 unsigned int ip4_header(struct vtcp_stack *st, uint8_t *p, const struct vaddr *src,
-			const struct vaddr *dst, uint32_t tcplen, uint8_t tos)
+			const struct vaddr *dst, uint32_t tcplen, uint8_t tos, uint8_t ttl)
 {
 	uint32_t tot = IP4_HLEN + tcplen;
 	uint16_t id = st->ip_id++;
@@ -48,7 +48,7 @@ unsigned int ip4_header(struct vtcp_stack *st, uint8_t *p, const struct vaddr *s
 	p[5] = (uint8_t)id;
 	p[6] = 0x40; /* DF: path MTU discovery, as Linux */
 	p[7] = 0;
-	p[8] = 64;
+	p[8] = ttl;
 	p[9] = 6;
 	p[10] = p[11] = 0;
 	memcpy(p + 12, src->a, 4);

@@ -64,7 +64,7 @@ void ip6_input(struct vtcp_stack *st, const uint8_t *p, size_t len)
 
 unsigned int ip6_header(uint8_t *p, const struct vaddr *src,
 			const struct vaddr *dst, uint32_t tcplen, uint8_t tclass,
-			uint32_t flowlabel)
+			uint32_t flowlabel, uint8_t hops)
 {
 	p[0] = (uint8_t)(0x60 | tclass >> 4);
 	p[1] = (uint8_t)((tclass & 0xf) << 4 | ((flowlabel >> 16) & 0xf));
@@ -73,7 +73,7 @@ unsigned int ip6_header(uint8_t *p, const struct vaddr *src,
 	p[4] = (uint8_t)(tcplen >> 8);
 	p[5] = (uint8_t)tcplen;
 	p[6] = NH_TCP;
-	p[7] = 64;
+	p[7] = hops;
 	memcpy(p + 8, src->a, 16);
 	memcpy(p + 24, dst->a, 16);
 	return IP6_HLEN;

@@ -166,9 +166,8 @@ static void nd_send(struct vtcp_stack *st, uint8_t type, const struct vaddr *src
 
 	memcpy(d.a, dst_ip, 16);
 	eth_header(f, dst_mac, st->cfg.mac, ETH_P_IPV6);
-	ip6_header(ip, src, &d, 32, 0, 0);
+	ip6_header(ip, src, &d, 32, 0, 0, 255); /* RFC 4861: only on-link senders */
 	ip[6] = 58;
-	ip[7] = 255;
 	memset(icmp, 0, 32);
 	icmp[0] = type;
 	if (type == 136)

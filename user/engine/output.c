@@ -216,10 +216,13 @@ static void xmit(struct vtcp_stack *st, struct tcb *tp, uint32_t seq,
 	th[17] = (uint8_t)c;
 	f[12] = v6 ? 0x86 : 0x08;
 	f[13] = v6 ? 0xdd : 0x00;
+	/* the socket's DSCP and hop limit (IP_TOS, IP_TTL and their IPv6 twins) */
 	if (v6)
-		ip6_header(ip, &tp->laddr, &tp->raddr, tlen, tos, tp->flowlabel);
+		ip6_header(ip, &tp->laddr, &tp->raddr, tlen, tp->tos | tos, tp->flowlabel,
+			   (uint8_t)(tp->ttl ? tp->ttl : st->cfg.ipv6_hop_limit));
 	else
-		ip4_header(st, ip, &tp->laddr, &tp->raddr, tlen, tos);
+		ip4_header(st, ip, &tp->laddr, &tp->raddr, tlen, tp->tos | tos,
+			   (uint8_t)(tp->ttl ? tp->ttl : st->cfg.ip_ttl));
 	if (!syn || tp->parent < 0) /* a child's SYN-ACK is its request's */
 		tp->cnt.segs_out++;
 	if (len) {

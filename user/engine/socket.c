@@ -673,6 +673,14 @@ int vtcp_setopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int val)
 	case VTCP_DEFER_ACCEPT:
 		tp->defer_accept = defer_secs_to_timeouts(val);
 		break;
+	case VTCP_TOS: /* as Linux's for a stream socket: ECN is TCP's own */
+		tp->tos = (uint8_t)(val & ~3);
+		break;
+	case VTCP_TTL:
+		if (val > 255)
+			return -EINVAL;
+		tp->ttl = (uint8_t)(val < 1 ? 0 : val);
+		break;
 	case VTCP_LINGER2: /* as Linux, a larger value is the maximum */
 		tp->linger2_s = val < 0 ? -1 : MIN(val, TCP_FIN_TIMEOUT_MAX_S);
 		break;
@@ -722,6 +730,11 @@ int vtcp_getopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int *val)
 		*val = tp->linger2_s ? tp->linger2_s : (int)st->cfg.fin_timeout_s;
 		break;
 	case VTCP_DEFER_ACCEPT: *val = defer_timeouts_to_secs(tp->defer_accept); break;
+	case VTCP_TOS: *val = tp->tos; break;
+	case VTCP_TTL:
+		*val = tp->ttl ? tp->ttl :
+		       (int)(tp->laddr.fam == 6 ? st->cfg.ipv6_hop_limit : st->cfg.ip_ttl);
+		break;
 	case VTCP_V6ONLY:
 		if (tp->laddr.fam != 6 && !tp->v4mapped)
 			return -ENOPROTOOPT;
@@ -870,12 +883,6 @@ int vtcp_get_queues(struct vtcp_stack *st, int s, struct vtcp_queues *q)
 }
 
 /*
- * Room for a writer, as Linux's sk_stream_is_writeable(): free space of at
- * least half what is queued, about a third of the buffer once it filled.
- * A send takes any room at all; waking writers for less would have them
- * spin on a few bytes at a time.
- */
-/*
  * Linux's tcp_sndbuf_expand(), at the handshake and as ACKs free space
  * while cwnd is not full: a send buffer the application did not size
  * grows to twice the memory of the segments cwnd allows (at least
@@ -898,6 +905,12 @@ void tcp_sndbuf_expand(const struct vtcp_stack *st, struct tcb *tp)
 	tp->sndbuf = (uint32_t)MAX(want, (uint64_t)tp->sndbuf);
 }
 
+/*
+ * Room for a writer, as Linux's sk_stream_is_writeable(): free space of at
+ * least half what is queued, about a third of the buffer once it filled.
+ * A send takes any room at all (send_room()); waking writers for less
+ * would have them spin on a few bytes at a time.
+ */
 bool tcp_snd_writable(const struct tcb *tp)
 {
 	uint32_t limit = MIN(tp->sndbuf, tp->sndq.cap);

@@ -39,6 +39,8 @@ void vtcp_set_sysctls(struct vtcp_stack *st, const struct vtcp_config *cfg)
 	st->cfg.synack_retries = or_default(cfg->synack_retries, 5);
 	st->cfg.retries2 = or_default(cfg->retries2, 15);
 	st->cfg.fin_timeout_s = or_default(cfg->fin_timeout_s, 60);
+	st->cfg.ip_ttl = or_default(cfg->ip_ttl, 64);
+	st->cfg.ipv6_hop_limit = or_default(cfg->ipv6_hop_limit, 64);
 	st->cfg.orphan_retries = cfg->orphan_retries;
 	st->cfg.no_sack = cfg->no_sack;
 	st->cfg.no_timestamps = cfg->no_timestamps;

@@ -89,23 +89,31 @@ static uint32_t listener_ready(struct velo_wire_listener *wl)
 	return bits;
 }
 
-/* Engine options mirrored from the kernel socket at connect, and later. */
+/*
+ * Engine options mirrored from the kernel socket at connect, and later;
+ * those of one family (IPv4's TOS and TTL, IPv6's) only on its sockets.
+ */
 static const struct {
 	int level, name;
 	enum vtcp_opt opt;
+	sa_family_t family;
 } mirrored[] = {
-	{ IPPROTO_TCP, TCP_NODELAY, VTCP_NODELAY },
-	{ IPPROTO_TCP, TCP_CORK, VTCP_CORK },
-	{ SOL_SOCKET, SO_KEEPALIVE, VTCP_KEEPALIVE },
-	{ IPPROTO_TCP, TCP_KEEPIDLE, VTCP_KEEPIDLE },
-	{ IPPROTO_TCP, TCP_KEEPINTVL, VTCP_KEEPINTVL },
-	{ IPPROTO_TCP, TCP_KEEPCNT, VTCP_KEEPCNT },
-	{ IPPROTO_TCP, TCP_USER_TIMEOUT, VTCP_USER_TIMEOUT },
-	{ IPPROTO_TCP, TCP_QUICKACK, VTCP_QUICKACK },
-	{ IPPROTO_TCP, TCP_NOTSENT_LOWAT, VTCP_NOTSENT_LOWAT },
-	{ IPPROTO_TCP, TCP_WINDOW_CLAMP, VTCP_WINDOW_CLAMP },
-	{ IPPROTO_TCP, TCP_LINGER2, VTCP_LINGER2 },
-	{ IPPROTO_TCP, TCP_DEFER_ACCEPT, VTCP_DEFER_ACCEPT },
+	{ IPPROTO_TCP, TCP_NODELAY, VTCP_NODELAY, 0 },
+	{ IPPROTO_TCP, TCP_CORK, VTCP_CORK, 0 },
+	{ SOL_SOCKET, SO_KEEPALIVE, VTCP_KEEPALIVE, 0 },
+	{ IPPROTO_TCP, TCP_KEEPIDLE, VTCP_KEEPIDLE, 0 },
+	{ IPPROTO_TCP, TCP_KEEPINTVL, VTCP_KEEPINTVL, 0 },
+	{ IPPROTO_TCP, TCP_KEEPCNT, VTCP_KEEPCNT, 0 },
+	{ IPPROTO_TCP, TCP_USER_TIMEOUT, VTCP_USER_TIMEOUT, 0 },
+	{ IPPROTO_TCP, TCP_QUICKACK, VTCP_QUICKACK, 0 },
+	{ IPPROTO_TCP, TCP_NOTSENT_LOWAT, VTCP_NOTSENT_LOWAT, 0 },
+	{ IPPROTO_TCP, TCP_WINDOW_CLAMP, VTCP_WINDOW_CLAMP, 0 },
+	{ IPPROTO_TCP, TCP_LINGER2, VTCP_LINGER2, 0 },
+	{ IPPROTO_TCP, TCP_DEFER_ACCEPT, VTCP_DEFER_ACCEPT, 0 },
+	{ IPPROTO_IP, IP_TOS, VTCP_TOS, AF_INET },
+	{ IPPROTO_IP, IP_TTL, VTCP_TTL, AF_INET },
+	{ IPPROTO_IPV6, IPV6_TCLASS, VTCP_TOS, AF_INET6 },
+	{ IPPROTO_IPV6, IPV6_UNICAST_HOPS, VTCP_TTL, AF_INET6 },
 };
 
 static int mirrored_opt(int level, int name)
@@ -139,8 +147,9 @@ static int timeo_ms(int fd, int name)
 	return (int)(tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000);
 }
 
-/* Engine socket @s of @st follows option @level/@name of kernel socket @fd. */
-static void engine_option(struct velo_wire_stack *st, int s, int fd, int level, int name)
+/* Engine socket @s of @st follows option @level/@name of @vs's kernel socket @fd. */
+static void engine_option(struct velo_wire_stack *st, int s, const struct vsock *vs, int fd,
+			  int level, int name)
 {
 	int i = mirrored_opt(level, name), v = 0;
 	socklen_t l = sizeof(v);
@@ -171,7 +180,8 @@ static void engine_option(struct velo_wire_stack *st, int s, int fd, int level, 
 		/* the unconnected kernel socket says 536 unless the user set it */
 		if (!REAL(getsockopt)(fd, level, name, &v, &l) && v != TCP_MSS_DEFAULT)
 			velo_wire_setsockopt(st, s, VTCP_MAXSEG, v);
-	} else if (i >= 0 && !REAL(getsockopt)(fd, level, name, &v, &l)) {
+	} else if (i >= 0 && (!mirrored[i].family || mirrored[i].family == vs->family) &&
+		   !REAL(getsockopt)(fd, level, name, &v, &l)) {
 		velo_wire_setsockopt(st, s, mirrored[i].opt, v);
 	}
 }
@@ -183,7 +193,7 @@ void velo_wire_vs_sockopt_changed(struct vsock *vs, int fd, int level, int name)
 	if (wl) { /* a listener's engine halves: what they answer SYNs with, and pass on */
 		pthread_mutex_lock(&vs->mu);
 		for (unsigned int i = 0; i < wl->n; i++)
-			engine_option(wl->on[i].st, wl->on[i].s, fd, level, name);
+			engine_option(wl->on[i].st, wl->on[i].s, vs, fd, level, name);
 		pthread_mutex_unlock(&vs->mu);
 	} else if (gone(vs)) {
 		return;
@@ -192,7 +202,7 @@ void velo_wire_vs_sockopt_changed(struct vsock *vs, int fd, int level, int name)
 	} else if (level == SOL_SOCKET && name == SO_SNDTIMEO) {
 		atomic_store(&vs->w_sndtimeo, timeo_ms(fd, SO_SNDTIMEO));
 	} else {
-		engine_option(vs->wst, vs->ws, fd, level, name);
+		engine_option(vs->wst, vs->ws, vs, fd, level, name);
 	}
 }
 
@@ -215,15 +225,15 @@ bool velo_wire_vs_sockopt_refused(struct vsock *vs, int level, int name, const v
 static void engine_options(struct velo_wire_stack *st, int s, struct vsock *vs, int fd)
 {
 	for (unsigned int i = 0; i < sizeof(mirrored) / sizeof(mirrored[0]); i++)
-		engine_option(st, s, fd, mirrored[i].level, mirrored[i].name);
-	engine_option(st, s, fd, SOL_SOCKET, SO_LINGER);
-	engine_option(st, s, fd, IPPROTO_TCP, TCP_MAXSEG);
-	engine_option(st, s, fd, IPPROTO_TCP, TCP_SYNCNT);
+		engine_option(st, s, vs, fd, mirrored[i].level, mirrored[i].name);
+	engine_option(st, s, vs, fd, SOL_SOCKET, SO_LINGER);
+	engine_option(st, s, vs, fd, IPPROTO_TCP, TCP_MAXSEG);
+	engine_option(st, s, vs, fd, IPPROTO_TCP, TCP_SYNCNT);
 	/* set by the application (else the engine sizes them, as Linux autotunes) */
 	if (atomic_load(&vs->rcvbuf))
-		engine_option(st, s, fd, SOL_SOCKET, SO_RCVBUF);
+		engine_option(st, s, vs, fd, SOL_SOCKET, SO_RCVBUF);
 	if (atomic_load(&vs->sndbuf))
-		engine_option(st, s, fd, SOL_SOCKET, SO_SNDBUF);
+		engine_option(st, s, vs, fd, SOL_SOCKET, SO_SNDBUF);
 }
 
 static void copy_options(struct vsock *vs, int fd)
@@ -1091,8 +1101,10 @@ static int epoll_add(int epfd, int fd, uint32_t tag)
 	return REAL(epoll_ctl)(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-/* Engine listener on @st beside kernel listener @fd bound to @self; -1 if none. */
-/* An engine listener with the options of @vs's kernel listener @fd. */
+/*
+ * Engine listener on @st beside @vs's kernel listener @fd bound to @self,
+ * with its options; -1 if none.
+ */
 static int listen_on(struct velo_wire_stack *st, struct vsock *vs, int fd,
 		     const struct sockaddr *self, socklen_t sl, int backlog)
 {
@@ -1217,19 +1229,24 @@ static void inherit_option(int lfd, int nfd, int level, int name)
 	if (REAL(getsockopt)(lfd, level, name, v, &l) < 0 ||
 	    REAL(getsockopt)(nfd, level, name, fresh, &fl) < 0 || (l == fl && !memcmp(v, fresh, l)))
 		return;
-	if (name == SO_RCVBUF || name == SO_SNDBUF)
+	if (level == SOL_SOCKET && (name == SO_RCVBUF || name == SO_SNDBUF))
 		*(int *)v /= 2; /* getsockopt reports twice what was set */
 	REAL(setsockopt)(nfd, level, name, v, l);
 }
 
-/* What the accepted socket inherits from the listener, as Linux's clone does. */
+/*
+ * What the accepted socket inherits from the listener, as Linux's clone
+ * does: not the quick-ACK state, nor TCP_DEFER_ACCEPT (the accept queue's).
+ */
 static void inherit_options(int lfd, int nfd)
 {
 	static const int sol_socket[] = { SO_RCVTIMEO, SO_SNDTIMEO, SO_LINGER, SO_RCVBUF, SO_SNDBUF };
 
 	for (unsigned int i = 0; i < sizeof(mirrored) / sizeof(mirrored[0]); i++)
-		if (mirrored[i].name != TCP_QUICKACK || mirrored[i].level != IPPROTO_TCP)
+		if (mirrored[i].level != IPPROTO_TCP ||
+		    (mirrored[i].name != TCP_QUICKACK && mirrored[i].name != TCP_DEFER_ACCEPT))
 			inherit_option(lfd, nfd, mirrored[i].level, mirrored[i].name);
+	inherit_option(lfd, nfd, IPPROTO_TCP, TCP_SYNCNT);
 	for (unsigned int i = 0; i < sizeof(sol_socket) / sizeof(sol_socket[0]); i++)
 		inherit_option(lfd, nfd, SOL_SOCKET, sol_socket[i]);
 }

@@ -109,15 +109,20 @@ static void on_event(void *ctx, int eng, unsigned int events)
 }
 
 /* The engine settings that are Linux sysctls, as the host has them now. */
-static void read_sysctls(struct vtcp_config *c)
+static void read_sysctls(const struct velo_wire_stack *st, struct vtcp_config *c)
 {
 	uint32_t rmem = velo_wire_sysctl("ipv4/tcp_rmem", 2);
+	char hops[64 + IF_NAMESIZE];
 	uint32_t rmem_max = velo_wire_sysctl("core/rmem_max", 0);
 	uint32_t ecn = velo_wire_sysctl("ipv4/tcp_ecn", 0);
 
 	c->wscale_space = rmem > rmem_max ? rmem : rmem_max;
 	c->rmem_default = velo_wire_sysctl("ipv4/tcp_rmem", 1);
 	c->wmem_default = velo_wire_sysctl("ipv4/tcp_wmem", 1);
+	c->ip_ttl = velo_wire_sysctl("ipv4/ip_default_ttl", 0);
+	/* the interface's, as ip6_dst_hoplimit() takes it */
+	snprintf(hops, sizeof(hops), "ipv6/conf/%s/hop_limit", st->ifname);
+	c->ipv6_hop_limit = velo_wire_sysctl(hops, 0);
 	c->keepalive_time_s = velo_wire_sysctl("ipv4/tcp_keepalive_time", 0);
 	c->keepalive_intvl_s = velo_wire_sysctl("ipv4/tcp_keepalive_intvl", 0);
 	c->keepalive_probes = velo_wire_sysctl("ipv4/tcp_keepalive_probes", 0);
@@ -145,7 +150,7 @@ static void engine_config(struct velo_wire_stack *st, const struct velo_link *li
 	memcpy(c->mac, link->mac, 6);
 	c->ifindex = (uint32_t)link->ifindex;
 	c->mtu = link->mtu;
-	read_sysctls(c);
+	read_sysctls(st, c);
 	st->sysctls_read_ns = wire_now();
 	c->route = wire_route;
 	c->route_ctx = st;
@@ -172,7 +177,7 @@ void wire_sysctls_refresh(struct velo_wire_stack *st)
 		return;
 	st->sysctls_read_ns = now;
 	memset(&c, 0, sizeof(c));
-	read_sysctls(&c);
+	read_sysctls(st, &c);
 	vtcp_set_sysctls(st->eng, &c);
 }
 
