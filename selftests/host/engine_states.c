@@ -894,6 +894,40 @@ static int dscp_ttl_follow_options(void)
 	return run(s, false);
 }
 
+/*
+ * TCP_CONGESTION per socket: the listener's is the child's; one the engine
+ * lacks is refused (ENOENT) and the socket keeps its own.
+ */
+static int listen_reno(struct es *es)
+{
+	return do_listen(es) || vtcp_set_congestion(es->st, es->lsock, "reno") ||
+	       strcmp(vtcp_congestion(es->st, es->lsock), "reno");
+}
+
+static int accept_reno_then_cubic(struct es *es)
+{
+	if (do_accept(es) || strcmp(vtcp_congestion(es->st, es->sock), "reno") ||
+	    vtcp_set_congestion(es->st, es->sock, "bbr") != -ENOENT ||
+	    strcmp(vtcp_congestion(es->st, es->sock), "reno"))
+		return -1;
+	return vtcp_set_congestion(es->st, es->sock, "cubic") ||
+	       strcmp(vtcp_congestion(es->st, es->sock), "cubic");
+}
+
+static int congestion_per_socket(void)
+{
+	static const struct es_step s[] = {
+		CALL(0, listen_reno),
+		IN(0, F_SYN, 0, 0, 65535, 0, "mss=1460"),
+		OUT(0, F_SYN | F_ACK, 0, 1, ANY, 0, NULL),
+		IN(1, F_ACK, 1, 1, 65535, 0, NULL),
+		CALL(1, accept_reno_then_cubic),
+		END,
+	};
+
+	return run(s, false);
+}
+
 static int close_linger2(struct es *es, int seconds)
 {
 	int v;
@@ -1695,6 +1729,7 @@ static const struct ktap_case cases[] = {
 	{ "linger2_orphan_timeout", linger2_orphan_timeout, 0 },
 	{ "defer_accept_data_completes", defer_accept_data_completes, 0 },
 	{ "dscp_ttl_follow_options", dscp_ttl_follow_options, 0 },
+	{ "congestion_per_socket", congestion_per_socket, 0 },
 	{ "defer_accept_last_synack", defer_accept_last_synack, 0 },
 	{ "linger2_none_orphan", linger2_none_orphan, 0 },
 	{ "linger2_none_close_in_fin_wait2", linger2_none_close_in_fin_wait2, 0 },

@@ -58,6 +58,7 @@ atomic_uint velo_wire_count;
 /* ---- listeners ---- */
 
 #define LISTEN_IFS 8		/* interfaces one listener accepts on */
+#define CC_NAME_MAX 16		/* linux/tcp.h's TCP_CA_NAME_MAX */
 #define KERNEL_TAG LISTEN_IFS	/* the kernel listener's epoll tag */
 
 /*
@@ -176,6 +177,13 @@ static void engine_option(struct velo_wire_stack *st, int s, const struct vsock 
 		if (!REAL(getsockopt)(fd, level, name, &v, &l) &&
 		    v != (int)velo_wire_sysctl("ipv4/tcp_syn_retries", 0))
 			velo_wire_setsockopt(st, s, VTCP_SYNCNT, v);
+	} else if (level == IPPROTO_TCP && name == TCP_CONGESTION) {
+		char cc[CC_NAME_MAX + 1] = "";
+		socklen_t cl = sizeof(cc) - 1;
+
+		/* unset, the host's default; one the engine lacks leaves it cubic */
+		if (!REAL(getsockopt)(fd, level, name, cc, &cl))
+			velo_wire_set_congestion(st, s, cc);
 	} else if (level == IPPROTO_TCP && name == TCP_MAXSEG) {
 		/* the unconnected kernel socket says 536 unless the user set it */
 		if (!REAL(getsockopt)(fd, level, name, &v, &l) && v != TCP_MSS_DEFAULT)
@@ -229,6 +237,7 @@ static void engine_options(struct velo_wire_stack *st, int s, struct vsock *vs, 
 	engine_option(st, s, vs, fd, SOL_SOCKET, SO_LINGER);
 	engine_option(st, s, vs, fd, IPPROTO_TCP, TCP_MAXSEG);
 	engine_option(st, s, vs, fd, IPPROTO_TCP, TCP_SYNCNT);
+	engine_option(st, s, vs, fd, IPPROTO_TCP, TCP_CONGESTION);
 	/* set by the application (else the engine sizes them, as Linux autotunes) */
 	if (atomic_load(&vs->rcvbuf))
 		engine_option(st, s, vs, fd, SOL_SOCKET, SO_RCVBUF);
@@ -1247,6 +1256,7 @@ static void inherit_options(int lfd, int nfd)
 		    (mirrored[i].name != TCP_QUICKACK && mirrored[i].name != TCP_DEFER_ACCEPT))
 			inherit_option(lfd, nfd, mirrored[i].level, mirrored[i].name);
 	inherit_option(lfd, nfd, IPPROTO_TCP, TCP_SYNCNT);
+	inherit_option(lfd, nfd, IPPROTO_TCP, TCP_CONGESTION);
 	for (unsigned int i = 0; i < sizeof(sol_socket) / sizeof(sol_socket[0]); i++)
 		inherit_option(lfd, nfd, SOL_SOCKET, sol_socket[i]);
 }

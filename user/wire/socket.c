@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -339,6 +340,8 @@ int wire_sock_renew(struct velo_wire_stack *st, int s)
 			vtcp_setopt(st->eng, eng, (enum vtcp_opt)opt, ws->opt_val[opt]);
 	if (ws->linger_set)
 		vtcp_set_linger(st->eng, eng, ws->linger_on, ws->linger_s);
+	if (ws->cc[0])
+		vtcp_set_congestion(st->eng, eng, ws->cc);
 	st->wire_of[ws->eng] = -1;
 	vtcp_close(st->eng, ws->eng);
 	ws->eng = eng;
@@ -883,6 +886,19 @@ int velo_wire_set_linger(struct velo_wire_stack *st, int s, int onoff, int secon
 		st->socks[s].linger_on = onoff;
 		st->socks[s].linger_s = seconds;
 	}
+	pthread_mutex_unlock(&st->lock);
+	return err;
+}
+
+int velo_wire_set_congestion(struct velo_wire_stack *st, int s, const char *name)
+{
+	int err = lock_sock(st, s);
+
+	if (err)
+		return err;
+	err = vtcp_set_congestion(st->eng, st->socks[s].eng, name);
+	if (!err)
+		snprintf(st->socks[s].cc, sizeof(st->socks[s].cc), "%s", name);
 	pthread_mutex_unlock(&st->lock);
 	return err;
 }
