@@ -937,6 +937,11 @@ bool velo_wire_vs_getsockopt(struct vsock *vs, int fd, int level, int name, void
 		return false; /* the kernel says EFAULT, or answers for a child's copy */
 	if (level == SOL_SOCKET && name == SO_ERROR) {
 		val = velo_wire_sock_error(vs->wst, vs->ws);
+	} else if (level == SOL_SOCKET && name == SO_INCOMING_CPU) {
+		/* the stack's receiving CPU: the kernel socket never receives */
+		val = velo_wire_incoming_cpu(vs->wst);
+		if (val < 0)
+			return false;
 	} else if (level == SOL_SOCKET && name == SO_SNDBUF && !atomic_load(&vs->sndbuf)) {
 		/* grown with cwnd as Linux's: the kernel socket, never connected, did not */
 		if (velo_wire_getsockopt(vs->wst, vs->ws, VTCP_SNDBUF, &val))

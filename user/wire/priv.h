@@ -170,6 +170,7 @@ struct velo_wire_stack {
 	uint64_t sleep_until;		/* the progress thread's current timeout, ns */
 	uint64_t linger_ns;		/* how long a closed connection may live on */
 	uint64_t sysctls_read_ns;	/* when the engine's sysctl copy was read */
+	int rx_cpu;			/* the CPU that last took frames in; -1: none yet */
 	struct wire_sock *socks;	/* by wire handle */
 	int *wire_of;			/* engine handle -> wire handle, or -1 */
 	struct wire_hold *holds;

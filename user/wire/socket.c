@@ -890,6 +890,16 @@ int velo_wire_set_linger(struct velo_wire_stack *st, int s, int onoff, int secon
 	return err;
 }
 
+int velo_wire_incoming_cpu(struct velo_wire_stack *st)
+{
+	int cpu;
+
+	pthread_mutex_lock(&st->lock);
+	cpu = st->rx_cpu;
+	pthread_mutex_unlock(&st->lock);
+	return cpu;
+}
+
 int velo_wire_set_congestion(struct velo_wire_stack *st, int s, const char *name)
 {
 	int err = lock_sock(st, s);

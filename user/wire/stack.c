@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -256,6 +257,7 @@ static int stack_init(struct velo_wire_stack *st, int ifindex)
 
 	st->ifindex = ifindex;
 	st->kick_fd = -1;
+	st->rx_cpu = -1;
 	pthread_mutex_init(&st->lock, NULL);
 	st->ctrl = velo_ctrl_open(&err);
 	if (!st->ctrl)
@@ -594,6 +596,8 @@ static void rx_queue(struct velo_wire_stack *st, unsigned int q, uint64_t now)
 		if (!n)
 			return;
 		st->stats.rx_frames += n;
+		/* SO_INCOMING_CPU: where segments were last taken in (rseq: no system call) */
+		st->rx_cpu = sched_getcpu();
 	}
 }
 

@@ -156,6 +156,8 @@ int velo_wire_getpeername(struct velo_wire_stack *st, int s, struct sockaddr *a,
 			  socklen_t *len);
 int velo_wire_setsockopt(struct velo_wire_stack *st, int s, enum vtcp_opt opt, int val);
 int velo_wire_getsockopt(struct velo_wire_stack *st, int s, enum vtcp_opt opt, int *val);
+/* SO_INCOMING_CPU: the CPU that last took the stack's frames in; -1: none yet. */
+int velo_wire_incoming_cpu(struct velo_wire_stack *st);
 /* TCP_CONGESTION, where the engine has it (vtcp_set_congestion()). */
 int velo_wire_set_congestion(struct velo_wire_stack *st, int s, const char *name);
 int velo_wire_set_linger(struct velo_wire_stack *st, int s, int onoff, int seconds);
