@@ -169,13 +169,16 @@ static void engine_option(struct velo_wire_stack *st, int s, const struct vsock 
 		if (!REAL(getsockopt)(fd, level, rcv ? SO_RCVBUF : SO_SNDBUF, &v, &l))
 			velo_wire_setsockopt(st, s, rcv ? VTCP_RCVBUF : VTCP_SNDBUF, v / 2);
 	} else if (level == IPPROTO_TCP && name == TCP_SYNCNT) {
+		int engine_v = 0;
+
 		/*
 		 * Unset, the kernel socket reads tcp_syn_retries, which is not
-		 * a listener's SYN-ACK count: only a value that differs is the
+		 * a listener's SYN-ACK count: only a value that differs from
+		 * the engine's (its copy of the sysctl, unless set) is the
 		 * application's.
 		 */
 		if (!REAL(getsockopt)(fd, level, name, &v, &l) &&
-		    v != (int)velo_wire_sysctl("ipv4/tcp_syn_retries", 0))
+		    !velo_wire_getsockopt(st, s, VTCP_SYNCNT, &engine_v) && v != engine_v)
 			velo_wire_setsockopt(st, s, VTCP_SYNCNT, v);
 	} else if (level == IPPROTO_TCP && name == TCP_CONGESTION) {
 		char cc[CC_NAME_MAX + 1] = "";

@@ -414,10 +414,19 @@ static void tx_kick(struct velo_xsk *x, unsigned int queued)
 	}
 }
 
+/* Whether the kernel took every frame the TX ring was given. */
+static bool tx_ring_drained(const struct velo_xsk *x)
+{
+	return __atomic_load_n(x->tx.consumer, __ATOMIC_ACQUIRE) == *x->tx.producer;
+}
+
 void velo_xsk_tx_submit(struct velo_xsk *x, const struct velo_xsk_frame *f,
 			unsigned int n)
 {
 	uint32_t idx = 0, i;
+
+	if (!n && tx_ring_drained(x))
+		return; /* nothing waits: a kick would be a system call for nothing */
 
 	/* the TX ring holds every TX buffer: there is always room */
 	xsk_ring_prod__reserve(&x->tx, n, &idx);
