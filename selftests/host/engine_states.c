@@ -900,17 +900,17 @@ static int dscp_ttl_follow_options(void)
  */
 static int listen_reno(struct es *es)
 {
-	return do_listen(es) || vtcp_set_congestion(es->st, es->lsock, "reno") ||
+	return do_listen(es) || vtcp_set_cc(es->st, es->lsock, "reno") ||
 	       strcmp(vtcp_congestion(es->st, es->lsock), "reno");
 }
 
 static int accept_reno_then_cubic(struct es *es)
 {
 	if (do_accept(es) || strcmp(vtcp_congestion(es->st, es->sock), "reno") ||
-	    vtcp_set_congestion(es->st, es->sock, "bbr") != -ENOENT ||
+	    vtcp_set_cc(es->st, es->sock, "bbr") != -ENOENT ||
 	    strcmp(vtcp_congestion(es->st, es->sock), "reno"))
 		return -1;
-	return vtcp_set_congestion(es->st, es->sock, "cubic") ||
+	return vtcp_set_cc(es->st, es->sock, "cubic") ||
 	       strcmp(vtcp_congestion(es->st, es->sock), "cubic");
 }
 

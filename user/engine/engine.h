@@ -319,18 +319,16 @@ VTCP_API int vtcp_abort(struct vtcp_stack *st, int s);
 
 VTCP_API int vtcp_setopt(struct vtcp_stack *st, int s, enum vtcp_opt opt,
 			 int val);
-/*
- * TCP_CONGESTION: "cubic" or "reno" (a connected socket starts it afresh,
- * its cwnd kept); -ENOENT for another, and the socket keeps its own.
- */
-VTCP_API int vtcp_set_congestion(struct vtcp_stack *st, int s, const char *name);
 /* The name of the socket's congestion control; NULL for a bad handle. */
 VTCP_API const char *vtcp_congestion(struct vtcp_stack *st, int s);
 VTCP_API int vtcp_getopt(struct vtcp_stack *st, int s, enum vtcp_opt opt,
 			 int *val);
 VTCP_API int vtcp_set_linger(struct vtcp_stack *st, int s, int onoff,
 			     int seconds);
-/* TCP_CONGESTION: "cubic" or "reno" */
+/*
+ * TCP_CONGESTION: "cubic" or "reno" (another starts afresh, cwnd kept);
+ * -ENOENT for a name the engine lacks, and the socket keeps its own.
+ */
 VTCP_API int vtcp_set_cc(struct vtcp_stack *st, int s, const char *name);
 VTCP_API int vtcp_get_info(struct vtcp_stack *st, int s, struct vtcp_info *ti);
 /*

@@ -695,24 +695,6 @@ int vtcp_setopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int val)
 	return 0;
 }
 
-int vtcp_set_congestion(struct vtcp_stack *st, int s, const char *name)
-{
-	struct tcb *tp = sock_get(st, s);
-	const struct cc_ops *cc = name ? cc_find(name) : NULL;
-
-	if (!tp)
-		return -EBADF;
-	if (!cc)
-		return -ENOENT;
-	/* as tcp_reinit_congestion_control(): the same one stays as it is */
-	if (cc != tp->cc) {
-		tp->cc = cc;
-		if (tp->state != VTCP_CLOSE && tp->state != VTCP_LISTEN)
-			tp->cc->init(tp);
-	}
-	return 0;
-}
-
 const char *vtcp_congestion(struct vtcp_stack *st, int s)
 {
 	struct tcb *tp = sock_get(st, s);
@@ -790,8 +772,11 @@ int vtcp_set_cc(struct vtcp_stack *st, int s, const char *name)
 		return -EBADF;
 	if (!cc)
 		return -ENOENT;
-	tp->cc = cc;
-	cc->init(tp);
+	/* as tcp_reinit_congestion_control(): the same one stays as it is */
+	if (cc != tp->cc) {
+		tp->cc = cc;
+		cc->init(tp);
+	}
 	return 0;
 }
 

@@ -341,7 +341,7 @@ int wire_sock_renew(struct velo_wire_stack *st, int s)
 	if (ws->linger_set)
 		vtcp_set_linger(st->eng, eng, ws->linger_on, ws->linger_s);
 	if (ws->cc[0])
-		vtcp_set_congestion(st->eng, eng, ws->cc);
+		vtcp_set_cc(st->eng, eng, ws->cc);
 	st->wire_of[ws->eng] = -1;
 	vtcp_close(st->eng, ws->eng);
 	ws->eng = eng;
@@ -906,7 +906,7 @@ int velo_wire_set_congestion(struct velo_wire_stack *st, int s, const char *name
 
 	if (err)
 		return err;
-	err = vtcp_set_congestion(st->eng, st->socks[s].eng, name);
+	err = vtcp_set_cc(st->eng, st->socks[s].eng, name);
 	if (!err)
 		snprintf(st->socks[s].cc, sizeof(st->socks[s].cc), "%s", name);
 	pthread_mutex_unlock(&st->lock);
