@@ -305,13 +305,16 @@ static uint32_t notsent_room(const struct vtcp_stack *st, const struct tcb *tp)
  * limit, a write passes it by up to that much, so that small writes are
  * not split there (two threads' records then do not interleave).
  */
-static uint32_t send_room(const struct tcb *tp)
+static uint32_t send_room(const struct tcb *tp, size_t len)
 {
-	uint32_t limit = MIN(tp->sndbuf, tp->sndq.cap);
+	uint32_t limit = MIN(tp->sndbuf, tp->sndq.cap), room;
 
 	if (tp->sndq.len >= limit)
 		return 0;
-	return MIN(limit - tp->sndq.len + tcp_write_goal(tp), tp->sndq.cap - tp->sndq.len);
+	room = limit - tp->sndq.len;
+	if (len <= room)
+		return room; /* it fits: no size goal to work out */
+	return MIN(room + tcp_write_goal(tp), tp->sndq.cap - tp->sndq.len);
 }
 
 ssize_t vtcp_send(struct vtcp_stack *st, int s, const void *buf, size_t len,
@@ -325,7 +328,7 @@ ssize_t vtcp_send(struct vtcp_stack *st, int s, const void *buf, size_t len,
 		return -EBADF;
 	if ((err = send_error(tp)))
 		return err;
-	room = send_room(tp);
+	room = send_room(tp, len);
 	if (len > room)
 		tp->nospace = true;
 	room = MIN(room, notsent_room(st, tp));
@@ -905,12 +908,12 @@ int vtcp_get_queues(struct vtcp_stack *st, int s, struct vtcp_queues *q)
 void tcp_sndbuf_expand(const struct vtcp_stack *st, struct tcb *tp)
 {
 	uint64_t segs = MAX(MAX(tp->cwnd, (uint32_t)TCP_INIT_CWND), tp->reordering + 1);
-	uint64_t per_mss = 1, want;
+	uint64_t per_mss, want;
 
-	if (tp->sndbuf_locked)
+	/* per ACK: nothing to work out once it reached the pool */
+	if (tp->sndbuf_locked || tp->sndbuf >= st->cfg.sndbuf_max)
 		return;
-	while (per_mss < tp->mss + 576ull)
-		per_mss <<= 1;
+	per_mss = 1ull << (32 - __builtin_clz(tp->mss + 575u)); /* the power of 2 >= mss + 576 */
 	want = MIN(2 * segs * (per_mss + 256), (uint64_t)st->cfg.sndbuf_max);
 	tp->sndbuf = (uint32_t)MAX(want, (uint64_t)tp->sndbuf);
 }

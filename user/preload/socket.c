@@ -1324,7 +1324,7 @@ VELO_EXPORT int setsockopt(int fd, int level, int name, const void *v, socklen_t
 	if (level == SOL_SOCKET && name == SO_RCVLOWAT && l >= sizeof(int) &&
 	    !velo_bad_range(v, sizeof(int)) && *(const int *)v > 1 && atomic_load(&velo_wire_count))
 		hand_over_fd(fd);
-	wvs = wire_vs(fd);
+	wvs = velo_fd_get(fd);
 	if (wvs && velo_wire_vs_sockopt_refused(wvs, level, name, v, l)) {
 		velo_vs_put(wvs);
 		errno = EINVAL;
@@ -1333,25 +1333,20 @@ VELO_EXPORT int setsockopt(int fd, int level, int name, const void *v, socklen_t
 	r = REAL(setsockopt)(fd, level, name, v, l);
 	if (!r && velo_loop_unfit_option(level, name, v, l))
 		ring_unfit(fd);
-
-	/* the kernel socket validates and keeps the value; the engine follows */
+	if (!r && wvs) {
+		/*
+		 * The kernel socket validates and keeps the value; the engine
+		 * follows (a wire connection, or a listener's engine halves),
+		 * and so do the loopback rings' sizes.
+		 */
+		velo_wire_vs_sockopt_changed(wvs, fd, level, name);
+		if (level == SOL_SOCKET && (name == SO_SNDBUF || name == SO_RCVBUF ||
+					    name == SO_SNDBUFFORCE || name == SO_RCVBUFFORCE))
+			velo_loop_set_buf(wvs, fd, name == SO_SNDBUF || name == SO_SNDBUFFORCE ?
+					  SO_SNDBUF : SO_RCVBUF);
+	}
 	if (wvs)
 		velo_vs_put(wvs);
-	if (!r && (wvs = velo_fd_get(fd))) { /* a wire connection, or a listener's engine halves */
-		velo_wire_vs_sockopt_changed(wvs, fd, level, name);
-		velo_vs_put(wvs);
-	}
-
-	if (!r && level == SOL_SOCKET && (name == SO_SNDBUF || name == SO_RCVBUF ||
-					  name == SO_SNDBUFFORCE || name == SO_RCVBUFFORCE)) {
-		struct vsock *vs = velo_fd_get(fd);
-
-		if (vs) {
-			velo_loop_set_buf(vs, fd, name == SO_SNDBUF || name == SO_SNDBUFFORCE ?
-					  SO_SNDBUF : SO_RCVBUF);
-			velo_vs_put(vs);
-		}
-	}
 	if (!r && level == SOL_SOCKET && name == SO_RCVLOWAT) {
 		struct vsock *vs = accel_vs(fd);
 

@@ -589,16 +589,13 @@ void velo_wire_shutdown_all(void)
 /* Bounded: a flood must not starve timers and transmission. */
 static void rx_queue(struct velo_wire_stack *st, unsigned int q, uint64_t now)
 {
-	unsigned int n;
+	unsigned int n, round;
 
-	for (int round = 0; round < 4; round++) {
-		n = st->io->rx(st, q, now);
-		if (!n)
-			return;
+	for (round = 0; round < 4 && (n = st->io->rx(st, q, now)); round++)
 		st->stats.rx_frames += n;
-		/* SO_INCOMING_CPU: where segments were last taken in (rseq: no system call) */
+	/* SO_INCOMING_CPU: where segments were last taken in (rseq: no system call) */
+	if (round)
 		st->rx_cpu = sched_getcpu();
-	}
 }
 
 void wire_progress(struct velo_wire_stack *st)
