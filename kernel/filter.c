@@ -216,15 +216,26 @@ static struct sock *velo_kernel_conn(struct net *net, const struct velo_key *k)
 bool velo_filter_kernel_owns(const struct velo_filt *f, const struct velo_key *k,
 			     const struct tcphdr *th)
 {
-	struct sock *sk;
+	return f->key.listen && !(th->syn && !th->ack) && velo_kernel_has_conn(k, true);
+}
 
-	if (!f->key.listen || (th->syn && !th->ack))
-		return false;
+/*
+ * Whether the kernel has a connection on @k's 4-tuple: a full socket, or
+ * with @time_wait a TIME_WAIT one too.
+ */
+bool velo_kernel_has_conn(const struct velo_key *k, bool time_wait)
+{
+	struct sock *sk;
+	bool has;
+
+	rcu_read_lock();
 	sk = velo_kernel_conn((struct net *)k->net, k);
+	rcu_read_unlock();
 	if (!sk)
 		return false;
+	has = time_wait || sk_fullsock(sk);
 	sock_gen_put(sk);
-	return true;
+	return has;
 }
 
 /* May the caller take over @sk's tuple? TIME_WAIT: nobody's any more. */
@@ -250,11 +261,11 @@ static int velo_tuple_check(struct net *net, const struct velo_key *k)
 
 	if (ns_capable(net->user_ns, CAP_NET_ADMIN))
 		return 0;
+	/* the lookups walk RCU lists; a listener is not referenced */
 	rcu_read_lock();
 	sk = velo_kernel_listener(net, k);
 	if (sk)
 		taken = !velo_sock_mine(sk);
-	rcu_read_unlock();
 	if (!taken && !k->listen) {
 		sk = velo_kernel_conn(net, k);
 		if (sk) {
@@ -262,6 +273,7 @@ static int velo_tuple_check(struct net *net, const struct velo_key *k)
 			sock_gen_put(sk);
 		}
 	}
+	rcu_read_unlock();
 	return taken ? -EADDRINUSE : 0;
 }
 

@@ -5,8 +5,8 @@
  * be left half-open: every VELO_CONN_OPEN connection record gets an RST
  * with seq = the recorded snd_nxt (exactly what the peer expects, RFC
  * 5961). Records are user memory: each is snapshotted and its tuple must
- * be a connected filter of this very stack, so a stack can only reset its
- * own connections.
+ * be one this very stack may send on, so a stack can only reset its own
+ * connections.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -20,6 +20,13 @@
 
 #include "velo.h"
 
+/*
+ * A record may name a connection the stack could send on (velo_filter_owns:
+ * its own connected filter, or its listening filter on the local port, which
+ * steers accepted connections and those of a shared local port), and not one
+ * the kernel has on that tuple: a connection handed to the kernel's TCP
+ * (a kernel TIME_WAIT there is an older connection's).
+ */
 static bool velo_conn_valid(struct velo_stack *s, const struct velo_conn *c)
 {
 	struct velo_key k = {
@@ -29,19 +36,13 @@ static bool velo_conn_valid(struct velo_stack *s, const struct velo_conn *c)
 		.lport = c->lport,
 		.rport = c->rport,
 	};
-	struct velo_filt *f;
-	bool ok;
 
 	if ((c->family != AF_INET && c->family != AF_INET6) ||
-	    !is_valid_ether_addr(c->peer_mac))
+	    !is_valid_ether_addr(c->peer_mac) || !c->rport)
 		return false;
 	memcpy(k.laddr, c->laddr, sizeof(k.laddr));
 	memcpy(k.raddr, c->raddr, sizeof(k.raddr));
-	rcu_read_lock();
-	f = velo_ftab_lookup(&k);
-	ok = f && f->stack == s;
-	rcu_read_unlock();
-	return ok;
+	return velo_filter_owns(s, &k) && !velo_kernel_has_conn(&k, false);
 }
 
 static void velo_rst_ip(void *l3, const struct velo_conn *c)

@@ -195,6 +195,7 @@ struct velo_filt {
 struct tcphdr;
 bool velo_filter_kernel_owns(const struct velo_filt *f, const struct velo_key *k,
 			     const struct tcphdr *th);
+bool velo_kernel_has_conn(const struct velo_key *k, bool time_wait);
 int velo_filters_init(void);
 void velo_filters_exit(void);
 int velo_ftab_insert(struct velo_filt *f, bool takeover, struct velo_filt **old);

@@ -1034,6 +1034,78 @@ static int simultaneous_close(void)
 	return run(s, false);
 }
 
+/* The state of the connection's 4-tuple as the engine reports it (orphans too). */
+static int tuple_state(struct es *es)
+{
+	struct sockaddr_storage l, r;
+
+	es_local_addr(es, &l, es->lport);
+	es_peer_addr(es, &r, es->pport);
+	return vtcp_conn_state(es->st, (struct sockaddr *)&l, (struct sockaddr *)&r);
+}
+
+static int tuple_is(struct es *es, int state)
+{
+	int got = tuple_state(es);
+
+	if (got != state)
+		ktap_diag("tuple state %d, expected %d", got, state);
+	return got != state;
+}
+
+#define TUPLE_FN(name, st)                          \
+	static int name(struct es *es)              \
+	{                                           \
+		return tuple_is(es, st);            \
+	}
+TUPLE_FN(tuple_established, VTCP_ESTABLISHED)
+TUPLE_FN(tuple_fin_wait1, VTCP_FIN_WAIT1)
+TUPLE_FN(tuple_fin_wait2, VTCP_FIN_WAIT2)
+TUPLE_FN(tuple_time_wait, VTCP_TIME_WAIT)
+TUPLE_FN(tuple_none, -ENOENT)
+
+/* A listener's tuple is not a connection; nor is another peer port's. */
+static int tuple_listener_or_other_none(struct es *es)
+{
+	struct sockaddr_storage l, r;
+
+	es_local_addr(es, &l, es->lport);
+	es_peer_addr(es, &r, es->pport + 1);
+	return vtcp_conn_state(es->st, (struct sockaddr *)&l, (struct sockaddr *)&r) != -ENOENT ||
+	       tuple_none(es);
+}
+
+/*
+ * vtcp_conn_state() follows a connection by its tuple through an orphaned
+ * close to TIME_WAIT and its end (velo.ko's connection records are
+ * released by it).
+ */
+static int conn_state_by_tuple(void)
+{
+	static const struct es_step s[] = {
+		CALL(0, do_listen),
+		CALL(0, tuple_listener_or_other_none),
+		IN(0, F_SYN, 0, 0, 65535, 0, "mss=1460"),
+		OUT(0, F_SYN | F_ACK, 0, 1, ANY, 0, NULL),
+		IN(1, F_ACK, 1, 1, 65535, 0, NULL),
+		CALL(1, do_accept),
+		CALL(1, tuple_established),
+		CALL(10, do_close),
+		OUT(10, F_FIN | F_ACK, 1, 1, ANY, 0, NULL),
+		CALL(10, tuple_fin_wait1),
+		IN(11, F_ACK, 1, 2, 65535, 0, NULL),
+		CALL(11, tuple_fin_wait2),
+		IN(12, F_FIN | F_ACK, 1, 2, 65535, 0, NULL),
+		OUT(12, F_ACK, 2, 2, ANY, 0, NULL),
+		CALL(12, tuple_time_wait),
+		NONE(61000),
+		CALL(61000, tuple_none),
+		END,
+	};
+
+	return run(s, false);
+}
+
 static int do_shut_and_check(struct es *es)
 {
 	return do_shut_wr(es) || is_fin_wait1(es);
@@ -1735,6 +1807,7 @@ static const struct ktap_case cases[] = {
 	{ "linger2_none_close_in_fin_wait2", linger2_none_close_in_fin_wait2, 0 },
 	{ "simultaneous_open", simultaneous_open, 0 },
 	{ "simultaneous_close", simultaneous_close, 0 },
+	{ "conn_state_by_tuple", conn_state_by_tuple, 0 },
 	{ "half_close_time_wait", half_close, 0 },
 	{ "rst_in_window_challenge", rst_in_window, 0 },
 	{ "syn_in_established_challenge", syn_in_established, 0 },

@@ -382,10 +382,10 @@ static void engine_victim(uint16_t lport, uint16_t rport, int ready)
 	if (s < 0 || ko_host_kernel_neigh("10.9.0.2", "v0", peer_mac))
 		_exit(11);
 	/* Claimed before the SYN leaves; ko_host_track keeps it current. */
-	h.conn = velo_ko_conn_claim(h.k, &fl, peer_mac, 0, 0);
+	h.conn = 0;
 	h.conn_lport = lport;
 	h.conn_rport = rport;
-	if (h.conn < 0)
+	if (velo_ko_conn_open(h.k, 0, &fl, peer_mac, 0, 0))
 		_exit(12);
 	for (;;) {
 		if (!said && vtcp_send(h.st, s, msg, sizeof(msg), 0) == sizeof(msg))

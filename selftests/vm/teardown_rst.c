@@ -3,10 +3,13 @@
  * Teardown: a process holding a stack with a recorded open connection is
  * SIGKILLed; the module RSTs the peer (a real kernel TCP socket in the peer
  * netns, connected through a handshake done with raw frames on the stack's
- * rings), which must see ECONNRESET within a second. Records the stack does
- * not own are refused and counted.
+ * rings), which must see ECONNRESET within a second: with a connected
+ * filter for it (an active open's), and with only the listening filter
+ * that steered it (an accepted connection). Records the stack does not own
+ * are refused and counted.
  */
 #include <poll.h>
+#include <stdbool.h>
 
 #include "velo_test.h"
 
@@ -41,10 +44,6 @@ static void peer(int ready, int result)
 	_exit(0);
 }
 
-/*
- * The stack process: answer the peer's SYN with a SYN-ACK from the rings,
- * record the connection, say so on @ready, and wait to be killed.
- */
 /* Tell the parent (blocked on @ready) which step failed. */
 static void server_fail(int ready, char code)
 {
@@ -53,7 +52,12 @@ static void server_fail(int ready, char code)
 	_exit(code);
 }
 
-static void server(int ready)
+/*
+ * The stack process: answer the peer's SYN with a SYN-ACK from the rings
+ * (with a connected filter for it when @connected), record the connection,
+ * say so on @ready, and wait to be killed.
+ */
+static void server(int ready, bool connected)
 {
 	uint8_t frame[128];
 	struct vt_stack t;
@@ -81,7 +85,7 @@ static void server(int ready)
 		server_fail(ready, 14);
 	peer_seq = ntohl(th->seq);
 	vt_tuple4(&c, "10.9.0.1", PORT, "10.9.0.2", ntohs(th->source));
-	if (vt_filter(&t, &c, 0, NULL))
+	if (connected && vt_filter(&t, &c, 0, NULL))
 		server_fail(ready, 15);
 	/* Record the connection before it exists for the peer. */
 	rec = &t.conns[3];
@@ -94,9 +98,9 @@ static void server(int ready)
 	rec->snd_nxt = ISS + 1;
 	rec->rcv_nxt = peer_seq + 1;
 	__atomic_store_n(&rec->state, VELO_CONN_OPEN, __ATOMIC_RELEASE);
-	/* A record for a tuple the stack does not own: refused at teardown. */
+	/* A record for a port the stack has no filter on: refused at teardown. */
 	t.conns[5] = *rec;
-	t.conns[5].rport = htons(1);
+	t.conns[5].lport = htons(PORT + 1);
 	vt_tcp_frame(frame, vt_mac0, f + 6, &c, ISS, peer_seq + 1, VT_SYN | VT_ACK, NULL, 0);
 	if (vt_send(&t, frame, 54, 0, 0))
 		server_fail(ready, 16);
@@ -111,7 +115,7 @@ static int readable(int fd, int ms)
 	return poll(&p, 1, ms) == 1;
 }
 
-static int sigkill_rsts_peer(void)
+static int sigkill_rsts_peer(bool connected)
 {
 	long long rst0 = vt_sysfs_u64("/sys/kernel/velo/stats/rst_sent");
 	long long bad0 = vt_sysfs_u64("/sys/kernel/velo/stats/rst_refused");
@@ -125,7 +129,7 @@ static int sigkill_rsts_peer(void)
 	KTAP_EXPECT(pipe(ready) == 0 && pipe(result) == 0);
 	srv = fork();
 	if (srv == 0)
-		server(ready[1]);
+		server(ready[1], connected);
 	/* The server writes "s" when listening, or the code of a failed step. */
 	KTAP_EXPECT(read(ready[0], &c, 1) == 1 && c == 's');
 	cli = fork();
@@ -149,6 +153,16 @@ static int sigkill_rsts_peer(void)
 	KTAP_EXPECT(vt_sysfs_u64("/sys/kernel/velo/stats/rst_sent") == rst0 + 1);
 	KTAP_EXPECT(vt_sysfs_u64("/sys/kernel/velo/stats/rst_refused") == bad0 + 1);
 	return KTAP_PASS;
+}
+
+static int sigkill_rsts_connected_peer(void)
+{
+	return sigkill_rsts_peer(true);
+}
+
+static int sigkill_rsts_accepted_peer(void)
+{
+	return sigkill_rsts_peer(false);
 }
 
 /* A stack shared with a child dies with the last holder, not the first. */
@@ -266,7 +280,8 @@ static int close_rsts_ipv6(void)
 static const struct ktap_case cases[] = {
 	{ "close_rsts_ipv6_record", close_rsts_ipv6, 0 },
 	{ "unload_refused_with_live_stack", unload_refused_with_live_stack, 0 },
-	{ "sigkill_rsts_peer_within_1s", sigkill_rsts_peer, 0 },
+	{ "sigkill_rsts_peer_within_1s", sigkill_rsts_connected_peer, 0 },
+	{ "sigkill_rsts_accepted_peer_within_1s", sigkill_rsts_accepted_peer, 0 },
 	{ "fork_keeps_stack_until_last_holder", fork_keeps_stack, 0 },
 };
 

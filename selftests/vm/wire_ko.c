@@ -9,8 +9,10 @@
  * VELO_WIRE_BACKEND=xdp the stack must be on AF_XDP and velo.ko see no
  * frame (skipped if AF_XDP makes no stack here: the client then uses the
  * kernel). A client SIGKILLed with its connection open must have the
- * server reset by velo.ko (libvelo's connection record). A client that
- * forks must hand its connection to the kernel's TCP for the child.
+ * server reset by velo.ko (libvelo's connection record), and so must a
+ * server's kernel client, its connection accepted from the engine. A
+ * client that forks must hand its connection to the kernel's TCP for the
+ * child.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -173,9 +175,10 @@ static int client(uint16_t port, char mode)
  * Under libvelo: a listener on the wire whose engine part is up before the
  * client comes (the non-blocking accept), one connection accepted from the
  * engine and echoed by a forked child (handed to the kernel at the fork,
- * through the listener's 3-tuple filter), then the counters. Exit: the child's.
+ * through the listener's 3-tuple filter), then the counters. Exit: the
+ * child's. @hold: hold_open() on the connection instead.
  */
-static int fork_server(uint16_t port)
+static int fork_server(uint16_t port, bool hold)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
 	static uint8_t buf[CHUNK];
@@ -195,6 +198,8 @@ static int fork_server(uint16_t port)
 	c = accept(l, NULL, NULL);
 	if (c < 0)
 		return 42;
+	if (hold)
+		return hold_open(c);
 	child = fork();
 	if (child == 0) {
 		while ((r = recv(c, buf, sizeof(buf), 0)) > 0)
@@ -209,21 +214,44 @@ static int fork_server(uint16_t port)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 45;
 }
 
-/* In the peer: the echo through fork_server(); exit 0 when byte-exact with EOF. */
-static void peer_client(uint16_t port)
+/* In the peer: a connection to fork_server(). */
+static int peer_connect(uint16_t port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
-	pthread_t tx;
-	void *tx_ret = NULL;
-	int fd, code;
-	char c;
+	struct timeval tv = { .tv_sec = 20 };
+	int fd;
 
 	alarm(CHILD_LIFETIME_S);
 	if (vt_enter_peer())
 		_exit(20);
 	inet_pton(AF_INET, "10.9.0.1", &a.sin_addr);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) || pthread_create(&tx, NULL, send_all, &fd))
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)))
+		_exit(21);
+	return fd;
+}
+
+/* In the peer: hold_open()'s byte back, then exit 0 when reset. */
+static void peer_held(uint16_t port)
+{
+	int fd = peer_connect(port);
+	char c;
+
+	if (recv(fd, &c, 1, 0) != 1 || send(fd, &c, 1, 0) != 1)
+		_exit(22);
+	_exit(recv(fd, &c, 1, 0) == -1 && errno == ECONNRESET ? 0 : 23);
+}
+
+/* In the peer: the echo through fork_server(); exit 0 when byte-exact with EOF. */
+static void peer_client(uint16_t port)
+{
+	pthread_t tx;
+	void *tx_ret = NULL;
+	int fd = peer_connect(port), code;
+	char c;
+
+	if (pthread_create(&tx, NULL, send_all, &fd))
 		_exit(21);
 	code = recv_echo(fd);
 	pthread_join(tx, &tx_ret);
@@ -425,42 +453,78 @@ static int test_fork_hands_to_kernel(void)
 }
 
 /*
+ * fork_server() here under libvelo in @mode ("fserver" or "hserver", then
+ * SIGKILLed once it printed its counters) and @peer, its client, in the peer.
+ */
+static int run_server(uint16_t port, const char *mode, void (*peer)(uint16_t), struct run *r)
+{
+	int out[2];
+	pid_t server, client;
+	char line[128] = "";
+	FILE *f;
+
+	memset(r, 0, sizeof(*r));
+	if (vt_setup() || pipe(out))
+		return -1;
+	r->rx_frames = -velo_cnt("rx_frames");
+	server = fork();
+	if (server == 0)
+		exec_client(port, NULL, mode, out[1]);
+	close(out[1]);
+	f = fdopen(out[0], "r");
+	if (server < 0 || !f || !fgets(line, sizeof(line), f) || strcmp(line, "listening\n"))
+		return -1;
+	client = fork();
+	if (client == 0)
+		peer(port);
+	if (!fgets(line, sizeof(line), f) ||
+	    sscanf(line, "%llu %llu %llu %llu", &r->stacks_ko, &r->stacks_xdp, &r->connects,
+		   &r->moved) != 4)
+		ktap_diag("server printed no counters: '%s'", line);
+	if (!strcmp(mode, "hserver"))
+		kill(server, SIGKILL);
+	fclose(f);
+	waitpid(server, &r->server_status, 0);
+	waitpid(client, &r->client_status, 0);
+	r->rx_frames += velo_cnt("rx_frames");
+	ktap_diag("server status %#x, client status %#x, stacks ko %llu, to the kernel %llu, "
+		  "velo.ko rx %lld frames", r->server_status, r->client_status, r->stacks_ko,
+		  r->moved, r->rx_frames);
+	return 0;
+}
+
+/*
  * A connection the listener accepted from the engine (velo.ko's 3-tuple
  * filter steers it), served by a forked child: handed to the kernel, and
  * velo.ko's soft provider then leaves its segments to the kernel's socket.
  */
 static int test_accepted_fork_hands_to_kernel(void)
 {
-	int out[2];
-	pid_t server, client;
-	char line[128] = "";
-	struct run r = { 0 };
-	FILE *f;
+	struct run r;
 
-	KTAP_EXPECT(vt_setup() == 0 && pipe(out) == 0);
-	r.rx_frames = -velo_cnt("rx_frames");
-	server = fork();
-	if (server == 0)
-		exec_client(7305, NULL, "fserver", out[1]);
-	close(out[1]);
-	f = fdopen(out[0], "r");
-	KTAP_EXPECT(server > 0 && f && fgets(line, sizeof(line), f) && !strcmp(line, "listening\n"));
-	client = fork();
-	if (client == 0)
-		peer_client(7305);
-	if (!fgets(line, sizeof(line), f) ||
-	    sscanf(line, "%llu %llu %llu %llu", &r.stacks_ko, &r.stacks_xdp, &r.connects,
-		   &r.moved) != 4)
-		ktap_diag("server printed no counters: '%s'", line);
-	fclose(f);
-	waitpid(server, &r.server_status, 0);
-	waitpid(client, &r.client_status, 0);
-	r.rx_frames += velo_cnt("rx_frames");
-	ktap_diag("server status %#x, client status %#x, stacks ko %llu, to the kernel %llu, "
-		  "velo.ko rx %lld frames", r.server_status, r.client_status, r.stacks_ko, r.moved,
-		  r.rx_frames);
+	KTAP_EXPECT(run_server(7305, "fserver", peer_client, &r) == 0);
 	KTAP_EXPECT(r.server_status == 0 && r.client_status == 0);
 	KTAP_EXPECT(r.stacks_ko == 1 && r.moved == 1 && r.rx_frames < MIN_FRAMES);
+	return KTAP_PASS;
+}
+
+/*
+ * A server SIGKILLed with a connection it accepted from the engine open:
+ * velo.ko resets the client from libvelo's record, which its listener's
+ * filter covers.
+ */
+static int test_sigkill_resets_accepted_peer(void)
+{
+	long long rst = velo_cnt("rst_sent"), refused = velo_cnt("rst_refused");
+	struct run r;
+
+	KTAP_EXPECT(run_server(7306, "hserver", peer_held, &r) == 0);
+	ktap_diag("velo.ko rst_sent +%lld, rst_refused +%lld", velo_cnt("rst_sent") - rst,
+		  velo_cnt("rst_refused") - refused);
+	KTAP_EXPECT(r.stacks_ko == 1);
+	KTAP_EXPECT(WIFSIGNALED(r.server_status) && WTERMSIG(r.server_status) == SIGKILL);
+	KTAP_EXPECT(WIFEXITED(r.client_status) && WEXITSTATUS(r.client_status) == 0);
+	KTAP_EXPECT(velo_cnt("rst_sent") == rst + 1 && velo_cnt("rst_refused") == refused);
 	return KTAP_PASS;
 }
 
@@ -486,6 +550,7 @@ static const struct ktap_case cases[] = {
 	{ "wire_ko_sigkill_resets_peer", test_sigkill_resets_peer, 0 },
 	{ "wire_ko_fork_hands_to_kernel", test_fork_hands_to_kernel, 0 },
 	{ "wire_ko_accepted_fork_hands_to_kernel", test_accepted_fork_hands_to_kernel, 0 },
+	{ "wire_ko_sigkill_resets_accepted_peer", test_sigkill_resets_accepted_peer, 0 },
 	{ "wire_ko_per_thread_stacks", test_per_thread_stacks, 0 },
 };
 
@@ -494,7 +559,7 @@ int main(int argc, char **argv)
 	if (argc == 3 && (!strcmp(argv[1], "client") || !strcmp(argv[1], "hold") ||
 			  !strcmp(argv[1], "fork") || !strcmp(argv[1], "threads")))
 		return client((uint16_t)atoi(argv[2]), argv[1][0]);
-	if (argc == 3 && !strcmp(argv[1], "fserver"))
-		return fork_server((uint16_t)atoi(argv[2]));
+	if (argc == 3 && (!strcmp(argv[1], "fserver") || !strcmp(argv[1], "hserver")))
+		return fork_server((uint16_t)atoi(argv[2]), argv[1][0] == 'h');
 	return ktap_run(cases, sizeof(cases) / sizeof(cases[0]));
 }

@@ -343,6 +343,13 @@ VTCP_API int vtcp_get_queues(struct vtcp_stack *st, int s, struct vtcp_queues *q
 VTCP_API unsigned int vtcp_events(struct vtcp_stack *st, int s);
 /* SO_ERROR: returns and clears the pending error (positive errno or 0). */
 VTCP_API int vtcp_sock_error(struct vtcp_stack *st, int s);
+/*
+ * The state (enum vtcp_state) of the connection on that 4-tuple, handles
+ * and orphans alike; -ENOENT when the engine has none (never was, freed,
+ * or moved to another stack).
+ */
+VTCP_API int vtcp_conn_state(struct vtcp_stack *st, const struct sockaddr *local,
+			     const struct sockaddr *remote);
 VTCP_API int vtcp_getsockname(struct vtcp_stack *st, int s, struct sockaddr *a,
 			      socklen_t *len);
 VTCP_API int vtcp_getpeername(struct vtcp_stack *st, int s, struct sockaddr *a,

@@ -978,6 +978,21 @@ int vtcp_sock_error(struct vtcp_stack *st, int s)
 	return e;
 }
 
+int vtcp_conn_state(struct vtcp_stack *st, const struct sockaddr *local,
+		    const struct sockaddr *remote)
+{
+	struct vaddr la, ra;
+	uint16_t lport, rport;
+	struct tcb *tp;
+
+	vaddr_from_sa(&la, &lport, local);
+	vaddr_from_sa(&ra, &rport, remote);
+	tp = tcb_lookup(st, &la, lport, &ra, rport);
+	if (!tp || tp->state == VTCP_LISTEN || tp->moved)
+		return -ENOENT;
+	return tp->state;
+}
+
 int vtcp_getsockname(struct vtcp_stack *st, int s, struct sockaddr *a, socklen_t *len)
 {
 	struct tcb *tp = sock_get(st, s);

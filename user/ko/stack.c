@@ -311,30 +311,25 @@ int velo_ko_filter_remove(struct velo_ko *k, uint64_t handle)
 	return ioctl(k->fd, VELO_IOC_FILTER_DEL, &f) ? -errno : 0;
 }
 
-int velo_ko_conn_claim(struct velo_ko *k, const struct velo_ko_flow *flow,
-		       const uint8_t peer_mac[6], uint32_t snd_nxt, uint32_t rcv_nxt)
+int velo_ko_conn_open(struct velo_ko *k, uint32_t conn, const struct velo_ko_flow *flow,
+		      const uint8_t peer_mac[6], uint32_t snd_nxt, uint32_t rcv_nxt)
 {
-	uint32_t i;
+	struct velo_conn *rec = &k->conns[conn];
 
-	if (!velo_ko_flow_ok(flow) || !flow->remote_port)
+	if (!velo_ko_flow_ok(flow) || !flow->remote_port || conn >= k->c.nr_conns)
 		return -EINVAL;
-	for (i = 0; i < k->c.nr_conns; i++) {
-		struct velo_conn *rec = &k->conns[i];
-
-		if (__atomic_load_n(&rec->state, __ATOMIC_RELAXED) != VELO_CONN_FREE)
-			continue;
-		rec->family = flow->family;
-		memcpy(rec->peer_mac, peer_mac, sizeof(rec->peer_mac));
-		memcpy(rec->laddr, flow->local_addr, sizeof(rec->laddr));
-		memcpy(rec->raddr, flow->remote_addr, sizeof(rec->raddr));
-		rec->lport = htobe16(flow->local_port);
-		rec->rport = htobe16(flow->remote_port);
-		velo_ko_conn_update(k, i, snd_nxt, rcv_nxt);
-		/* The module may read the record once it says OPEN. */
-		__atomic_store_n(&rec->state, VELO_CONN_OPEN, __ATOMIC_RELEASE);
-		return i;
-	}
-	return -ENOSPC;
+	if (__atomic_load_n(&rec->state, __ATOMIC_RELAXED) != VELO_CONN_FREE)
+		return -EBUSY;
+	rec->family = flow->family;
+	memcpy(rec->peer_mac, peer_mac, sizeof(rec->peer_mac));
+	memcpy(rec->laddr, flow->local_addr, sizeof(rec->laddr));
+	memcpy(rec->raddr, flow->remote_addr, sizeof(rec->raddr));
+	rec->lport = htobe16(flow->local_port);
+	rec->rport = htobe16(flow->remote_port);
+	velo_ko_conn_update(k, (int)conn, snd_nxt, rcv_nxt);
+	/* The module may read the record once it says OPEN. */
+	__atomic_store_n(&rec->state, VELO_CONN_OPEN, __ATOMIC_RELEASE);
+	return 0;
 }
 
 void velo_ko_conn_update(struct velo_ko *k, int conn, uint32_t snd_nxt, uint32_t rcv_nxt)

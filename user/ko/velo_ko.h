@@ -147,13 +147,15 @@ int velo_ko_filter_add(struct velo_ko *k, const struct velo_ko_flow *flow,
 int velo_ko_filter_remove(struct velo_ko *k, uint64_t handle);
 
 /*
- * Connection records: while a record is claimed, the module RSTs its peer
- * if the process dies (the flow must be a connected filter of the stack).
- * The owner keeps snd_nxt/rcv_nxt current with conn_update. claim returns
- * the record's index or -ENOSPC.
+ * Connection records, velo_ko_config's nr_conns of them, indexed by the
+ * owner: while record @conn is open, the module RSTs its peer if the
+ * process dies (the stack's filters must cover the flow: its connected
+ * filter, or its listening one on the local port). The owner keeps
+ * snd_nxt/rcv_nxt current with conn_update. open: -EINVAL for a bad flow
+ * or index, -EBUSY if the record is open.
  */
-int velo_ko_conn_claim(struct velo_ko *k, const struct velo_ko_flow *flow,
-		       const uint8_t peer_mac[6], uint32_t snd_nxt, uint32_t rcv_nxt);
+int velo_ko_conn_open(struct velo_ko *k, uint32_t conn, const struct velo_ko_flow *flow,
+		      const uint8_t peer_mac[6], uint32_t snd_nxt, uint32_t rcv_nxt);
 void velo_ko_conn_update(struct velo_ko *k, int conn, uint32_t snd_nxt,
 			 uint32_t rcv_nxt);
 void velo_ko_conn_free(struct velo_ko *k, int conn);

@@ -5,17 +5,17 @@
  * any queue; velo.ko's filters steer the stack's flows to it).
  *
  * Connection records: velo.ko RSTs the peer of each claimed record when the
- * process dies with the connection open. A record needs a connected filter
- * (a 5-tuple), while an active open steers its local port with a 3-tuple
- * (its peer is not known to the engine before the SYN-ACK). So each
- * 3-tuple on a port of the stack's own (not shared with a kernel listener)
- * gets an entry here; its first outgoing SYN names the peer: the entry
- * adds that 5-tuple's filter and claims a record, kept current (snd_nxt,
- * rcv_nxt) from every outgoing frame of the connection, and released with
- * the 3-tuple (which lingers through FIN_WAIT and TIME_WAIT). Passive opens
- * and further connections of a shared local port get none.
+ * process dies with the connection open. Every connection of the stack gets
+ * one at its first SYN or SYN-ACK, keyed by its 4-tuple: velo.ko accepts a
+ * record its stack's filters cover, connected or listening (the 3-tuple
+ * that steers a listener's port, an active open's or a shared local
+ * port's). It is kept current (snd_nxt, rcv_nxt) from every outgoing frame
+ * of the connection, released when the connection sends an RST, and, when
+ * the table is full, once the engine no longer has the connection open
+ * (closed, in TIME_WAIT, or handed to the kernel's TCP).
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/ip6.h>
 #include <netinet/tcp.h>
@@ -26,93 +26,134 @@
 
 #define KO(s, i) ((void)(i), (s)->ko.k)
 
-#define KO_CONNS 512		/* records: as many as the engine's default sockets */
-#define KO_BUCKETS 256
-#define REC_NONE (-1)		/* no SYN sent yet */
-#define REC_FAILED (-2)		/* no filter or record for it: not tried again */
+#define KO_CONNS_MAX 65536	/* velo.ko's limit */
 
+/* Entry i is velo.ko's record i. */
 struct ko_conn {
-	struct velo_xsk_flow flow;	/* local = this host; remote set by the SYN */
-	int rec;			/* velo.ko's record, or REC_* */
+	struct velo_xsk_flow flow;	/* local = this host */
 	int next;			/* bucket chain or free list, -1 ends */
-	uint64_t filter;		/* the 5-tuple's, when rec >= 0 */
 	uint32_t snd_nxt;
 };
 
 struct wire_ko_conns {
-	unsigned int used;
+	unsigned int n, used, mask;	/* mask: buckets - 1 */
 	int free;
-	int bucket[KO_BUCKETS];
-	struct ko_conn c[KO_CONNS];
+	int *bucket;
+	struct ko_conn c[];
 };
 
-/* By local port: the SYN finds its 3-tuple's entry. */
-static unsigned int bucket_of(const struct velo_xsk_flow *f)
+static unsigned int bucket_of(const struct wire_ko_conns *t, const struct velo_xsk_flow *f)
 {
-	return f->local_port % KO_BUCKETS;
+	uint32_t h = (uint32_t)f->local_port << 16 ^ f->remote_port;
+
+	for (unsigned int i = 0; i < 16; i += 4)
+		h = (h ^ (uint32_t)f->remote_addr[i] << 24 ^ (uint32_t)f->remote_addr[i + 1] << 16 ^
+		     (uint32_t)f->remote_addr[i + 2] << 8 ^ f->remote_addr[i + 3]) * 0x9e3779b1u;
+	return (h ^ h >> 16) & t->mask;
 }
 
-static struct wire_ko_conns *conns_new(void)
+/* A table of @n entries, as many as the engine has sockets. */
+static struct wire_ko_conns *conns_new(unsigned int n)
 {
-	struct wire_ko_conns *t = malloc(sizeof(*t));
+	struct wire_ko_conns *t = malloc(sizeof(*t) + n * sizeof(t->c[0]));
+	unsigned int nb = 1;
 
+	while (nb < n)
+		nb <<= 1;
 	if (!t)
 		return NULL;
+	t->bucket = malloc(nb * sizeof(*t->bucket));
+	if (!t->bucket) {
+		free(t);
+		return NULL;
+	}
+	t->n = n;
 	t->used = 0;
+	t->mask = nb - 1;
 	t->free = 0;
-	for (int i = 0; i < KO_CONNS; i++)
-		t->c[i].next = i + 1 < KO_CONNS ? i + 1 : -1;
-	for (int b = 0; b < KO_BUCKETS; b++)
-		t->bucket[b] = -1;
+	for (unsigned int i = 0; i < n; i++)
+		t->c[i].next = i + 1 < n ? (int)i + 1 : -1;
+	memset(t->bucket, 0xff, nb * sizeof(*t->bucket));
 	return t;
 }
 
-/* An entry for a new 3-tuple, or -1 when the table is full. */
-static int conn_add(struct wire_ko_conns *t, const struct velo_xsk_flow *flow)
+static void conns_free(struct wire_ko_conns *t)
 {
-	int i = t->free;
-	unsigned int b = bucket_of(flow);
+	free(t->bucket);
+	free(t);
+}
 
-	if (i < 0)
-		return -1;
-	t->free = t->c[i].next;
-	t->c[i] = (struct ko_conn){ .flow = *flow, .rec = REC_NONE, .next = t->bucket[b] };
-	t->bucket[b] = i;
-	t->used++;
+static bool flow_eq(const struct velo_xsk_flow *a, const struct velo_xsk_flow *b)
+{
+	return a->family == b->family && a->local_port == b->local_port &&
+	       a->remote_port == b->remote_port &&
+	       !memcmp(a->local_addr, b->local_addr, sizeof(a->local_addr)) &&
+	       !memcmp(a->remote_addr, b->remote_addr, sizeof(a->remote_addr));
+}
+
+/* @flow's entry, or -1. */
+static int conn_find(const struct wire_ko_conns *t, const struct velo_xsk_flow *flow)
+{
+	int i = t->bucket[bucket_of(t, flow)];
+
+	while (i >= 0 && !flow_eq(&t->c[i].flow, flow))
+		i = t->c[i].next;
 	return i;
 }
 
-static void conn_del(struct velo_wire_stack *st, int i)
+static void conn_release(struct velo_wire_stack *st, int i)
 {
 	struct wire_ko_conns *t = st->ko.conns;
-	int *pp = &t->bucket[bucket_of(&t->c[i].flow)];
+	int *pp = &t->bucket[bucket_of(t, &t->c[i].flow)];
 
 	while (*pp != i)
 		pp = &t->c[*pp].next;
 	*pp = t->c[i].next;
-	if (t->c[i].rec >= 0) {
-		velo_ko_conn_free(st->ko.k, t->c[i].rec);
-		velo_ko_filter_remove(st->ko.k, t->c[i].filter);
-	}
+	velo_ko_conn_free(st->ko.k, i);
 	t->c[i].next = t->free;
 	t->free = i;
 	t->used--;
 }
 
-/* @flow's entry: its connection's, or its 3-tuple's if no SYN was sent from it yet. */
-static struct ko_conn *conn_find(struct wire_ko_conns *t, const struct velo_xsk_flow *flow)
+static socklen_t flow_sa(int family, const uint8_t *addr, uint16_t port,
+			 struct sockaddr_storage *ss)
 {
-	for (int i = t->bucket[bucket_of(flow)]; i >= 0; i = t->c[i].next) {
-		const struct velo_xsk_flow *f = &t->c[i].flow;
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
 
-		if (f->family == flow->family && f->local_port == flow->local_port &&
-		    !memcmp(f->local_addr, flow->local_addr, sizeof(f->local_addr)) &&
-		    (!f->remote_port || (f->remote_port == flow->remote_port &&
-					 !memcmp(f->remote_addr, flow->remote_addr,
-						 sizeof(f->remote_addr)))))
-			return &t->c[i];
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(port);
+		memcpy(&a->sin6_addr, addr, 16);
+		return sizeof(*a);
 	}
-	return NULL;
+	struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+	a->sin_family = AF_INET;
+	a->sin_port = htons(port);
+	memcpy(&a->sin_addr, addr, 4);
+	return sizeof(*a);
+}
+
+/* Releases the entries of connections the engine no longer has open. */
+static void conns_sweep(struct velo_wire_stack *st)
+{
+	struct wire_ko_conns *t = st->ko.conns;
+
+	for (unsigned int b = 0; b <= t->mask; b++) {
+		for (int i = t->bucket[b], next; i >= 0; i = next) {
+			const struct velo_xsk_flow *f = &t->c[i].flow;
+			struct sockaddr_storage l, r;
+			int state;
+
+			next = t->c[i].next;
+			flow_sa(f->family, f->local_addr, f->local_port, &l);
+			flow_sa(f->family, f->remote_addr, f->remote_port, &r);
+			state = vtcp_conn_state(st->eng, (struct sockaddr *)&l, (struct sockaddr *)&r);
+			if (state < 0 || state == VTCP_TIME_WAIT || state == VTCP_CLOSE)
+				conn_release(st, i);
+		}
+	}
 }
 
 /* An outgoing frame's TCP header, with its flow (@fl zeroed by the caller) and payload size. */
@@ -164,22 +205,32 @@ static struct velo_ko_flow ko_flow(const struct velo_xsk_flow *f)
 	return kf;
 }
 
-/* @c's connection sends its SYN: a filter for its 5-tuple, and a record. */
-static void conn_claim(struct velo_wire_stack *st, struct ko_conn *c,
-		       const struct velo_xsk_flow *flow, const uint8_t *frame)
+/* The connection of @flow sends its SYN or SYN-ACK @frame: its record. */
+static void conn_claim(struct velo_wire_stack *st, const struct velo_xsk_flow *flow,
+		       const uint8_t *frame, uint32_t snd_nxt, uint32_t rcv_nxt)
 {
+	struct wire_ko_conns *t = st->ko.conns;
 	struct velo_ko_flow kf = ko_flow(flow);
-	int err = velo_ko_filter_add(st->ko.k, &kf, 0, &c->filter);
+	unsigned int b = bucket_of(t, flow);
+	int i, err;
 
-	c->flow = *flow;
-	c->rec = err ? err : velo_ko_conn_claim(st->ko.k, &kf, frame /* destination MAC */,
-						c->snd_nxt, 0);
-	if (c->rec >= 0)
+	if (t->free < 0)
+		conns_sweep(st);
+	i = t->free;
+	if (i < 0) {
+		velo_dbg("wire: no velo.ko connection record left");
 		return;
-	velo_dbg("wire: no velo.ko connection record: %s", strerror(-c->rec));
-	if (!err)
-		velo_ko_filter_remove(st->ko.k, c->filter);
-	c->rec = REC_FAILED;
+	}
+	err = velo_ko_conn_open(st->ko.k, (uint32_t)i, &kf, frame /* destination MAC */, snd_nxt,
+				rcv_nxt);
+	if (err) {
+		velo_dbg("wire: no velo.ko connection record: %s", strerror(-err));
+		return;
+	}
+	t->free = t->c[i].next;
+	t->c[i] = (struct ko_conn){ .flow = *flow, .snd_nxt = snd_nxt, .next = t->bucket[b] };
+	t->bucket[b] = i;
+	t->used++;
 }
 
 /* Keeps the record of the frame's connection current (tx_frame's hook). */
@@ -189,36 +240,43 @@ static void ko_on_tx(struct velo_wire_stack *st, const uint8_t *frame, size_t le
 	const struct tcphdr *th;
 	struct ko_conn *c;
 	uint32_t payload = 0, end, rcv_nxt;
+	int i;
 
-	if (!st->ko.conns->used)
-		return;
 	memset(&fl, 0, sizeof(fl));
 	th = frame_tcp(frame, len, &fl, &payload);
-	c = th ? conn_find(st->ko.conns, &fl) : NULL;
-	if (!c || c->rec == REC_FAILED || (c->rec == REC_NONE && (!th->syn || th->ack)))
+	if (!th)
 		return;
+	i = conn_find(st->ko.conns, &fl);
 	end = ntohl(th->seq) + payload + th->syn + th->fin;
-	/* retransmissions do not move snd_nxt back */
+	rcv_nxt = th->ack ? ntohl(th->ack_seq) : 0;
+	if (i < 0) {
+		if (th->syn && !th->rst)
+			conn_claim(st, &fl, frame, end, rcv_nxt);
+		return;
+	}
+	if (th->rst) {
+		conn_release(st, i);
+		return;
+	}
+	c = &st->ko.conns->c[i];
+	/* retransmissions do not move snd_nxt back; a new SYN starts afresh */
 	if (th->syn || (int32_t)(end - c->snd_nxt) > 0)
 		c->snd_nxt = end;
-	rcv_nxt = th->ack ? ntohl(th->ack_seq) : 0;
-	if (c->rec == REC_NONE)
-		conn_claim(st, c, &fl, frame);
-	else
-		velo_ko_conn_update(st->ko.k, c->rec, c->snd_nxt, rcv_nxt);
+	velo_ko_conn_update(st->ko.k, i, c->snd_nxt, rcv_nxt);
 }
 
 static int ko_open(struct velo_wire_stack *st)
 {
-	struct velo_ko_config kc = { .ifname = st->ifname, .nr_conns = KO_CONNS };
+	unsigned int n = st->cfg.max_sockets < KO_CONNS_MAX ? st->cfg.max_sockets : KO_CONNS_MAX;
+	struct velo_ko_config kc = { .ifname = st->ifname, .nr_conns = n };
 	int err;
 
-	st->ko.conns = conns_new();
+	st->ko.conns = conns_new(n);
 	if (!st->ko.conns)
 		return -ENOMEM;
 	err = velo_ko_open(&kc, &st->ko.k);
 	if (err) {
-		free(st->ko.conns);
+		conns_free(st->ko.conns);
 		return err;
 	}
 	st->nq = 1;
@@ -230,7 +288,7 @@ static int ko_open(struct velo_wire_stack *st)
 static void ko_close(struct velo_wire_stack *st)
 {
 	velo_ko_close(st->ko.k);
-	free(st->ko.conns);
+	conns_free(st->ko.conns);
 	st->nq = 0;
 }
 
@@ -259,19 +317,14 @@ static int ko_filter_add(struct velo_wire_stack *st, const struct velo_xsk_flow 
 			 bool kernel_too, union wire_filter *h)
 {
 	struct velo_ko_flow kf = ko_flow(flow);
-	int err;
 
 	if (!flow->remote_port && kernel_too && velo_ko_hw_steering(st->ko.k))
 		return -EOPNOTSUPP;
-	err = velo_ko_filter_add(st->ko.k, &kf, 0, &h->ko.handle);
-	h->ko.conn = !err && !flow->remote_port && !kernel_too ? conn_add(st->ko.conns, flow) : -1;
-	return err;
+	return velo_ko_filter_add(st->ko.k, &kf, 0, &h->ko.handle);
 }
 
 static int ko_filter_remove(struct velo_wire_stack *st, const union wire_filter *h)
 {
-	if (h->ko.conn >= 0)
-		conn_del(st, h->ko.conn);
 	return velo_ko_filter_remove(st->ko.k, h->ko.handle);
 }
 

@@ -25,7 +25,6 @@ union wire_filter {
 	struct velo_xsk_filter xsk;
 	struct {
 		uint64_t handle;
-		int conn;		/* its connection record's entry (io_ko.c), or -1 */
 	} ko;
 };
 

@@ -189,7 +189,9 @@ struct velo_wait {
  * A connection record, in the "conns" region. User space fills one per
  * open TCP connection and keeps snd_nxt/rcv_nxt current; when the stack
  * dies (its last fd and mapping gone) the module sends an RST for every
- * VELO_CONN_OPEN record whose tuple is a connected filter of the stack.
+ * VELO_CONN_OPEN record whose tuple the stack may send on (a connected
+ * filter of the stack, or its listening filter on the local port) unless
+ * the kernel's TCP has that connection.
  */
 #define VELO_CONN_FREE	0
 #define VELO_CONN_OPEN	1
