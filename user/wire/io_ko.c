@@ -284,9 +284,14 @@ static int ko_open(struct velo_wire_stack *st)
 	return 0;
 }
 
-/* The module RSTs the peers of records still claimed. */
+/*
+ * The module RSTs the peers of records still claimed: not those of
+ * connections already over (TIME_WAIT, handed to the kernel at exit).
+ */
 static void ko_close(struct velo_wire_stack *st)
 {
+	if (st->eng)
+		conns_sweep(st);
 	velo_ko_close(st->ko.k);
 	conns_free(st->ko.conns);
 	st->nq = 0;
