@@ -450,6 +450,28 @@ out:
 	return ret;
 }
 
+/*
+ * Whether the kernel answers sock_diag for TCP, asked once per process with
+ * a connected socket's own tuple (@self, @peer), which must be found. Where
+ * it does not (tcp_diag not loadable), each lookup would run modprobe in
+ * vain, and an attach tries many: no loopback acceleration then.
+ */
+static bool diag_works(const struct sockaddr_storage *self, const struct sockaddr_storage *peer)
+{
+	static _Atomic int known; /* 0: not asked yet, 1: works, -1: does not */
+	uint64_t cookie;
+	uint32_t uid;
+	int k = atomic_load(&known);
+
+	if (!k) {
+		k = diag_lookup(self, peer, &cookie, &uid, NULL) ? -1 : 1;
+		atomic_store(&known, k);
+		if (k < 0)
+			velo_dbg("sock_diag for TCP does not answer: no loopback acceleration");
+	}
+	return k > 0;
+}
+
 static bool addr_is_local_hint(const struct sockaddr_storage *peer, const struct sockaddr_storage *self)
 {
 	uint32_t pa[4], sa[4];
@@ -560,7 +582,8 @@ void velo_loop_try_attach(struct vsock *vs, int fd)
 		velo_stat_add(VELO_STAT_RULE_PASSTHROUGH, 1);
 		goto kernel;
 	}
-	if (REAL(getsockopt)(fd, SOL_SOCKET, SO_COOKIE, &vs->cookie, &cl) < 0)
+	if (REAL(getsockopt)(fd, SOL_SOCKET, SO_COOKIE, &vs->cookie, &cl) < 0 ||
+	    !diag_works(&self, &peer))
 		goto kernel;
 	/* on loopback the peer's accepted socket may appear a moment later */
 	for (tries = 0; tries < 200; tries++) {
