@@ -66,7 +66,7 @@ struct velo_chan_end {
 
 /* One direction; produced by end e into dir[e]. */
 struct velo_chan_dir {
-	/* producer's cache line */
+	/* producer's cache lines */
 	_Atomic uint64_t tail;     /* bytes ever written to the ring */
 	_Atomic uint64_t ksent;    /* bytes sent through the kernel */
 	_Atomic uint64_t kbytes;   /* ksent when switched (valid once switched) */
@@ -85,8 +85,16 @@ struct velo_chan_dir {
 	 */
 	_Atomic uint64_t hold_at, hold_until;
 	_Atomic uint32_t bell_held;
-	/* consumer's cache line */
-	_Atomic uint64_t head;       /* bytes ever consumed from the ring */
+	/*
+	 * For TCP_INFO only, on a line of their own: the consumer reads the
+	 * hold on every receive, and a write per send beside it would take
+	 * the line from it each time.
+	 */
+	_Alignas(64) _Atomic uint64_t segs; /* ring writes: TCP_INFO's data segments */
+	_Atomic uint64_t wrote_ms;  /* the last ring write, CLOCK_MONOTONIC_COARSE ms */
+	_Atomic uint32_t max_write; /* the largest ring write: the peer's rcv_mss */
+	/* consumer's cache line: none of the producer's writes share it */
+	_Alignas(64) _Atomic uint64_t head; /* bytes ever consumed from the ring */
 	_Atomic uint64_t kread;      /* kernel bytes consumed */
 	_Atomic uint32_t armed;      /* consumers about to sleep: ring the doorbell */
 	_Atomic uint32_t clock;

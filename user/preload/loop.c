@@ -1976,12 +1976,105 @@ static _Atomic int32_t *kept_option(struct vsock *vs, int level, int name)
 	return NULL;
 }
 
+/* Milliseconds of CLOCK_MONOTONIC_COARSE: Linux's TCP_INFO ages are jiffies. */
+static uint64_t coarse_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* A ring write of @n bytes, for TCP_INFO (one producer: under plock). */
+static void ring_wrote(struct velo_chan_dir *out, size_t n)
+{
+	if (n > atomic_load_explicit(&out->max_write, memory_order_relaxed))
+		atomic_store_explicit(&out->max_write, (uint32_t)n, memory_order_relaxed);
+	atomic_store_explicit(&out->segs, atomic_load_explicit(&out->segs, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	atomic_store_explicit(&out->wrote_ms, coarse_ms(), memory_order_relaxed);
+}
+
+/* An age in ms the kernel socket gave, or the ring's @when if more recent. */
+static void age_min(uint32_t *age_ms, uint64_t when, uint64_t now)
+{
+	if (when && now - when < *age_ms)
+		*age_ms = (uint32_t)(now - when);
+}
+
+/* What direction @d carried in its ring: written, less the doorbells its kernel socket sent. */
+static int64_t ring_only(const struct velo_chan_dir *d, uint64_t ring_count)
+{
+	return (int64_t)ring_count -
+	       (int64_t)(atomic_load(&d->bells) - atomic_load(&d->owed));
+}
+
+static void add_clamped(uint64_t *field, int64_t delta)
+{
+	*field = delta < 0 && (uint64_t)-delta > *field ? 0 : *field + (uint64_t)delta;
+}
+
+static void add_clamped32(uint32_t *field, int64_t delta)
+{
+	uint64_t v = *field;
+
+	add_clamped(&v, delta);
+	*field = (uint32_t)v;
+}
+
+/*
+ * TCP_INFO of a LOOP socket: its kernel socket's, with what the rings
+ * carried counted as Linux's loopback counts it (sent, acknowledged once
+ * in the peer's queue, received; a ring write one data segment; the ages
+ * of the last data sent and received; rcv_mss from the largest write) and
+ * the doorbells, which are kernel bytes of no data, not counted. Not the
+ * age of the last ACK, which Linux may delay.
+ */
+static int loop_tcp_info(struct vsock *vs, int fd, void *v, socklen_t *l)
+{
+	struct velo_chan_dir *out = vs_out(vs), *in = vs_in(vs);
+	int64_t sent = ring_only(out, atomic_load(&out->tail)),
+		got = ring_only(in, atomic_load(&in->tail)),
+		segs_out = ring_only(out, atomic_load(&out->segs)),
+		segs_in = ring_only(in, atomic_load(&in->segs));
+	struct linux_tcp_info ti;
+	socklen_t n = sizeof(ti);
+	uint64_t now;
+
+	if (!l || velo_bad_wrange(l, sizeof(*l)) || (int)*l < 0 ||
+	    velo_bad_wrange(v, *l < n ? *l : n) ||
+	    REAL(getsockopt)(fd, IPPROTO_TCP, TCP_INFO, &ti, &n))
+		return REAL(getsockopt)(fd, IPPROTO_TCP, TCP_INFO, v, l); /* its error */
+	add_clamped(&ti.bytes_sent, sent);
+	add_clamped(&ti.bytes_acked, sent);
+	add_clamped(&ti.bytes_received, got);
+	add_clamped32(&ti.data_segs_out, segs_out);
+	add_clamped32(&ti.segs_out, segs_out);
+	add_clamped32(&ti.delivered, segs_out);
+	add_clamped32(&ti.data_segs_in, segs_in);
+	add_clamped32(&ti.segs_in, segs_in);
+	/* tcp_measure_rcv_mss(): the largest segment from 536 bytes, up to advmss */
+	got = atomic_load(&in->max_write);
+	if (got > ti.base.tcpi_rcv_mss)
+		ti.base.tcpi_rcv_mss = (uint32_t)(got < ti.base.tcpi_advmss ? got : ti.base.tcpi_advmss);
+	now = coarse_ms();
+	age_min(&ti.base.tcpi_last_data_sent, atomic_load(&out->wrote_ms), now);
+	age_min(&ti.base.tcpi_last_data_recv, atomic_load(&in->wrote_ms), now);
+	*l = *l < n ? *l : n;
+	memcpy(v, &ti, *l);
+	return 0;
+}
+
 bool velo_loop_getsockopt(struct vsock *vs, int fd, int level, int name, void *v,
 			  socklen_t *l, int *r)
 {
 	_Atomic int32_t *kept = kept_option(vs, level, name);
 	int32_t val;
 
+	if (level == IPPROTO_TCP && name == TCP_INFO) {
+		*r = loop_tcp_info(vs, fd, v, l);
+		return true;
+	}
 	if (!kept)
 		return false;
 	/* the kernel checks the buffer and sets the length */
@@ -2152,6 +2245,8 @@ ssize_t velo_loop_send(struct vsock *vs, int fd, const struct iovec *iov, int io
 				n = velo_ring_write(out, ch->ring[vs->end], sub,
 						    iov_slice(iov, iovcnt, done, len - done, sub),
 						    len - done < room ? len - done : room);
+			if (n > 0)
+				ring_wrote(out, (size_t)n);
 		}
 		velo_shunlock(&out->plock);
 		if (n < 0) {

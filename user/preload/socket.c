@@ -1274,7 +1274,7 @@ VELO_EXPORT int getpeername(int fd, struct sockaddr *a, socklen_t *l)
 static bool loop_kept(int level, int name)
 {
 	return (level == SOL_SOCKET && name == SO_PEEK_OFF) ||
-	       (level == IPPROTO_TCP && (name == TCP_NODELAY || name == TCP_CORK));
+	       (level == IPPROTO_TCP && (name == TCP_NODELAY || name == TCP_CORK || name == TCP_INFO));
 }
 
 VELO_EXPORT int getsockopt(int fd, int level, int name, void *v, socklen_t *l)

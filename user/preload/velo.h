@@ -18,6 +18,7 @@
 #ifndef VELO_PRELOAD_VELO_H
 #define VELO_PRELOAD_VELO_H
 
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -122,6 +123,24 @@ static inline bool velo_vs_wired(struct vsock *vs)
 
 	return st == VELO_SS_WIRE || (st == VELO_SS_LISTEN && atomic_load(&vs->wl));
 }
+
+/*
+ * Linux's struct tcp_info up to 6.7 (uapi linux/tcp.h); glibc's, the
+ * first member, stops at tcpi_total_retrans. A kernel's getsockopt()
+ * copies min(optlen, its own size): a later kernel's extra fields read 0.
+ */
+struct linux_tcp_info {
+	struct tcp_info base;
+	uint64_t pacing_rate, max_pacing_rate, bytes_acked, bytes_received;
+	uint32_t segs_out, segs_in, notsent_bytes, min_rtt, data_segs_in, data_segs_out;
+	uint64_t delivery_rate, busy_time, rwnd_limited, sndbuf_limited;
+	uint32_t delivered, delivered_ce;
+	uint64_t bytes_sent, bytes_retrans;
+	uint32_t dsack_dups, reord_seen, rcv_ooopack, snd_wnd, rcv_wnd, rehash;
+	uint16_t total_rto, total_rto_recoveries;
+	uint32_t total_rto_time;
+	uint8_t later[256];
+};
 
 static inline struct velo_chan_dir *vs_in(struct vsock *vs)
 {

@@ -824,24 +824,6 @@ int velo_wire_vs_queue_ioctl(struct vsock *vs, unsigned long req, int *v)
 	return 0;
 }
 
-/*
- * Linux's struct tcp_info up to 6.7 (uapi linux/tcp.h); glibc's, the
- * first member, stops at tcpi_total_retrans. A kernel's getsockopt()
- * copies min(optlen, its own size): a later kernel's extra fields read 0.
- */
-struct linux_tcp_info {
-	struct tcp_info base;
-	uint64_t pacing_rate, max_pacing_rate, bytes_acked, bytes_received;
-	uint32_t segs_out, segs_in, notsent_bytes, min_rtt, data_segs_in, data_segs_out;
-	uint64_t delivery_rate, busy_time, rwnd_limited, sndbuf_limited;
-	uint32_t delivered, delivered_ce;
-	uint64_t bytes_sent, bytes_retrans;
-	uint32_t dsack_dups, reord_seen, rcv_ooopack, snd_wnd, rcv_wnd, rehash;
-	uint16_t total_rto, total_rto_recoveries;
-	uint32_t total_rto_time;
-	uint8_t later[256];
-};
-
 static void fill_tcp_info(const struct vtcp_info *v, struct linux_tcp_info *li)
 {
 	struct tcp_info *t = &li->base;
