@@ -390,7 +390,8 @@ static bool addr_parts(const struct sockaddr_storage *ss, int *fam, uint32_t a[4
 
 /*
  * Find the local socket whose local address is `local` and remote address
- * `remote` (our peer, seen from its side). 0 with its cookie and uid, or -1.
+ * `remote` (our peer, seen from its side). 0 with its cookie and uid, -1, or
+ * -2 when no netlink socket could be made (no answer asked).
  */
 static int diag_lookup(const struct sockaddr_storage *peer, const struct sockaddr_storage *self,
 		       uint64_t *cookie, uint32_t *uid, int *state)
@@ -429,7 +430,7 @@ static int diag_lookup(const struct sockaddr_storage *peer, const struct sockadd
 
 	nl = REAL(socket)(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	if (nl < 0)
-		return -1;
+		return -2;
 	if (REAL(sendto)(nl, &req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		goto out;
 	n = REAL(recv)(nl, &resp, sizeof(resp), 0);
@@ -461,10 +462,13 @@ static bool diag_works(const struct sockaddr_storage *self, const struct sockadd
 	static _Atomic int known; /* 0: not asked yet, 1: works, -1: does not */
 	uint64_t cookie;
 	uint32_t uid;
-	int k = atomic_load(&known);
+	int k = atomic_load(&known), r;
 
 	if (!k) {
-		k = diag_lookup(self, peer, &cookie, &uid, NULL) ? -1 : 1;
+		r = diag_lookup(self, peer, &cookie, &uid, NULL);
+		if (r == -2)
+			return false; /* out of fds: asked again next time */
+		k = r ? -1 : 1;
 		atomic_store(&known, k);
 		if (k < 0)
 			velo_dbg("sock_diag for TCP does not answer: no loopback acceleration");

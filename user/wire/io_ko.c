@@ -36,7 +36,7 @@ struct ko_conn {
 };
 
 struct wire_ko_conns {
-	unsigned int n, used, mask;	/* mask: buckets - 1 */
+	unsigned int mask;		/* buckets - 1 */
 	int free;
 	int *bucket;
 	struct ko_conn c[];
@@ -67,8 +67,6 @@ static struct wire_ko_conns *conns_new(unsigned int n)
 		free(t);
 		return NULL;
 	}
-	t->n = n;
-	t->used = 0;
 	t->mask = nb - 1;
 	t->free = 0;
 	for (unsigned int i = 0; i < n; i++)
@@ -83,20 +81,12 @@ static void conns_free(struct wire_ko_conns *t)
 	free(t);
 }
 
-static bool flow_eq(const struct velo_xsk_flow *a, const struct velo_xsk_flow *b)
-{
-	return a->family == b->family && a->local_port == b->local_port &&
-	       a->remote_port == b->remote_port &&
-	       !memcmp(a->local_addr, b->local_addr, sizeof(a->local_addr)) &&
-	       !memcmp(a->remote_addr, b->remote_addr, sizeof(a->remote_addr));
-}
-
 /* @flow's entry, or -1. */
 static int conn_find(const struct wire_ko_conns *t, const struct velo_xsk_flow *flow)
 {
 	int i = t->bucket[bucket_of(t, flow)];
 
-	while (i >= 0 && !flow_eq(&t->c[i].flow, flow))
+	while (i >= 0 && !wire_flow_eq(&t->c[i].flow, flow))
 		i = t->c[i].next;
 	return i;
 }
@@ -112,27 +102,24 @@ static void conn_release(struct velo_wire_stack *st, int i)
 	velo_ko_conn_free(st->ko.k, i);
 	t->c[i].next = t->free;
 	t->free = i;
-	t->used--;
 }
 
-static socklen_t flow_sa(int family, const uint8_t *addr, uint16_t port,
-			 struct sockaddr_storage *ss)
+/* One side of a flow as a sockaddr, for the engine. */
+static void flow_sa(int family, const uint8_t *addr, uint16_t port, struct sockaddr_storage *ss)
 {
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+
 	memset(ss, 0, sizeof(*ss));
 	if (family == AF_INET6) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons(port);
-		memcpy(&a->sin6_addr, addr, 16);
-		return sizeof(*a);
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(port);
+		memcpy(&a6->sin6_addr, addr, 16);
+	} else {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(port);
+		memcpy(&a4->sin_addr, addr, 4);
 	}
-	struct sockaddr_in *a = (struct sockaddr_in *)ss;
-
-	a->sin_family = AF_INET;
-	a->sin_port = htons(port);
-	memcpy(&a->sin_addr, addr, 4);
-	return sizeof(*a);
 }
 
 /* Releases the entries of connections the engine no longer has open. */
@@ -230,7 +217,6 @@ static void conn_claim(struct velo_wire_stack *st, const struct velo_xsk_flow *f
 	t->free = t->c[i].next;
 	t->c[i] = (struct ko_conn){ .flow = *flow, .snd_nxt = snd_nxt, .next = t->bucket[b] };
 	t->bucket[b] = i;
-	t->used++;
 }
 
 /* Keeps the record of the frame's connection current (tx_frame's hook). */

@@ -16,13 +16,6 @@
 #include "common/log.h"
 #include "wire/priv.h"
 
-static bool flow_eq(const struct velo_xsk_flow *a, const struct velo_xsk_flow *b)
-{
-	return a->family == b->family && a->local_port == b->local_port &&
-	       a->remote_port == b->remote_port && !memcmp(a->local_addr, b->local_addr, 16) &&
-	       !memcmp(a->remote_addr, b->remote_addr, 16);
-}
-
 /*
  * A reference to the stack's filter for @flow, installing it if needed.
  * On success @resv (or -1) is handed over: kept by a new hold, closed if
@@ -34,7 +27,7 @@ int wire_hold_get(struct velo_wire_stack *st, const struct velo_xsk_flow *flow, 
 	struct wire_hold *h;
 	int err;
 
-	for (h = st->holds; h && !flow_eq(&h->flow, flow); h = h->next)
+	for (h = st->holds; h && !wire_flow_eq(&h->flow, flow); h = h->next)
 		;
 	if (h) {
 		wire_port_release(resv);

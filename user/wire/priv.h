@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ctrl/ctrl.h"
 #include "engine/engine.h"
@@ -185,6 +186,13 @@ struct velo_wire_stack {
 };
 
 uint64_t wire_now(void);
+
+static inline bool wire_flow_eq(const struct velo_xsk_flow *a, const struct velo_xsk_flow *b)
+{
+	return a->family == b->family && a->local_port == b->local_port &&
+	       a->remote_port == b->remote_port && !memcmp(a->local_addr, b->local_addr, 16) &&
+	       !memcmp(a->remote_addr, b->remote_addr, 16);
+}
 
 /* stack.c: runs the datapath (rx, engine timers, tx, wakeups); lock held. */
 void wire_progress(struct velo_wire_stack *st);
