@@ -290,6 +290,7 @@ int ep_bulk(struct ep *ep, struct ep_bulk *b, uint64_t limit_ns)
 
 		vtcp_get_info(ep->st[1], c.s[1].sock, &rti);
 		b->rcv_space = rti.tcpi_rcv_space;
+		vtcp_getopt(ep->st[1], c.s[1].sock, VTCP_RCVBUF, &b->rcvbuf);
 	}
 	if (!ok || c.bad) {
 		ktap_diag("bulk: %s; sent %llu rcvd %llu (of %llu), state %d cwnd %u unacked %u",

@@ -59,6 +59,7 @@ struct ep_bulk {
 	uint64_t elapsed_ns; /* out */
 	uint64_t retrans;    /* out: sender's total retransmissions */
 	uint32_t rcv_space;  /* out: receiver's autotuned window (tcpi_rcv_space) */
+	int rcvbuf;          /* out: receiver's SO_RCVBUF (VTCP_RCVBUF) */
 };
 int ep_bulk(struct ep *ep, struct ep_bulk *b, uint64_t limit_ns);
 

@@ -719,8 +719,16 @@ int vtcp_getopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int *val)
 	case VTCP_KEEPINTVL: *val = (int)tp->keepintvl_s; break;
 	case VTCP_KEEPCNT: *val = (int)tp->keepcnt; break;
 	case VTCP_USER_TIMEOUT: *val = (int)tp->user_timeout_ms; break;
-	/* Linux reports twice the value set (bookkeeping overhead) */
-	case VTCP_RCVBUF: *val = (int)MIN(2ull * tp->rcvbuf, (uint64_t)INT32_MAX); break;
+	/*
+	 * Linux reports twice the value set (bookkeeping overhead); unset,
+	 * what receive autotuning grew it to: from tcp_rmem[1], twice the
+	 * window it allows (tcp_adv_win_scale 1).
+	 */
+	case VTCP_RCVBUF:
+		*val = (int)MIN(tp->rcvbuf_locked ? 2ull * tp->rcvbuf :
+			       MAX((uint64_t)st->cfg.rmem_default, 2ull * tp->rcv_wnd_cap),
+			       (uint64_t)INT32_MAX);
+		break;
 	case VTCP_SNDBUF:
 		*val = (int)MIN((tp->sndbuf_locked ? 2ull : 1ull) * tp->sndbuf, (uint64_t)INT32_MAX);
 		break;

@@ -927,9 +927,14 @@ bool velo_wire_vs_getsockopt(struct vsock *vs, int fd, int level, int name, void
 		val = velo_wire_incoming_cpu(vs->wst);
 		if (val < 0)
 			return false;
-	} else if (level == SOL_SOCKET && name == SO_SNDBUF && !atomic_load(&vs->sndbuf)) {
-		/* grown with cwnd as Linux's: the kernel socket, never connected, did not */
-		if (velo_wire_getsockopt(vs->wst, vs->ws, VTCP_SNDBUF, &val))
+	} else if (level == SOL_SOCKET && ((name == SO_SNDBUF && !atomic_load(&vs->sndbuf)) ||
+					   (name == SO_RCVBUF && !atomic_load(&vs->rcvbuf)))) {
+		/*
+		 * grown with cwnd, or by receive autotuning, as Linux's: the
+		 * kernel socket, never connected, did not
+		 */
+		if (velo_wire_getsockopt(vs->wst, vs->ws, name == SO_SNDBUF ? VTCP_SNDBUF : VTCP_RCVBUF,
+					 &val))
 			return false;
 	} else if ((level == IPPROTO_IP && name == IP_MTU) ||
 		   (level == IPPROTO_IPV6 && name == IPV6_MTU && vs->family == AF_INET6)) {
