@@ -698,6 +698,47 @@ static int syncnt_bounds_syn_retries(void)
 	return run(s, false);
 }
 
+static int connect_defer_accept(struct es *es)
+{
+	return open_active(es, VTCP_DEFER_ACCEPT, 1);
+}
+
+/*
+ * A client's TCP_DEFER_ACCEPT (tcp_rcv_synsent_state_process()): connected
+ * at the SYN-ACK, it sends the handshake's ACK with its first data, or
+ * alone after 200 ms.
+ */
+static int defer_accept_client_ack_with_data(void)
+{
+	static const struct es_step s[] = {
+		CALL(0, connect_defer_accept),
+		OUT(0, F_SYN, 0, ANY, ANY, 0, NULL),
+		IN(10, F_SYN | F_ACK, 0, 1, 65535, 0, "mss=1460"),
+		CALL(10, is_established),
+		NONE(50),
+		CALL(50, send_50),
+		OUT(50, F_ACK | F_PSH, 1, 1, ANY, 50, NULL),
+		END,
+	};
+
+	return run(s, false);
+}
+
+static int defer_accept_client_ack_alone(void)
+{
+	static const struct es_step s[] = {
+		CALL(0, connect_defer_accept),
+		OUT(0, F_SYN, 0, ANY, ANY, 0, NULL),
+		IN(10, F_SYN | F_ACK, 0, 1, 65535, 0, "mss=1460"),
+		NONE(209),
+		OUT(210, F_ACK, 1, 1, ANY, 0, NULL),
+		NONE(1000),
+		END,
+	};
+
+	return run(s, false);
+}
+
 /* Both sides send SYN: SYN-RECEIVED, then ESTABLISHED. */
 static int simultaneous_open(void)
 {
@@ -1806,6 +1847,8 @@ static const struct ktap_case cases[] = {
 	{ "linger2_none_orphan", linger2_none_orphan, 0 },
 	{ "linger2_none_close_in_fin_wait2", linger2_none_close_in_fin_wait2, 0 },
 	{ "simultaneous_open", simultaneous_open, 0 },
+	{ "defer_accept_client_ack_with_data", defer_accept_client_ack_with_data, 0 },
+	{ "defer_accept_client_ack_alone", defer_accept_client_ack_alone, 0 },
 	{ "simultaneous_close", simultaneous_close, 0 },
 	{ "conn_state_by_tuple", conn_state_by_tuple, 0 },
 	{ "half_close_time_wait", half_close, 0 },

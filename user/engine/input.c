@@ -198,7 +198,15 @@ static void synsent_input(struct vtcp_stack *st, struct tcb *tp, const struct se
 	if (sg->flags & TH_ACK) {
 		tp->ecn_ok = tp->ecn_want && (sg->flags & (TH_ECE | TH_CWR)) == TH_ECE;
 		become_established(st, tp, sg);
-		tp->ack_now = true;
+		/*
+		 * tcp_rcv_synsent_state_process(): with TCP_DEFER_ACCEPT the
+		 * handshake's ACK waits for the first data, which carries it,
+		 * or for the longest delayed ACK
+		 */
+		if (tp->defer_accept)
+			tp->t_delack = st->now + TCP_DELACK_MAX_NS;
+		else
+			tp->ack_now = true;
 		return;
 	}
 	/* simultaneous open: answer with SYN-ACK on the same ISS */

@@ -28,6 +28,7 @@
 #define TCP_RTO_MAX_NS	 (120 * NS_PER_S)
 #define TCP_RTO_INIT_NS	 (1 * NS_PER_S)
 #define TCP_DELACK_NS	 (40 * NS_PER_MS)
+#define TCP_DELACK_MAX_NS (200 * NS_PER_MS)
 #define TCP_TW_NS	 (60 * NS_PER_S) /* TCP_TIMEWAIT_LEN: 2MSL as Linux */
 #define TCP_INIT_CWND	 10
 #define TCP_QUICKACKS	 16
@@ -287,7 +288,8 @@ struct tcb {
 	uint8_t syn_retries;	/* TCP_SYNCNT; 0: the stack's */
 	uint8_t tos;		/* IP_TOS / IPV6_TCLASS, without the ECN bits */
 	uint8_t ttl;		/* IP_TTL / IPV6_UNICAST_HOPS; 0: the stack's */
-	uint8_t defer_accept;	/* a listener's TCP_DEFER_ACCEPT, in SYN-ACK timeouts */
+	uint8_t defer_accept;	/* TCP_DEFER_ACCEPT: a listener's in SYN-ACK timeouts; a
+				 * client's delays its handshake ACK */
 	bool defer_acked;	/* a child's bare ACK was dropped for TCP_DEFER_ACCEPT */
 	int linger2_s;		/* TCP_LINGER2; 0: fin_timeout, -1: abort in FIN_WAIT2 */
 	bool rcvbuf_locked;	/* SO_RCVBUF set: it sizes the window scale */
