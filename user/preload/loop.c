@@ -2041,6 +2041,7 @@ static int loop_tcp_info(struct vsock *vs, int fd, void *v, socklen_t *l)
 		got = ring_only(in, atomic_load(&in->tail)),
 		segs_out = ring_only(out, atomic_load(&out->segs)),
 		segs_in = ring_only(in, atomic_load(&in->segs));
+	uint32_t largest = atomic_load(&in->max_write);
 	struct linux_tcp_info ti;
 	socklen_t n = sizeof(ti);
 	uint64_t now;
@@ -2058,9 +2059,8 @@ static int loop_tcp_info(struct vsock *vs, int fd, void *v, socklen_t *l)
 	add_clamped32(&ti.data_segs_in, segs_in);
 	add_clamped32(&ti.segs_in, segs_in);
 	/* tcp_measure_rcv_mss(): the largest segment from 536 bytes, up to advmss */
-	got = atomic_load(&in->max_write);
-	if (got > ti.base.tcpi_rcv_mss)
-		ti.base.tcpi_rcv_mss = (uint32_t)(got < ti.base.tcpi_advmss ? got : ti.base.tcpi_advmss);
+	if (largest > ti.base.tcpi_rcv_mss)
+		ti.base.tcpi_rcv_mss = largest < ti.base.tcpi_advmss ? largest : ti.base.tcpi_advmss;
 	now = coarse_ms();
 	age_min(&ti.base.tcpi_last_data_sent, atomic_load(&out->wrote_ms), now);
 	age_min(&ti.base.tcpi_last_data_recv, atomic_load(&in->wrote_ms), now);

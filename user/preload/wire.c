@@ -58,7 +58,6 @@ atomic_uint velo_wire_count;
 /* ---- listeners ---- */
 
 #define LISTEN_IFS 8		/* interfaces one listener accepts on */
-#define CC_NAME_MAX 16		/* linux/tcp.h's TCP_CA_NAME_MAX */
 #define KERNEL_TAG LISTEN_IFS	/* the kernel listener's epoll tag */
 
 /*
@@ -181,7 +180,7 @@ static void engine_option(struct velo_wire_stack *st, int s, const struct vsock 
 		    !velo_wire_getsockopt(st, s, VTCP_SYNCNT, &engine_v) && v != engine_v)
 			velo_wire_setsockopt(st, s, VTCP_SYNCNT, v);
 	} else if (level == IPPROTO_TCP && name == TCP_CONGESTION) {
-		char cc[CC_NAME_MAX + 1] = "";
+		char cc[VELO_WIRE_CC_NAME_MAX + 1] = "";
 		socklen_t cl = sizeof(cc) - 1;
 
 		/* unset, the host's default; one the engine lacks leaves it cubic */

@@ -124,7 +124,7 @@ struct wire_sock {
 	int opt_val[WIRE_OPTS];
 	bool linger_set;
 	int linger_on, linger_s;
-	char cc[16];			/* TCP_CONGESTION the engine took, to replay; "": none */
+	char cc[VELO_WIRE_CC_NAME_MAX];	/* TCP_CONGESTION the engine took, to replay; "": none */
 	struct wire_frame *refused;	/* since urgent data came, oldest first */
 	struct wire_frame *refused_last;
 	uint32_t refused_bytes;

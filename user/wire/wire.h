@@ -158,7 +158,8 @@ int velo_wire_setsockopt(struct velo_wire_stack *st, int s, enum vtcp_opt opt, i
 int velo_wire_getsockopt(struct velo_wire_stack *st, int s, enum vtcp_opt opt, int *val);
 /* SO_INCOMING_CPU: the CPU that last took the stack's frames in; -1: none yet. */
 int velo_wire_incoming_cpu(struct velo_wire_stack *st);
-/* TCP_CONGESTION, where the engine has it (vtcp_set_cc()). */
+/* TCP_CONGESTION, where the engine has it (vtcp_set_cc()); names as Linux's TCP_CA_NAME_MAX. */
+#define VELO_WIRE_CC_NAME_MAX 16
 int velo_wire_set_congestion(struct velo_wire_stack *st, int s, const char *name);
 int velo_wire_set_linger(struct velo_wire_stack *st, int s, int onoff, int seconds);
 int velo_wire_get_info(struct velo_wire_stack *st, int s, struct vtcp_info *ti);
