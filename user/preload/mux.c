@@ -75,10 +75,40 @@ static bool poll_wire(struct vsock *vs)
 	return vs && velo_vs_wired(vs);
 }
 
+static const short poller_events[VELO_POLLERS] = {
+	POLLIN | POLLRDNORM, POLLOUT | POLLWRNORM, POLLRDHUP
+};
+
+/* A poll() starts (@delta 1) or ends (-1) waiting on @vs for @events. */
+static void pollers_add(struct vsock *vs, short events, int delta)
+{
+	int i;
+
+	pthread_mutex_lock(&vs->mu);
+	for (i = 0; i < VELO_POLLERS; i++)
+		if ((events & poller_events[i]) && (delta > 0 || vs->pollers[i]))
+			vs->pollers[i] += delta;
+	pthread_mutex_unlock(&vs->mu);
+}
+
+/* The ready eventfd of WIRE member @vs, whose interest this poll's @events join. */
+static int poll_wire_enter(struct vsock *vs, short events)
+{
+	pollers_add(vs, events, 1);
+	return velo_epoll_wire_wait_fd(vs, 0);
+}
+
+static void poll_wire_leave(struct vsock *vs, short events)
+{
+	pollers_add(vs, events, -1);
+	velo_epoll_wire_wait_fd(vs, 0);
+}
+
 /* Member i, a WIRE socket until now, is the kernel socket it is from now on. */
 static void poll_member_kernel(struct pollfd *fds, struct pollfd *kfds, struct vsock **vss,
 			       nfds_t i)
 {
+	pollers_add(vss[i], fds[i].events, -1);
 	velo_vs_put(vss[i]);
 	vss[i] = NULL;
 	kfds[i] = fds[i];
@@ -283,7 +313,7 @@ static int mux_poll(struct pollfd *fds, nfds_t n, int64_t tmo_ns, const sigset_t
 		vss[i] = vs;
 		kfds[i] = fds[i];
 		if (poll_wire(vs)) {
-			kfds[i].fd = velo_epoll_wire_wait_fd(vs, fds[i].events);
+			kfds[i].fd = poll_wire_enter(vs, fds[i].events);
 			kfds[i].events = POLLIN;
 		}
 	}
@@ -354,7 +384,7 @@ static int mux_poll(struct pollfd *fds, nfds_t n, int64_t tmo_ns, const sigset_t
 	}
 	for (i = 0; i < n; i++) {
 		if (poll_wire(vss[i]))
-			velo_epoll_wire_wait_fd(vss[i], 0); /* this poll's interest ends */
+			poll_wire_leave(vss[i], fds[i].events);
 		velo_vs_put(vss[i]);
 	}
 	if (vss != stackv)
@@ -1360,20 +1390,19 @@ static int vs_regs(struct vsock *vs, struct ep_reg *list[16])
 	return n;
 }
 
-/*
- * A WIRE socket's ready eventfd fires for the union of what its epoll
- * registrations and a poll in progress (extra) wait for: an event nobody
- * wants would keep a level-triggered epoll awake.
- */
 int velo_epoll_wire_wait_fd(struct vsock *vs, uint32_t extra)
 {
 	struct ep_reg *reg;
 	uint32_t ev = extra;
+	int i;
 
 	pthread_mutex_lock(&vs->mu);
 	for (reg = vs->regs; reg; reg = reg->vs_next)
 		if (reg->wire && !atomic_load(&reg->edge->disabled))
 			ev |= reg->events;
+	for (i = 0; i < VELO_POLLERS; i++)
+		if (vs->pollers[i])
+			ev |= (uint16_t)poller_events[i];
 	pthread_mutex_unlock(&vs->mu);
 	return velo_wire_vs_wait_fd(vs, ev);
 }

@@ -74,6 +74,9 @@ struct vepoll;
 struct ep_reg;
 struct velo_wire_stack;
 
+/* Events a poll() can wait for on a WIRE socket, each counted (vsock.pollers). */
+#define VELO_POLLERS 3
+
 struct vsock {
 	_Atomic int refs;       /* fd-table entries + users in flight */
 	_Atomic int fdrefs;     /* fd-table entries only */
@@ -111,6 +114,8 @@ struct vsock {
 	int slot;
 	/* epoll registrations of this socket (to switch them on attach) */
 	struct ep_reg *regs;
+	/* poll()/select() calls asleep on it now, per event (under mu) */
+	unsigned int pollers[VELO_POLLERS];
 };
 
 /*
@@ -391,7 +396,7 @@ void velo_epoll_ring_read(struct vsock *vs);
 /* The socket became WIRE: move its epoll registrations to its eventfd. */
 void velo_epoll_socket_wired(struct vsock *vs);
 void velo_epoll_socket_unwired(struct vsock *vs);
-/* The eventfd to wait on for a WIRE socket, interest: epolls' and extra. */
+/* The eventfd to wait on for a WIRE socket, interest: epolls', polls' and extra. */
 int velo_epoll_wire_wait_fd(struct vsock *vs, uint32_t extra);
 void velo_epoll_destroy(struct vepoll *ep);
 
