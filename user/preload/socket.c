@@ -958,6 +958,23 @@ VELO_EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int cnt, off_t o
 VELO_EXPORT ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
 	__attribute__((alias("pwritev2")));
 
+/*
+ * MSG_FASTOPEN on a socket velo carries, connected or connecting:
+ * tcp_sendmsg_fastopen() fails it before anything else, with EOPNOTSUPP
+ * where net.ipv4.tcp_fastopen has no client bit or the address is
+ * AF_UNSPEC, else with what its connect finds: EISCONN (EALREADY while
+ * connecting).
+ */
+static ssize_t fastopen_fail(struct vsock *vs, const struct sockaddr *a, socklen_t al)
+{
+	if (!(velo_wire_sysctl("ipv4/tcp_fastopen", 0) & 1) ||
+	    (a && al >= sizeof(sa_family_t) && a->sa_family == AF_UNSPEC))
+		errno = EOPNOTSUPP;
+	else
+		errno = velo_wire_vs_connecting(vs) ? EALREADY : EISCONN;
+	return -1;
+}
+
 VELO_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
 	struct vsock *vs = accel_vs(fd);
@@ -966,7 +983,7 @@ VELO_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 
 	if (!vs)
 		return REAL(send)(fd, buf, n, flags);
-	r = vs_send(vs, fd, &iov, 1, flags);
+	r = flags & MSG_FASTOPEN ? fastopen_fail(vs, NULL, 0) : vs_send(vs, fd, &iov, 1, flags);
 	velo_vs_put(vs);
 	return r;
 }
@@ -997,7 +1014,7 @@ VELO_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 		errno = err;
 		return -1;
 	}
-	r = vs_send(vs, fd, &iov, 1, flags);
+	r = flags & MSG_FASTOPEN ? fastopen_fail(vs, a, al) : vs_send(vs, fd, &iov, 1, flags);
 	velo_vs_put(vs);
 	return r;
 }
@@ -1058,6 +1075,23 @@ static int tcp_cmsg_check(const struct msghdr *m)
 	return 0;
 }
 
+/*
+ * A message's address is copied in first, as sendto()'s, though a
+ * connection ignores it; one longer than any is cut (__copy_msghdr()).
+ */
+static int msg_name_err(const struct msghdr *m)
+{
+	socklen_t l = m->msg_namelen;
+
+	if (!m->msg_name)
+		return 0;
+	if ((int)l < 0)
+		return EINVAL;
+	if (l > sizeof(struct sockaddr_storage))
+		l = sizeof(struct sockaddr_storage);
+	return sendto_addr_err(m->msg_name, l);
+}
+
 VELO_EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
 {
 	struct vsock *vs;
@@ -1072,13 +1106,16 @@ VELO_EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
 	    !(vs = accel_vs(fd)))
 		return REAL(sendmsg)(fd, m, flags);
 	/* the data goes the socket's way: the kernel's would be lost as doorbells */
-	err = m->msg_controllen ? tcp_cmsg_check(m) : 0;
+	err = msg_name_err(m);
+	if (!err && m->msg_controllen)
+		err = tcp_cmsg_check(m);
 	if (err) {
 		velo_vs_put(vs);
 		errno = err;
 		return -1;
 	}
-	r = vs_send(vs, fd, m->msg_iov, (int)m->msg_iovlen, flags);
+	r = flags & MSG_FASTOPEN ? fastopen_fail(vs, m->msg_name, m->msg_namelen) :
+				   vs_send(vs, fd, m->msg_iov, (int)m->msg_iovlen, flags);
 	velo_vs_put(vs);
 	return r;
 }

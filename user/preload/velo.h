@@ -326,6 +326,8 @@ int velo_loop_atmark(struct vsock *vs, int fd, int *out);
 bool velo_wire_try_connect(struct vsock *vs, int fd, const struct sockaddr *a, socklen_t l,
 			   int *ret);
 int velo_wire_vs_connect(struct vsock *vs, int fd, const struct sockaddr *a, socklen_t l);
+/* Is the WIRE socket's connect still in its handshake (SYN_SENT)? */
+bool velo_wire_vs_connecting(struct vsock *vs);
 /*
  * accept() on a listener: true when velo answered (*ret: the new fd, or -1
  * and errno), false when the kernel's accept must (a connection is waiting

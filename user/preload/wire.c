@@ -518,6 +518,14 @@ int velo_wire_vs_connect(struct vsock *vs, int fd, const struct sockaddr *a, soc
 	return err ? fail(-err) : 0;
 }
 
+bool velo_wire_vs_connecting(struct vsock *vs)
+{
+	struct vtcp_info ti;
+
+	return atomic_load(&vs->state) == VELO_SS_WIRE && !gone(vs) &&
+	       !velo_wire_get_info(vs->wst, vs->ws, &ti) && ti.tcpi_state == VTCP_SYN_SENT;
+}
+
 void velo_wire_vs_set_nonblock(struct vsock *vs, bool nb)
 {
 	atomic_store(&vs->w_nonblock, nb);
