@@ -204,7 +204,7 @@ static void call(struct fz *fz, struct conn *c, uint8_t what, uint8_t arg)
 	case 2: vtcp_shutdown(fz->st, c->sock, arg % 3); break;
 	case 3: vtcp_close(fz->st, c->sock); c->sock = -1; break;
 	case 4: vtcp_abort(fz->st, c->sock); c->sock = -1; break;
-	case 5: vtcp_setopt(fz->st, c->sock, (enum vtcp_opt)(arg % (VTCP_TTL + 1)), arg >> 4); break;
+	case 5: vtcp_setopt(fz->st, c->sock, (enum vtcp_opt)(arg % (VTCP_MAX_PACING_RATE + 1)), arg >> 4); break;
 	case 6:
 		if (vtcp_recv_peek(fz->st, c->sock, &p1, &l1, &p2, &l2) > 0)
 			vtcp_recv_consume(fz->st, c->sock, (l1 + l2) * arg / 255);

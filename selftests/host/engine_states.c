@@ -739,6 +739,72 @@ static int defer_accept_client_ack_alone(void)
 	return run(s, false);
 }
 
+#define PACE_RATE 1460000 /* a 1460-byte segment per millisecond */
+
+static int connect_paced(struct es *es)
+{
+	return open_active(es, VTCP_MAX_PACING_RATE, PACE_RATE);
+}
+
+/* 20 segments' worth; cwnd (10) sends the first half at once. */
+static int send_20_segs(struct es *es)
+{
+	static char buf[20 * 1460];
+	struct vtcp_info ti;
+
+	if (vtcp_send(es->st, es->sock, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf) ||
+	    vtcp_get_info(es->st, es->sock, &ti) || ti.tcpi_max_pacing_rate != PACE_RATE ||
+	    ti.tcpi_pacing_rate > PACE_RATE)
+		return -1;
+	es->head = es->nout;
+	return 0;
+}
+
+/* @n data segments came out since the last look. */
+static int data_segs_since(struct es *es, unsigned int n)
+{
+	unsigned int got = 0;
+
+	for (; es->head != es->nout; es->head++)
+		got += es->out[es->head].len > 0;
+	if (got != n)
+		ktap_diag("%u data segments, expected %u", got, n);
+	return got != n;
+}
+
+static int none_yet(struct es *es)
+{
+	return data_segs_since(es, 0);
+}
+
+static int ten_data_segs(struct es *es)
+{
+	return data_segs_since(es, 10);
+}
+
+/*
+ * SO_MAX_PACING_RATE (Linux's internal pacing): past the first ten data
+ * segments, a packet of two segments (tcp_tso_autosize() of the rate)
+ * every 2 ms at a segment per millisecond, however much cwnd allows.
+ */
+static int max_pacing_rate_spaces_packets(void)
+{
+	static const struct es_step s[] = {
+		CALL(0, connect_paced),
+		OUT(0, F_SYN, 0, ANY, ANY, 0, NULL),
+		IN(10, F_SYN | F_ACK, 0, 1, 65535, 0, "mss=1460"),
+		OUT(10, F_ACK, 1, 1, ANY, 0, NULL),
+		CALL(10, send_20_segs),
+		CALL(10, ten_data_segs),
+		IN(11, F_ACK, 1, 1 + 10 * 1460, 65535, 0, NULL),
+		CALL(11, none_yet),
+		CALL(20, ten_data_segs),
+		END,
+	};
+
+	return run(s, false);
+}
+
 /* Both sides send SYN: SYN-RECEIVED, then ESTABLISHED. */
 static int simultaneous_open(void)
 {
@@ -1847,6 +1913,7 @@ static const struct ktap_case cases[] = {
 	{ "linger2_none_orphan", linger2_none_orphan, 0 },
 	{ "linger2_none_close_in_fin_wait2", linger2_none_close_in_fin_wait2, 0 },
 	{ "simultaneous_open", simultaneous_open, 0 },
+	{ "max_pacing_rate_spaces_packets", max_pacing_rate_spaces_packets, 0 },
 	{ "defer_accept_client_ack_with_data", defer_accept_client_ack_with_data, 0 },
 	{ "defer_accept_client_ack_alone", defer_accept_client_ack_alone, 0 },
 	{ "simultaneous_close", simultaneous_close, 0 },

@@ -163,6 +163,9 @@ enum vtcp_opt {
 	VTCP_TOS,	   /* IP_TOS / IPV6_TCLASS: the DSCP of every segment
 			    * (the ECN bits stay the stack's) */
 	VTCP_TTL,	   /* IP_TTL / IPV6_UNICAST_HOPS, 1..255; < 1: the stack's */
+	VTCP_MAX_PACING_RATE, /* SO_MAX_PACING_RATE, bytes/s (as unsigned); -1: no
+			       * limit. Any other value paces the socket from
+			       * then on, as Linux's SK_PACING_NEEDED */
 };
 
 /* send/recv flags */

@@ -117,7 +117,7 @@ int vtcp_release_moved(struct vtcp_stack *st, int s)
 	/* TIME_WAIT's expiry frees it; the input path drops its segments */
 	tp->state = VTCP_TIME_WAIT;
 	tp->tw_start_ns = st->now;
-	tp->t_rtx = tp->t_delack = tp->t_rack = NO_DEADLINE;
+	tp->t_rtx = tp->t_delack = tp->t_rack = tp->t_pace = NO_DEADLINE;
 	tp->t_keep = st->now + MOVED_QUIET_NS;
 	tp->ack_now = tp->want_tx = false;
 	return 0;

@@ -156,6 +156,8 @@ static void listen_input(struct vtcp_stack *st, struct tcb *lp,
 	tp->rcvbuf_locked = lp->rcvbuf_locked;
 	tp->notsent_lowat = lp->notsent_lowat;
 	tp->window_clamp = lp->window_clamp;
+	tp->pacing = lp->pacing;
+	tp->max_pacing_rate = lp->max_pacing_rate;
 	tp->cc = lp->cc;
 	/* tcp_ecn 1 and 2 both answer a peer's ECN-setup SYN */
 	tp->ecn_want = lp->ecn_set ? lp->ecn_want : st->cfg.ecn != 0;

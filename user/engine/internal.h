@@ -269,6 +269,12 @@ struct tcb {
 	uint64_t t_delack;
 	uint64_t t_keep;    /* keepalive, FIN_WAIT_2 or TIME_WAIT */
 	uint64_t t_rack;    /* RACK reordering timer */
+	uint64_t t_pace;    /* pacing: the next packet may leave */
+
+	/* pacing (SO_MAX_PACING_RATE), Linux's internal TCP pacing */
+	bool pacing;		 /* sk_pacing_status: set once a limit was */
+	uint64_t max_pacing_rate; /* bytes/s, ~0: none */
+	uint64_t pace_ns;	 /* tcp_wstamp_ns: when the next packet may leave */
 
 	/* ACK policy */
 	uint8_t quick, segs_unacked;
@@ -500,8 +506,11 @@ static inline uint32_t unsent_bytes(const struct tcb *tp)
 }
 /* Records the PSH marks of @n bytes written at the send queue's end. */
 void tcp_push_marks_write(struct tcb *tp, uint32_t n, bool more);
-/* Linux's sk_pacing_rate for the connection, bytes per second. */
-uint64_t tcp_pacing_rate(const struct tcb *tp);
+/*
+ * Linux's sk_pacing_rate for the connection, bytes per second: what cwnd
+ * and RTT give, within SO_MAX_PACING_RATE.
+ */
+uint64_t tcp_sk_pacing_rate(const struct tcb *tp);
 /* RST (or RST|ACK) for a segment that has no connection. */
 void tcp_reply_rst(struct vtcp_stack *st, const struct ip_meta *m,
 		   uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,

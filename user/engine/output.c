@@ -387,6 +387,53 @@ uint8_t tcp_send_range(struct vtcp_stack *st, struct tcb *tp, uint32_t seq,
 	return flags;
 }
 
+/*
+ * Linux's tcp_update_pacing_rate(): cwnd segments per smoothed RTT, at
+ * 200% in slow start and 120% after (tcp_pacing_ss_ratio, _ca_ratio),
+ * within the socket's limit.
+ */
+uint64_t tcp_sk_pacing_rate(const struct tcb *tp)
+{
+	uint64_t rate = (uint64_t)tp->mss * 10000u * MAX(tp->cwnd, tp->packets_out);
+
+	rate *= tp->cwnd < tp->ssthresh / 2 ? 200u : 120u;
+	if (tp->srtt_us)
+		rate /= tp->srtt_us;
+	return MIN(rate, tp->max_pacing_rate);
+}
+
+/*
+ * Linux's internal pacing, which SO_MAX_PACING_RATE turns on
+ * (tcp_pacing_check()): a packet waits for the time the ones before it
+ * left it; the timer sends it then.
+ */
+static bool pacing_wait(struct vtcp_stack *st, struct tcb *tp)
+{
+	if (!tp->pacing || tp->pace_ns <= st->now)
+		return false;
+	tp->t_pace = tp->pace_ns;
+	return true;
+}
+
+/*
+ * A packet of @len bytes left: the next one leaves its time at the pacing
+ * rate later, less up to half of it for time the socket left unused
+ * (tcp_update_skb_after_send()); the first ten data segments go unpaced.
+ */
+static void pacing_sent(struct vtcp_stack *st, struct tcb *tp, uint32_t len)
+{
+	uint64_t rate = tcp_sk_pacing_rate(tp), prior = tp->pace_ns, len_ns;
+
+	if (!tp->pacing)
+		return;
+	tp->pace_ns = MAX(tp->pace_ns, st->now);
+	if (!rate || rate == ~0ull || tp->cnt.data_segs_out < 10)
+		return;
+	len_ns = (uint64_t)len * NS_PER_S / rate;
+	len_ns -= MIN(len_ns / 2, tp->pace_ns - prior);
+	tp->pace_ns += len_ns;
+}
+
 static void send_retransmissions(struct vtcp_stack *st, struct tcb *tp)
 {
 	for (uint32_t i = 0; i < tp->seg_cnt && tp->lost_out > tp->retrans_out; i++) {
@@ -394,7 +441,7 @@ static void send_retransmissions(struct vtcp_stack *st, struct tcb *tp)
 
 		if ((s->flags & (SEG_LOST | SEG_RETRANS | SEG_SACKED)) != SEG_LOST)
 			continue;
-		if (sb_in_flight(tp) >= tp->cwnd)
+		if (sb_in_flight(tp) >= tp->cwnd || pacing_wait(st, tp))
 			break;
 		/* a segment sent before the path MTU fell goes out in pieces */
 		for (uint32_t seq = s->seq, mss = tcp_current_mss(tp); seq != s->end;) {
@@ -404,20 +451,9 @@ static void send_retransmissions(struct vtcp_stack *st, struct tcb *tp)
 			seq = end;
 		}
 		sb_mark_retrans(tp, s, st->now);
+		pacing_sent(st, tp, s->end - s->seq);
 		tp->prr_out++;
 	}
-}
-
-/*
- * Linux's tcp_update_pacing_rate(): cwnd segments per smoothed RTT, at
- * 200% in slow start and 120% after (tcp_pacing_ss_ratio, _ca_ratio).
- */
-uint64_t tcp_pacing_rate(const struct tcb *tp)
-{
-	uint64_t rate = (uint64_t)tp->mss * 10000u * MAX(tp->cwnd, tp->packets_out);
-
-	rate *= tp->cwnd < tp->ssthresh / 2 ? 200u : 120u;
-	return tp->srtt_us ? rate / tp->srtt_us : rate;
 }
 
 /*
@@ -428,7 +464,7 @@ uint64_t tcp_pacing_rate(const struct tcb *tp)
  */
 static uint32_t gso_segs(const struct tcb *tp, uint32_t mss)
 {
-	uint64_t bytes = tcp_pacing_rate(tp) >> 10;
+	uint64_t bytes = tcp_sk_pacing_rate(tp) >> 10;
 	uint32_t goal = size_goal(tp, mss) / mss;
 
 	if (tp->min_rtt_us && tp->min_rtt_us >> 9 < 32)
@@ -444,6 +480,7 @@ static uint32_t gso_segs(const struct tcb *tp, uint32_t mss)
  * segment is held until the next one shows whether it ended a packet.
  */
 struct gso_batch {
+	uint32_t first;	   /* where the packet begins */
 	uint32_t seq, end; /* the held segment; seq == end: none */
 	uint32_t segs, max;
 	bool probe;	   /* the held segment is a loss probe: PSH draws its ACK */
@@ -456,6 +493,7 @@ static void batch_flush(struct vtcp_stack *st, struct tcb *tp, struct gso_batch 
 	/* the held segment is the newest record */
 	if (tcp_send_range(st, tp, b->seq, b->end, b->segs > 1 || b->probe ? SEND_PUSH : 0) & TH_PSH)
 		sb_seg(tp, tp->seg_cnt - 1)->flags |= SEG_PSH;
+	pacing_sent(st, tp, b->end - b->first);
 	b->seq = b->end;
 	b->segs = 0;
 }
@@ -465,6 +503,8 @@ static void batch_add(struct vtcp_stack *st, struct tcb *tp, struct gso_batch *b
 {
 	if (b->seq != b->end) /* not the last of its packet */
 		tcp_send_range(st, tp, b->seq, b->end, 0);
+	if (!b->segs)
+		b->first = seq;
 	b->seq = seq;
 	b->end = end;
 	/*
@@ -560,6 +600,8 @@ static bool send_new_data(struct vtcp_stack *st, struct tcb *tp, bool *rwnd_limi
 			if (!tp->nodelay && SEQ_GT(tp->snd_sml, tp->snd_una))
 				break;
 		}
+		if (!batch.segs && pacing_wait(st, tp))
+			break; /* a new packet, not due yet */
 		fin = fin && len == unsent;
 		if (fin) {
 			tp->fin_sent = true;

@@ -684,6 +684,10 @@ int vtcp_setopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int val)
 			return -EINVAL;
 		tp->ttl = (uint8_t)(val < 1 ? 0 : val);
 		break;
+	case VTCP_MAX_PACING_RATE: /* sock_setsockopt(): ~0U is no limit */
+		tp->max_pacing_rate = val == -1 ? ~0ull : (uint32_t)val;
+		tp->pacing |= val != -1;
+		break;
 	case VTCP_LINGER2: /* as Linux, a larger value is the maximum */
 		tp->linger2_s = val < 0 ? -1 : MIN(val, TCP_FIN_TIMEOUT_MAX_S);
 		break;
@@ -749,6 +753,7 @@ int vtcp_getopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int *val)
 		break;
 	case VTCP_DEFER_ACCEPT: *val = defer_timeouts_to_secs(tp->defer_accept); break;
 	case VTCP_TOS: *val = tp->tos; break;
+	case VTCP_MAX_PACING_RATE: *val = (int)(uint32_t)MIN(tp->max_pacing_rate, UINT32_MAX); break;
 	case VTCP_TTL:
 		*val = tp->ttl ? tp->ttl :
 		       (int)(tp->laddr.fam == 6 ? st->cfg.ipv6_hop_limit : st->cfg.ip_ttl);
@@ -815,8 +820,8 @@ static void info_counts(const struct vtcp_stack *st, const struct tcb *tp, struc
 {
 	uint32_t sent = tp->snd_nxt - tp->sndq_seq;
 
-	ti->tcpi_pacing_rate = tcp_pacing_rate(tp);
-	ti->tcpi_max_pacing_rate = ~0ull;
+	ti->tcpi_pacing_rate = tcp_sk_pacing_rate(tp);
+	ti->tcpi_max_pacing_rate = tp->max_pacing_rate;
 	ti->tcpi_bytes_acked = tp->cnt.bytes_acked;
 	ti->tcpi_bytes_received = tp->cnt.bytes_received;
 	ti->tcpi_segs_out = tp->cnt.segs_out;

@@ -499,7 +499,8 @@ struct tcb *tcb_alloc(struct vtcp_stack *st)
 	tp->state = VTCP_CLOSE;
 	tp->parent = tp->aq_next = tp->hnext = tp->pnext = tp->lnext = -1;
 	tp->aq_head = tp->aq_tail = -1;
-	tp->t_rtx = tp->t_delack = tp->t_keep = tp->t_rack = NO_DEADLINE;
+	tp->t_rtx = tp->t_delack = tp->t_keep = tp->t_rack = tp->t_pace = NO_DEADLINE;
+	tp->max_pacing_rate = ~0ull;
 	tp->cc = st->default_cc;
 	tp->ecn_want = st->cfg.ecn == 1;
 	tp->keepidle_s = st->cfg.keepalive_time_s;

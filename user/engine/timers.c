@@ -100,14 +100,14 @@ void tcp_arm_keepalive(struct vtcp_stack *st, struct tcb *tp)
 void tcp_enter_timewait(struct vtcp_stack *st, struct tcb *tp)
 {
 	tp->state = VTCP_TIME_WAIT;
-	tp->t_rtx = tp->t_delack = tp->t_rack = NO_DEADLINE;
+	tp->t_rtx = tp->t_delack = tp->t_rack = tp->t_pace = NO_DEADLINE;
 	tp->t_keep = st->now + TCP_TW_NS;
 	tp->tw_start_ns = st->now;
 }
 
 uint64_t tcp_deadline(const struct tcb *tp)
 {
-	return MIN(MIN(tp->t_rtx, tp->t_delack), MIN(tp->t_keep, tp->t_rack));
+	return MIN(MIN(MIN(tp->t_rtx, tp->t_delack), MIN(tp->t_keep, tp->t_rack)), tp->t_pace);
 }
 
 static void unlink_child(struct vtcp_stack *st, struct tcb *tp)
@@ -140,7 +140,7 @@ void tcp_done(struct vtcp_stack *st, struct tcb *tp, int err)
 		tcb_unhash(st, tp);
 	sched_touch(st, tp);
 	tp->state = VTCP_CLOSE;
-	tp->t_rtx = tp->t_delack = tp->t_keep = tp->t_rack = NO_DEADLINE;
+	tp->t_rtx = tp->t_delack = tp->t_keep = tp->t_rack = tp->t_pace = NO_DEADLINE;
 	tp->ack_now = tp->want_tx = false;
 	if (err) {
 		tp->err = err;
@@ -319,6 +319,10 @@ void tcp_timers(struct vtcp_stack *st, struct tcb *tp)
 		tp->t_delack = NO_DEADLINE;
 		tp->ack_now = true;
 		tp->pingpong = false; /* the answer did not come: ACK on reads again */
+	}
+	if (tp->t_pace <= now) {
+		tp->t_pace = NO_DEADLINE;
+		tp->want_tx = true;
 	}
 	if (tp->t_rack <= now) {
 		rack_detect(st, tp);

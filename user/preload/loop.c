@@ -1065,12 +1065,18 @@ void velo_loop_to_kernel(struct vsock *vs, int fd)
 
 /*
  * TCP_NOTSENT_LOWAT counts bytes the peer's window has not taken: a ring
- * has no such bytes, so a writer would never see the mark.
+ * has no such bytes, so a writer would never see the mark. A ring moves a
+ * write at once, where SO_MAX_PACING_RATE paces the kernel's TCP from then
+ * on (any value but ~0U, or ~0UL as 8 bytes, turns its pacing on for good).
  */
 bool velo_loop_unfit_option(int level, int name, const void *v, socklen_t l)
 {
-	return level == IPPROTO_TCP && name == TCP_NOTSENT_LOWAT && l >= sizeof(int) &&
-	       !velo_bad_range(v, sizeof(int)) && *(const int *)v != 0;
+	if (l < sizeof(int) || velo_bad_range(v, l < sizeof(uint64_t) ? sizeof(int) : sizeof(uint64_t)))
+		return false;
+	if (level == SOL_SOCKET && name == SO_MAX_PACING_RATE)
+		return l < sizeof(uint64_t) ? *(const uint32_t *)v != ~0u :
+					      *(const uint64_t *)v != ~0ull;
+	return level == IPPROTO_TCP && name == TCP_NOTSENT_LOWAT && *(const int *)v != 0;
 }
 
 /*

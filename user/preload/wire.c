@@ -110,6 +110,7 @@ static const struct {
 	{ IPPROTO_TCP, TCP_WINDOW_CLAMP, VTCP_WINDOW_CLAMP, 0 },
 	{ IPPROTO_TCP, TCP_LINGER2, VTCP_LINGER2, 0 },
 	{ IPPROTO_TCP, TCP_DEFER_ACCEPT, VTCP_DEFER_ACCEPT, 0 },
+	{ SOL_SOCKET, SO_MAX_PACING_RATE, VTCP_MAX_PACING_RATE, 0 },
 	{ IPPROTO_IP, IP_TOS, VTCP_TOS, AF_INET },
 	{ IPPROTO_IP, IP_TTL, VTCP_TTL, AF_INET },
 	{ IPPROTO_IPV6, IPV6_TCLASS, VTCP_TOS, AF_INET6 },
@@ -964,7 +965,9 @@ bool velo_wire_vs_getsockopt(struct vsock *vs, int fd, int level, int name, void
 		memcpy(v, &ti, *l);
 		*ret = 0;
 		return true;
-	} else if (i >= 0 || (level == IPPROTO_TCP && name == TCP_MAXSEG)) {
+	} else if ((i >= 0 && mirrored[i].opt != VTCP_MAX_PACING_RATE) ||
+		   (level == IPPROTO_TCP && name == TCP_MAXSEG)) {
+		/* (the kernel socket keeps a pacing limit as set, 8 bytes wide) */
 		if (velo_wire_getsockopt(vs->wst, vs->ws, i >= 0 ? mirrored[i].opt : VTCP_MAXSEG,
 					 &val))
 			return false;
