@@ -1390,6 +1390,12 @@ static int vs_regs(struct vsock *vs, struct ep_reg *list[16])
 	return n;
 }
 
+/*
+ * A WIRE socket's ready eventfd fires for the union of what its epoll
+ * registrations, the polls asleep on it and @extra wait for: an event
+ * nobody wants would keep a level-triggered epoll awake, and one that a
+ * poll sleeps for must wake it, whichever poll set the interest last.
+ */
 int velo_epoll_wire_wait_fd(struct vsock *vs, uint32_t extra)
 {
 	struct ep_reg *reg;
