@@ -476,6 +476,38 @@ static bool diag_works(const struct sockaddr_storage *self, const struct sockadd
 	return k > 0;
 }
 
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+/*
+ * Is @fd's socket in the process's network namespace, the one sock_diag
+ * answers for? A socket a thread made in another (after setns()) is not
+ * found there: its peer lookups would fail, and the first of them would
+ * decide that sock_diag does not answer, for the whole process.
+ */
+static bool in_own_netns(int fd)
+{
+	static _Atomic uint64_t own; /* 0: not read yet */
+	uint64_t ns = atomic_load(&own), its;
+	socklen_t l = sizeof(its);
+
+	if (REAL(getsockopt)(fd, SOL_SOCKET, SO_NETNS_COOKIE, &its, &l) < 0)
+		return true; /* before Linux 5.14: nothing to compare */
+	if (!ns) {
+		int u = REAL(socket)(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+		l = sizeof(ns);
+		if (u < 0 || REAL(getsockopt)(u, SOL_SOCKET, SO_NETNS_COOKIE, &ns, &l) < 0)
+			ns = its; /* out of fds: take it as ours */
+		else
+			atomic_store(&own, ns);
+		if (u >= 0)
+			REAL(close)(u);
+	}
+	return its == ns;
+}
+
 static bool addr_is_local_hint(const struct sockaddr_storage *peer, const struct sockaddr_storage *self)
 {
 	uint32_t pa[4], sa[4];
@@ -587,7 +619,7 @@ void velo_loop_try_attach(struct vsock *vs, int fd)
 		goto kernel;
 	}
 	if (REAL(getsockopt)(fd, SOL_SOCKET, SO_COOKIE, &vs->cookie, &cl) < 0 ||
-	    !diag_works(&self, &peer))
+	    !in_own_netns(fd) || !diag_works(&self, &peer))
 		goto kernel;
 	/* on loopback the peer's accepted socket may appear a moment later */
 	for (tries = 0; tries < 200; tries++) {
