@@ -198,19 +198,20 @@ static void call(struct fz *fz, struct conn *c, uint8_t what, uint8_t arg)
 	const void *p1, *p2;
 	size_t l1, l2;
 
-	switch (what % 10) {
+	switch (what % 11) {
 	case 0: vtcp_send(fz->st, c->sock, buf, (size_t)arg * 150, arg & 1 ? 1 : 0); break;
 	case 1: vtcp_recv(fz->st, c->sock, buf, (size_t)arg * 100, arg & 1 ? 2 : 0); break;
 	case 2: vtcp_shutdown(fz->st, c->sock, arg % 3); break;
 	case 3: vtcp_close(fz->st, c->sock); c->sock = -1; break;
 	case 4: vtcp_abort(fz->st, c->sock); c->sock = -1; break;
-	case 5: vtcp_setopt(fz->st, c->sock, (enum vtcp_opt)(arg % (VTCP_MAX_PACING_RATE + 1)), arg >> 4); break;
+	case 5: vtcp_setopt(fz->st, c->sock, (enum vtcp_opt)(arg % (VTCP_TTL + 1)), arg >> 4); break;
 	case 6:
 		if (vtcp_recv_peek(fz->st, c->sock, &p1, &l1, &p2, &l2) > 0)
 			vtcp_recv_consume(fz->st, c->sock, (l1 + l2) * arg / 255);
 		break;
 	case 7: vtcp_set_linger(fz->st, c->sock, arg & 1, arg >> 1); break;
 	case 8: vtcp_set_cc(fz->st, c->sock, arg & 1 ? "reno" : "cubic"); break;
+	case 9: vtcp_set_max_pacing_rate(fz->st, c->sock, arg ? (uint64_t)arg << 12 : ~0ull); break;
 	default: {
 		struct vtcp_info ti;
 

@@ -5,7 +5,8 @@
  * second, whether the limit was set after connect(), before it, or on
  * the listener an accepted socket comes from; TCP_INFO reports the limit,
  * and a pacing rate within it. Set back to ~0U, the socket sends at full
- * speed again. XLIO lists the option as unsupported; under libvelo the
+ * speed again, and so it does with a limit of 5 GB/s (given as 8 bytes;
+ * read as 4, it is ~0U). XLIO lists the option as unsupported; under libvelo the
  * engine ignored it (4 MiB in 20 ms across namespaces), and so did the
  * loopback rings.
  */
@@ -131,6 +132,20 @@ int main(void)
 	SHOW(set_rate(c, ~0u));
 	limits(c);
 	transfer("limit set, then none", c, s);
+	close(c);
+	close(s);
+
+	c = tcp_connect(port);
+	NEED(c >= 0);
+	s = accept(ls, NULL, NULL);
+	NEED(s >= 0);
+	{
+		uint64_t big = 5000000000ull; /* 8 bytes: above what 4 can say */
+
+		SHOW(setsockopt(c, SOL_SOCKET, SO_MAX_PACING_RATE, &big, sizeof(big)));
+	}
+	limits(c);
+	transfer("limit of 5 GB/s", c, s);
 	close(c);
 	close(s);
 	close(ls);

@@ -163,9 +163,6 @@ enum vtcp_opt {
 	VTCP_TOS,	   /* IP_TOS / IPV6_TCLASS: the DSCP of every segment
 			    * (the ECN bits stay the stack's) */
 	VTCP_TTL,	   /* IP_TTL / IPV6_UNICAST_HOPS, 1..255; < 1: the stack's */
-	VTCP_MAX_PACING_RATE, /* SO_MAX_PACING_RATE, bytes/s (as unsigned); -1: no
-			       * limit. Any other value paces the socket from
-			       * then on, as Linux's SK_PACING_NEEDED */
 };
 
 /* send/recv flags */
@@ -326,6 +323,11 @@ VTCP_API int vtcp_setopt(struct vtcp_stack *st, int s, enum vtcp_opt opt,
 VTCP_API const char *vtcp_congestion(struct vtcp_stack *st, int s);
 VTCP_API int vtcp_getopt(struct vtcp_stack *st, int s, enum vtcp_opt opt,
 			 int *val);
+/*
+ * SO_MAX_PACING_RATE, bytes per second; ~0: no limit. Any other value
+ * paces the socket from then on, as Linux's SK_PACING_NEEDED.
+ */
+VTCP_API int vtcp_set_max_pacing_rate(struct vtcp_stack *st, int s, uint64_t rate);
 VTCP_API int vtcp_set_linger(struct vtcp_stack *st, int s, int onoff,
 			     int seconds);
 /*

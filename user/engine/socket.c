@@ -684,10 +684,6 @@ int vtcp_setopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int val)
 			return -EINVAL;
 		tp->ttl = (uint8_t)(val < 1 ? 0 : val);
 		break;
-	case VTCP_MAX_PACING_RATE: /* sock_setsockopt(): ~0U is no limit */
-		tp->max_pacing_rate = val == -1 ? ~0ull : (uint32_t)val;
-		tp->pacing |= val != -1;
-		break;
 	case VTCP_LINGER2: /* as Linux, a larger value is the maximum */
 		tp->linger2_s = val < 0 ? -1 : MIN(val, TCP_FIN_TIMEOUT_MAX_S);
 		break;
@@ -753,7 +749,6 @@ int vtcp_getopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int *val)
 		break;
 	case VTCP_DEFER_ACCEPT: *val = defer_timeouts_to_secs(tp->defer_accept); break;
 	case VTCP_TOS: *val = tp->tos; break;
-	case VTCP_MAX_PACING_RATE: *val = (int)(uint32_t)MIN(tp->max_pacing_rate, UINT32_MAX); break;
 	case VTCP_TTL:
 		*val = tp->ttl ? tp->ttl :
 		       (int)(tp->laddr.fam == 6 ? st->cfg.ipv6_hop_limit : st->cfg.ip_ttl);
@@ -765,6 +760,17 @@ int vtcp_getopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int *val)
 		break;
 	default: return -ENOPROTOOPT;
 	}
+	return 0;
+}
+
+int vtcp_set_max_pacing_rate(struct vtcp_stack *st, int s, uint64_t rate)
+{
+	struct tcb *tp = sock_get(st, s);
+
+	if (!tp)
+		return -EBADF;
+	tp->max_pacing_rate = rate;
+	tp->pacing |= rate != ~0ull;
 	return 0;
 }
 

@@ -110,7 +110,6 @@ static const struct {
 	{ IPPROTO_TCP, TCP_WINDOW_CLAMP, VTCP_WINDOW_CLAMP, 0 },
 	{ IPPROTO_TCP, TCP_LINGER2, VTCP_LINGER2, 0 },
 	{ IPPROTO_TCP, TCP_DEFER_ACCEPT, VTCP_DEFER_ACCEPT, 0 },
-	{ SOL_SOCKET, SO_MAX_PACING_RATE, VTCP_MAX_PACING_RATE, 0 },
 	{ IPPROTO_IP, IP_TOS, VTCP_TOS, AF_INET },
 	{ IPPROTO_IP, IP_TTL, VTCP_TTL, AF_INET },
 	{ IPPROTO_IPV6, IPV6_TCLASS, VTCP_TOS, AF_INET6 },
@@ -187,6 +186,13 @@ static void engine_option(struct velo_wire_stack *st, int s, const struct vsock 
 		/* unset, the host's default; one the engine lacks leaves it cubic */
 		if (!REAL(getsockopt)(fd, level, name, cc, &cl))
 			velo_wire_set_congestion(st, s, cc);
+	} else if (level == SOL_SOCKET && name == SO_MAX_PACING_RATE) {
+		uint64_t rate = 0;
+
+		/* read as 8 bytes: a limit above 4 GB/s is one too */
+		l = sizeof(rate);
+		if (!REAL(getsockopt)(fd, level, name, &rate, &l))
+			velo_wire_set_max_pacing_rate(st, s, rate);
 	} else if (level == IPPROTO_TCP && name == TCP_MAXSEG) {
 		/* the unconnected kernel socket says 536 unless the user set it */
 		if (!REAL(getsockopt)(fd, level, name, &v, &l) && v != TCP_MSS_DEFAULT)
@@ -238,6 +244,7 @@ static void engine_options(struct velo_wire_stack *st, int s, struct vsock *vs, 
 	for (unsigned int i = 0; i < sizeof(mirrored) / sizeof(mirrored[0]); i++)
 		engine_option(st, s, vs, fd, mirrored[i].level, mirrored[i].name);
 	engine_option(st, s, vs, fd, SOL_SOCKET, SO_LINGER);
+	engine_option(st, s, vs, fd, SOL_SOCKET, SO_MAX_PACING_RATE);
 	engine_option(st, s, vs, fd, IPPROTO_TCP, TCP_MAXSEG);
 	engine_option(st, s, vs, fd, IPPROTO_TCP, TCP_SYNCNT);
 	engine_option(st, s, vs, fd, IPPROTO_TCP, TCP_CONGESTION);
@@ -965,9 +972,7 @@ bool velo_wire_vs_getsockopt(struct vsock *vs, int fd, int level, int name, void
 		memcpy(v, &ti, *l);
 		*ret = 0;
 		return true;
-	} else if ((i >= 0 && mirrored[i].opt != VTCP_MAX_PACING_RATE) ||
-		   (level == IPPROTO_TCP && name == TCP_MAXSEG)) {
-		/* (the kernel socket keeps a pacing limit as set, 8 bytes wide) */
+	} else if (i >= 0 || (level == IPPROTO_TCP && name == TCP_MAXSEG)) {
 		if (velo_wire_getsockopt(vs->wst, vs->ws, i >= 0 ? mirrored[i].opt : VTCP_MAXSEG,
 					 &val))
 			return false;
@@ -1254,7 +1259,8 @@ static void inherit_option(int lfd, int nfd, int level, int name)
  */
 static void inherit_options(int lfd, int nfd)
 {
-	static const int sol_socket[] = { SO_RCVTIMEO, SO_SNDTIMEO, SO_LINGER, SO_RCVBUF, SO_SNDBUF };
+	static const int sol_socket[] = { SO_RCVTIMEO, SO_SNDTIMEO, SO_LINGER, SO_RCVBUF, SO_SNDBUF,
+					  SO_MAX_PACING_RATE };
 
 	for (unsigned int i = 0; i < sizeof(mirrored) / sizeof(mirrored[0]); i++)
 		if (mirrored[i].level != IPPROTO_TCP ||

@@ -900,6 +900,17 @@ int velo_wire_incoming_cpu(struct velo_wire_stack *st)
 	return cpu;
 }
 
+int velo_wire_set_max_pacing_rate(struct velo_wire_stack *st, int s, uint64_t rate)
+{
+	int err = lock_sock(st, s);
+
+	if (err)
+		return err;
+	err = vtcp_set_max_pacing_rate(st->eng, st->socks[s].eng, rate);
+	pthread_mutex_unlock(&st->lock);
+	return err;
+}
+
 int velo_wire_set_congestion(struct velo_wire_stack *st, int s, const char *name)
 {
 	int err = lock_sock(st, s);

@@ -162,6 +162,7 @@ int velo_wire_incoming_cpu(struct velo_wire_stack *st);
 #define VELO_WIRE_CC_NAME_MAX 16
 int velo_wire_set_congestion(struct velo_wire_stack *st, int s, const char *name);
 int velo_wire_set_linger(struct velo_wire_stack *st, int s, int onoff, int seconds);
+int velo_wire_set_max_pacing_rate(struct velo_wire_stack *st, int s, uint64_t rate);
 int velo_wire_get_info(struct velo_wire_stack *st, int s, struct vtcp_info *ti);
 int velo_wire_get_queues(struct velo_wire_stack *st, int s, struct vtcp_queues *q);
 /* SO_ERROR: positive errno or 0, cleared. */
