@@ -1964,6 +1964,35 @@ static ssize_t peek_past(struct vsock *vs, int fd, const struct iovec *iov, int 
 	return r;
 }
 
+/*
+ * MSG_PEEK with MSG_WAITALL: Linux's tcp_recvmsg() peeks on until the
+ * buffer's length is queued, or EOF, an error, a signal or SO_RCVTIMEO,
+ * each of which returns what is there. A blocking peek waits for the first
+ * byte; the ring has no wakeup for "more than it holds", so then a poll()
+ * for the end of the stream (velo's own) looks again every millisecond.
+ */
+static ssize_t peek_all(struct vsock *vs, int fd, const struct iovec *iov, int iovcnt, int flags)
+{
+	size_t len = velo_iov_len(iov, iovcnt);
+	uint64_t deadline = rcv_deadline(fd);
+	ssize_t n = loop_recv(vs, fd, iov, iovcnt, flags & ~MSG_WAITALL);
+	bool nb = (flags & MSG_DONTWAIT) || atomic_load(&vs->ch->end[vs->end].nonblock);
+
+	while (!nb && n > 0 && (size_t)n < len && (!deadline || velo_now_ns() < deadline)) {
+		struct pollfd end = { .fd = fd, .events = POLLRDHUP };
+		int r = poll(&end, 1, 1);
+		ssize_t more;
+
+		if (r < 0)
+			break; /* a signal */
+		more = loop_recv(vs, fd, iov, iovcnt, (flags & ~MSG_WAITALL) | MSG_DONTWAIT);
+		if (more <= 0 || r > 0)
+			return more > n ? more : n; /* the end: what came before it */
+		n = more;
+	}
+	return n;
+}
+
 ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int iovcnt, int flags)
 {
 	_Atomic int32_t *po = &vs->ch->end[vs->end].peek_off;
@@ -1972,6 +2001,8 @@ ssize_t velo_loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int io
 
 	if (off >= 0 && (flags & (MSG_PEEK | MSG_OOB | MSG_ERRQUEUE)) == MSG_PEEK)
 		return peek_past(vs, fd, iov, iovcnt, flags, off);
+	if ((flags & (MSG_PEEK | MSG_WAITALL | MSG_OOB | MSG_ERRQUEUE)) == (MSG_PEEK | MSG_WAITALL))
+		return peek_all(vs, fd, iov, iovcnt, flags);
 	n = loop_recv(vs, fd, iov, iovcnt, flags);
 	if (n < 0 && errno == EAGAIN && !(flags & (MSG_OOB | MSG_ERRQUEUE)) &&
 	    atomic_load(&vs->ch->end[vs->end].shut_rd))

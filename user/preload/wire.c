@@ -678,6 +678,33 @@ static int recv_pieces_before_fault(struct vsock *vs, const struct iovec *iov, i
 	return cnt;
 }
 
+#define PEEK_BOUNCE_MAX (8u << 20) /* beyond what an engine socket queues */
+
+/*
+ * A peek into several pieces: the engine peeks from the queue's start, so
+ * it peeks once into one buffer, which the pieces then get in turn, as
+ * tcp_recvmsg() fills them (with MSG_TRUNC, only the count).
+ */
+static ssize_t peek_pieces(struct vsock *vs, int fd, const struct iovec *iov, int cnt, int flags)
+{
+	size_t len = velo_iov_len(iov, cnt), off = 0;
+	bool trunc = flags & MSG_TRUNC;
+	struct iovec one = { NULL, trunc || len < PEEK_BOUNCE_MAX ? len : PEEK_BOUNCE_MAX };
+	ssize_t r;
+
+	if (!trunc && !(one.iov_base = malloc(one.iov_len)))
+		return fail(ENOMEM);
+	r = velo_wire_vs_recv(vs, fd, &one, 1, flags);
+	for (int i = 0; !trunc && r > 0 && off < (size_t)r; i++) {
+		size_t k = (size_t)r - off < iov[i].iov_len ? (size_t)r - off : iov[i].iov_len;
+
+		memcpy(iov[i].iov_base, (char *)one.iov_base + off, k);
+		off += k;
+	}
+	free(one.iov_base);
+	return r;
+}
+
 ssize_t velo_wire_vs_recv(struct vsock *vs, int fd, const struct iovec *iov, int cnt, int flags)
 {
 	bool nb = (flags & MSG_DONTWAIT) || atomic_load(&vs->w_nonblock);
@@ -696,6 +723,9 @@ ssize_t velo_wire_vs_recv(struct vsock *vs, int fd, const struct iovec *iov, int
 	cnt = recv_pieces_before_fault(vs, iov, cnt, flags);
 	if (cnt < 0)
 		return fail(EFAULT);
+	if (cnt > 1 && (flags & MSG_PEEK) &&
+	    ((flags & MSG_TRUNC) || !velo_bad_wrange(iov[0].iov_base, iov[0].iov_len)))
+		return peek_pieces(vs, fd, iov, cnt, flags);
 	for (int i = 0; i < cnt; i++) {
 		/* the later pieces were checked by recv_pieces_before_fault() */
 		bool bad = !i && velo_bad_wrange(iov[i].iov_base, iov[i].iov_len);

@@ -630,6 +630,7 @@ ssize_t velo_wire_recv(struct velo_wire_stack *st, int s, void *buf, size_t len,
 {
 	unsigned int vflags = flags & MSG_PEEK ? VTCP_MSG_PEEK : 0;
 	bool waitall = (flags & MSG_WAITALL) && !(flags & MSG_PEEK);
+	bool peek_all = (flags & MSG_WAITALL) && (flags & MSG_PEEK) && !(flags & MSG_DONTWAIT);
 	uint64_t deadline = deadline_of(timeout_ms);
 	ssize_t n, got = 0;
 	int err = lock_sock(st, s);
@@ -638,6 +639,16 @@ ssize_t velo_wire_recv(struct velo_wire_stack *st, int s, void *buf, size_t len,
 		return err;
 	for (;;) {
 		n = vtcp_recv(st->eng, st->socks[s].eng, (char *)buf + got, len - (size_t)got, vflags);
+		/*
+		 * MSG_PEEK with MSG_WAITALL peeks on until @len bytes are there
+		 * (tcp_recvmsg()), or EOF, an error, a signal or the timeout,
+		 * which return what is there
+		 */
+		if (n > 0 && (size_t)n < len && peek_all &&
+		    !(vtcp_events(st->eng, st->socks[s].eng) &
+		      (VTCP_EV_RDHUP | VTCP_EV_HUP | VTCP_EV_ERR | VTCP_EV_URGENT)) &&
+		    !sleep_on(st, s, deadline))
+			continue;
 		if (n > 0 && (got += n) < (ssize_t)len && waitall)
 			continue;
 		if (n != -EAGAIN || (got && !waitall))
