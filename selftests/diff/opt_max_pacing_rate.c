@@ -93,15 +93,21 @@ static void accepted(void)
 	close(ls);
 }
 
+/* A connection to listener @ls on @port: *c connected, *s accepted. */
+static void pair_on(int ls, uint16_t port, int *c, int *s)
+{
+	*c = tcp_connect(port);
+	NEED(*c >= 0);
+	*s = accept(ls, NULL, NULL);
+	NEED(*s >= 0);
+}
+
 int main(void)
 {
 	uint16_t port;
 	int ls = tcp_listener(&port), c, s;
 
-	c = tcp_connect(port);
-	NEED(c >= 0);
-	s = accept(ls, NULL, NULL);
-	NEED(s >= 0);
+	pair_on(ls, port, &c, &s);
 	limits(c);
 	SHOW(set_rate(c, RATE));
 	limits(c);
@@ -124,10 +130,7 @@ int main(void)
 	close(c);
 	close(s);
 
-	c = tcp_connect(port);
-	NEED(c >= 0);
-	s = accept(ls, NULL, NULL);
-	NEED(s >= 0);
+	pair_on(ls, port, &c, &s);
 	SHOW(set_rate(c, RATE));
 	SHOW(set_rate(c, ~0u));
 	limits(c);
@@ -135,10 +138,7 @@ int main(void)
 	close(c);
 	close(s);
 
-	c = tcp_connect(port);
-	NEED(c >= 0);
-	s = accept(ls, NULL, NULL);
-	NEED(s >= 0);
+	pair_on(ls, port, &c, &s);
 	{
 		uint64_t big = 5000000000ull; /* 8 bytes: above what 4 can say */
 
