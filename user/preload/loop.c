@@ -1314,19 +1314,37 @@ static void settle_doorbells(struct vsock *vs, int fd)
 }
 
 /*
- * The peer's socket closed (its FIN is here) without shutdown(SHUT_WR)
- * first, and data we sent it is still unread in the ring: on the kernel its
- * close (or death) would have answered with RST. Seen from here, that is a
- * reset.
+ * The kernel socket @fd reads EOF (or polls POLLRDHUP): the peer's FIN,
+ * unless our own shutdown(SHUT_RD) did it (RCV_SHUTDOWN reads the same);
+ * then the TCP state tells whether the FIN came too.
  */
-static bool virtual_reset(struct vsock *vs)
+static bool peer_fin(struct vsock *vs, int fd)
+{
+	struct tcp_info ti;
+	socklen_t l = sizeof(ti);
+
+	if (!atomic_load(&vs->ch->end[vs->end].shut_rd) ||
+	    REAL(getsockopt)(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) < 0)
+		return true;
+	return ti.tcpi_state == TCP_CLOSE_WAIT || ti.tcpi_state == TCP_LAST_ACK ||
+	       ti.tcpi_state == TCP_CLOSING || ti.tcpi_state == TCP_TIME_WAIT ||
+	       ti.tcpi_state == TCP_CLOSE;
+}
+
+/*
+ * The peer's socket closed (its FIN is here, @fd reads EOF) without
+ * shutdown(SHUT_WR) first, and data we sent it is still unread in the
+ * ring: on the kernel its close (or death) would have answered with RST.
+ * Seen from here, that is a reset.
+ */
+static bool virtual_reset(struct vsock *vs, int fd)
 {
 	struct velo_chan_dir *out = vs_out(vs);
 
 	if (atomic_load(&vs->vreset))
 		return true;
 	if (atomic_load(&out->switched) && !atomic_load(&vs->ch->end[!vs->end].shut_wr) &&
-	    velo_ring_used(out) > 0) {
+	    velo_ring_used(out) > 0 && peer_fin(vs, fd)) {
 		int z = 0;
 
 		atomic_compare_exchange_strong(&vs->vreset, &z, 1);
@@ -1698,7 +1716,7 @@ static ssize_t loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int 
 				continue;
 			}
 			if (n == 0) {
-				if (!done && !peek && virtual_reset(vs)) {
+				if (!done && !peek && virtual_reset(vs, fd)) {
 					int one = 1;
 
 					if (atomic_compare_exchange_strong(&vs->vreset, &one, 2)) {
@@ -1815,7 +1833,7 @@ static ssize_t loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int 
 		case 1: /* EOF, after everything the ring held */
 			if (velo_ring_readable(in) != 0)
 				continue;
-			if (!done && virtual_reset(vs)) {
+			if (!done && virtual_reset(vs, fd)) {
 				int one = 1;
 
 				if (atomic_compare_exchange_strong(&vs->vreset, &one, 2)) {
@@ -1891,7 +1909,7 @@ wait:
 		if (n == 0) {
 			if (velo_ring_readable(in) != 0)
 				continue;
-			if (!done && virtual_reset(vs)) {
+			if (!done && virtual_reset(vs, fd)) {
 				int one = 1;
 
 				if (atomic_compare_exchange_strong(&vs->vreset, &one, 2)) {
@@ -2488,7 +2506,7 @@ uint32_t velo_loop_kernel_events(struct vsock *vs, int fd, uint32_t kev)
 
 		atomic_compare_exchange_strong(&vs->vreset, &z, 2);
 	}
-	if ((kev & POLLRDHUP) && velo_ring_readable(in) == 0 && virtual_reset(vs)) {
+	if ((kev & POLLRDHUP) && velo_ring_readable(in) == 0 && virtual_reset(vs, fd)) {
 		ev |= POLLIN | POLLRDNORM | POLLHUP | POLLOUT | POLLWRNORM;
 		if (atomic_load(&vs->vreset) == 1)
 			ev |= POLLERR;
