@@ -74,12 +74,14 @@ struct ring {
 	uint32_t cap;
 	uint32_t head; /* index of the first byte */
 	uint32_t len;  /* bytes held from head */
+	uint32_t hiwat; /* bytes from buf ever written since ring_init */
 };
 
 void ring_init(struct ring *r, uint8_t *mem, uint32_t cap);
 uint32_t ring_write_at(struct ring *r, uint32_t off, const void *src, uint32_t n);
 void ring_read_at(const struct ring *r, uint32_t off, void *dst, uint32_t n);
 void ring_pop(struct ring *r, uint32_t n);
+void ring_release(struct ring *r);
 /* Spans covering [off, off+n) without copying. */
 void ring_spans(const struct ring *r, uint32_t off, uint32_t n,
 		const uint8_t **p1, uint32_t *l1, const uint8_t **p2, uint32_t *l2);

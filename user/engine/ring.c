@@ -4,7 +4,18 @@
  * from the head (out-of-order data goes straight to its final place), reads
  * and spans never copy more than asked.
  */
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "internal.h"
+
+/*
+ * What a ring keeps resident after its connection ends: request/response
+ * connections come and go without a system call, while the memory a bulk
+ * transfer touched (up to tcp_rmem[2]/tcp_wmem[2]) goes back to the system,
+ * as the kernel frees a closed socket's buffers.
+ */
+#define RING_KEEP (256u << 10)
 
 void ring_init(struct ring *r, uint8_t *mem, uint32_t cap)
 {
@@ -12,6 +23,7 @@ void ring_init(struct ring *r, uint8_t *mem, uint32_t cap)
 	r->cap = cap;
 	r->head = 0;
 	r->len = 0;
+	r->hiwat = 0;
 }
 
 void ring_spans(const struct ring *r, uint32_t off, uint32_t n,
@@ -30,7 +42,7 @@ void ring_spans(const struct ring *r, uint32_t off, uint32_t n,
 uint32_t ring_write_at(struct ring *r, uint32_t off, const void *src, uint32_t n)
 {
 	const uint8_t *p1, *p2;
-	uint32_t l1, l2;
+	uint32_t l1, l2, end;
 
 	if (off >= r->cap)
 		return 0;
@@ -38,6 +50,9 @@ uint32_t ring_write_at(struct ring *r, uint32_t off, const void *src, uint32_t n
 	ring_spans(r, off, n, &p1, &l1, &p2, &l2);
 	memcpy((uint8_t *)p1, src, l1);
 	memcpy((uint8_t *)p2, (const uint8_t *)src + l1, l2);
+	end = l2 ? r->cap : (uint32_t)(p1 - r->buf) + l1;
+	if (end > r->hiwat)
+		r->hiwat = end;
 	return n;
 }
 
@@ -56,4 +71,16 @@ void ring_pop(struct ring *r, uint32_t n)
 	n = MIN(n, r->len);
 	r->head = (r->head + n) % r->cap;
 	r->len -= n;
+}
+
+/* The pages past RING_KEEP that the ring wrote go back to the system. */
+void ring_release(struct ring *r)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t from = ((uintptr_t)r->buf + RING_KEEP + page - 1) & ~(page - 1);
+	uintptr_t to = ((uintptr_t)r->buf + r->hiwat) & ~(page - 1);
+
+	if (r->hiwat > RING_KEEP && to > from)
+		madvise((void *)from, to - from, MADV_DONTNEED);
+	r->hiwat = MIN(r->hiwat, RING_KEEP);
 }

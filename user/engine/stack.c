@@ -568,6 +568,8 @@ void tcb_free(struct vtcp_stack *st, struct tcb *tp)
 		listen_unlink(st, tp);
 	tp->bound = tp->listed = false;
 	sched_forget(st, tp);
+	ring_release(&tp->sndq);
+	ring_release(&tp->rcvq);
 	tp->used = false;
 	tp->state = VTCP_CLOSE;
 	tp->aq_next = st->free_head;

@@ -103,6 +103,10 @@ void tcp_enter_timewait(struct vtcp_stack *st, struct tcb *tp)
 	tp->t_rtx = tp->t_delack = tp->t_rack = tp->t_pace = NO_DEADLINE;
 	tp->t_keep = st->now + TCP_TW_NS;
 	tp->tw_start_ns = st->now;
+	/* a minute with nothing to send, and nothing more to receive */
+	ring_release(&tp->sndq);
+	if (!tp->rcvq.len)
+		ring_release(&tp->rcvq);
 }
 
 uint64_t tcp_deadline(const struct tcb *tp)

@@ -71,7 +71,7 @@ void velo_wire_config_default(struct velo_wire_config *cfg)
 {
 	*cfg = (struct velo_wire_config){
 		.max_sockets = 512,
-		.buf_max = 1u << 20,
+		.buf_max = 4u << 20,
 		.shared = { .max = 1024, .step = 16, .per_ip_max = 1024 },
 	};
 }
