@@ -53,9 +53,7 @@ int main(void)
 	long t0;
 
 	/* (under libvelo the engine listens too from the first accept on) */
-	set_nonblock(l, 1);
-	SHOW(accept(l, NULL, NULL));
-	set_nonblock(l, 0);
+	engine_listens(l);
 	c = client(port);
 	say("listener before data: %s", pollmask(poll1(l, POLL_ALL, 300)));
 	SHOW(send(c, "hello", 5, 0));

@@ -6,7 +6,11 @@
  * accept(), getsockname() and getpeername(); an IPv4 listener, IPv4. Data
  * both ways, the accepted socket's IPV6_V6ONLY, EOF. (Across namespaces
  * the listener is the program's and the clients the peer's: under
- * libvelo the engine listens beside the kernel.)
+ * libvelo the engine listens beside the kernel from the first accept()
+ * on, so each case runs twice: the client before any accept() (the
+ * kernel's connection) and after a first one said EAGAIN (the engine's;
+ * a dual-stack listener's engine took IPv6 clients only, and IPv4 ones
+ * went to the kernel).)
  */
 #include "diff.h"
 
@@ -32,7 +36,7 @@ static void names(int fd)
 	show_addr("peer", &a, l);
 }
 
-static void one(int lfam, int v6only, int cfam)
+static void one(int lfam, int v6only, int cfam, int accept_first)
 {
 	union sa a;
 	socklen_t l = lfam == AF_INET6 ? sizeof(a.in6) : sizeof(a.in);
@@ -40,13 +44,16 @@ static void one(int lfam, int v6only, int cfam)
 	int ls = socket(lfam, SOCK_STREAM, 0), c, s;
 	char buf[16];
 
-	say("-- listener family %d, v6only %d; client family %d", lfam, v6only, cfam);
+	say("-- listener family %d, v6only %d; client family %d%s", lfam, v6only, cfam,
+	    accept_first ? ", after an accept()" : "");
 	NEED(ls >= 0);
 	if (lfam == AF_INET6)
 		NEED(setsockopt(ls, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) == 0);
 	memset(&a, 0, sizeof(a));
 	a.sa.sa_family = (sa_family_t)lfam;
 	listen_at(ls, &a, l, 4, &port);
+	if (accept_first)
+		engine_listens(ls);
 	c = peer_socket(cfam);
 	NEED(c >= 0);
 	l = sa_self(&a, cfam, port);
@@ -76,10 +83,12 @@ static void one(int lfam, int v6only, int cfam)
 
 int main(void)
 {
-	one(AF_INET6, 1, AF_INET6);
-	one(AF_INET6, 0, AF_INET6);
-	one(AF_INET6, 0, AF_INET);
-	one(AF_INET6, 1, AF_INET);
-	one(AF_INET, 0, AF_INET);
+	for (int after = 0; after < 2; after++) {
+		one(AF_INET6, 1, AF_INET6, after);
+		one(AF_INET6, 0, AF_INET6, after);
+		one(AF_INET6, 0, AF_INET, after);
+		one(AF_INET6, 1, AF_INET, after);
+		one(AF_INET, 0, AF_INET, after);
+	}
 	return 0;
 }

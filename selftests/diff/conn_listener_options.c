@@ -20,9 +20,7 @@ int main(void)
 	SHOW(setsockopt(l, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof(mss)));
 	SHOW(setsockopt(l, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)));
 	NEED(bind(l, &a.sa, al) == 0 && listen(l, 8) == 0);
-	set_nonblock(l, 1);
-	SHOW(accept(l, NULL, NULL)); /* (under libvelo the engine listens from here on) */
-	set_nonblock(l, 0);
+	engine_listens(l);
 	al = sa_self(&a, AF_INET, local_port(l));
 	c = peer_socket(AF_INET);
 	NEED(c >= 0 && connect(c, &a.sa, al) == 0);

@@ -534,6 +534,18 @@ static inline void set_nonblock(int fd, int on)
 	NEED(fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK) == 0);
 }
 
+/*
+ * A first accept() on blocking listener @l with nothing queued: EAGAIN.
+ * Across namespaces under libvelo the engine listens beside the kernel
+ * from then on, so the connections that come next are the engine's.
+ */
+static inline void engine_listens(int l)
+{
+	set_nonblock(l, 1);
+	SHOW(accept(l, NULL, NULL));
+	set_nonblock(l, 0);
+}
+
 /* ---- data ---- */
 
 /*

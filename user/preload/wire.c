@@ -1098,8 +1098,11 @@ static bool addr_matches(const struct sockaddr *self, const struct sockaddr *a)
 	       IN6_ARE_ADDR_EQUAL(&s6->sin6_addr, &a6->sin6_addr);
 }
 
-/* The interfaces, other than loopback, that have @self's address (any: all). */
-static unsigned int listen_ifaces(const struct sockaddr *self, int ifidx[LISTEN_IFS])
+/*
+ * The interfaces, other than loopback, that have @self's address (any:
+ * all; @dual: IPv4 ones too).
+ */
+static unsigned int listen_ifaces(const struct sockaddr *self, bool dual, int ifidx[LISTEN_IFS])
 {
 	struct ifaddrs *all, *i;
 	unsigned int n = 0, k;
@@ -1109,9 +1112,10 @@ static unsigned int listen_ifaces(const struct sockaddr *self, int ifidx[LISTEN_
 	for (i = all; i && n < LISTEN_IFS; i = i->ifa_next) {
 		int idx;
 
-		if (!i->ifa_addr || i->ifa_addr->sa_family != self->sa_family ||
-		    !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK) ||
-		    !addr_matches(self, i->ifa_addr))
+		if (!i->ifa_addr || !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK))
+			continue;
+		if (!(dual && i->ifa_addr->sa_family == AF_INET) &&
+		    (i->ifa_addr->sa_family != self->sa_family || !addr_matches(self, i->ifa_addr)))
 			continue;
 		idx = (int)if_nametoindex(i->ifa_name);
 		for (k = 0; k < n && ifidx[k] != idx; k++)
@@ -1151,17 +1155,33 @@ static int epoll_add(int epfd, int fd, uint32_t tag)
 }
 
 /*
+ * Whether kernel listener @fd bound to @self takes IPv4 connections as
+ * an AF_INET6 socket (::, without IPV6_V6ONLY).
+ */
+static bool dual_stack(int fd, const struct sockaddr *self)
+{
+	int v6only = 1;
+	socklen_t l = sizeof(v6only);
+
+	return self->sa_family == AF_INET6 &&
+	       IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)self)->sin6_addr) &&
+	       !REAL(getsockopt)(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &l) && !v6only;
+}
+
+/*
  * Engine listener on @st beside @vs's kernel listener @fd bound to @self,
- * with its options; -1 if none.
+ * with its options, for IPv4 clients too if @dual; -1 if none.
  */
 static int listen_on(struct velo_wire_stack *st, struct vsock *vs, int fd,
-		     const struct sockaddr *self, socklen_t sl, int backlog)
+		     const struct sockaddr *self, socklen_t sl, bool dual, int backlog)
 {
 	int s = velo_wire_socket(st, vs->family), err;
 
 	if (s < 0)
 		return -1;
 	engine_options(st, s, vs, fd);
+	if (dual)
+		velo_wire_setsockopt(st, s, VTCP_V6ONLY, 0);
 	err = velo_wire_listen_on(st, s, self, sl, backlog);
 	if (!err)
 		return s;
@@ -1177,13 +1197,15 @@ static struct velo_wire_listener *listener_open(struct vsock *vs, int fd)
 	struct velo_wire_listener *wl;
 	int ifidx[LISTEN_IFS], backlog = kernel_backlog(fd), err;
 	unsigned int n, i;
+	bool dual;
 
 	if (atomic_load(&vs->kernel_tcp) ||
 	    REAL(getsockname)(fd, (struct sockaddr *)&self, &sl) < 0 ||
 	    self.ss_family != vs->family ||
 	    !velo_config_accelerate(&velo_cfg, (struct sockaddr *)&self, velo_prog))
 		return NULL;
-	n = listen_ifaces((struct sockaddr *)&self, ifidx);
+	dual = dual_stack(fd, (struct sockaddr *)&self);
+	n = listen_ifaces((struct sockaddr *)&self, dual, ifidx);
 	wl = n ? calloc(1, sizeof(*wl)) : NULL;
 	if (!wl)
 		return NULL;
@@ -1195,7 +1217,7 @@ static struct velo_wire_listener *listener_open(struct vsock *vs, int fd)
 	}
 	for (i = 0; i < n; i++) {
 		struct velo_wire_stack *st = velo_wire_stack_of(ifidx[i], &err);
-		int s = st ? listen_on(st, vs, fd, (struct sockaddr *)&self, sl, backlog) : -1;
+		int s = st ? listen_on(st, vs, fd, (struct sockaddr *)&self, sl, dual, backlog) : -1;
 
 		if (s < 0)
 			continue;
@@ -1289,17 +1311,37 @@ static void inherit_option(int lfd, int nfd, int level, int name)
  */
 static void inherit_options(int lfd, int nfd)
 {
-	static const int sol_socket[] = { SO_RCVTIMEO, SO_SNDTIMEO, SO_LINGER, SO_RCVBUF, SO_SNDBUF,
-					  SO_MAX_PACING_RATE };
+	/* the socket's flags and values sk_clone_lock() and the inet clones copy */
+	static const struct {
+		int level, name;
+	} inherited[] = {
+		{ SOL_SOCKET, SO_RCVTIMEO }, { SOL_SOCKET, SO_SNDTIMEO },
+		{ SOL_SOCKET, SO_LINGER }, { SOL_SOCKET, SO_RCVBUF },
+		{ SOL_SOCKET, SO_SNDBUF }, { SOL_SOCKET, SO_MAX_PACING_RATE },
+		{ SOL_SOCKET, SO_MARK }, { SOL_SOCKET, SO_PRIORITY },
+		{ SOL_SOCKET, SO_REUSEADDR }, { SOL_SOCKET, SO_REUSEPORT },
+		{ SOL_SOCKET, SO_OOBINLINE }, { SOL_SOCKET, SO_DONTROUTE },
+		{ SOL_SOCKET, SO_BROADCAST }, { SOL_SOCKET, SO_BUSY_POLL },
+		{ SOL_SOCKET, SO_PREFER_BUSY_POLL }, { SOL_SOCKET, SO_PASSCRED },
+		{ SOL_SOCKET, SO_TXREHASH },
+		{ IPPROTO_IP, IP_FREEBIND }, { IPPROTO_IP, IP_TRANSPARENT },
+		{ IPPROTO_IP, IP_RECVTOS }, { IPPROTO_IP, IP_RECVTTL },
+		{ IPPROTO_IP, IP_RECVERR }, { IPPROTO_IP, IP_MTU_DISCOVER },
+		{ IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT },
+		{ IPPROTO_IPV6, IPV6_V6ONLY }, { IPPROTO_IPV6, IPV6_RECVTCLASS },
+		{ IPPROTO_IPV6, IPV6_RECVERR }, { IPPROTO_IPV6, IPV6_MTU_DISCOVER },
+		{ IPPROTO_IPV6, IPV6_FREEBIND }, { IPPROTO_IPV6, IPV6_TRANSPARENT },
+		{ IPPROTO_IPV6, IPV6_AUTOFLOWLABEL },
+		{ IPPROTO_TCP, TCP_SYNCNT }, { IPPROTO_TCP, TCP_CONGESTION },
+		{ IPPROTO_TCP, TCP_THIN_LINEAR_TIMEOUTS }, { IPPROTO_TCP, TCP_TX_DELAY },
+	};
 
 	for (unsigned int i = 0; i < sizeof(mirrored) / sizeof(mirrored[0]); i++)
 		if (mirrored[i].level != IPPROTO_TCP ||
 		    (mirrored[i].name != TCP_QUICKACK && mirrored[i].name != TCP_DEFER_ACCEPT))
 			inherit_option(lfd, nfd, mirrored[i].level, mirrored[i].name);
-	inherit_option(lfd, nfd, IPPROTO_TCP, TCP_SYNCNT);
-	inherit_option(lfd, nfd, IPPROTO_TCP, TCP_CONGESTION);
-	for (unsigned int i = 0; i < sizeof(sol_socket) / sizeof(sol_socket[0]); i++)
-		inherit_option(lfd, nfd, SOL_SOCKET, sol_socket[i]);
+	for (unsigned int i = 0; i < sizeof(inherited) / sizeof(inherited[0]); i++)
+		inherit_option(lfd, nfd, inherited[i].level, inherited[i].name);
 }
 
 /* A connection from engine listener i: its new fd, -EAGAIN if none, or -errno. */

@@ -120,6 +120,7 @@ struct wire_sock {
 	bool bound;
 	int resv;			/* bound, no filter yet: the port's reservation */
 	struct wire_hold *hold;		/* its filter: own 5-tuple, listener's or pool port's */
+	struct wire_hold *hold4;	/* a dual-stack listener's: its port over IPv4 */
 	uint32_t opt_set;		/* options the application set, to replay */
 	int opt_val[WIRE_OPTS];
 	bool linger_set;

@@ -252,6 +252,7 @@ static void sock_release(struct velo_wire_stack *st, struct wire_sock *ws, uint6
 	st->wire_of[ws->eng] = -1;
 	wire_refused_free(ws);
 	wire_hold_put(st, ws->hold, linger);
+	wire_hold_put(st, ws->hold4, linger);
 	wire_port_release(ws->resv);
 	ws->used = false;
 	wake_waiters(ws); /* they find the socket gone: EBADF */
@@ -446,6 +447,28 @@ static int hold_own(struct velo_wire_stack *st, int s)
 	return err;
 }
 
+/*
+ * An AF_INET6 listener on :: without IPV6_V6ONLY takes IPv4 connections
+ * too (as ::ffff:a.b.c.d): its port gets an IPv4 filter beside its own.
+ * Without one (the port's IPv4 side is someone else's), IPv4 clients go
+ * to the kernel's listener.
+ */
+static void hold_ipv4(struct velo_wire_stack *st, int s)
+{
+	struct wire_sock *ws = &st->socks[s];
+	struct velo_xsk_flow flow, flow4 = { .family = AF_INET };
+	int v6only = 1, err;
+
+	if (ws->family != AF_INET6 || ws->hold4 || sock_flow(st, s, &flow) ||
+	    vtcp_getopt(st->eng, ws->eng, VTCP_V6ONLY, &v6only) || v6only ||
+	    !IN6_IS_ADDR_UNSPECIFIED((const struct in6_addr *)flow.local_addr))
+		return;
+	flow4.local_port = flow.local_port;
+	err = wire_hold_get(st, &flow4, -1, &ws->hold4);
+	if (err)
+		velo_dbg("wire: no IPv4 filter for a dual-stack listener: %s", strerror(-err));
+}
+
 static int listen_locked(struct velo_wire_stack *st, int s, int backlog)
 {
 	struct wire_sock *ws = &st->socks[s];
@@ -458,6 +481,8 @@ static int listen_locked(struct velo_wire_stack *st, int s, int backlog)
 		err = vtcp_listen(st->eng, ws->eng, backlog);
 	if (!err && !ws->hold)
 		err = hold_own(st, s);
+	if (!err)
+		hold_ipv4(st, s);
 	return err;
 }
 
@@ -479,6 +504,16 @@ int velo_wire_listen_on(struct velo_wire_stack *st, int s, const struct sockaddr
 	if (!err)
 		err = listen_locked(st, s, backlog);
 	return unlock_after(st, err);
+}
+
+/* An engine connection of a dual-stack listener's from an IPv4 peer. */
+static bool accepted_over_ipv4(struct velo_wire_stack *st, int eng)
+{
+	struct sockaddr_in6 self;
+	socklen_t len = sizeof(self);
+
+	return !vtcp_getsockname(st->eng, eng, (struct sockaddr *)&self, &len) &&
+	       self.sin6_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&self.sin6_addr);
 }
 
 int velo_wire_accept(struct velo_wire_stack *st, int s, struct sockaddr *peer, socklen_t *len,
@@ -505,7 +540,8 @@ int velo_wire_accept(struct velo_wire_stack *st, int s, struct sockaddr *peer, s
 			/* the listener's filter carries the child's frames */
 			st->socks[a].family = st->socks[s].family;
 			st->socks[a].bound = true;
-			st->socks[a].hold = st->socks[s].hold;
+			st->socks[a].hold = accepted_over_ipv4(st, eng) ? st->socks[s].hold4 :
+									  st->socks[s].hold;
 			st->socks[a].hold->refs++;
 		}
 	}
