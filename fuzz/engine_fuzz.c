@@ -33,7 +33,7 @@ struct fz {
 	struct vtcp_stack *st;
 	uint64_t now;
 	struct conn c[2];
-	int lsock;
+	int lsock[2]; /* a SO_REUSEPORT pair */
 };
 
 static uint32_t rd32(const uint8_t *p)
@@ -164,18 +164,23 @@ static bool setup(struct fz *fz)
 	a.sin_addr.s_addr = htonl(0x0a000002);
 	vtcp_neigh_set(fz->st, (struct sockaddr *)&a, mac_p);
 
-	/* passive: a listener and a peer's handshake */
-	fz->lsock = vtcp_socket(fz->st, AF_INET);
+	/* passive: a listener (of a SO_REUSEPORT pair) and a peer's handshake */
 	a.sin_addr.s_addr = htonl(0x0a000001);
 	a.sin_port = htons(80);
-	vtcp_bind(fz->st, fz->lsock, (struct sockaddr *)&a, sizeof(a));
-	vtcp_listen(fz->st, fz->lsock, 4);
+	for (int i = 0; i < 2; i++) {
+		fz->lsock[i] = vtcp_socket(fz->st, AF_INET);
+		vtcp_setopt(fz->st, fz->lsock[i], VTCP_REUSEPORT, 1);
+		vtcp_bind(fz->st, fz->lsock[i], (struct sockaddr *)&a, sizeof(a));
+		vtcp_listen(fz->st, fz->lsock[i], 4);
+	}
 	fz->c[0] = (struct conn){ .lport = 80, .pport = 1234, .sock = -1 };
 	inject(fz, &fz->c[0], 0x02, 1000, 0, 65535, syn_opts, 20, NULL, 0, 0);
 	run(fz);
 	inject(fz, &fz->c[0], 0x10, 1001, fz->c[0].eng_nxt, 1000, NULL, 0, NULL, 0, 0);
 	run(fz);
-	fz->c[0].sock = vtcp_accept(fz->st, fz->lsock, NULL, NULL);
+	fz->c[0].sock = vtcp_accept(fz->st, fz->lsock[0], NULL, NULL);
+	if (fz->c[0].sock < 0)
+		fz->c[0].sock = vtcp_accept(fz->st, fz->lsock[1], NULL, NULL);
 
 	/* active: connect, and the peer's SYN-ACK */
 	fz->c[1] = (struct conn){ .pport = 443, .sock = vtcp_socket(fz->st, AF_INET) };
@@ -204,7 +209,7 @@ static void call(struct fz *fz, struct conn *c, uint8_t what, uint8_t arg)
 	case 2: vtcp_shutdown(fz->st, c->sock, arg % 3); break;
 	case 3: vtcp_close(fz->st, c->sock); c->sock = -1; break;
 	case 4: vtcp_abort(fz->st, c->sock); c->sock = -1; break;
-	case 5: vtcp_setopt(fz->st, c->sock, (enum vtcp_opt)(arg % (VTCP_TTL + 1)), arg >> 4); break;
+	case 5: vtcp_setopt(fz->st, c->sock, (enum vtcp_opt)(arg % (VTCP_REUSEPORT + 1)), arg >> 4); break;
 	case 6:
 		if (vtcp_recv_peek(fz->st, c->sock, &p1, &l1, &p2, &l2) > 0)
 			vtcp_recv_consume(fz->st, c->sock, (l1 + l2) * arg / 255);

@@ -3,8 +3,10 @@
  * Engine-to-engine bulk transfers over an emulated link in virtual time:
  * both congestion controls, with and without SACK/timestamps, IPv6, and
  * netem-like loss, reordering, duplication and corruption. Data is
- * verified byte for byte.
+ * verified byte for byte. Also listeners that share a port
+ * (SO_REUSEPORT), with connections from many ports.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "engine_pair.h"
@@ -138,6 +140,62 @@ static int bottleneck_queue_drops(void)
 	return bulk(&c, false, im, 20 * MB, NULL, false, 120);
 }
 
+#define RP_LISTENERS 3
+#define RP_CONNS 24
+
+struct reuseport_run {
+	int l[RP_LISTENERS];
+	unsigned int got[RP_LISTENERS], total;
+};
+
+static bool all_accepted(struct ep *ep, void *ctx)
+{
+	struct reuseport_run *r = ctx;
+
+	for (int i = 0; i < RP_LISTENERS; i++)
+		for (int s; (s = vtcp_accept(ep->st[1], r->l[i], NULL, NULL)) >= 0; r->total++)
+			r->got[i]++;
+	return r->total == RP_CONNS;
+}
+
+/*
+ * Three listeners with SO_REUSEPORT on one port: a socket without it
+ * cannot bind there; 24 connections from as many ports are all accepted,
+ * and each listener gets some, as Linux spreads a group's SYNs by hash.
+ */
+static int reuseport_spreads(void)
+{
+	struct vtcp_config cfg = base();
+	struct reuseport_run r = { .total = 0 };
+	struct sockaddr_storage ss;
+	int other;
+
+	cfg.max_sockets = 64;
+	if (ep_init(&P, &cfg, false, 777))
+		return KTAP_FAIL;
+	ep_addr(&P, 1, &ss, 5001);
+	for (int i = 0; i < RP_LISTENERS; i++) {
+		r.l[i] = vtcp_socket(P.st[1], AF_INET);
+		KTAP_EXPECT(!vtcp_setopt(P.st[1], r.l[i], VTCP_REUSEPORT, 1) &&
+			    !vtcp_bind(P.st[1], r.l[i], (struct sockaddr *)&ss, sizeof(ss)) &&
+			    !vtcp_listen(P.st[1], r.l[i], 32));
+	}
+	other = vtcp_socket(P.st[1], AF_INET);
+	KTAP_EXPECT(vtcp_bind(P.st[1], other, (struct sockaddr *)&ss, sizeof(ss)) == -EADDRINUSE);
+	for (int i = 0; i < RP_CONNS; i++) {
+		int c = vtcp_socket(P.st[0], AF_INET);
+
+		KTAP_EXPECT(vtcp_connect(P.st[0], c, (struct sockaddr *)&ss, sizeof(ss)) == -EINPROGRESS);
+	}
+	KTAP_EXPECT(ep_run(&P, all_accepted, &r, 5 * SEC));
+	for (int i = 0; i < RP_LISTENERS; i++) {
+		ktap_diag("listener %d: %u connections", i, r.got[i]);
+		KTAP_EXPECT(r.got[i] > 0);
+	}
+	ep_fini(&P);
+	return KTAP_PASS;
+}
+
 static const struct ktap_case cases[] = {
 	{ "bulk_clean_cubic", clean_cubic, 0 },
 	{ "bulk_clean_reno", clean_reno, 0 },
@@ -147,6 +205,7 @@ static const struct ktap_case cases[] = {
 	{ "bulk_netem_mix_both_ways", netem_mix, 0 },
 	{ "bulk_small_window", small_buffers_no_wscale, 0 },
 	{ "bulk_bottleneck_queue", bottleneck_queue_drops, 0 },
+	{ "reuseport_spreads", reuseport_spreads, 0 },
 };
 
 KTAP_MAIN(cases)

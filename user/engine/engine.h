@@ -163,6 +163,8 @@ enum vtcp_opt {
 	VTCP_TOS,	   /* IP_TOS / IPV6_TCLASS: the DSCP of every segment
 			    * (the ECN bits stay the stack's) */
 	VTCP_TTL,	   /* IP_TTL / IPV6_UNICAST_HOPS, 1..255; < 1: the stack's */
+	VTCP_REUSEPORT,	   /* SO_REUSEPORT: listeners that all set it share a
+			    * port, each SYN going to one by its 4-tuple's hash */
 };
 
 /* send/recv flags */

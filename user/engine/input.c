@@ -140,6 +140,7 @@ static void listen_input(struct vtcp_stack *st, struct tcb *lp,
 	/* inherited socket options */
 	tp->nodelay = lp->nodelay;
 	tp->reuseaddr = lp->reuseaddr;
+	tp->reuseport = lp->reuseport;
 	tp->keepalive = lp->keepalive;
 	tp->keepidle_s = lp->keepidle_s;
 	tp->keepintvl_s = lp->keepintvl_s;

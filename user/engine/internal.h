@@ -284,7 +284,7 @@ struct tcb {
 	bool pingpong;		/* interactive: our data answers the peer's (ACKs ride on it) */
 
 	/* options */
-	bool nodelay, cork, more, keepalive, ecn_want, reuseaddr;
+	bool nodelay, cork, more, keepalive, ecn_want, reuseaddr, reuseport;
 	bool ecn_set;		/* VTCP_ECN chose ecn_want, not net.ipv4.tcp_ecn */
 	uint32_t keepidle_s, keepintvl_s, keepcnt;
 	uint32_t user_timeout_ms;

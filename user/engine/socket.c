@@ -58,7 +58,10 @@ static int check_family(const struct tcb *tp, const struct sockaddr *a, socklen_
 	return 0;
 }
 
-/* Linux's rule: a port is shared only when both set SO_REUSEADDR and neither listens. */
+/*
+ * Linux's rule: a port is shared only when both set SO_REUSEADDR and
+ * neither listens, or both set SO_REUSEPORT (one process: one owner).
+ */
 static bool bind_conflict(struct vtcp_stack *st, const struct tcb *tp, const struct vaddr *v,
 			  uint16_t port)
 {
@@ -67,7 +70,8 @@ static bool bind_conflict(struct vtcp_stack *st, const struct tcb *tp, const str
 
 		if (o == tp || !bind_overlap(o, v, tp->v6only))
 			continue;
-		if (!(tp->reuseaddr && o->reuseaddr && o->state != VTCP_LISTEN))
+		if (!(tp->reuseaddr && o->reuseaddr && o->state != VTCP_LISTEN) &&
+		    !(tp->reuseport && o->reuseport))
 			return true;
 	}
 	return false;
@@ -647,6 +651,9 @@ int vtcp_setopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int val)
 	case VTCP_REUSEADDR:
 		tp->reuseaddr = val != 0;
 		break;
+	case VTCP_REUSEPORT:
+		tp->reuseport = val != 0;
+		break;
 	case VTCP_V6ONLY:
 		if (tp->laddr.fam != 6 || tp->v4mapped)
 			return -ENOPROTOOPT; /* IPPROTO_IPV6 on an IPv4 socket */
@@ -740,6 +747,7 @@ int vtcp_getopt(struct vtcp_stack *st, int s, enum vtcp_opt opt, int *val)
 	case VTCP_FLOWLABEL: *val = (int)tp->flowlabel; break;
 	case VTCP_QUICKACK: *val = tp->quick > 0; break;
 	case VTCP_REUSEADDR: *val = tp->reuseaddr; break;
+	case VTCP_REUSEPORT: *val = tp->reuseport; break;
 	case VTCP_REFUSE_URGENT: *val = tp->refuse_urgent; break;
 	case VTCP_NOTSENT_LOWAT: *val = (int)tp->notsent_lowat; break;
 	case VTCP_WINDOW_CLAMP: *val = (int)MIN(tcp_window_clamp(tp), (uint32_t)INT32_MAX); break;

@@ -400,6 +400,41 @@ void tcb_unhash(struct vtcp_stack *st, struct tcb *tp)
 	}
 }
 
+static bool same_group(const struct tcb *lp, const struct tcb *tp)
+{
+	return tp->state == VTCP_LISTEN && tp->reuseport && tp->lport == lp->lport &&
+	       tp->laddr.fam == lp->laddr.fam && tp->v6only == lp->v6only &&
+	       vaddr_eq(&tp->laddr, &lp->laddr);
+}
+
+/*
+ * Listener @lp, or one of its SO_REUSEPORT group (the listeners on its
+ * address and port that all set it), chosen by the connection's 4-tuple
+ * as Linux's reuseport_select_sock() does, so a SYN's retransmission and
+ * the handshake's ACK go to the same one.
+ */
+static struct tcb *reuseport_pick(struct vtcp_stack *st, struct tcb *lp,
+				  const struct vaddr *raddr, uint16_t rport)
+{
+	uint8_t key[16 + 16 + 2 + 2];
+	unsigned int n = 0, k;
+	int i;
+
+	if (!lp || !lp->reuseport)
+		return lp;
+	for (i = st->listen_head; i >= 0; i = st->tcbs[i].lnext)
+		n += same_group(lp, &st->tcbs[i]);
+	memcpy(key, lp->laddr.a, 16);
+	memcpy(key + 16, raddr->a, 16);
+	memcpy(key + 32, &lp->lport, 2);
+	memcpy(key + 34, &rport, 2);
+	k = (unsigned int)(siphash24(st->cfg.isn_secret, key, sizeof(key)) % n);
+	for (i = st->listen_head; i >= 0; i = st->tcbs[i].lnext)
+		if (same_group(lp, &st->tcbs[i]) && !k--)
+			return &st->tcbs[i];
+	return lp;
+}
+
 /* Exact 4-tuple first, then a listener on the address, then a wildcard one. */
 struct tcb *tcb_lookup(struct vtcp_stack *st, const struct vaddr *laddr,
 		       uint16_t lport, const struct vaddr *raddr, uint16_t rport)
@@ -425,12 +460,12 @@ struct tcb *tcb_lookup(struct vtcp_stack *st, const struct vaddr *laddr,
 			continue;
 		}
 		if (vaddr_eq(&tp->laddr, laddr))
-			return tp;
+			return reuseport_pick(st, tp, raddr, rport);
 		if (vaddr_any(&tp->laddr))
 			wild = tp;
 	}
 	/* an IPv4 listener first, as Linux scores same-family sockets higher */
-	return wild ? wild : dual;
+	return reuseport_pick(st, wild ? wild : dual, raddr, rport);
 }
 
 bool port_in_use(struct vtcp_stack *st, const struct vaddr *laddr, uint16_t lport,

@@ -418,6 +418,7 @@ VELO_EXPORT int listen(int fd, int backlog)
 		atomic_compare_exchange_strong(&vs->state, &p, VELO_SS_LISTEN);
 		vs->w_listen_tried = false; /* listening again: the engine may join */
 		velo_slot_update(vs, fd);
+		velo_wire_vs_listened(vs, fd);
 		velo_vs_put(vs);
 	}
 	return r;

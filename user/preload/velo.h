@@ -335,6 +335,12 @@ bool velo_wire_vs_connecting(struct vsock *vs);
  */
 bool velo_wire_vs_accept(struct vsock *vs, int fd, struct sockaddr *a, socklen_t *l, int flags,
 			 int *ret);
+/*
+ * listen() succeeded: the engine listens beside at once if this process's
+ * wire stacks still steer the address's SYNs to themselves (else at the
+ * first accept()).
+ */
+void velo_wire_vs_listened(struct vsock *vs, int fd);
 /* The listener stops listening (closed, shut down, exec): the engine's listeners go. */
 void velo_wire_vs_unlisten(struct vsock *vs);
 /* The socket is freed: what wire.c kept for it goes. */

@@ -101,6 +101,8 @@ static const struct {
 	{ IPPROTO_TCP, TCP_NODELAY, VTCP_NODELAY, 0 },
 	{ IPPROTO_TCP, TCP_CORK, VTCP_CORK, 0 },
 	{ SOL_SOCKET, SO_KEEPALIVE, VTCP_KEEPALIVE, 0 },
+	{ SOL_SOCKET, SO_REUSEADDR, VTCP_REUSEADDR, 0 },
+	{ SOL_SOCKET, SO_REUSEPORT, VTCP_REUSEPORT, 0 },
 	{ IPPROTO_TCP, TCP_KEEPIDLE, VTCP_KEEPIDLE, 0 },
 	{ IPPROTO_TCP, TCP_KEEPINTVL, VTCP_KEEPINTVL, 0 },
 	{ IPPROTO_TCP, TCP_KEEPCNT, VTCP_KEEPCNT, 0 },
@@ -965,6 +967,9 @@ bool velo_wire_vs_getsockopt(struct vsock *vs, int fd, int level, int name, void
 	    velo_bad_wrange(v, *l < sizeof(struct linux_tcp_info) ? *l : sizeof(struct linux_tcp_info)) ||
 	    gone(vs))
 		return false; /* the kernel says EFAULT, or answers for a child's copy */
+	/* the application's, which a shared local port's engine socket is not */
+	if (level == SOL_SOCKET && (name == SO_REUSEADDR || name == SO_REUSEPORT))
+		return false;
 	if (level == SOL_SOCKET && name == SO_ERROR) {
 		val = velo_wire_sock_error(vs->wst, vs->ws);
 	} else if (level == SOL_SOCKET && name == SO_INCOMING_CPU) {
@@ -1256,6 +1261,27 @@ static struct velo_wire_listener *listener_of(struct vsock *vs, int fd)
 }
 
 /*
+ * A listener that closed with connections still open leaves its filter
+ * steering the port's SYNs to the engine, which has no listener there to
+ * answer them but a reset: a program that listens again on the port and
+ * accepts later would see its clients refused (Linux queues them). So such
+ * a listener gets its engine half at listen() (no fork-then-accept server
+ * is hurt: its listener's first accept() was in this process already).
+ */
+void velo_wire_vs_listened(struct vsock *vs, int fd)
+{
+	struct sockaddr_storage self;
+	socklen_t sl = sizeof(self);
+
+	if (!atomic_load(&velo_wire_count) ||
+	    REAL(getsockname)(fd, (struct sockaddr *)&self, &sl) < 0 ||
+	    !velo_wire_listen_steered((struct sockaddr *)&self, dual_stack(fd, (struct sockaddr *)&self)))
+		return;
+	velo_dbg("fd %d: the engine still takes this port's SYNs: it listens now", fd);
+	listener_of(vs, fd);
+}
+
+/*
  * The engine's listeners close (their queued connections are reset, as a
  * closed Linux listener's are); the kernel part stays until the socket is
  * freed, since other threads may be waiting on it.
@@ -1319,7 +1345,6 @@ static void inherit_options(int lfd, int nfd)
 		{ SOL_SOCKET, SO_LINGER }, { SOL_SOCKET, SO_RCVBUF },
 		{ SOL_SOCKET, SO_SNDBUF }, { SOL_SOCKET, SO_MAX_PACING_RATE },
 		{ SOL_SOCKET, SO_MARK }, { SOL_SOCKET, SO_PRIORITY },
-		{ SOL_SOCKET, SO_REUSEADDR }, { SOL_SOCKET, SO_REUSEPORT },
 		{ SOL_SOCKET, SO_OOBINLINE }, { SOL_SOCKET, SO_DONTROUTE },
 		{ SOL_SOCKET, SO_BROADCAST }, { SOL_SOCKET, SO_BUSY_POLL },
 		{ SOL_SOCKET, SO_PREFER_BUSY_POLL }, { SOL_SOCKET, SO_PASSCRED },

@@ -122,6 +122,29 @@ void wire_holds_drop_port(struct velo_wire_stack *st, const struct sockaddr *loc
 }
 
 /* Whether one of the stack's holds reserves @a's port on @a's address (or any). */
+/* Whether listen filter @h takes SYNs for @self (family @family). */
+static bool listen_hold_takes(const struct wire_hold *h, const struct sockaddr *self, int family)
+{
+	static const uint8_t any[16];
+	uint8_t addr[16];
+	uint16_t port;
+
+	wire_sa_bytes(self, addr, &port);
+	if (h->pool || h->flow.remote_port || h->flow.family != family || h->flow.local_port != port)
+		return false;
+	return family != self->sa_family || !memcmp(addr, any, 16) ||
+	       !memcmp(h->flow.local_addr, any, 16) || !memcmp(h->flow.local_addr, addr, 16);
+}
+
+bool wire_listen_held(struct velo_wire_stack *st, const struct sockaddr *self, bool dual)
+{
+	for (struct wire_hold *h = st->holds; h; h = h->next)
+		if (listen_hold_takes(h, self, self->sa_family) ||
+		    (dual && listen_hold_takes(h, self, AF_INET)))
+			return true;
+	return false;
+}
+
 bool wire_hold_of_port(struct velo_wire_stack *st, const struct sockaddr *a)
 {
 	static const uint8_t any[16];

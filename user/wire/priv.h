@@ -217,6 +217,8 @@ int wire_port_reserve(const struct sockaddr *a, uint16_t *port);
 void wire_port_release(int resv);
 void wire_keeper_forget(void);
 bool wire_hold_of_port(struct velo_wire_stack *st, const struct sockaddr *a);
+/* Whether a listen filter of @st takes SYNs for @self (see velo_wire_listen_steered). */
+bool wire_listen_held(struct velo_wire_stack *st, const struct sockaddr *self, bool dual);
 void wire_holds_drop_port(struct velo_wire_stack *st, const struct sockaddr *local);
 
 /* pool.c: shared local ports; -EINPROGRESS (connecting), 0 (not from the pool), -errno. */

@@ -557,6 +557,21 @@ void velo_wire_orphans_to_kernel(void)
 	pthread_mutex_unlock(&stacks_lock);
 }
 
+bool velo_wire_listen_steered(const struct sockaddr *self, bool dual)
+{
+	struct velo_wire_stack *st;
+	bool held = false;
+
+	pthread_mutex_lock(&stacks_lock);
+	for (st = stacks; st && !held; st = st->next) {
+		pthread_mutex_lock(&st->lock);
+		held = wire_listen_held(st, self, dual);
+		pthread_mutex_unlock(&st->lock);
+	}
+	pthread_mutex_unlock(&stacks_lock);
+	return held;
+}
+
 /* Like velo_wire_shutdown_all, but threads of the exiting process may still be inside. */
 static void at_exit(void)
 {

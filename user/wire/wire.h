@@ -99,6 +99,12 @@ void velo_wire_forget_all(void);
  * runs no exit handler (the stack's own hands them over after its drain).
  */
 void velo_wire_orphans_to_kernel(void);
+/*
+ * Whether a stack still steers SYNs for listening address @self (any
+ * address: all of the port; @dual: its IPv4 side too) to its engine: a
+ * closed listener's filter stays while connections it accepted live on.
+ */
+bool velo_wire_listen_steered(const struct sockaddr *self, bool dual);
 
 /* Sockets. nonblock: MSG_DONTWAIT/O_NONBLOCK; timeout_ms: -1 none. */
 int velo_wire_socket(struct velo_wire_stack *st, int family);
