@@ -619,6 +619,38 @@ static inline ssize_t read_full(int fd, void *buf, size_t len)
 	return done;
 }
 
+
+/* A thread that reads a socket to its end, counting the bytes. */
+struct drain {
+	pthread_t t;
+	int fd;
+	size_t got;
+};
+
+static inline void *drain_main(void *arg)
+{
+	static char b[1 << 16];
+	struct drain *d = arg;
+	ssize_t r;
+
+	while ((r = recv(d->fd, b, sizeof(b), 0)) > 0)
+		d->got += (size_t)r;
+	return NULL;
+}
+
+static inline void drain_start(struct drain *d, int fd)
+{
+	d->fd = fd;
+	d->got = 0;
+	NEED(pthread_create(&d->t, NULL, drain_main, d) == 0);
+}
+
+/* Waits for the end of the stream: the bytes read. */
+static inline size_t drain_join(struct drain *d)
+{
+	pthread_join(d->t, NULL);
+	return d->got;
+}
 /* FNV-1a, 32 bits, running. */
 static inline uint32_t csum(uint32_t h, const void *buf, size_t len)
 {

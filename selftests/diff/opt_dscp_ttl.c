@@ -6,7 +6,11 @@
  * changed, the FIN; TTL -1 is the host's default (64) again, for the ACK
  * of the peer's FIN. A stream socket's TOS keeps its ECN bits for TCP:
  * 0x29 reads and goes out as 0x28. (Control segments only: under libvelo a
- * loopback connection's data never is a segment.)
+ * loopback connection's data never is a segment.) An AF_INET6 socket's
+ * IPv4 connection (accepted by a dual-stack listener, the engine's across
+ * namespaces under libvelo) is marked by IP_TOS and IP_TTL, not by
+ * IPV6_TCLASS and IPV6_UNICAST_HOPS, and reads back each as set; under
+ * libvelo its FIN went out with the IPv6 values.
  */
 #include "diff.h"
 #include <linux/if_ether.h>
@@ -102,9 +106,45 @@ static void one(int fam)
 	close(pk);
 }
 
+static void dual_stack_accepted(void)
+{
+	int pk = peer_socket_of(AF_PACKET, SOCK_DGRAM, htons(ETH_P_ALL));
+	int l = socket(AF_INET6, SOCK_STREAM, 0), c, s, zero = 0;
+	union sa a;
+	socklen_t al;
+	uint16_t port;
+
+	say("-- IPv4 client of a dual-stack listener");
+	NEED(pk >= 0 && l >= 0);
+	NEED(setsockopt(l, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) == 0);
+	memset(&a, 0, sizeof(a));
+	a.in6.sin6_family = AF_INET6;
+	listen_at(l, &a, sizeof(a.in6), 8, &port);
+	engine_listens(l);
+	c = peer_socket(AF_INET);
+	al = sa_self(&a, AF_INET, port);
+	NEED(c >= 0 && connect(c, &a.sa, al) == 0);
+	s = accept(l, NULL, NULL);
+	NEED(s >= 0);
+	set_int(s, IPPROTO_IPV6, IPV6_TCLASS, 0x40);
+	set_int(s, IPPROTO_IPV6, IPV6_UNICAST_HOPS, 5);
+	set_int(s, IPPROTO_IP, IP_TOS, 0xb8);
+	set_int(s, IPPROTO_IP, IP_TTL, 7);
+	say("IP_TOS reads 0x%02x, IPV6_TCLASS 0x%02x, IP_TTL %d, IPV6_UNICAST_HOPS %d",
+	    int_opt(s, IPPROTO_IP, IP_TOS), int_opt(s, IPPROTO_IPV6, IPV6_TCLASS),
+	    int_opt(s, IPPROTO_IP, IP_TTL), int_opt(s, IPPROTO_IPV6, IPV6_UNICAST_HOPS));
+	NEED(shutdown(s, SHUT_WR) == 0);
+	say("its FIN: %s", next_marks(pk, port, local_port(c), TH_FIN));
+	close(c);
+	close(s);
+	close(l);
+	close(pk);
+}
+
 int main(void)
 {
 	one(AF_INET);
 	one(AF_INET6);
+	dual_stack_accepted();
 	return 0;
 }

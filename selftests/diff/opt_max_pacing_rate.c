@@ -15,33 +15,18 @@
 #define BYTES (4u << 20)
 #define RATE 4000000u
 
-static int rfd;
-static size_t got;
-
-static void *reader(void *arg)
-{
-	static char b[1 << 16];
-	ssize_t r;
-
-	(void)arg;
-	got = 0;
-	while ((r = recv(rfd, b, sizeof(b), 0)) > 0)
-		got += (size_t)r;
-	return NULL;
-}
-
 /* 4 MiB from @w to @r; how long it took, roughly. */
 static void transfer(const char *what, int w, int r)
 {
 	static char buf[BYTES];
-	pthread_t t;
+	struct drain d;
 	long t0 = now_ms(), ms;
+	size_t got;
 
-	rfd = r;
-	NEED(pthread_create(&t, NULL, reader, NULL) == 0);
+	drain_start(&d, r);
 	NEED(write_full(w, buf, sizeof(buf)) == (ssize_t)sizeof(buf));
 	NEED(shutdown(w, SHUT_WR) == 0);
-	pthread_join(t, NULL);
+	got = drain_join(&d);
 	ms = now_ms() - t0;
 	say("%s: %zu bytes in %s", what, got,
 	    ms < 300 ? "under 0.3 s" : ms < 600 ? "0.3 to 0.6 s" : ms < 3000 ? "0.6 to 3 s" : "over 3 s");

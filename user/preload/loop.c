@@ -2258,6 +2258,10 @@ ssize_t velo_loop_send(struct vsock *vs, int fd, const struct iovec *iov, int io
 
 	if (!len)
 		return kern_send(fd, (struct iovec *)iov, iovcnt, flags);
+	if (!velo_send_extent(iov, iovcnt, &len)) {
+		errno = EFAULT;
+		return -1;
+	}
 	if (flags & MSG_OOB)
 		conn_fallback(vs, fd, true); /* urgent data exists in the kernel only */
 	for (;;) {

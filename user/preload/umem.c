@@ -110,13 +110,13 @@ static const struct umem_map *cached(uintptr_t a)
 	return NULL;
 }
 
-bool velo_umem_mapped(const void *p, size_t len, int prot)
+size_t velo_umem_mapped_prefix(const void *p, size_t len, int prot)
 {
 	uintptr_t a = (uintptr_t)p, end = a + len;
 	unsigned int gen = atomic_load_explicit(&maps_gen, memory_order_acquire);
 
 	if (in_lookup)
-		return true; /* a signal handler's call within ours: as before, unchecked */
+		return len; /* a signal handler's call within ours: as before, unchecked */
 	if (cache_gen != gen) {
 		memset(cache, 0, sizeof(cache));
 		cache_gen = gen;
@@ -131,16 +131,45 @@ bool velo_umem_mapped(const void *p, size_t len, int prot)
 			in_lookup = 1;
 			ok = maps_find(a, &found, &unknown);
 			in_lookup = 0;
-			if (!ok)
-				return unknown; /* no maps file: unchecked, as before */
+			if (!ok) /* no maps file: unchecked, as before */
+				return unknown ? len : a - (uintptr_t)p;
 			cache[cache_next++ % UMEM_CACHE] = found;
 			m = &found;
 		}
 		if ((m->prot & prot) != prot)
-			return false;
+			return a - (uintptr_t)p;
 		a = m->end;
 	}
-	return true;
+	return len;
+}
+
+/* Linux's TCP copies a write in chunks of its page fragments (32 KiB). */
+#define SEND_FAULT_CHUNK (32u << 10)
+
+/*
+ * tcp_sendmsg() sends the chunks it copied before the one that faults,
+ * and fails with EFAULT only if that was the first.
+ */
+bool velo_send_extent(const struct iovec *iov, int cnt, size_t *len)
+{
+	size_t total = 0;
+
+	for (int i = 0; i < cnt; i++) {
+		size_t good = velo_readable_prefix(iov[i].iov_base, iov[i].iov_len);
+
+		total += good;
+		if (good < iov[i].iov_len) {
+			total -= total % SEND_FAULT_CHUNK;
+			break;
+		}
+	}
+	*len = total;
+	return total || !velo_iov_len(iov, cnt);
+}
+
+bool velo_umem_mapped(const void *p, size_t len, int prot)
+{
+	return velo_umem_mapped_prefix(p, len, prot) == len;
 }
 
 static void maps_changed(void)

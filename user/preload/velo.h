@@ -107,6 +107,7 @@ struct vsock {
 	_Atomic bool w_nonblock;
 	_Atomic int w_rcvtimeo, w_sndtimeo; /* ms, -1: none */
 	uint32_t w_flowinfo;    /* IPV6_FLOWINFO_SEND: connect's sin6_flowinfo (network order) */
+	bool w_v4mapped;        /* an AF_INET6 socket's connection is IPv4 (::ffff:a.b.c.d) */
 	/* a listener: the engine's listeners beside the kernel's (made at first accept) */
 	struct velo_wire_listener *_Atomic wl;
 	bool w_listen_tried;
@@ -159,6 +160,13 @@ static inline struct velo_chan_dir *vs_out(struct vsock *vs)
 
 /* Whether [p, p + len) is mapped with @prot (PROT_READ or PROT_WRITE): umem.c */
 bool velo_umem_mapped(const void *p, size_t len, int prot);
+/* How much of [p, p + len), from p, is mapped with @prot. */
+size_t velo_umem_mapped_prefix(const void *p, size_t len, int prot);
+/*
+ * *len: how much of a write from @iov Linux's TCP would take before a
+ * bad buffer stops it (all of it if none); false: EFAULT, nothing.
+ */
+bool velo_send_extent(const struct iovec *iov, int cnt, size_t *len);
 /* (Re)opens the maps file it reads: at load, and in a forked child. */
 void velo_umem_init(void);
 
@@ -186,6 +194,18 @@ static inline bool velo_bad_range(const void *p, size_t len)
 static inline bool velo_bad_wrange(const void *p, size_t len)
 {
 	return velo_bad_range_prot(p, len, PROT_WRITE);
+}
+
+/* How much of [p, p + len), from p, the kernel could read (see above). */
+static inline size_t velo_readable_prefix(const void *p, size_t len)
+{
+	uintptr_t a = (uintptr_t)p, top = 0x7ffffffff000ull;
+
+	if (!len || a < 65536 || a >= top)
+		return 0;
+	if (len > top - a)
+		len = top - a; /* what lies past the user range faults */
+	return velo_umem_mapped_prefix(p, len, PROT_READ);
 }
 
 /* ---- fd table ---- */

@@ -149,6 +149,16 @@ static int timeo_ms(int fd, int name)
 	return (int)(tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000);
 }
 
+/*
+ * The family whose IP-level options shape the connection's segments: an
+ * AF_INET6 socket's IPv4 connection takes IP_TOS and IP_TTL, not
+ * IPV6_TCLASS and IPV6_UNICAST_HOPS, as Linux's.
+ */
+static int segment_family(const struct vsock *vs)
+{
+	return vs->w_v4mapped ? AF_INET : vs->family;
+}
+
 /* Engine socket @s of @st follows option @level/@name of @vs's kernel socket @fd. */
 static void engine_option(struct velo_wire_stack *st, int s, const struct vsock *vs, int fd,
 			  int level, int name)
@@ -199,7 +209,7 @@ static void engine_option(struct velo_wire_stack *st, int s, const struct vsock 
 		/* the unconnected kernel socket says 536 unless the user set it */
 		if (!REAL(getsockopt)(fd, level, name, &v, &l) && v != TCP_MSS_DEFAULT)
 			velo_wire_setsockopt(st, s, VTCP_MAXSEG, v);
-	} else if (i >= 0 && (!mirrored[i].family || mirrored[i].family == vs->family) &&
+	} else if (i >= 0 && (!mirrored[i].family || mirrored[i].family == segment_family(vs)) &&
 		   !REAL(getsockopt)(fd, level, name, &v, &l)) {
 		velo_wire_setsockopt(st, s, mirrored[i].opt, v);
 	}
@@ -783,26 +793,23 @@ ssize_t velo_wire_vs_send(struct vsock *vs, const struct iovec *iov, int cnt, in
 		return fail(ENOTCONN);
 	if (flags & MSG_OOB)
 		return fail(EOPNOTSUPP);
-	for (int i = 0; i < cnt; i++) {
-		/* a fault in what one call copies fails it all: nothing is sent */
-		if (velo_bad_range(iov[i].iov_base, iov[i].iov_len))
-			return fail(EFAULT);
-		total += iov[i].iov_len;
-	}
+	if (!velo_send_extent(iov, cnt, &total))
+		return fail(EFAULT);
 	if (!total) {
 		/* nothing to send, but its errors (EPIPE after shutdown) are Linux's */
 		ssize_t r = send_piece(vs, "", 0, f | (nb ? MSG_DONTWAIT : 0), tmo);
 
 		return r < 0 ? fail((int)-r) : 0;
 	}
-	for (int i = 0; i < cnt; i++) {
+	for (int i = 0; i < cnt && done < total; i++) {
+		size_t n = iov[i].iov_len < total - done ? iov[i].iov_len : total - done;
 		ssize_t r;
 
-		if (!iov[i].iov_len)
+		if (!n)
 			continue;
 		/* MSG_MORE for every piece but the last, as one writev */
-		r = send_piece(vs, iov[i].iov_base, iov[i].iov_len,
-			       (i + 1 < cnt ? f | MSG_MORE : f) | (nb ? MSG_DONTWAIT : 0), tmo);
+		r = send_piece(vs, iov[i].iov_base, n,
+			       (done + n < total ? f | MSG_MORE : f) | (nb ? MSG_DONTWAIT : 0), tmo);
 		if (r == -EINTR && !done && restart_after_eintr(tmo)) {
 			i--;
 			continue;
@@ -810,7 +817,7 @@ ssize_t velo_wire_vs_send(struct vsock *vs, const struct iovec *iov, int cnt, in
 		if (r < 0)
 			return done ? (ssize_t)done : fail((int)-r);
 		done += (size_t)r;
-		if ((size_t)r < iov[i].iov_len)
+		if ((size_t)r < n)
 			break;
 	}
 	return (ssize_t)done;
@@ -956,6 +963,25 @@ static socklen_t kernel_tcp_info_len(int fd)
 	return atomic_load(&len);
 }
 
+/*
+ * SO_PEERNAME, as sk_getsockopt(): the peer's address, cut to the length
+ * given, which may not be longer than the address.
+ */
+static int peername_opt(struct vsock *vs, void *v, socklen_t *l)
+{
+	struct sockaddr_storage peer;
+	socklen_t pl = sizeof(peer);
+
+	if ((int)*l < 0)
+		return fail(EINVAL);
+	if (velo_wire_vs_name(vs, true, (struct sockaddr *)&peer, &pl))
+		return fail(ENOTCONN);
+	if (pl < *l)
+		return fail(EINVAL);
+	memcpy(v, &peer, *l);
+	return 0;
+}
+
 /* true when the engine answers (*ret set), false: the kernel socket does. */
 bool velo_wire_vs_getsockopt(struct vsock *vs, int fd, int level, int name, void *v,
 			     socklen_t *l, int *ret)
@@ -970,6 +996,10 @@ bool velo_wire_vs_getsockopt(struct vsock *vs, int fd, int level, int name, void
 	/* the application's, which a shared local port's engine socket is not */
 	if (level == SOL_SOCKET && (name == SO_REUSEADDR || name == SO_REUSEPORT))
 		return false;
+	if (level == SOL_SOCKET && name == SO_PEERNAME) {
+		*ret = peername_opt(vs, v, l);
+		return true;
+	}
 	if (level == SOL_SOCKET && name == SO_ERROR) {
 		val = velo_wire_sock_error(vs->wst, vs->ws);
 	} else if (level == SOL_SOCKET && name == SO_INCOMING_CPU) {
@@ -1007,7 +1037,8 @@ bool velo_wire_vs_getsockopt(struct vsock *vs, int fd, int level, int name, void
 		memcpy(v, &ti, *l);
 		*ret = 0;
 		return true;
-	} else if (i >= 0 || (level == IPPROTO_TCP && name == TCP_MAXSEG)) {
+	} else if ((i >= 0 && !mirrored[i].family) || (level == IPPROTO_TCP && name == TCP_MAXSEG)) {
+		/* the engine's (IP-level ones stay the kernel socket's: it holds what was set) */
 		if (velo_wire_getsockopt(vs->wst, vs->ws, i >= 0 ? mirrored[i].opt : VTCP_MAXSEG,
 					 &val))
 			return false;
@@ -1396,6 +1427,8 @@ static int accept_engine(struct vsock *lvs, int lfd, struct velo_wire_listener *
 		return -ENOMEM;
 	}
 	vs->accepted = true;
+	vs->w_v4mapped = peer.ss_family == AF_INET6 &&
+			 IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)&peer)->sin6_addr);
 	make_wire(vs, nfd, wl->on[i].st, s);
 	velo_vs_put(vs);
 	velo_stat_add(VELO_STAT_WIRE_ACCEPTS, 1);
