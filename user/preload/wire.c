@@ -982,6 +982,27 @@ static int peername_opt(struct vsock *vs, void *v, socklen_t *l)
 	return 0;
 }
 
+/*
+ * IPV6_PATHMTU, as do_ipv6_getsockopt(): the route's MTU in a struct
+ * ip6_mtuinfo whose address stays zero; ENOTCONN without a route.
+ */
+static int pathmtu_opt(struct vsock *vs, void *v, socklen_t *l)
+{
+	struct ip6_mtuinfo mi;
+	struct vtcp_info vi;
+
+	if ((int)*l < (int)sizeof(mi))
+		return fail(EINVAL);
+	if (velo_wire_get_info(vs->wst, vs->ws, &vi) || vi.tcpi_state == VTCP_LISTEN ||
+	    !vi.tcpi_pmtu)
+		return fail(ENOTCONN);
+	memset(&mi, 0, sizeof(mi));
+	mi.ip6m_mtu = vi.tcpi_pmtu;
+	*l = sizeof(mi);
+	memcpy(v, &mi, sizeof(mi));
+	return 0;
+}
+
 /* true when the engine answers (*ret set), false: the kernel socket does. */
 bool velo_wire_vs_getsockopt(struct vsock *vs, int fd, int level, int name, void *v,
 			     socklen_t *l, int *ret)
@@ -998,6 +1019,10 @@ bool velo_wire_vs_getsockopt(struct vsock *vs, int fd, int level, int name, void
 		return false;
 	if (level == SOL_SOCKET && name == SO_PEERNAME) {
 		*ret = peername_opt(vs, v, l);
+		return true;
+	}
+	if (level == IPPROTO_IPV6 && name == IPV6_PATHMTU && vs->family == AF_INET6) {
+		*ret = pathmtu_opt(vs, v, l);
 		return true;
 	}
 	if (level == SOL_SOCKET && name == SO_ERROR) {
