@@ -1317,8 +1317,13 @@ static bool loop_kept(int level, int name)
 
 VELO_EXPORT int getsockopt(int fd, int level, int name, void *v, socklen_t *l)
 {
-	struct vsock *vs = wire_vs(fd);
+	struct vsock *vs;
 	int r;
+
+	/* receive zerocopy maps the kernel socket's queue: the connection goes there */
+	if (level == IPPROTO_TCP && name == TCP_ZEROCOPY_RECEIVE)
+		hand_over_fd(fd);
+	vs = wire_vs(fd);
 
 	if (!vs && loop_kept(level, name) && (vs = loop_vs(fd))) {
 		bool kept = velo_loop_getsockopt(vs, fd, level, name, v, l, &r);
@@ -1355,6 +1360,12 @@ VELO_EXPORT int setsockopt(int fd, int level, int name, const void *v, socklen_t
 		if (kept)
 			return r;
 	}
+	wvs = velo_fd_get(fd);
+	if (wvs && velo_wire_vs_sockopt_refused(wvs, level, name, v, l)) {
+		velo_vs_put(wvs);
+		errno = EINVAL;
+		return -1;
+	}
 	/* before the kernel checks it against its socket's state (unconnected) */
 	if (velo_wire_kernel_option(level, name, v, l))
 		kernel_tcp_only(fd);
@@ -1362,12 +1373,6 @@ VELO_EXPORT int setsockopt(int fd, int level, int name, const void *v, socklen_t
 	if (level == SOL_SOCKET && name == SO_RCVLOWAT && l >= sizeof(int) &&
 	    !velo_bad_range(v, sizeof(int)) && *(const int *)v > 1 && atomic_load(&velo_wire_count))
 		hand_over_fd(fd);
-	wvs = velo_fd_get(fd);
-	if (wvs && velo_wire_vs_sockopt_refused(wvs, level, name, v, l)) {
-		velo_vs_put(wvs);
-		errno = EINVAL;
-		return -1;
-	}
 	r = REAL(setsockopt)(fd, level, name, v, l);
 	if (!r && velo_loop_unfit_option(level, name, v, l))
 		ring_unfit(fd);
@@ -1385,8 +1390,9 @@ VELO_EXPORT int setsockopt(int fd, int level, int name, const void *v, socklen_t
 	}
 	if (wvs)
 		velo_vs_put(wvs);
+	/* a ring's reader wakes at the mark (a wire socket kept one of 1 at most) */
 	if (!r && level == SOL_SOCKET && name == SO_RCVLOWAT) {
-		struct vsock *vs = accel_vs(fd);
+		struct vsock *vs = loop_vs(fd);
 
 		if (vs) {
 			int lowat = 1;

@@ -236,16 +236,35 @@ void velo_wire_vs_sockopt_changed(struct vsock *vs, int fd, int level, int name)
 }
 
 /*
- * A value the kernel socket, never connected, takes but Linux refuses on a
- * connection: TCP_WINDOW_CLAMP 0 (tcp_set_window_clamp()).
+ * What the kernel socket, never connected, takes but Linux refuses on a
+ * connection: TCP_WINDOW_CLAMP 0 (tcp_set_window_clamp()), the fast open
+ * options, which only a closed (or listening) socket takes, and
+ * IPV6_V6ONLY, fixed once bound. Refused, they hand nothing to the kernel.
  */
+static bool refused_on_connection(int family, int level, int name, int val)
+{
+	if (level == IPPROTO_IPV6) /* (an AF_INET socket's is ENOPROTOOPT) */
+		return family == AF_INET6 && name == IPV6_V6ONLY;
+	if (level != IPPROTO_TCP)
+		return false;
+	switch (name) {
+	case TCP_WINDOW_CLAMP:
+		return !val;
+	case TCP_FASTOPEN:
+	case TCP_FASTOPEN_CONNECT:
+	case TCP_FASTOPEN_NO_COOKIE:
+		return true;
+	}
+	return false;
+}
+
 bool velo_wire_vs_sockopt_refused(struct vsock *vs, int level, int name, const void *v,
 				  socklen_t l)
 {
 	struct vtcp_info vi;
 
-	if (level != IPPROTO_TCP || name != TCP_WINDOW_CLAMP || !v || l < sizeof(int) ||
-	    velo_bad_range(v, sizeof(int)) || *(const int *)v || gone(vs))
+	if (!v || l < sizeof(int) || velo_bad_range(v, sizeof(int)) ||
+	    !refused_on_connection(vs->family, level, name, *(const int *)v) || gone(vs))
 		return false;
 	return !velo_wire_get_info(vs->wst, vs->ws, &vi) && vi.tcpi_state != VTCP_CLOSE;
 }
@@ -1041,6 +1060,17 @@ bool velo_wire_vs_getsockopt(struct vsock *vs, int fd, int level, int name, void
 		if (velo_wire_getsockopt(vs->wst, vs->ws, name == SO_SNDBUF ? VTCP_SNDBUF : VTCP_RCVBUF,
 					 &val))
 			return false;
+	} else if (level == IPPROTO_IPV6 && name == IPV6_ADDRFORM && vs->family == AF_INET6) {
+		struct vtcp_info vi;
+
+		/* the socket's family while established (the kernel socket never is) */
+		if (velo_wire_get_info(vs->wst, vs->ws, &vi))
+			return false;
+		if (vi.tcpi_state != VTCP_ESTABLISHED) {
+			*ret = fail(ENOTCONN);
+			return true;
+		}
+		val = AF_INET6;
 	} else if ((level == IPPROTO_IP && name == IP_MTU) ||
 		   (level == IPPROTO_IPV6 && name == IPV6_MTU && vs->family == AF_INET6)) {
 		struct vtcp_info vi;

@@ -214,6 +214,9 @@ static int repair_fill(int fd, const struct vtcp_export *x)
 		err = sys_shutdown_wr(fd); /* counted as sent, as the data */
 	if (!err)
 		err = set_window(fd, x, x->rcv_seq + rcv_len);
+	/* none selected, as a connection Linux made (TCP_QUEUE_SEQ: EINVAL) */
+	if (!err)
+		err = set_int(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_NO_QUEUE);
 	return err;
 }
 
