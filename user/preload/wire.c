@@ -743,6 +743,11 @@ ssize_t velo_wire_vs_recv(struct vsock *vs, int fd, const struct iovec *iov, int
 	static const struct iovec nothing = { NULL, 0 };
 	size_t done = 0;
 
+	if (flags & MSG_ERRQUEUE) { /* the kernel socket's (empty: EAGAIN), never data */
+		struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt };
+
+		return REAL(recvmsg)(fd, &m, flags);
+	}
 	if (gone(vs))
 		return fail(ENOTCONN);
 	if (flags & MSG_OOB)
