@@ -2255,6 +2255,7 @@ ssize_t velo_loop_send(struct vsock *vs, int fd, const struct iovec *iov, int io
 	uint64_t deadline = 0;
 	bool timeo_checked = false, has_timeo = false, held = false, began = false;
 	bool hold = (flags & MSG_MORE) || atomic_load_explicit(&me->app_cork, memory_order_relaxed);
+	bool first_pass = true;
 
 	if (!len)
 		return kern_send(fd, (struct iovec *)iov, iovcnt, flags);
@@ -2313,13 +2314,15 @@ ssize_t velo_loop_send(struct vsock *vs, int fd, const struct iovec *iov, int io
 			continue;
 		}
 		k = iov_slice(iov, iovcnt, done, len - done, sub);
-		for (int j = 0; j < k; j++)
+		/* checked above for the first pass; a wait since may have seen it unmapped */
+		for (int j = 0; j < k && !first_pass; j++)
 			if (velo_bad_range(sub[j].iov_base, sub[j].iov_len)) {
 				if (done)
 					return done;
 				errno = EFAULT;
 				return -1;
 			}
+		first_pass = false;
 		velo_shlock(&out->plock);
 		if (!atomic_load_explicit(&out->switched, memory_order_relaxed)) {
 			velo_shunlock(&out->plock); /* fallen back meanwhile */
