@@ -121,7 +121,6 @@ void wire_holds_drop_port(struct velo_wire_stack *st, const struct sockaddr *loc
 	wire_holds_expire(st, false);
 }
 
-/* Whether one of the stack's holds reserves @a's port on @a's address (or any). */
 /* Whether listen filter @h takes SYNs for @self (family @family). */
 static bool listen_hold_takes(const struct wire_hold *h, const struct sockaddr *self, int family)
 {
@@ -145,6 +144,7 @@ bool wire_listen_held(struct velo_wire_stack *st, const struct sockaddr *self, b
 	return false;
 }
 
+/* Whether one of the stack's holds reserves @a's port on @a's address (or any). */
 bool wire_hold_of_port(struct velo_wire_stack *st, const struct sockaddr *a)
 {
 	static const uint8_t any[16];
