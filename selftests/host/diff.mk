@@ -13,7 +13,11 @@ all: $(DIFF_PROGS)
 
 $(OUT)/diff/%: $(TOP)/selftests/diff/%.c $(TOP)/selftests/diff/diff.h
 	@mkdir -p $(@D)
-	$(CC) $(DIFF_CFLAGS) -o $@ $< -lpthread
+	$(CC) $(DIFF_CFLAGS) -o $@ $< -lpthread $(DIFF_LDLIBS)
 
 # Built fortified, so glibc's __recv_chk, __poll_chk, ... entry points are used.
 $(OUT)/diff/glibc_entry_points: DIFF_CFLAGS += -D_FORTIFY_SOURCE=2
+
+# io_uring: one program linked with liburing, one that loads it at run time.
+$(OUT)/diff/io_uring_linked $(OUT)/diff/io_uring_dlopen: $(TOP)/selftests/diff/uring.h
+$(OUT)/diff/io_uring_linked: DIFF_LDLIBS += -luring

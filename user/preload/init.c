@@ -130,6 +130,38 @@ __attribute__((destructor)) static void velo_preload_fini(void)
 		velo_stats_remove(getpid());
 }
 
+/*
+ * A thread that ends inside one of our blocking calls (pthread_cancel() at
+ * its kernel sleep, pthread_exit() from a signal handler) skips what the
+ * call does after the sleep: the counts it held for it go back as it exits,
+ * else producers would go on ringing, and readers miscounting, for a
+ * sleeper that is gone.
+ */
+static pthread_key_t sleeper_key;
+static pthread_once_t sleeper_once = PTHREAD_ONCE_INIT;
+static __thread bool sleeper_hooked;
+
+static void sleeper_exit(void *unused)
+{
+	(void)unused;
+	velo_loop_thread_exit();
+	velo_mux_thread_exit();
+}
+
+static void sleeper_key_init(void)
+{
+	pthread_key_create(&sleeper_key, sleeper_exit);
+}
+
+void velo_thread_sleeps(void)
+{
+	if (sleeper_hooked)
+		return;
+	sleeper_hooked = true;
+	pthread_once(&sleeper_once, sleeper_key_init);
+	pthread_setspecific(sleeper_key, (void *)1); /* a NULL value runs no destructor */
+}
+
 void velo_init(void)
 {
 	const char *path;
@@ -152,6 +184,7 @@ void velo_init(void)
 	velo_st = velo_stats_create(getpid(), velo_prog, NULL);
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	velo_adopt_inherited();
+	velo_uring_check();
 	velo_dbg("libvelo loaded in %s (spin %ld us, loopback %s)", velo_prog,
 		 velo_cfg.spin_us, velo_cfg.loopback ? "on" : "off");
 }

@@ -1314,6 +1314,19 @@ static void settle_doorbells(struct vsock *vs, int fd)
 }
 
 /*
+ * As velo_loop_to_kernel, for a socket whose next reads may bypass libvelo
+ * (velo_accel_end): the doorbells due are taken now, so the kernel socket
+ * holds only data. What the ring still holds stays readable through
+ * libvelo's calls only.
+ */
+void velo_loop_to_kernel_settled(struct vsock *vs, int fd)
+{
+	velo_loop_to_kernel(vs, fd);
+	if (atomic_load(&vs->state) == VELO_SS_LOOP && vs->ch)
+		settle_doorbells(vs, fd);
+}
+
+/*
  * The kernel socket @fd reads EOF (or polls POLLRDHUP): the peer's FIN,
  * unless our own shutdown(SHUT_RD) did it (RCV_SHUTDOWN reads the same);
  * then the TCP state tells whether the FIN came too.
@@ -1441,6 +1454,7 @@ static __thread _Atomic uint32_t *held_cnt;
 
 static void hold(struct vsock *vs, _Atomic uint32_t *cnt)
 {
+	velo_thread_sleeps();
 	atomic_fetch_add(cnt, 1);
 	held_vs = vs;
 	held_cnt = cnt;
@@ -1458,6 +1472,12 @@ static void unhold_stale(struct vsock *vs)
 {
 	if (held_vs == vs)
 		unhold(); /* left by a siglongjmp out of our last read */
+}
+
+void velo_loop_thread_exit(void)
+{
+	if (held_cnt)
+		unhold();
 }
 
 /*

@@ -242,6 +242,7 @@ static bool poll_hold(struct pollfd *fds, struct vsock **vss, nfds_t n)
 		held = nh;
 		held_cap = k;
 	}
+	velo_thread_sleeps();
 	for (i = 0, k = 0; i < n; i++)
 		if (poll_loop(vss[i]))
 			held[k++] = (struct poll_hold){ vss[i], fds[i].events & POLLOUT };
@@ -2012,6 +2013,32 @@ static void ep_urgent_move(const struct ep_urgent *u)
 	velo_vs_put(u->vs);
 }
 
+/* The set this thread sleeps on, and the sleeper counts that holds. */
+static __thread struct vepoll *sleeping_ep;
+static __thread struct velo_watch *sleeping_watch;
+
+static void ep_sleeping(struct vepoll *ep, struct velo_watch *watch)
+{
+	velo_thread_sleeps();
+	sleeping_watch = watch;
+	sleeping_ep = ep;
+}
+
+void velo_mux_thread_exit(void)
+{
+	struct vepoll *ep = sleeping_ep;
+
+	if (held_n)
+		poll_unhold();
+	if (!ep)
+		return;
+	if (sleeping_watch)
+		atomic_fetch_sub(&sleeping_watch->sleepers, 1);
+	pthread_mutex_lock(&ep->mu);
+	ep->sleepers--;
+	pthread_mutex_unlock(&ep->mu);
+}
+
 /*
  * One look at the rings and the kernel, sleeping up to tmo_ms in the kernel
  * when the rings have nothing (armed as they are looked at). Kernel events are
@@ -2059,9 +2086,12 @@ static int ep_collect(struct vepoll *ep, int epfd, struct epoll_event *out, int 
 		watch = NULL;
 	}
 	pthread_mutex_unlock(&ep->mu);
+	if (slept)
+		ep_sleeping(ep, watch);
 	k = REAL(epoll_pwait)(epfd, kbuf, max - n > 0 ? max - n : 1, tmo_ms, mask);
 	if (k < 0)
 		*kerr = errno;
+	sleeping_ep = NULL;
 	if (watch)
 		atomic_fetch_sub(&watch->sleepers, 1);
 	pthread_mutex_lock(&ep->mu);

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <spawn.h>
 #include <sys/eventfd.h>
+#include <sys/pidfd.h>
 #include <linux/capability.h>
 #include <linux/net_tstamp.h>
 #include <linux/sockios.h>
@@ -303,8 +304,11 @@ static void hand_over_fd(int fd)
 	}
 }
 
-/* An option only the kernel's TCP has: the socket's connections are its. */
-static void kernel_tcp_only(int fd)
+/*
+ * An option only the kernel's TCP has: the socket's connections are its.
+ * @settled: its doorbells are taken at once (velo_loop_to_kernel_settled).
+ */
+static void kernel_tcp_only(int fd, bool settled)
 {
 	struct vsock *vs = velo_fd_get(fd);
 
@@ -313,9 +317,50 @@ static void kernel_tcp_only(int fd)
 	atomic_store(&vs->kernel_tcp, true);
 	if (atomic_load(&vs->state) == VELO_SS_WIRE)
 		velo_wire_vs_to_kernel(vs, fd);
+	else if (settled)
+		velo_loop_to_kernel_settled(vs, fd);
 	else
 		velo_loop_to_kernel(vs, fd);
 	velo_vs_put(vs);
+}
+
+static void accel_end_conn(int fd, struct vsock *vs, void *arg)
+{
+	(void)vs;
+	(void)arg;
+	kernel_tcp_only(fd, true);
+}
+
+/* After the connections: a listener's children held its port's filter. */
+static void accel_end_listener(int fd, struct vsock *unref, void *arg)
+{
+	struct vsock *vs = velo_fd_get(fd);
+
+	(void)unref;
+	(void)arg;
+	if (vs) {
+		velo_wire_vs_unlisten(vs);
+		velo_vs_put(vs);
+	}
+}
+
+/*
+ * The process may now reach its sockets other than through libc (an
+ * io_uring, uring.c): each connection goes back to the kernel's TCP, engine
+ * listeners stop taking SYNs (what they queued is reset, as a closed
+ * listener's), and no socket is accelerated from now on.
+ */
+void velo_accel_end(const char *why)
+{
+	static atomic_bool ended;
+
+	if (atomic_exchange(&ended, true))
+		return;
+	velo_dbg("%s: every socket is the kernel's from now on", why);
+	__atomic_store_n(&velo_cfg.loopback, false, __ATOMIC_RELAXED);
+	__atomic_store_n(&velo_cfg.wire, false, __ATOMIC_RELAXED);
+	velo_fd_foreach(accel_end_conn, NULL);
+	velo_fd_foreach(accel_end_listener, NULL);
 }
 
 /* No loopback ring for @fd's connections (accepted ones inherit it). */
@@ -1368,7 +1413,7 @@ VELO_EXPORT int setsockopt(int fd, int level, int name, const void *v, socklen_t
 	}
 	/* before the kernel checks it against its socket's state (unconnected) */
 	if (velo_wire_kernel_option(level, name, v, l))
-		kernel_tcp_only(fd);
+		kernel_tcp_only(fd, false);
 	/* a receive low-water mark is the kernel's TCP's, the loopback rings' too */
 	if (level == SOL_SOCKET && name == SO_RCVLOWAT && l >= sizeof(int) &&
 	    !velo_bad_range(v, sizeof(int)) && *(const int *)v > 1 && atomic_load(&velo_wire_count))
@@ -1628,6 +1673,20 @@ VELO_EXPORT int pipe2(int p[2], int flags)
 VELO_EXPORT int eventfd(unsigned int v, int flags)
 {
 	return fd_opened(REAL(eventfd)(v, flags));
+}
+
+/*
+ * Another process's socket, taken without its help: as if it had been sent
+ * with SCM_RIGHTS (a loopback connection's channel end is shared from then
+ * on, as after fork).
+ */
+VELO_EXPORT int pidfd_getfd(int pidfd, int targetfd, unsigned int flags)
+{
+	int fd = REAL(pidfd_getfd)(pidfd, targetfd, flags);
+
+	if (fd >= 0)
+		adopt_fd(fd);
+	return fd;
 }
 
 /* ---------------------------------------------------------- fork and exec */

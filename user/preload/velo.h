@@ -52,7 +52,7 @@
 	X(epoll_pwait) X(epoll_pwait2) X(poll) X(ppoll) X(select) X(pselect)  \
 	X(open) X(open64) X(openat) X(openat64) X(pipe) X(pipe2) X(eventfd)   \
 	X(posix_spawn) X(posix_spawnp) X(_exit) X(_Exit) X(fdopen) X(vdprintf)  \
-	X(preadv2) X(pwritev2)
+	X(preadv2) X(pwritev2) X(pidfd_getfd)
 
 enum {
 #define X(n) VR_##n,
@@ -313,6 +313,18 @@ uint32_t velo_loop_nospace(struct vsock *vs);
 uint32_t velo_loop_kernel_pollout(struct vsock *vs, int kfd);
 void velo_loop_set_rcvlowat(struct vsock *vs, int v);
 void velo_loop_to_kernel(struct vsock *vs, int fd);
+void velo_loop_to_kernel_settled(struct vsock *vs, int fd);
+/*
+ * The calling thread is about to hold counts across a kernel sleep: they go
+ * back if it exits in it (init.c; loop.c and mux.c give theirs back).
+ */
+void velo_thread_sleeps(void);
+void velo_loop_thread_exit(void);
+void velo_mux_thread_exit(void);
+/* io_uring (uring.c): every socket is the kernel's, now and from now on. */
+void velo_accel_end(const char *why);
+/* At load: a program linked with liburing gets the kernel's sockets. */
+void velo_uring_check(void);
 void velo_loop_disconnected(struct vsock *vs, int fd);
 bool velo_loop_unfit_option(int level, int name, const void *v, socklen_t l);
 int velo_loop_set_peek_off(struct vsock *vs, int fd, const void *v, socklen_t l);
