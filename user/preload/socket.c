@@ -96,7 +96,46 @@ static bool kernel_does(struct vsock *vs, int fd, int flags)
 	return atomic_load(&vs->state) != VELO_SS_WIRE;
 }
 
-static ssize_t vs_recv(struct vsock *vs, int fd, const struct iovec *iov, int n, int flags)
+/*
+ * An iovec array as the kernel's import_iovec() takes it, before the socket
+ * sees it: a negative length is EINVAL, then a segment past the user
+ * address range EFAULT; the total is cut at MAX_RW_COUNT, in a copy (*cut,
+ * for the caller to free). 0 or -errno.
+ */
+static int iov_import(const struct iovec **iov, int n, struct iovec **cut)
+{
+	size_t total = 0;
+	int i, over = -1;
+
+	*cut = NULL;
+	for (i = 0; i < n; i++)
+		if ((ssize_t)(*iov)[i].iov_len < 0)
+			return -EINVAL;
+	for (i = 0; i < n; i++) {
+		size_t len = (*iov)[i].iov_len;
+
+		if (!velo_access_ok((*iov)[i].iov_base, len))
+			return -EFAULT;
+		if (len > VELO_MAX_RW - total && over < 0)
+			over = i;
+		total += len > VELO_MAX_RW - total ? VELO_MAX_RW - total : len;
+	}
+	if (over < 0)
+		return 0;
+	*cut = malloc((size_t)n * sizeof(**cut));
+	if (!*cut)
+		return -ENOMEM;
+	memcpy(*cut, *iov, (size_t)n * sizeof(**cut));
+	for (total = 0, i = 0; i < n; i++) {
+		(*cut)[i].iov_len = velo_rw_count(total + (*cut)[i].iov_len) - total;
+		total += (*cut)[i].iov_len;
+	}
+	*iov = *cut;
+	return 0;
+}
+
+static ssize_t vs_recv_imported(struct vsock *vs, int fd, const struct iovec *iov, int n,
+				int flags)
 {
 	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n };
 	ssize_t r;
@@ -109,7 +148,8 @@ static ssize_t vs_recv(struct vsock *vs, int fd, const struct iovec *iov, int n,
 	return moved_meanwhile(vs, r) ? REAL(recvmsg)(fd, &m, flags) : r;
 }
 
-static ssize_t vs_send(struct vsock *vs, int fd, const struct iovec *iov, int n, int flags)
+static ssize_t vs_send_imported(struct vsock *vs, int fd, const struct iovec *iov, int n,
+				int flags)
 {
 	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n };
 	ssize_t r;
@@ -120,6 +160,38 @@ static ssize_t vs_send(struct vsock *vs, int fd, const struct iovec *iov, int n,
 		return REAL(sendmsg)(fd, &m, flags);
 	r = velo_wire_vs_send(vs, iov, n, flags);
 	return moved_meanwhile(vs, r) ? REAL(sendmsg)(fd, &m, flags) : r;
+}
+
+/* A receive (@send false) or send on accelerated socket @vs. */
+static ssize_t vs_io(struct vsock *vs, int fd, const struct iovec *iov, int n, int flags,
+		     bool send)
+{
+	struct iovec *cut;
+	int err = iov_import(&iov, n, &cut);
+	ssize_t r;
+
+	if (err) {
+		errno = -err;
+		return -1;
+	}
+	r = send ? vs_send_imported(vs, fd, iov, n, flags) : vs_recv_imported(vs, fd, iov, n, flags);
+	if (cut) {
+		int saved = errno;
+
+		free(cut);
+		errno = saved;
+	}
+	return r;
+}
+
+static ssize_t vs_recv(struct vsock *vs, int fd, const struct iovec *iov, int n, int flags)
+{
+	return vs_io(vs, fd, iov, n, flags, false);
+}
+
+static ssize_t vs_send(struct vsock *vs, int fd, const struct iovec *iov, int n, int flags)
+{
+	return vs_io(vs, fd, iov, n, flags, true);
 }
 
 static bool is_tcp(int domain, int type, int protocol)
@@ -784,11 +856,14 @@ VELO_EXPORT int fclose(FILE *fp)
 /*
  * read() and readv() of nothing return 0 at once on a socket (Linux's
  * sock_read_iter()), where recv() waits for data: the kernel answers them.
+ * So it does a buffer whose whole length reaches past user space: vfs_read()
+ * and vfs_write() check it before cutting the length at MAX_RW_COUNT (recv
+ * and send cut first).
  */
 VELO_EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
-	struct vsock *vs = n ? accel_vs(fd) : NULL;
-	struct iovec iov = { buf, n };
+	struct vsock *vs = n && velo_access_ok(buf, n) ? accel_vs(fd) : NULL;
+	struct iovec iov = { buf, velo_rw_count(n) };
 	ssize_t r;
 
 	if (!vs)
@@ -821,7 +896,7 @@ VELO_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 VELO_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 {
 	struct vsock *vs = accel_vs(fd);
-	struct iovec iov = { buf, n };
+	struct iovec iov = { buf, velo_rw_count(n) };
 	ssize_t r;
 
 	if (!vs)
@@ -842,7 +917,7 @@ VELO_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sock
 			     socklen_t *al)
 {
 	struct vsock *vs = accel_vs(fd);
-	struct iovec iov = { buf, n };
+	struct iovec iov = { buf, velo_rw_count(n) };
 	ssize_t r;
 
 	if (!vs)
@@ -935,8 +1010,8 @@ VELO_EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags,
 
 VELO_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
-	struct vsock *vs = accel_vs(fd);
-	struct iovec iov = { (void *)buf, n };
+	struct vsock *vs = velo_access_ok(buf, n) ? accel_vs(fd) : NULL; /* see read() */
+	struct iovec iov = { (void *)buf, velo_rw_count(n) };
 	ssize_t r;
 
 	if (!vs)
@@ -1024,7 +1099,7 @@ static ssize_t fastopen_fail(struct vsock *vs, const struct sockaddr *a, socklen
 VELO_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
 	struct vsock *vs = accel_vs(fd);
-	struct iovec iov = { (void *)buf, n };
+	struct iovec iov = { (void *)buf, velo_rw_count(n) };
 	ssize_t r;
 
 	if (!vs)
@@ -1048,7 +1123,7 @@ VELO_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 			   const struct sockaddr *a, socklen_t al)
 {
 	struct vsock *vs = accel_vs(fd);
-	struct iovec iov = { (void *)buf, n };
+	struct iovec iov = { (void *)buf, velo_rw_count(n) };
 	ssize_t r;
 	int err;
 

@@ -18,6 +18,7 @@
 #ifndef VELO_PRELOAD_VELO_H
 #define VELO_PRELOAD_VELO_H
 
+#include <limits.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
@@ -194,6 +195,22 @@ static inline bool velo_bad_range(const void *p, size_t len)
 static inline bool velo_bad_wrange(const void *p, size_t len)
 {
 	return velo_bad_range_prot(p, len, PROT_WRITE);
+}
+
+/* Linux's MAX_RW_COUNT: no read or write moves more in one call. */
+#define VELO_MAX_RW ((size_t)INT_MAX & ~(size_t)4095)
+
+static inline size_t velo_rw_count(size_t n)
+{
+	return n > VELO_MAX_RW ? VELO_MAX_RW : n;
+}
+
+/* access_ok(): [p, p + len) lies in the user address range. */
+static inline bool velo_access_ok(const void *p, size_t len)
+{
+	uintptr_t a = (uintptr_t)p;
+
+	return a + len >= a && a + len <= 0x7ffffffff000ull;
 }
 
 /* How much of [p, p + len), from p, the kernel could read (see above). */
