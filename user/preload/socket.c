@@ -970,10 +970,46 @@ VELO_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 	return r;
 }
 
+/*
+ * recvmmsg()'s timeout, as __sys_recvmmsg() takes it: EFAULT unreadable,
+ * EINVAL not a valid timespec; else its end on velo_now_ns()'s clock.
+ */
+static int mmsg_deadline(const struct timespec *tmo, uint64_t *end)
+{
+	if (velo_bad_range(tmo, sizeof(*tmo)))
+		return EFAULT;
+	if (tmo->tv_sec < 0 || tmo->tv_nsec < 0 || tmo->tv_nsec >= 1000000000)
+		return EINVAL;
+	*end = velo_now_ns() + (tmo->tv_sec > 1000000000 ? 1000000000 : tmo->tv_sec) * 1000000000ull +
+	       (uint64_t)tmo->tv_nsec;
+	return 0;
+}
+
+/* After a message: what is left of the timeout (*left); true once none is. */
+static bool mmsg_time_left(struct timespec *left, uint64_t end)
+{
+	uint64_t now = velo_now_ns();
+
+	*left = (struct timespec){ 0, 0 };
+	if (now >= end)
+		return true;
+	left->tv_sec = (time_t)((end - now) / 1000000000ull);
+	left->tv_nsec = (long)((end - now) % 1000000000ull);
+	return false;
+}
+
+/*
+ * Messages of an accelerated socket as do_recvmmsg() takes them: a receive
+ * of 0 (EOF) is a message too and the loop goes on; the timeout is looked
+ * at after each message only (a blocking receive may wait past it, as on
+ * Linux), and what is left of it is written back once a message came.
+ */
 VELO_EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags,
 			 struct timespec *tmo)
 {
 	struct vsock *vs = accel_vs(fd);
+	struct timespec left;
+	uint64_t end = 0;
 	unsigned int i;
 	int r;
 
@@ -985,6 +1021,10 @@ VELO_EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags,
 		return r;
 	}
 	velo_vs_put(vs);
+	if (tmo && (r = mmsg_deadline(tmo, &end))) {
+		errno = r;
+		return -1;
+	}
 	for (i = 0; i < n; i++) {
 		int f = flags & ~MSG_WAITFORONE;
 		ssize_t k;
@@ -998,10 +1038,17 @@ VELO_EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags,
 			return -1;
 		}
 		v[i].msg_len = k;
-		if (!k) {
+		if (tmo && mmsg_time_left(&left, end)) {
 			i++;
 			break;
 		}
+	}
+	if (tmo && i) {
+		if (velo_bad_wrange(tmo, sizeof(*tmo))) {
+			errno = EFAULT; /* the messages were taken, as Linux's */
+			return -1;
+		}
+		*tmo = left;
 	}
 	return i;
 }
