@@ -2194,7 +2194,9 @@ static int mux_epoll(int epfd, struct epoll_event *events, int max, int64_t tmo_
 	uint64_t start = velo_now_ns(), spin_ns = velo_spin_budget();
 	int n, kerr;
 
-	if (ep && max > 0 && events_unfit(events, max) && ep->nloops && ep_rings_ready(ep)) {
+	/* EINVAL, the kernel's, comes first: maxevents beyond EP_MAX_EVENTS */
+	if (ep && max > 0 && max <= INT_MAX / (int)sizeof(*events) && events_unfit(events, max) &&
+	    ep->nloops && ep_rings_ready(ep)) {
 		errno = EFAULT; /* the kernel fails the copy of a ready event */
 		return -1;
 	}

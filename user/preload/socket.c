@@ -1307,6 +1307,10 @@ VELO_EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
 			return -1;
 		}
 		v[i].msg_len = k;
+		if ((size_t)k < velo_iov_len(v[i].msg_hdr.msg_iov, (int)v[i].msg_hdr.msg_iovlen)) {
+			i++;
+			break; /* a short send ends the batch, as do_sendmmsg() */
+		}
 	}
 	return i;
 }
