@@ -417,9 +417,15 @@ VELO_EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fds
 	return poll(fds, n, timeout);
 }
 
+/* A signal mask the kernel cannot read (its sigset: _NSIG bits): it says EFAULT first. */
+static bool mask_unfit(const sigset_t *mask)
+{
+	return mask && velo_bad_range(mask, _NSIG / 8);
+}
+
 VELO_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
 {
-	if (!velo_accel_count() ||
+	if (!velo_accel_count() || mask_unfit(mask) ||
 	    (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)))
 		return REAL(ppoll)(fds, n, ts, mask);
 	return mux_poll(fds, n, ts_to_ns(ts), mask);
@@ -548,7 +554,7 @@ VELO_EXPORT int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval
 VELO_EXPORT int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec *ts,
 			const sigset_t *mask)
 {
-	if (!velo_accel_count() || nfds < 0 ||
+	if (!velo_accel_count() || nfds < 0 || mask_unfit(mask) ||
 	    nfds > FD_SETSIZE || velo_bad_range(ts, ts ? sizeof(*ts) : 0) ||
 	    (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)) ||
 	    sets_unfit(r, w, e) || !set_has_loop(nfds, r, w, e))
@@ -2262,6 +2268,8 @@ VELO_EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int tmo)
 VELO_EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int tmo,
 			    const sigset_t *mask)
 {
+	if (mask_unfit(mask))
+		return REAL(epoll_pwait)(epfd, ev, max, tmo, mask);
 	return mux_epoll(epfd, ev, max, tmo < 0 ? -1 : (int64_t)tmo * 1000000, mask);
 }
 
@@ -2270,7 +2278,8 @@ VELO_EXPORT int epoll_pwait2(int epfd, struct epoll_event *ev, int max,
 {
 	struct vepoll *ep = ep_get(epfd, false);
 
-	if (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000))
+	if (mask_unfit(mask) ||
+	    (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)))
 		return REAL(epoll_pwait2)(epfd, ev, max, ts, mask);
 	if (!ep)
 		return REAL(epoll_pwait2)(epfd, ev, max, ts, mask);
