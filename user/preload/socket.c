@@ -1353,11 +1353,27 @@ static ssize_t loop_sendfile_at(struct vsock *vs, int out, int in, off_t *off, s
 	return done;
 }
 
+/*
+ * What do_sendfile() refuses whatever the socket is: an input that is not
+ * a regular file or a block device (a pipe, a socket), and an output opened
+ * O_APPEND. The kernel gives those their errors, in its order.
+ */
+static bool sendfile_refused(int out, int in)
+{
+	int fl = REAL(fcntl)(out, F_GETFL);
+	struct stat st;
+
+	return fl < 0 || (fl & O_APPEND) || fstat(in, &st) < 0 ||
+	       (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode));
+}
+
 static ssize_t loop_sendfile(struct vsock *vs, int out, int in, off_t *user_off, size_t count)
 {
 	off_t pos;
 	ssize_t done;
 
+	if (sendfile_refused(out, in))
+		return REAL(sendfile)(out, in, user_off, count);
 	if (!user_off)
 		return loop_sendfile_at(vs, out, in, NULL, count);
 	/* the offset is read first and written last (get_user/put_user) */
@@ -1408,8 +1424,15 @@ VELO_EXPORT ssize_t splice(int in, loff_t *offin, int out, loff_t *offout, size_
 	char buf[65536];
 	ssize_t r;
 
+	struct stat other;
+
 	if (!vin && !vout)
 		return REAL(splice)(in, offin, out, offout, len, flags);
+	if (fstat(vin ? out : in, &other) < 0 || !S_ISFIFO(other.st_mode)) {
+		/* no pipe on the other side: do_splice() refuses it (EINVAL, EBADF, ...) */
+		velo_vs_put(vin ? vin : vout);
+		return REAL(splice)(in, offin, out, offout, len, flags);
+	}
 	/*
 	 * Offsets are copied in first (EFAULT); then do_splice() refuses one
 	 * for the pipe (ESPIPE), then one for the socket (EINVAL).
