@@ -913,6 +913,30 @@ VELO_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int f
 	return recv(fd, buf, n, flags);
 }
 
+/*
+ * TCP has no source address: recvfrom() stores a length of 0, as
+ * move_addr_to_user() does after the data was taken, failing the call if
+ * it cannot read the length (EFAULT), finds it negative (EINVAL) or cannot
+ * write it.
+ */
+static ssize_t no_source_addr(ssize_t r, socklen_t *al)
+{
+	int err = 0;
+
+	if (velo_bad_range(al, sizeof(*al)))
+		err = EFAULT;
+	else if ((int)*al < 0)
+		err = EINVAL;
+	else if (velo_bad_wrange(al, sizeof(*al)))
+		err = EFAULT;
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	*al = 0;
+	return r;
+}
+
 VELO_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *a,
 			     socklen_t *al)
 {
@@ -923,8 +947,8 @@ VELO_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sock
 	if (!vs)
 		return REAL(recvfrom)(fd, buf, n, flags, a, al);
 	r = vs_recv(vs, fd, &iov, 1, flags);
-	if (r >= 0 && a && al)
-		*al = 0; /* TCP reports no source address */
+	if (r >= 0 && a)
+		r = no_source_addr(r, al);
 	velo_vs_put(vs);
 	return r;
 }
@@ -950,6 +974,11 @@ VELO_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 		if (r >= 0 && m && m->msg_controllen)
 			adopt_cmsg_fds(m);
 		return r;
+	}
+	if (m->msg_name && (int)m->msg_namelen < 0) {
+		velo_vs_put(vs);
+		errno = EINVAL; /* copy_msghdr_from_user(), before anything is read */
+		return -1;
 	}
 	/* control messages (TCP_INQ's, timestamps) of a connection back on the kernel */
 	if (m->msg_controllen && velo_loop_in_plain(vs)) {
