@@ -143,9 +143,12 @@ static int poll_merge(struct pollfd *fds, struct pollfd *kfds, struct vsock **vs
 				continue;
 			}
 			ev &= fds[i].events | POLLERR | POLLHUP;
-		} else if (vss[i])
+		} else if (vss[i] && (ev & POLLNVAL)) {
+			ev = POLLNVAL; /* closed meanwhile: its ring is not the fd's any more */
+		} else if (vss[i]) {
 			ev = velo_loop_kernel_events(vss[i], fds[i].fd, ev) &
 			     (fds[i].events | POLLERR | POLLHUP | POLLNVAL);
+		}
 		fds[i].revents = ev;
 		if (ev)
 			ready++;
