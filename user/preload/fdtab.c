@@ -153,11 +153,8 @@ void velo_fd_opened(int fd)
 	/* an earlier file of this number was closed without us seeing it */
 	old = velo_fd_remove(fd);
 	velo_vs_put(old);
-	if (atomic_load(&e->ep)) {
-		struct vepoll *ep = atomic_exchange(&e->ep, NULL);
-
-		velo_epoll_destroy(ep);
-	}
+	if (atomic_load(&e->ep))
+		velo_fd_set_epoll(fd, NULL);
 }
 
 void velo_fd_closed(int fd)
@@ -198,6 +195,21 @@ struct vepoll *velo_fd_epoll(int fd)
 	return e ? atomic_load_explicit(&e->ep, memory_order_acquire) : NULL;
 }
 
+struct vepoll *velo_fd_epoll_get(int fd)
+{
+	struct fdent *e = ent(fd, false);
+	struct vepoll *ep;
+
+	if (!e || !atomic_load_explicit(&e->ep, memory_order_relaxed))
+		return NULL;
+	stripe_lock(fd);
+	ep = atomic_load_explicit(&e->ep, memory_order_acquire);
+	if (ep)
+		velo_epoll_hold(ep);
+	stripe_unlock(fd);
+	return ep;
+}
+
 void velo_fd_set_epoll(int fd, struct vepoll *ep)
 {
 	struct fdent *e = ent(fd, true);
@@ -205,9 +217,11 @@ void velo_fd_set_epoll(int fd, struct vepoll *ep)
 
 	if (!e)
 		return;
+	stripe_lock(fd); /* a velo_fd_epoll_get() holds it before we drop it */
 	old = atomic_exchange(&e->ep, ep);
+	stripe_unlock(fd);
 	if (old && old != ep)
-		velo_epoll_destroy(old);
+		velo_epoll_closed(old);
 }
 
 void velo_fd_foreach(void (*fn)(int fd, struct vsock *vs, void *arg), void *arg)

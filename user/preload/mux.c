@@ -617,6 +617,13 @@ struct ep_reg {
 
 struct vepoll {
 	pthread_mutex_t mu;
+	/*
+	 * The fd's reference and those of calls in progress: a set closed
+	 * while another thread waits in it lives until that wait ends, as the
+	 * kernel's file does (its number may name something else by then).
+	 */
+	_Atomic unsigned int refs;
+	_Atomic bool closed;
 	int epfd;
 	struct ep_reg **regs; /* by fd */
 	size_t cap;
@@ -678,6 +685,7 @@ static struct vepoll *ep_new(int epfd)
 	if (!ep)
 		return NULL;
 	pthread_mutex_init(&ep->mu, NULL);
+	atomic_init(&ep->refs, 1);
 	ep->epfd = epfd;
 	ep->owner = getpid();
 	ep->shared = mmap(NULL, EP_SHARED_FDS * sizeof(struct ep_shared), PROT_READ | PROT_WRITE,
@@ -759,14 +767,17 @@ static bool edge_take_oneshot(struct ep_reg *reg)
 	return !(reg->events & EPOLLONESHOT) || !atomic_exchange(&reg->edge->disabled, 1);
 }
 
+/* @epfd's set with a reference (velo_epoll_put), made on demand if @create. */
 static struct vepoll *ep_get(int epfd, bool create)
 {
-	struct vepoll *ep = velo_fd_epoll(epfd);
+	struct vepoll *ep = velo_fd_epoll_get(epfd);
 
 	if (!ep && create) {
 		ep = ep_new(epfd);
-		if (ep)
+		if (ep) {
+			velo_epoll_hold(ep);
 			velo_fd_set_epoll(epfd, ep);
+		}
 	}
 	return ep;
 }
@@ -1079,10 +1090,12 @@ void velo_epoll_before_exec(void)
 
 void velo_epoll_watched(int epfd)
 {
-	struct vepoll *ep = velo_fd_epoll(epfd);
+	struct vepoll *ep = velo_fd_epoll_get(epfd);
 
-	if (ep)
+	if (ep) {
 		ep_set_nested(ep);
+		velo_epoll_put(ep);
+	}
 }
 
 static void loops_del(struct vepoll *ep, struct ep_reg *reg)
@@ -1276,11 +1289,22 @@ static int reg_put(struct vepoll *ep, int fd, struct ep_reg *reg)
 	return 0;
 }
 
-void velo_epoll_destroy(struct vepoll *ep)
+void velo_epoll_hold(struct vepoll *ep)
+{
+	atomic_fetch_add_explicit(&ep->refs, 1, memory_order_relaxed);
+}
+
+void velo_epoll_closed(struct vepoll *ep)
+{
+	atomic_store(&ep->closed, true);
+	velo_epoll_put(ep);
+}
+
+void velo_epoll_put(struct vepoll *ep)
 {
 	size_t i;
 
-	if (!ep)
+	if (!ep || atomic_fetch_sub_explicit(&ep->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	pthread_mutex_lock(&ep->mu);
 	for (i = 0; i < ep->cap; i++) {
@@ -1578,17 +1602,13 @@ VELO_EXPORT int epoll_create1(int flags)
 	return r;
 }
 
-VELO_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+static int ep_ctl(struct vepoll *ep, int epfd, int op, int fd, struct epoll_event *ev)
 {
-	struct vepoll *ep;
 	struct ep_reg *reg, *old;
 	struct epoll_event kev;
 	struct vsock *vs = NULL;
 	int r, saved;
 
-	if ((op != EPOLL_CTL_ADD && op != EPOLL_CTL_MOD && op != EPOLL_CTL_DEL) ||
-	    (op != EPOLL_CTL_DEL && (!ev || velo_bad_range(ev, sizeof(*ev)))) || fd < 0 || epfd == fd || !(ep = ep_get(epfd, true)))
-		return REAL(epoll_ctl)(epfd, op, fd, ev);
 	if (op == EPOLL_CTL_DEL) {
 		int kfd = fd;
 
@@ -1732,6 +1752,22 @@ VELO_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		}
 	}
 	pthread_mutex_unlock(&ep->mu);
+	return r;
+}
+
+VELO_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	struct vepoll *ep;
+	int r, saved;
+
+	if ((op != EPOLL_CTL_ADD && op != EPOLL_CTL_MOD && op != EPOLL_CTL_DEL) ||
+	    (op != EPOLL_CTL_DEL && (!ev || velo_bad_range(ev, sizeof(*ev)))) || fd < 0 ||
+	    epfd == fd || !(ep = ep_get(epfd, true)))
+		return REAL(epoll_ctl)(epfd, op, fd, ev);
+	r = ep_ctl(ep, epfd, op, fd, ev);
+	saved = errno;
+	velo_epoll_put(ep);
+	errno = saved;
 	return r;
 }
 
@@ -2097,7 +2133,9 @@ static int ep_collect(struct vepoll *ep, int epfd, struct epoll_event *out, int 
 	pthread_mutex_unlock(&ep->mu);
 	if (slept)
 		ep_sleeping(ep, watch);
-	k = REAL(epoll_pwait)(epfd, kbuf, max - n > 0 ? max - n : 1, tmo_ms, mask);
+	/* closed meanwhile, its number may name another file: no kernel look */
+	k = atomic_load(&ep->closed) ? 0 :
+		REAL(epoll_pwait)(epfd, kbuf, max - n > 0 ? max - n : 1, tmo_ms, mask);
 	if (k < 0)
 		*kerr = errno;
 	sleeping_ep = NULL;
@@ -2196,10 +2234,9 @@ static bool events_unfit(struct epoll_event *events, int max)
 	       velo_bad_wrange(events, sizeof(*events));
 }
 
-static int mux_epoll(int epfd, struct epoll_event *events, int max, int64_t tmo_ns,
-		     const sigset_t *mask)
+static int ep_wait(struct vepoll *ep, int epfd, struct epoll_event *events, int max,
+		   int64_t tmo_ns, const sigset_t *mask)
 {
-	struct vepoll *ep = ep_get(epfd, false);
 	uint64_t start = velo_now_ns(), spin_ns = velo_spin_budget();
 	int n, kerr;
 
@@ -2218,6 +2255,9 @@ static int mux_epoll(int epfd, struct epoll_event *events, int max, int64_t tmo_
 	for (bool first = true;; first = false) {
 		int64_t rem = tmo_ns < 0 ? -1 : tmo_ns;
 		size_t nl = ep->nloops;
+
+		if (!first && atomic_load(&ep->closed))
+			return 0; /* another thread closed it: this wait ends empty */
 
 		if (!first || nl) {
 			n = ep_collect(ep, epfd, events, max, 0, NULL, &kerr);
@@ -2263,6 +2303,19 @@ done:
 	return n;
 }
 
+static int mux_epoll(int epfd, struct epoll_event *events, int max, int64_t tmo_ns,
+		     const sigset_t *mask)
+{
+	struct vepoll *ep = ep_get(epfd, false);
+	int n, saved;
+
+	n = ep_wait(ep, epfd, events, max, tmo_ns, mask);
+	saved = errno;
+	velo_epoll_put(ep);
+	errno = saved;
+	return n;
+}
+
 VELO_EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int tmo)
 {
 	return mux_epoll(epfd, ev, max, tmo < 0 ? -1 : (int64_t)tmo * 1000000, NULL);
@@ -2279,12 +2332,8 @@ VELO_EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int tmo,
 VELO_EXPORT int epoll_pwait2(int epfd, struct epoll_event *ev, int max,
 			     const struct timespec *ts, const sigset_t *mask)
 {
-	struct vepoll *ep = ep_get(epfd, false);
-
-	if (mask_unfit(mask) ||
+	if (mask_unfit(mask) || !velo_fd_epoll(epfd) ||
 	    (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)))
-		return REAL(epoll_pwait2)(epfd, ev, max, ts, mask);
-	if (!ep)
 		return REAL(epoll_pwait2)(epfd, ev, max, ts, mask);
 	return mux_epoll(epfd, ev, max, ts_to_ns(ts), mask);
 }

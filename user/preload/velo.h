@@ -240,6 +240,8 @@ uint32_t velo_fd_gen(int fd);
 bool velo_fd_is_closed(int fd);
 pid_t velo_fd_opener(int fd);
 struct vepoll *velo_fd_epoll(int fd);
+/* As velo_fd_epoll, with a reference the caller gives back (velo_epoll_put). */
+struct vepoll *velo_fd_epoll_get(int fd);
 void velo_fd_set_epoll(int fd, struct vepoll *ep);
 void velo_fd_foreach(void (*fn)(int fd, struct vsock *vs, void *arg), void *arg);
 bool velo_fd_any_loop(void);
@@ -455,7 +457,11 @@ void velo_epoll_socket_wired(struct vsock *vs);
 void velo_epoll_socket_unwired(struct vsock *vs);
 /* The eventfd to wait on for a WIRE socket, interest: epolls', polls' and extra. */
 int velo_epoll_wire_wait_fd(struct vsock *vs, uint32_t extra);
-void velo_epoll_destroy(struct vepoll *ep);
+void velo_epoll_hold(struct vepoll *ep);
+/* Gives back a reference; the last one (the fd's, or a call's) frees the set. */
+void velo_epoll_put(struct vepoll *ep);
+/* The fd no longer names the set; calls still in it finish (velo_epoll_put). */
+void velo_epoll_closed(struct vepoll *ep);
 
 /* ---- signals ---- */
 /* After EINTR of an internal timed wait: would the kernel have restarted? */
