@@ -471,6 +471,7 @@ static int mux_select(int nfds, fd_set *r, fd_set *w, fd_set *e, int64_t tmo_ns,
 		      const sigset_t *mask, int64_t *left_ns)
 {
 	struct pollfd pf[FD_SETSIZE];
+	uint32_t gen[FD_SETSIZE];
 	int fd, n = 0, i, ret, count = 0;
 	uint64_t start = velo_now_ns();
 
@@ -487,6 +488,7 @@ static int mux_select(int nfds, fd_set *r, fd_set *w, fd_set *e, int64_t tmo_ns,
 			pf[n].fd = fd;
 			pf[n].events = ev;
 			pf[n].revents = 0;
+			gen[n] = velo_fd_gen(fd);
 			n++;
 		}
 	}
@@ -498,11 +500,16 @@ static int mux_select(int nfds, fd_set *r, fd_set *w, fd_set *e, int64_t tmo_ns,
 	}
 	if (ret < 0)
 		return ret;
-	for (i = 0; i < n; i++)
-		if (pf[i].revents & POLLNVAL) {
-			errno = EBADF;
+	for (i = 0; i < n; i++) {
+		if (!(pf[i].revents & POLLNVAL))
+			continue;
+		if (velo_fd_gen(pf[i].fd) == gen[i]) {
+			errno = EBADF; /* not open when the call began */
 			return -1;
 		}
+		/* closed by another thread meanwhile: do_select() takes it as ready */
+		pf[i].revents = POLLIN | POLLOUT;
+	}
 	if (r)
 		FD_ZERO(r);
 	if (w)
