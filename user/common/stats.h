@@ -13,7 +13,7 @@
 #include <sys/types.h>
 
 #define VELO_STATS_MAGIC 0x53544154534c4556ULL /* "VELSTATS" */
-#define VELO_STATS_VERSION 5
+#define VELO_STATS_VERSION 6
 #define VELO_STATS_SLOTS 1024
 
 #define VELO_STAT_LIST(X)                                                      \
@@ -36,7 +36,8 @@
 	X(WIRE_ACCEPTS, "wire_accepts", "connections accepted from the engine on the wire path") \
 	X(WIRE_STACKS_KO, "wire_stacks_ko", "wire stacks made on velo.ko's rings") \
 	X(WIRE_STACKS_XDP, "wire_stacks_xdp", "wire stacks made on AF_XDP") \
-	X(WIRE_MOVED, "wire_moved", "wire connections handed to the kernel's TCP (fork, exec, SCM_RIGHTS)")
+	X(WIRE_MOVED, "wire_moved", "wire connections handed to the kernel's TCP (fork, exec, SCM_RIGHTS)") \
+	X(ACCEL_ENDED, "accel_ended", "1: the process uses io_uring, so every socket went to the kernel")
 
 enum velo_stat {
 #define X(e, n, d) VELO_STAT_##e,

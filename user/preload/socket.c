@@ -429,6 +429,7 @@ void velo_accel_end(const char *why)
 	if (atomic_exchange(&ended, true))
 		return;
 	velo_dbg("%s: every socket is the kernel's from now on", why);
+	velo_stat_add(VELO_STAT_ACCEL_ENDED, 1);
 	__atomic_store_n(&velo_cfg.loopback, false, __ATOMIC_RELAXED);
 	__atomic_store_n(&velo_cfg.wire, false, __ATOMIC_RELAXED);
 	velo_fd_foreach(accel_end_conn, NULL);
