@@ -304,6 +304,8 @@ static bool tcp_kind(int fd, int *dom, bool *listening)
  * process counts as a holder of the end (its exec keeps velo loaded too).
  * A listener is ours to accept from: what it accepts is created here.
  */
+static void std_stream_fd(int fd);
+
 static void adopt_fd(int fd)
 {
 	struct vsock *vs;
@@ -327,6 +329,7 @@ static void adopt_fd(int fd)
 		velo_loop_try_attach(vs, fd);
 		velo_vs_put(vs);
 	}
+	std_stream_fd(fd); /* attached first: the peer may have written to the ring */
 out:
 	errno = saved;
 }
@@ -436,6 +439,26 @@ void velo_accel_end(const char *why)
 	velo_fd_foreach(accel_end_listener, NULL);
 }
 
+/*
+ * glibc's stdin, stdout and stderr streams read and write fds 0-2 with its
+ * internal calls, which no preload library sees: a connection there (an
+ * inetd- or CGI-style dup2() onto stdout, then printf()) is the kernel's
+ * TCP's, whose socket those calls reach. A listener there is not: what it
+ * accepts gets other numbers.
+ */
+static void std_stream_fd(int fd)
+{
+	struct vsock *vs;
+	uint32_t state;
+
+	if (fd > STDERR_FILENO || !(vs = velo_fd_get(fd)))
+		return;
+	state = atomic_load(&vs->state);
+	velo_vs_put(vs);
+	if (state == VELO_SS_LOOP || state == VELO_SS_WIRE || state == VELO_SS_PENDING)
+		kernel_tcp_only(fd, true);
+}
+
 /* No loopback ring for @fd's connections (accepted ones inherit it). */
 static void ring_unfit(int fd)
 {
@@ -479,10 +502,12 @@ VELO_EXPORT int socket(int domain, int type, int protocol)
 	if (fd >= 0 && velo_fd_capturing())
 		return velo_fd_private(fd, NULL); /* a library's, working for libvelo */
 	if (fd >= 0) {
-		if (is_tcp(domain, type, protocol))
+		if (is_tcp(domain, type, protocol)) {
 			velo_track_new_socket(fd, domain, VELO_SS_PENDING);
-		else
+			std_stream_fd(fd);
+		} else {
 			velo_fd_opened(fd);
+		}
 	}
 	return fd;
 }
@@ -567,6 +592,7 @@ static int after_accept(int lfd, int fd)
 		}
 		velo_track_new_socket(fd, dom, VELO_SS_PENDING);
 	}
+	std_stream_fd(fd);
 	vs = velo_fd_get(fd);
 	if (vs) {
 		vs->accepted = true;
@@ -589,6 +615,8 @@ static bool wire_accept(int fd, struct sockaddr *a, socklen_t *l, int flags, int
 	done = atomic_load(&vs->state) == VELO_SS_LISTEN &&
 	       velo_wire_vs_accept(vs, fd, a, l, flags, ret);
 	velo_vs_put(vs);
+	if (done && *ret >= 0)
+		std_stream_fd(*ret);
 	return done;
 }
 
@@ -1640,6 +1668,7 @@ static void after_dup(int oldfd, int newfd)
 	vs = velo_fd_get(oldfd);
 	if (vs)
 		velo_fd_install(newfd, vs);
+	std_stream_fd(newfd);
 }
 
 static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg)
