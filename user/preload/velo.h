@@ -171,6 +171,17 @@ bool velo_send_extent(const struct iovec *iov, int cnt, size_t *len);
 /* (Re)opens the maps file it reads: at load, and in a forked child. */
 void velo_umem_init(void);
 
+/* The end of the user address range: x86-64's TASK_SIZE_MAX. */
+#define VELO_USER_TOP 0x7ffffffff000ull
+
+/* access_ok(): [p, p + len) lies in the user address range. */
+static inline bool velo_access_ok(const void *p, size_t len)
+{
+	uintptr_t a = (uintptr_t)p;
+
+	return a + len >= a && a + len <= VELO_USER_TOP;
+}
+
 /*
  * A user pointer the kernel would answer with EFAULT: outside the user
  * address range (all that @prot 0 asks, as access_ok()), or not mapped
@@ -183,8 +194,7 @@ static inline bool velo_bad_range_prot(const void *p, size_t len, int prot)
 
 	if (!len)
 		return false;
-	return a < 65536 || a + len < a || a + len > 0x7ffffffff000ull ||
-	       (prot && !velo_umem_mapped(p, len, prot));
+	return a < 65536 || !velo_access_ok(p, len) || (prot && !velo_umem_mapped(p, len, prot));
 }
 
 static inline bool velo_bad_range(const void *p, size_t len)
@@ -205,18 +215,10 @@ static inline size_t velo_rw_count(size_t n)
 	return n > VELO_MAX_RW ? VELO_MAX_RW : n;
 }
 
-/* access_ok(): [p, p + len) lies in the user address range. */
-static inline bool velo_access_ok(const void *p, size_t len)
-{
-	uintptr_t a = (uintptr_t)p;
-
-	return a + len >= a && a + len <= 0x7ffffffff000ull;
-}
-
 /* How much of [p, p + len), from p, the kernel could read (see above). */
 static inline size_t velo_readable_prefix(const void *p, size_t len)
 {
-	uintptr_t a = (uintptr_t)p, top = 0x7ffffffff000ull;
+	uintptr_t a = (uintptr_t)p, top = VELO_USER_TOP;
 
 	if (!len || a < 65536 || a >= top)
 		return 0;
