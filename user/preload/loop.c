@@ -1650,7 +1650,12 @@ static ssize_t loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int 
 	size_t len = velo_iov_len(iov, iovcnt), done = 0;
 	struct iovec sub[iovcnt > 0 ? iovcnt : 1];
 	int kflags = flags & ~MSG_WAITALL;
-
+	/*
+	 * This call took the last byte sent before the switch: Linux's queue
+	 * goes on with what came later, in the ring, and the call takes that
+	 * too (a peek reads it next: the kernel's count does not move).
+	 */
+	bool pre_last = false;
 	size_t target;
 
 	if (flags & (MSG_OOB | MSG_ERRQUEUE))
@@ -1669,7 +1674,7 @@ static ssize_t loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int 
 	if (target > len)
 		target = len;
 	for (;;) {
-		int ph = in_phase(in);
+		int ph = pre_last ? IN_RING : in_phase(in);
 		bool block = false;
 		ssize_t n = 0;
 
@@ -1719,6 +1724,7 @@ static ssize_t loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int 
 								 len - done < kb - kr - sl ?
 								 len - done : kb - kr - sl, sub),
 					      kflags | MSG_DONTWAIT);
+				pre_last = n > 0 && !sl && kr + n >= kb;
 				if (n > 0 && !peek && atomic_fetch_add(&in->kread, n) + n >= kb)
 					pre_done = true;
 			}
@@ -1731,7 +1737,7 @@ static ssize_t loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int 
 				velo_stat_add(VELO_STAT_RX_KERNEL_BYTES, n);
 				slot_add(vs, 3, n);
 				done += n;
-				if (done >= target)
+				if (done >= target && !pre_last)
 					return done;
 				continue;
 			}
@@ -1806,6 +1812,9 @@ static ssize_t loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int 
 		if (!n && atomic_load(&in->stash))
 			n = stash_read(in, iov, iovcnt, done, flags);
 		velo_shunlock(&in->clock);
+		if (pre_last && n <= 0)
+			return done; /* nothing came after: the kernel's bytes are the answer */
+		pre_last = false;
 		if (n < 0) {
 			velo_stat_add(VELO_STAT_CHAN_CORRUPT, 1);
 			errno = ECONNRESET;
@@ -1833,7 +1842,12 @@ static ssize_t loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int 
 				if (atomic_load_explicit(&vs->nested_kick, memory_order_relaxed))
 					velo_epoll_ring_read(vs);
 			}
-			if (done >= target)
+			/*
+			 * After a fallback the kernel's queue goes on where the
+			 * ring ends: Linux's call would take that too.
+			 */
+			if (done >= target && (peek || velo_ring_readable(in) ||
+					       !atomic_load(&in->fellback)))
 				return done;
 			continue;
 		}
