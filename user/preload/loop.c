@@ -2667,17 +2667,21 @@ void velo_loop_set_buf(struct vsock *vs, int fd, int name)
 	}
 }
 
-/* How much of the ring this direction may fill: what the kernel would buffer. */
+/*
+ * How much of the ring this direction may fill: about what the kernel would
+ * buffer, the sender's whole SO_SNDBUF and the receive window of half the
+ * peer's SO_RCVBUF (an idle reader's is tcp_rmem[1]'s default, 128 KiB,
+ * unless set). An autotuned sender (up to 4 MiB) fills the ring.
+ */
 static int64_t out_capacity(struct vsock *vs)
 {
 	uint64_t s = atomic_load_explicit(&vs->ch->end[vs->end].sndbuf, memory_order_relaxed);
 	uint64_t r = atomic_load_explicit(&vs->ch->end[!vs->end].rcvbuf, memory_order_relaxed);
 
-	if (!s && !r)
+	if (!s)
 		return VELO_CHAN_RING;
-	s = s ? s : VELO_CHAN_RING;
-	r = r ? r : VELO_CHAN_RING;
-	return s + r < VELO_CHAN_RING ? (int64_t)(s + r) : VELO_CHAN_RING;
+	s += (r ? r : 131072) / 2;
+	return s < VELO_CHAN_RING ? (int64_t)s : VELO_CHAN_RING;
 }
 
 void velo_loop_note_nospace(struct vsock *vs)

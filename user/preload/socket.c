@@ -572,6 +572,7 @@ static int after_accept(int lfd, int fd)
 	struct vsock *lvs, *vs;
 	int saved = errno;
 	bool unfit = false;
+	uint32_t sndbuf = 0, rcvbuf = 0;
 
 	if (fd < 0)
 		return fd;
@@ -579,6 +580,9 @@ static int after_accept(int lfd, int fd)
 	if (lvs) {
 		velo_track_new_socket(fd, lvs->family, VELO_SS_PENDING);
 		unfit = atomic_load(&lvs->ring_unfit) || atomic_load(&lvs->kernel_tcp);
+		/* the listener's buffer sizes are the connection's, as in sk_clone_lock */
+		sndbuf = atomic_load(&lvs->sndbuf);
+		rcvbuf = atomic_load(&lvs->rcvbuf);
 		velo_vs_put(lvs);
 	} else {
 		/* a listener we never saw: the connection is still created here */
@@ -597,6 +601,8 @@ static int after_accept(int lfd, int fd)
 	if (vs) {
 		vs->accepted = true;
 		atomic_store(&vs->ring_unfit, unfit);
+		atomic_store(&vs->sndbuf, sndbuf);
+		atomic_store(&vs->rcvbuf, rcvbuf);
 		velo_loop_try_attach(vs, fd);
 		velo_vs_put(vs);
 	}
