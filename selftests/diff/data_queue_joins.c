@@ -6,8 +6,10 @@
  * readv across both writes, MSG_TRUNC, MSG_WAITALL, SO_RCVLOWAT, the EOF
  * after it. Then a sender turns on SO_ZEROCOPY between plain writes and
  * zerocopy ones (the socket's option that moves it to other paths under
- * an accelerator): the reader's one recv takes all 15100 bytes, and the
- * sender's error queue has the three zerocopy completions.
+ * an accelerator): the reader's peeks see past the first 100 bytes, its
+ * one recv takes all 15100 bytes, and the sender's error queue has the
+ * three zerocopy completions. Last, urgent data after ring-borne bytes:
+ * reads and peeks go up to the mark, then on from it.
  */
 #include "diff.h"
 #include <linux/errqueue.h>
@@ -119,6 +121,8 @@ static void around_zerocopy(void)
 	for (i = 0; i < 3; i++)
 		NEED(send(c, data, sizeof(data), MSG_ZEROCOPY) == sizeof(data));
 	msleep(50);
+	say("zerocopy: peek %zd, peek 150 %zd", recv(s, big, sizeof(big), MSG_PEEK),
+	    recv(s, big, 150, MSG_PEEK));
 	r = recv(s, big, sizeof(big), 0);
 	say("zerocopy: one recv %zd", r);
 	for (total = r; total < 15100 && r > 0; total += r)
@@ -127,6 +131,37 @@ static void around_zerocopy(void)
 	completions(c);
 	close(c);
 	close(s);
+}
+
+/*
+ * Urgent data sent after ring-borne bytes: reads and peeks stop at the
+ * mark, and go on from it to what followed.
+ */
+static void around_urgent(void)
+{
+	static const char *const urgent[] = { "X", "deX", "X" };
+	char b[100];
+	int c, s, i;
+
+	for (i = 0; i < 3; i++) {
+		tcp_pair_fam(family, &c, &s);
+		NEED(send(c, "abc", 3, 0) == 3);
+		msleep(10);
+		NEED(send(c, urgent[i], strlen(urgent[i]), MSG_OOB) == (ssize_t)strlen(urgent[i]));
+		if (i == 2)
+			NEED(send(c, "ghi", 3, 0) == 3);
+		NEED(send(c, "def", 3, 0) == 3);
+		msleep(30);
+		say("urgent \"%s\":", urgent[i]);
+		shw("  peek", recv(s, b, sizeof(b), MSG_PEEK), b);
+		shw("  read", recv(s, b, sizeof(b), 0), b);
+		shw("  peek", recv(s, b, sizeof(b), MSG_PEEK), b);
+		shw("  read", recv(s, b, sizeof(b), 0), b);
+		shw("  MSG_OOB", recv(s, b, sizeof(b), MSG_OOB), b);
+		shw("  then", recv(s, b, sizeof(b), MSG_DONTWAIT), b);
+		close(c);
+		close(s);
+	}
 }
 
 int main(void)
@@ -141,6 +176,7 @@ int main(void)
 		around_accept();
 		close(l);
 		around_zerocopy();
+		around_urgent();
 	}
 	return 0;
 }

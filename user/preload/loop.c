@@ -1634,6 +1634,30 @@ static ssize_t plain_recv(struct vsock *vs, int fd, const struct iovec *iov, int
 	}
 }
 
+/*
+ * A peek that took all the ring held after a fallback: the kernel's queue
+ * goes on past the doorbells (meaningless now: taken here), up to the
+ * urgent mark. Returns what it added at done.
+ */
+static size_t peek_past_ring(struct vsock *vs, int fd, const struct iovec *iov, int iovcnt,
+			     int flags, size_t done, size_t len)
+{
+	struct velo_chan_dir *in = vs_in(vs);
+	struct iovec sub[iovcnt > 0 ? iovcnt : 1];
+	int mark = 0, saved = errno;
+	ssize_t n;
+
+	reader_drain(vs, fd, false);
+	errno = saved;
+	if (atomic_load(&in->kread) < atomic_load(&in->kbytes) + atomic_load(&in->bells) ||
+	    atomic_load(&in->stash) || (!REAL(ioctl)(fd, SIOCATMARK, &mark) && mark))
+		return 0;
+	n = kern_recv(fd, sub, iov_slice(iov, iovcnt, done, len - done, sub),
+		      (flags & ~MSG_WAITALL) | MSG_DONTWAIT);
+	errno = saved;
+	return n > 0 ? (size_t)n : 0;
+}
+
 static ssize_t loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int iovcnt, int flags)
 {
 	struct velo_chan *ch = vs->ch;
@@ -1846,6 +1870,8 @@ static ssize_t loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int 
 			 * After a fallback the kernel's queue goes on where the
 			 * ring ends: Linux's call would take that too.
 			 */
+			if (peek && done < len && atomic_load(&in->fellback))
+				return done + peek_past_ring(vs, fd, iov, iovcnt, flags, done, len);
 			if (done >= target && (peek || velo_ring_readable(in) ||
 					       !atomic_load(&in->fellback)))
 				return done;
