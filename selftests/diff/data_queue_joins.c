@@ -4,7 +4,7 @@
  * before its connection is accepted and again after, then reads see one
  * stream: "hello-world" in one recv, peeks of all of it and of parts,
  * readv across both writes, MSG_TRUNC, MSG_WAITALL, SO_RCVLOWAT, the EOF
- * after it. Then a sender turns on SO_ZEROCOPY between plain writes and
+ * after it; in an EPOLLET set each later write is an edge of its own. Then a sender turns on SO_ZEROCOPY between plain writes and
  * zerocopy ones (the socket's option that moves it to other paths under
  * an accelerator): the reader's peeks see past the first 100 bytes, its
  * one recv takes all 15100 bytes, and the sender's error queue has the
@@ -38,6 +38,29 @@ static void pair_around_accept(int *c, int *s)
 	NEED(*s >= 0);
 	NEED(send(*c, "-world", 6, 0) == 6);
 	msleep(30);
+}
+
+/* Each write after the accept is an edge, with "hello" still unread. */
+static void around_accept_edges(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET }, out[2];
+	char b[100];
+	int c, s, ep = epoll_create1(0), i, first;
+
+	NEED(ep >= 0);
+	pair_around_accept(&c, &s);
+	NEED(epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev) == 0);
+	first = epoll_wait(ep, out, 2, 100);
+	say("EPOLLET: first wait %d, again %d", first, epoll_wait(ep, out, 2, 50));
+	for (i = 0; i < 3; i++) {
+		NEED(send(c, "!", 1, 0) == 1);
+		say("EPOLLET: after write %d: %d", i + 1, epoll_wait(ep, out, 2, 100));
+	}
+	shw("then read", recv(s, b, sizeof(b), 0), b);
+	say("EPOLLET: after the read: %d", epoll_wait(ep, out, 2, 50));
+	close(ep);
+	close(c);
+	close(s);
 }
 
 static void around_accept(void)
@@ -80,6 +103,8 @@ static void around_accept(void)
 	close(c);
 	close(s);
 
+	around_accept_edges();
+
 	pair_around_accept(&c, &s);
 	NEED(shutdown(c, SHUT_WR) == 0);
 	msleep(20);
@@ -121,8 +146,8 @@ static void around_zerocopy(void)
 	for (i = 0; i < 3; i++)
 		NEED(send(c, data, sizeof(data), MSG_ZEROCOPY) == sizeof(data));
 	msleep(50);
-	say("zerocopy: peek %zd, peek 150 %zd", recv(s, big, sizeof(big), MSG_PEEK),
-	    recv(s, big, 150, MSG_PEEK));
+	r = recv(s, big, sizeof(big), MSG_PEEK);
+	say("zerocopy: peek %zd, peek 150 %zd", r, recv(s, big, 150, MSG_PEEK));
 	r = recv(s, big, sizeof(big), 0);
 	say("zerocopy: one recv %zd", r);
 	for (total = r; total < 15100 && r > 0; total += r)

@@ -2494,10 +2494,19 @@ uint32_t velo_loop_ring_events(struct vsock *vs)
 	uint32_t ev = 0;
 	int64_t u;
 
-	if (in_ringed(in) && atomic_load(&in->kread) >= atomic_load(&in->kbytes)) {
+	if (in_ringed(in)) {
+		uint64_t kb = atomic_load(&in->kbytes), kr = atomic_load(&in->kread);
+
 		u = velo_ring_readable(in);
 		if (u >= 0 && atomic_load(&in->stash))
 			u++; /* a byte taken early (sleep_read) */
+		/*
+		 * Bytes sent before the switch are still in the kernel socket:
+		 * readable as they are, and ring data after them is an edge of
+		 * its own (the kernel saw none).
+		 */
+		if (u >= 0 && kr < kb)
+			u += (int64_t)(kb - kr);
 		if (u > 0 && (uint64_t)u >= atomic_load(&vs->ch->end[vs->end].rcvlowat))
 			ev |= POLLIN | POLLRDNORM;
 		if (u < 0)
