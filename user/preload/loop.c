@@ -2702,11 +2702,13 @@ void velo_loop_set_buf(struct vsock *vs, int fd, int name)
 	}
 }
 
+#define RCVBUF_DEFAULT 131072u /* tcp_rmem[1]'s default: an idle reader's buffer */
+
 /*
  * How much of the ring this direction may fill: about what the kernel would
  * buffer, the sender's whole SO_SNDBUF and the receive window of half the
- * peer's SO_RCVBUF (an idle reader's is tcp_rmem[1]'s default, 128 KiB,
- * unless set). An autotuned sender (up to 4 MiB) fills the ring.
+ * peer's SO_RCVBUF (RCVBUF_DEFAULT unless set). An autotuned sender (up to
+ * 4 MiB) fills the ring.
  */
 static int64_t out_capacity(struct vsock *vs)
 {
@@ -2715,7 +2717,7 @@ static int64_t out_capacity(struct vsock *vs)
 
 	if (!s)
 		return VELO_CHAN_RING;
-	s += (r ? r : 131072) / 2;
+	s += (r ? r : RCVBUF_DEFAULT) / 2;
 	return s < VELO_CHAN_RING ? (int64_t)s : VELO_CHAN_RING;
 }
 
