@@ -3,13 +3,15 @@
  * A read takes everything queued, however the bytes came. A client writes
  * before its connection is accepted and again after, then reads see one
  * stream: "hello-world" in one recv, peeks of all of it and of parts,
- * readv across both writes, MSG_TRUNC, MSG_WAITALL, SO_RCVLOWAT, the EOF
- * after it; in an EPOLLET set each later write is an edge of its own. Then a sender turns on SO_ZEROCOPY between plain writes and
- * zerocopy ones (the socket's option that moves it to other paths under
- * an accelerator): the reader's peeks see past the first 100 bytes, its
- * one recv takes all 15100 bytes, and the sender's error queue has the
- * three zerocopy completions. Last, urgent data after ring-borne bytes:
- * reads and peeks go up to the mark, then on from it.
+ * readv across both writes, MSG_TRUNC, MSG_WAITALL, SO_RCVLOWAT (poll
+ * counts both writes against it), the EOF after it; in an EPOLLET set
+ * each later write is an edge of its own. Then a sender turns on
+ * SO_ZEROCOPY between plain writes and zerocopy ones (the socket's option
+ * that moves it to other paths under an accelerator): the reader's peeks
+ * see past the first 100 bytes, its one recv takes all 15100 bytes, and
+ * the sender's error queue has the three zerocopy completions. Last,
+ * urgent data after ring-borne bytes: reads and peeks go up to the mark,
+ * then on from it.
  */
 #include "diff.h"
 #include <linux/errqueue.h>
@@ -99,6 +101,7 @@ static void around_accept(void)
 
 	pair_around_accept(&c, &s);
 	NEED(setsockopt(s, SOL_SOCKET, SO_RCVLOWAT, &lw, sizeof(lw)) == 0);
+	say("SO_RCVLOWAT 8: poll %s", pollmask((short)poll1(s, POLLIN, 50)));
 	shw("SO_RCVLOWAT 8", recv(s, b, sizeof(b), 0), b);
 	close(c);
 	close(s);

@@ -5,7 +5,8 @@
  * (an accepted socket inherits it) or after accept(). A non-blocking fill
  * stops with EAGAIN at about the two buffers: under 64 KiB with 4 KiB each,
  * between 64 KiB and 1 MiB with 64 KiB each and with only the sender's set
- * (the reader's window is its default buffer's), over 1 MiB with neither.
+ * (the reader's window is its default buffer's), over 1 MiB with neither
+ * (on one host).
  * A blocking 1 MiB write with 4 KiB buffers is still blocked 100 ms later,
  * and completes once the reader reads. Exact counts differ from run to
  * run on Linux (its skb overheads); only the ranges are printed.
@@ -121,7 +122,13 @@ int main(void)
 	filled("4 KiB each, the reader's after accept", 4096, 4096, false);
 	filled("64 KiB each", 65536, 65536, true);
 	filled("64 KiB sender only", 65536, 0, true);
-	filled("neither set", 0, 0, true);
+	/*
+	 * Across namespaces what autotuned buffers hold depends on how far
+	 * the sender's congestion window grew before the peer's window
+	 * closed (Linux's as well): not compared there.
+	 */
+	if (!peer_env(AF_INET))
+		filled("neither set", 0, 0, true);
 	blocked_writer();
 	return 0;
 }
