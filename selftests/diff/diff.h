@@ -570,15 +570,18 @@ static inline void fill_send(int fd)
 	set_nonblock(fd, 0);
 }
 
-/* Read all that is there now. fd is left blocking. */
-static inline void drain_recv(int fd)
+/* Read all that is there now: how much. fd is left blocking. */
+static inline long drain_recv(int fd)
 {
 	char b[1 << 16];
+	long got = 0;
+	ssize_t r;
 
 	set_nonblock(fd, 1);
-	while (recv(fd, b, sizeof(b), 0) > 0)
-		;
+	while ((r = recv(fd, b, sizeof(b), 0)) > 0)
+		got += r;
 	set_nonblock(fd, 0);
+	return got;
 }
 
 static inline ssize_t write_full(int fd, const void *buf, size_t len)
