@@ -272,24 +272,6 @@ static void rst_input(struct vtcp_stack *st, struct tcb *tp, const struct seg *s
 	tcp_done(st, tp, err);
 }
 
-/* Estimates the receive rate and widens the window within SO_RCVBUF. */
-static void rcv_autotune(struct vtcp_stack *st, struct tcb *tp)
-{
-	uint64_t rtt = MAX((uint64_t)tp->srtt_us * NS_PER_US, NS_PER_MS);
-
-	if (!tp->rcvq_space_ns) {
-		tp->rcvq_space_ns = st->now;
-		return;
-	}
-	if (st->now - tp->rcvq_space_ns < rtt)
-		return;
-	/* two RTTs' worth of what arrived in the last one, as Linux's DRS */
-	if (tp->rcvq_copied * 2 > tp->rcv_wnd_cap / 2)
-		tp->rcv_wnd_cap = MIN(MAX(tp->rcv_wnd_cap, tp->rcvq_copied * 4), tp->rcvbuf);
-	tp->rcvq_copied = 0;
-	tp->rcvq_space_ns = st->now;
-}
-
 static void fin_input(struct vtcp_stack *st, struct tcb *tp)
 {
 	tp->rcv_nxt++;
@@ -354,12 +336,11 @@ static void data_input(struct vtcp_stack *st, struct tcb *tp, const struct seg *
 
 			tp->rcv_nxt += len;
 			tp->rcvq.len += len;
-			tp->rcvq_copied += len;
+			tcp_grow_window(tp, len);
 			ooo_advance(tp);
 			tp->cnt.bytes_received += tp->rcv_nxt - rcv_nxt;
 			if (had_ooo)
 				tp->ack_now = true; /* a hole filled: tell the sender now */
-			rcv_autotune(st, tp);
 		} else {
 			tp->cnt.rcv_ooopack++;
 			if (!ooo_add(tp, seq, seq + len))

@@ -187,7 +187,8 @@ struct tcb {
 	bool fin_rcvd;			/* peer's FIN consumed (rcv_nxt past it) */
 	bool ooo_fin;
 	uint32_t ooo_fin_seq;
-	uint32_t rcv_wnd_cap;		/* autotuned window limit */
+	uint32_t rcv_wnd_cap;		/* autotuned: half the receive buffer */
+	uint32_t rcv_ssthresh;		/* the window's limit, grown per segment */
 	uint32_t rcvq_copied;
 	uint64_t rcvq_space_ns;
 
@@ -518,6 +519,8 @@ void tcp_reply_rst(struct vtcp_stack *st, const struct ip_meta *m,
 		   uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
 		   uint8_t flags);
 uint32_t tcp_rcv_window(const struct tcb *tp);
+void tcp_grow_window(struct tcb *tp, uint32_t len);
+void tcp_rcv_autotune(struct vtcp_stack *st, struct tcb *tp, uint32_t copied);
 uint32_t tcp_window_clamp(const struct tcb *tp);
 uint8_t tcp_rcv_wscale(const struct vtcp_stack *st, const struct tcb *tp);
 uint32_t tcp_current_mss(const struct tcb *tp);

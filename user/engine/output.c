@@ -85,15 +85,67 @@ uint32_t tcp_window_clamp(const struct tcb *tp)
 }
 
 /*
- * Space the receive queue can still take beyond rcv_nxt, offered at most
- * TCP_WINDOW_CLAMP at a time (Linux clamps the window, not what it queues).
+ * What the receive buffer can still take beyond rcv_nxt: SO_RCVBUF's
+ * doubled value, or the autotuned buffer (twice rcv_wnd_cap, from
+ * tcp_rmem[1]). The engine counts payload where Linux counts memory, as a
+ * Linux receiver whose segments carry little overhead.
+ */
+static uint32_t rcv_room(const struct tcb *tp)
+{
+	uint64_t limit = 2ull * (tp->rcvbuf_locked ? tp->rcvbuf : tp->rcv_wnd_cap);
+
+	limit = MIN(limit, (uint64_t)tp->rcvq.cap);
+	return tp->rcvq.len >= limit ? 0 : (uint32_t)limit - tp->rcvq.len;
+}
+
+/*
+ * The window to offer: the buffer's room, at most rcv_ssthresh (which
+ * starts at the SYN's window and grows with what arrives) and
+ * TCP_WINDOW_CLAMP (Linux clamps the window, not what it queues).
  */
 uint32_t tcp_rcv_window(const struct tcb *tp)
 {
-	uint32_t limit = MIN(tp->rcvbuf, tp->rcv_wnd_cap);
-	uint32_t room = tp->rcvq.len >= limit ? 0 : limit - tp->rcvq.len;
+	uint32_t room = rcv_room(tp);
 
+	if (tp->rcv_ssthresh)
+		room = MIN(room, tp->rcv_ssthresh);
 	return tp->window_clamp ? MIN(room, tp->window_clamp) : room;
+}
+
+/*
+ * As tcp_grow_window(): an in-order segment widens the window by twice its
+ * length, two MSS at least, up to the buffer's room, so that an
+ * application that does not read still has its whole buffer filled.
+ */
+void tcp_grow_window(struct tcb *tp, uint32_t len)
+{
+	uint32_t room = rcv_room(tp);
+	uint64_t grown = (uint64_t)tp->rcv_ssthresh + MAX(2u * tp->adv_mss, 2ull * len);
+
+	if (tp->rcv_ssthresh < room)
+		tp->rcv_ssthresh = (uint32_t)MIN(grown, (uint64_t)room);
+}
+
+/*
+ * As Linux's dynamic right-sizing (tcp_rcv_space_adjust()): once an RTT,
+ * the buffer grows to hold twice what the application read in the last
+ * one, so that the sender is never held back by a reader that keeps up.
+ */
+void tcp_rcv_autotune(struct vtcp_stack *st, struct tcb *tp, uint32_t copied)
+{
+	uint64_t rtt = MAX((uint64_t)tp->srtt_us * NS_PER_US, NS_PER_MS);
+
+	tp->rcvq_copied += copied;
+	if (!tp->rcvq_space_ns) {
+		tp->rcvq_space_ns = st->now;
+		return;
+	}
+	if (st->now - tp->rcvq_space_ns < rtt)
+		return;
+	if (!tp->rcvbuf_locked && tp->rcvq_copied * 2 > tp->rcv_wnd_cap / 2)
+		tp->rcv_wnd_cap = MIN(MAX(tp->rcv_wnd_cap, tp->rcvq_copied * 4), tp->rcvbuf);
+	tp->rcvq_copied = 0;
+	tp->rcvq_space_ns = st->now;
 }
 
 /*
@@ -111,6 +163,21 @@ uint8_t tcp_rcv_wscale(const struct vtcp_stack *st, const struct tcb *tp)
 	ws = 31 - __builtin_clz(space | 1) - 15;
 
 	return (uint8_t)(ws < 0 ? 0 : MIN(ws, TCP_MAX_WSCALE));
+}
+
+/*
+ * A window in the units of our scale: rounded up, as Linux's
+ * __tcp_select_window() (so that it is not scaled away), where the ring
+ * can take the difference.
+ */
+static uint32_t scale_window(const struct tcb *tp, uint32_t win)
+{
+	uint32_t unit = 1u << tp->rcv_wscale, down = win & ~(unit - 1);
+	uint64_t up = (uint64_t)down + (win != down ? unit : 0);
+
+	if (up <= (65535ull << tp->rcv_wscale) && up <= tp->rcvq.cap - tp->rcvq.len)
+		return (uint32_t)up;
+	return down;
 }
 
 /*
@@ -140,8 +207,10 @@ static uint16_t select_window(const struct vtcp_stack *st, struct tcb *tp, uint8
 		if (win > seg)
 			win -= win % seg;
 		win = MIN(win, 65535u);
-	} else
-		win = MIN(win, 65535u << tp->rcv_wscale) >> tp->rcv_wscale << tp->rcv_wscale;
+		tp->rcv_ssthresh = win;
+	} else {
+		win = scale_window(tp, MIN(win, 65535u << tp->rcv_wscale));
+	}
 	if (win < cur)
 		win = cur; /* rounding must not shrink either */
 	tp->rcv_adv = tp->rcv_nxt + win;

@@ -352,10 +352,10 @@ static void rcv_consumed(struct vtcp_stack *st, struct tcb *tp, uint32_t n)
 {
 	uint32_t cur = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt : 0;
 
-	(void)st;
 	ring_pop(&tp->rcvq, n);
 	if (tp->state == VTCP_CLOSE || tp->state == VTCP_SYN_SENT)
 		return;
+	tcp_rcv_autotune(st, tp, n);
 	/* as tcp_cleanup_rbuf(): a window that at least doubles is announced now */
 	if (tcp_rcv_window(tp) >= 2 * cur && tcp_rcv_window(tp) - cur >= tp->rcv_mss)
 		tp->ack_now = true;
@@ -890,7 +890,7 @@ int vtcp_get_info(struct vtcp_stack *st, int s, struct vtcp_info *ti)
 	ti->tcpi_last_data_recv = ms_ago(st, tp->last_data_rcv_ns);
 	ti->tcpi_last_ack_recv = ms_ago(st, tp->last_rcv_ns);
 	ti->tcpi_pmtu = tp->pmtu;
-	ti->tcpi_rcv_ssthresh = tcp_rcv_window(tp);
+	ti->tcpi_rcv_ssthresh = tp->rcv_ssthresh;
 	ti->tcpi_rtt = tp->srtt_us;
 	ti->tcpi_rttvar = tp->rttvar_us;
 	ti->tcpi_snd_ssthresh = tp->ssthresh;
