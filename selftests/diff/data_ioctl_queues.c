@@ -3,8 +3,10 @@
  * FIONREAD/SIOCINQ, SIOCOUTQ and SIOCOUTQNSD at quiescent points: nothing
  * queued, N bytes received and not read (after they all arrived), after a
  * partial read, after EOF; SIOCOUTQ once the peer acknowledged everything
- * (the peer need not read). On a listening socket (EINVAL) and on a UDP
- * socket. Linux's SIOCINQ on TCP counts unread bytes, not the FIN.
+ * (the peer need not read). A sender whose peer stopped reading has bytes
+ * in SIOCOUTQ and SIOCOUTQNSD once it filled what the peer's window takes,
+ * none once the peer read them all. On a listening socket (EINVAL) and on
+ * a UDP socket. Linux's SIOCINQ on TCP counts unread bytes, not the FIN.
  */
 #include "diff.h"
 #include <linux/sockios.h>
@@ -44,6 +46,31 @@ static void settle(int rfd, int n, int sfd)
 	}
 }
 
+static int ioc_int(int fd, unsigned long req)
+{
+	int v = -1;
+
+	NEED(ioctl(fd, req, &v) == 0);
+	return v;
+}
+
+static void filled(void)
+{
+	long end;
+	int c, s;
+
+	tcp_pair(&c, &s);
+	fill_send(c);
+	say("after a fill: sender's SIOCOUTQ > 0 %s, SIOCOUTQNSD > 0 %s, reader's SIOCINQ > 0 %s",
+	    YN(ioc_int(c, SIOCOUTQ) > 0), YN(ioc_int(c, SIOCOUTQNSD) > 0), YN(ioc_int(s, SIOCINQ) > 0));
+	end = now_ms() + 5000;
+	while ((drain_recv(s) || ioc_int(c, SIOCOUTQ)) && now_ms() < end)
+		msleep(20);
+	q("sender after the reader read it all", c);
+	close(c);
+	close(s);
+}
+
 int main(void)
 {
 	int c, s, l, u;
@@ -71,6 +98,7 @@ int main(void)
 	q("client at EOF", c);
 	close(c);
 	close(s);
+	filled();
 
 	l = tcp_listener(&port);
 	q("listener", l);

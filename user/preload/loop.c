@@ -975,6 +975,8 @@ static bool ring_writable(struct velo_chan *ch, int end, int64_t used)
 /* Consumer freed ring space: wake blocked producers and pollers. */
 static void space_freed(struct vsock *vs, int fd, struct velo_chan_dir *in)
 {
+	int64_t used;
+
 	/* head before space_wait/out_armed: the mirror of ring_doorbell's fence */
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load(&in->space_wait)) {
@@ -982,7 +984,8 @@ static void space_freed(struct vsock *vs, int fd, struct velo_chan_dir *in)
 		futex_wake(&in->head_seq);
 	}
 	/* a poller is told only once there is a third to write (ring_writable()) */
-	if (!ring_writable(vs->ch, !vs->end, velo_ring_used(in)) && velo_ring_used(in) >= 0)
+	used = velo_ring_used(in);
+	if (used >= 0 && !ring_writable(vs->ch, !vs->end, used))
 		return;
 	/* the producer's epoll sets see the space; a sleeping one is rung as out_armed */
 	if (watch_mark_end(&vs->ch->end[!vs->end], VELO_WATCH_OUT) |
@@ -2668,6 +2671,26 @@ int velo_loop_fionread(struct vsock *vs, int fd, int *out)
 		n += atomic_load(&in->stash) != 0;
 		kq = n > INT_MAX ? INT_MAX : (int)n;
 	}
+	*out = kq;
+	return 0;
+}
+
+/*
+ * SIOCOUTQ and SIOCOUTQNSD: what the kernel socket holds, and what of the
+ * ring would still be the sender's on Linux, whose receiver takes only its
+ * window (the half of its buffer out_capacity() counts): on loopback what
+ * the peer queued is acknowledged, what its window refused is not sent.
+ */
+int velo_loop_outq(struct vsock *vs, int fd, unsigned long req, int *out)
+{
+	uint64_t r = atomic_load_explicit(&vs->ch->end[!vs->end].rcvbuf, memory_order_relaxed);
+	int64_t used = velo_ring_used(vs_out(vs)), share = (int64_t)(r ? r : RCVBUF_DEFAULT) / 2;
+	int kq = 0;
+
+	if (REAL(ioctl)(fd, req, &kq) < 0)
+		return -1;
+	if (used > share)
+		kq = used - share > INT_MAX - kq ? INT_MAX : kq + (int)(used - share);
 	*out = kq;
 	return 0;
 }

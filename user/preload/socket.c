@@ -1741,6 +1741,7 @@ VELO_EXPORT int ioctl(int fd, unsigned long req, ...)
 	struct vsock *vs;
 	va_list ap;
 	void *arg;
+	bool answers;
 	int r;
 
 	va_start(ap, req);
@@ -1766,14 +1767,16 @@ VELO_EXPORT int ioctl(int fd, unsigned long req, ...)
 		velo_vs_put(vs);
 		return r;
 	}
-	/* FIONREAD and SIOCATMARK answer in *arg; FIONBIO and FIOASYNC read it */
-	if ((req != FIONBIO && req != FIONREAD && req != FIOASYNC && req != SIOCATMARK) ||
-	    (req == FIONREAD || req == SIOCATMARK ? velo_bad_wrange(arg, sizeof(int))
-						   : velo_bad_range(arg, sizeof(int))) ||
+	/* FIONREAD, SIOCOUTQ(NSD) and SIOCATMARK answer in *arg; FIONBIO and FIOASYNC read it */
+	answers = req == FIONREAD || req == SIOCOUTQ || req == SIOCOUTQNSD || req == SIOCATMARK;
+	if ((!answers && req != FIONBIO && req != FIOASYNC) ||
+	    (answers ? velo_bad_wrange(arg, sizeof(int)) : velo_bad_range(arg, sizeof(int))) ||
 	    !(vs = loop_vs(fd)))
 		return REAL(ioctl)(fd, req, arg);
 	if (req == FIONREAD) {
 		r = velo_loop_fionread(vs, fd, arg);
+	} else if (req == SIOCOUTQ || req == SIOCOUTQNSD) {
+		r = velo_loop_outq(vs, fd, req, arg);
 	} else if (req == SIOCATMARK) {
 		r = velo_loop_atmark(vs, fd, arg);
 	} else {

@@ -371,6 +371,7 @@ uint32_t velo_loop_kernel_events(struct vsock *vs, int fd, uint32_t kev);
 void velo_loop_arm(struct vsock *vs, bool want_out);
 void velo_loop_disarm(struct vsock *vs, bool want_out);
 int velo_loop_fionread(struct vsock *vs, int fd, int *out);
+int velo_loop_outq(struct vsock *vs, int fd, unsigned long req, int *out);
 /* SIOCATMARK: the urgent mark lies past everything the ring holds. */
 int velo_loop_atmark(struct vsock *vs, int fd, int *out);
 
