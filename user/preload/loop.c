@@ -2218,6 +2218,25 @@ static void add_clamped32(uint32_t *field, int64_t delta)
 }
 
 /*
+ * The MSS once data moved through the rings: Linux bounds it by half the
+ * largest window the peer offered (tcp_bound_to_half_wnd()), and the peer's
+ * first ACK or data after the handshake offers its SYN window rounded up
+ * to its scale (__tcp_select_window()), which the kernel socket never saw:
+ * on lo a client's 32741 becomes 32768. Later growth of the peer's window
+ * is not followed.
+ */
+static uint32_t mss_after_data(struct vsock *vs, const struct linux_tcp_info *ti, uint32_t mss)
+{
+	uint32_t unit = 1u << (ti->base.tcpi_snd_wscale & 15);
+	uint32_t offered = (ti->snd_wnd + unit - 1) & ~(unit - 1);
+
+	if (ring_only(vs_out(vs), atomic_load(&vs_out(vs)->tail)) <= 0 &&
+	    ring_only(vs_in(vs), atomic_load(&vs_in(vs)->tail)) <= 0)
+		return mss;
+	return mss && mss == ti->snd_wnd / 2 && offered / 2 > mss ? offered / 2 : mss;
+}
+
+/*
  * TCP_INFO of a LOOP socket: its kernel socket's, with what the rings
  * carried counted as Linux's loopback counts it (sent, acknowledged once
  * in the peer's queue, received; a ring write one data segment; the ages
@@ -2252,11 +2271,31 @@ static int loop_tcp_info(struct vsock *vs, int fd, void *v, socklen_t *l)
 	/* tcp_measure_rcv_mss(): the largest segment from 536 bytes, up to advmss */
 	if (largest > ti.base.tcpi_rcv_mss)
 		ti.base.tcpi_rcv_mss = largest < ti.base.tcpi_advmss ? largest : ti.base.tcpi_advmss;
+	if (n >= offsetof(struct linux_tcp_info, rcv_wnd))
+		ti.base.tcpi_snd_mss = mss_after_data(vs, &ti, ti.base.tcpi_snd_mss);
 	now = coarse_ms();
 	age_min(&ti.base.tcpi_last_data_sent, atomic_load(&out->wrote_ms), now);
 	age_min(&ti.base.tcpi_last_data_recv, atomic_load(&in->wrote_ms), now);
 	*l = *l < n ? *l : n;
 	memcpy(v, &ti, *l);
+	return 0;
+}
+
+/* TCP_MAXSEG of a LOOP socket: its kernel socket's, as mss_after_data() */
+static int loop_maxseg(struct vsock *vs, int fd, void *v, socklen_t *l)
+{
+	struct linux_tcp_info ti;
+	socklen_t n = sizeof(ti);
+	int mss = 0;
+
+	if (REAL(getsockopt)(fd, IPPROTO_TCP, TCP_MAXSEG, v, l))
+		return -1; /* its error, and it checked the buffer */
+	memcpy(&mss, v, *l < sizeof(mss) ? *l : sizeof(mss));
+	if (mss > 0 && !REAL(getsockopt)(fd, IPPROTO_TCP, TCP_INFO, &ti, &n) &&
+	    n >= offsetof(struct linux_tcp_info, rcv_wnd)) {
+		mss = (int)mss_after_data(vs, &ti, (uint32_t)mss);
+		memcpy(v, &mss, *l < sizeof(mss) ? *l : sizeof(mss));
+	}
 	return 0;
 }
 
@@ -2266,8 +2305,8 @@ bool velo_loop_getsockopt(struct vsock *vs, int fd, int level, int name, void *v
 	_Atomic int32_t *kept = kept_option(vs, level, name);
 	int32_t val;
 
-	if (level == IPPROTO_TCP && name == TCP_INFO) {
-		*r = loop_tcp_info(vs, fd, v, l);
+	if (level == IPPROTO_TCP && (name == TCP_INFO || name == TCP_MAXSEG)) {
+		*r = name == TCP_INFO ? loop_tcp_info(vs, fd, v, l) : loop_maxseg(vs, fd, v, l);
 		return true;
 	}
 	if (!kept)
