@@ -591,14 +591,18 @@ static bool share_allowed(uint32_t peer_uid)
 	return velo_cfg.share_with == -1 || velo_cfg.share_with == (long)peer_uid;
 }
 
+#define ATTACH_WAIT_NS (10 * 1000 * 1000ull) /* for the peer's accepted socket */
+
 void velo_loop_try_attach(struct vsock *vs, int fd)
 {
 	struct sockaddr_storage self, peer;
 	socklen_t sl = sizeof(self), pl = sizeof(peer), cl = sizeof(uint64_t);
-	int saved = errno, tries;
+	int saved = errno, tries, defer = 0;
+	socklen_t dl = sizeof(defer);
 	uint32_t peer_uid = 0;
 	struct velo_chan_end *me;
-	bool found = false;
+	bool found = false, wait;
+	uint64_t until;
 	int fl;
 
 	if (atomic_load(&vs->state) != VELO_SS_PENDING || atomic_load(&vs->kernel_tcp) ||
@@ -621,7 +625,15 @@ void velo_loop_try_attach(struct vsock *vs, int fd)
 	if (REAL(getsockopt)(fd, SOL_SOCKET, SO_COOKIE, &vs->cookie, &cl) < 0 ||
 	    !in_own_netns(fd) || !diag_works(&self, &peer))
 		goto kernel;
-	/* on loopback the peer's accepted socket may appear a moment later */
+	/*
+	 * On loopback the peer's accepted socket may appear a moment later:
+	 * wait for it, boundedly in time too (under load each yield may last
+	 * a time slice). Not for a client with TCP_DEFER_ACCEPT, whose
+	 * handshake ends with its first data or 200 ms later.
+	 */
+	wait = vs->accepted ||
+	       REAL(getsockopt)(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, &dl) < 0 || !defer;
+	until = velo_now_ns() + ATTACH_WAIT_NS;
 	for (tries = 0; tries < 200; tries++) {
 		int st = 0;
 
@@ -631,7 +643,7 @@ void velo_loop_try_attach(struct vsock *vs, int fd)
 			found = true;
 			break;
 		}
-		if (!addr_is_local_hint(&peer, &self))
+		if (!wait || !addr_is_local_hint(&peer, &self) || velo_now_ns() >= until)
 			break;
 		sched_yield();
 	}
