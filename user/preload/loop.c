@@ -1083,18 +1083,26 @@ static void fallback_locked(struct velo_chan_dir *d)
 	atomic_store_explicit(&d->switched, 0, memory_order_release);
 }
 
+/* Why a connection leaves its rings: what may wake the peer's sleepers then. */
+enum fallback_why {
+	FALLBACK_PEER_GONE,	/* nothing: a byte would provoke the peer's RST */
+	FALLBACK_OPTION,	/* a doorbell */
+	FALLBACK_URGENT,	/* the urgent byte sent next, one segment as on Linux */
+};
+
 /*
- * Urgent data (or the peer gone): the whole connection goes back to the
- * kernel for good. Both directions: once ours carries data only, we cannot
- * ring the peer for ring space any more, so its writers must see the
- * kernel's POLLOUT. Sleepers are rung a last time, nothing else may wake
- * them for ring data they have not seen: ours now; the peer's consumers
- * are owed one by the producer of that direction, paid at its next look
- * (ring_doorbell) or send.
+ * Urgent data, an option the rings lack, or the peer gone: the whole
+ * connection goes back to the kernel for good. Both directions: once ours
+ * carries data only, we cannot ring the peer for ring space any more, so
+ * its writers must see the kernel's POLLOUT. Sleepers are woken a last
+ * time, nothing else may wake them for ring data they have not seen: ours
+ * now; the peer's consumers are owed one by the producer of that
+ * direction, paid at its next look (ring_doorbell) or send.
  */
-static void conn_fallback(struct vsock *vs, int fd, bool urgent)
+static void conn_fallback(struct vsock *vs, int fd, enum fallback_why why)
 {
 	struct velo_chan_dir *out = vs_out(vs), *in = vs_in(vs);
+	bool urgent = why != FALLBACK_PEER_GONE;
 	int i;
 
 	/* a writer of the peer waits for ring space: switch to ring it, if we can */
@@ -1109,7 +1117,7 @@ static void conn_fallback(struct vsock *vs, int fd, bool urgent)
 		bool wake = atomic_load(&out->switched) &&
 			    (atomic_exchange(&out->armed, 0) | atomic_exchange(&in->out_armed, 0));
 
-		if (wake && urgent) /* else the peer is gone: a byte would provoke its RST */
+		if (wake && why == FALLBACK_OPTION)
 			bell_locked(vs, fd, out, 0);
 		fallback_locked(out);
 	}
@@ -1148,7 +1156,7 @@ void velo_loop_to_kernel(struct vsock *vs, int fd)
 {
 	if (atomic_load(&vs->state) == VELO_SS_LOOP && vs->ch) {
 		velo_dbg("fd %d: back to the kernel's TCP (an option the rings lack)", fd);
-		conn_fallback(vs, fd, true);
+		conn_fallback(vs, fd, FALLBACK_OPTION);
 	}
 }
 
@@ -2419,7 +2427,7 @@ ssize_t velo_loop_send(struct vsock *vs, int fd, const struct iovec *iov, int io
 		return -1;
 	}
 	if (flags & MSG_OOB)
-		conn_fallback(vs, fd, true); /* urgent data exists in the kernel only */
+		conn_fallback(vs, fd, FALLBACK_URGENT); /* urgent data exists in the kernel only */
 	for (;;) {
 		ssize_t n;
 		int k;
@@ -2465,7 +2473,7 @@ ssize_t velo_loop_send(struct vsock *vs, int fd, const struct iovec *iov, int io
 			 * without us; what it still delivers is data after the
 			 * ring's, not doorbells.
 			 */
-			conn_fallback(vs, fd, false);
+			conn_fallback(vs, fd, FALLBACK_PEER_GONE);
 			continue;
 		}
 		k = iov_slice(iov, iovcnt, done, len - done, sub);
