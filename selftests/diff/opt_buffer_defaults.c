@@ -5,9 +5,10 @@
  * (Linux sizes the send buffer from the MSS and the window then: only that
  * it grew is shown, its size follows the route's cached metrics such as
  * reordering), after a byte each way, and TCP_MAXSEG before and after
- * connecting and after a byte each way; SO_SNDBUF set by the program is twice its value from then
- * on. Under libvelo a wire connection's kernel socket never connects: it
- * said tcp_wmem[1].
+ * connecting and after a byte each way; SO_SNDBUF set by the program is
+ * twice its value from then on; SO_RCVBUF of a reader of 16 MB has grown
+ * (receive autotuning). Under libvelo a wire connection's kernel socket
+ * never connects: it said tcp_wmem[1].
  */
 #include "diff.h"
 #include <stdbool.h>
@@ -37,6 +38,26 @@ static void show_bufs(int fd, const char *what, bool maxseg, bool grown)
 		say("%s: SO_SNDBUF %s SO_RCVBUF %d", what, sbs, rb);
 }
 
+/* A reader that takes 16 MB as fast as it comes: receive autotuning grows its buffer. */
+static void bulk_read_grows(void)
+{
+	static char big[1 << 20];
+	int c, s, before, after;
+	struct drain d;
+
+	tcp_pair(&c, &s);
+	before = int_opt(c, SOL_SOCKET, SO_RCVBUF);
+	drain_start(&d, c);
+	for (int i = 0; i < 16; i++)
+		NEED(write_full(s, big, sizeof(big)) == (ssize_t)sizeof(big));
+	NEED(shutdown(s, SHUT_WR) == 0);
+	NEED(drain_join(&d) == 16u << 20);
+	after = int_opt(c, SOL_SOCKET, SO_RCVBUF);
+	say("a reader of 16 MB: SO_RCVBUF grew %s", YN(after > before));
+	close(c);
+	close(s);
+}
+
 int main(void)
 {
 	int c = socket(AF_INET, SOCK_STREAM, 0), l, s, v = 100000;
@@ -60,5 +81,6 @@ int main(void)
 	show_bufs(c, "a byte each way", true, true);
 	SHOW(setsockopt(c, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v)));
 	show_bufs(c, "SO_SNDBUF 100000", false, false);
+	bulk_read_grows();
 	return 0;
 }

@@ -984,6 +984,77 @@ static bool ring_writable(struct velo_chan *ch, int end, int64_t used)
 	return used >= 0 && used < cap && cap - used >= want;
 }
 
+#define DRS_RTT_NS 30000u   /* a loopback RTT as Linux's receiver measures it */
+#define LO_ADVMSS 65483u    /* lo's MSS with timestamps */
+
+/* tcp_rmem[2]: how far Linux's receive autotuning may grow a buffer */
+static int rmem_max(void)
+{
+	static _Atomic int cached;
+	int v = atomic_load_explicit(&cached, memory_order_relaxed);
+	FILE *f;
+
+	if (v)
+		return v;
+	v = 6291456; /* the kernel's default */
+	f = fopen("/proc/sys/net/ipv4/tcp_rmem", "re");
+	if (f) {
+		int lo, def, max;
+
+		if (fscanf(f, "%d %d %d", &lo, &def, &max) == 3 && max > 0)
+			v = max;
+		fclose(f);
+	}
+	atomic_store_explicit(&cached, v, memory_order_relaxed);
+	return v;
+}
+
+/*
+ * The reader took @n ring bytes: grow what SO_RCVBUF reads as Linux's
+ * dynamic right-sizing (tcp_rcv_space_adjust()) would from what the
+ * application copies per RTT, so that a program sees its buffer grow with
+ * a bulk transfer. The ring itself is not resized.
+ */
+static void loop_drs(struct vsock *vs, size_t n)
+{
+	uint64_t now, copied, win, cur;
+
+	if (!vs->drs_space)
+		vs->drs_space = LO_ADVMSS; /* min(rcv_wnd, 10 segments) */
+	vs->drs_read += n;
+	/* no clock read while no growth can come of it */
+	if (vs->drs_read - vs->drs_seq <= vs->drs_space)
+		return;
+	now = velo_now_ns();
+	if (!vs->drs_ns) { /* the first measure starts now */
+		vs->drs_ns = now;
+		vs->drs_seq = vs->drs_read;
+		return;
+	}
+	if (now - vs->drs_ns < DRS_RTT_NS)
+		return;
+	/* per RTT, however long it took */
+	copied = (vs->drs_read - vs->drs_seq) * DRS_RTT_NS / (now - vs->drs_ns);
+	/* no more than the window would have let through (a ring holds more) */
+	cur = (uint64_t)atomic_load_explicit(&vs->drs_rcvbuf, memory_order_relaxed);
+	if (!cur)
+		cur = RCVBUF_DEFAULT;
+	if (copied > cur)
+		copied = cur;
+	if (copied > vs->drs_space) {
+		/* two RTTs' worth and 16 segments, more while the rate grows */
+		win = 2 * copied + 16ull * LO_ADVMSS;
+		win += 2 * (win * (copied - vs->drs_space) / vs->drs_space);
+		if (win > (uint64_t)rmem_max())
+			win = (uint64_t)rmem_max();
+		if (win > cur)
+			atomic_store_explicit(&vs->drs_rcvbuf, (int)win, memory_order_relaxed);
+		vs->drs_space = (uint32_t)copied;
+	}
+	vs->drs_seq = vs->drs_read;
+	vs->drs_ns = now;
+}
+
 /* Consumer freed ring space: wake blocked producers and pollers. */
 static void space_freed(struct vsock *vs, int fd, struct velo_chan_dir *in)
 {
@@ -1918,6 +1989,7 @@ static ssize_t loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int 
 				struct velo_chan_end *me = &ch->end[vs->end];
 
 				space_freed(vs, fd, in);
+				loop_drs(vs, (size_t)n);
 				/*
 				 * Ring drained: no doorbell may stay queued (another
 				 * epoll would see it; a close would turn into RST).
@@ -2327,6 +2399,18 @@ bool velo_loop_getsockopt(struct vsock *vs, int fd, int level, int name, void *v
 
 	if (level == IPPROTO_TCP && (name == TCP_INFO || name == TCP_MAXSEG)) {
 		*r = name == TCP_INFO ? loop_tcp_info(vs, fd, v, l) : loop_maxseg(vs, fd, v, l);
+		return true;
+	}
+	if (level == SOL_SOCKET && name == SO_RCVBUF) {
+		int32_t k = 0;
+
+		*r = REAL(getsockopt)(fd, level, name, v, l);
+		val = atomic_load(&vs->drs_rcvbuf);
+		if (!*r && *l >= sizeof(k))
+			memcpy(&k, v, sizeof(k));
+		/* unless the app sized it (SOCK_RCVBUF_LOCK) */
+		if (!*r && *l >= sizeof(val) && !atomic_load(&vs->rcvbuf) && val > k)
+			memcpy(v, &val, sizeof(val));
 		return true;
 	}
 	if (!kept)

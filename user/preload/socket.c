@@ -1583,8 +1583,9 @@ VELO_EXPORT int getsockopt(int fd, int level, int name, void *v, socklen_t *l)
 		hand_over_fd(fd);
 	vs = wire_vs(fd);
 
-	/* and TCP_MAXSEG, which what the rings carried changes */
-	if (!vs && (loop_kept(level, name) || (level == IPPROTO_TCP && name == TCP_MAXSEG)) &&
+	/* and TCP_MAXSEG and SO_RCVBUF, which what the rings carried changes */
+	if (!vs && (loop_kept(level, name) || (level == IPPROTO_TCP && name == TCP_MAXSEG) ||
+		    (level == SOL_SOCKET && name == SO_RCVBUF)) &&
 	    (vs = loop_vs(fd))) {
 		bool kept = velo_loop_getsockopt(vs, fd, level, name, v, l, &r);
 

@@ -94,6 +94,10 @@ struct vsock {
 	unsigned int attach_tries;
 	_Atomic int pend_err;   /* kernel error consumed while draining doorbells */
 	_Atomic uint32_t sndbuf, rcvbuf; /* set by the app before attaching */
+	/* what Linux's receive autotuning would grow SO_RCVBUF to (loop_drs()) */
+	uint64_t drs_read, drs_seq, drs_ns;
+	uint32_t drs_space;
+	_Atomic int drs_rcvbuf;
 	_Atomic bool released;  /* this process's last fd closed */
 	_Atomic bool kernel_tcp; /* an option only the kernel's TCP has was set: no engine */
 	_Atomic bool ring_unfit; /* an option the loopback rings do not keep: no ring */
