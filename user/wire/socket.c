@@ -646,13 +646,20 @@ ssize_t velo_wire_send(struct velo_wire_stack *st, int s, const void *buf, size_
 
 	if (err)
 		return err;
-	for (;;) {
+	for (bool acked = false;; acked = !acked) {
 		n = vtcp_send(st->eng, st->socks[s].eng, (const char *)buf + sent, len - (size_t)sent, vflags);
 		if (n >= 0 && (sent += n) == (ssize_t)len)
 			break;
 		if (n < 0 && n != -EAGAIN)
 			break;
 		wire_progress(st); /* what was queued leaves while we wait */
+		/*
+		 * The ACKs that came meanwhile free room now, as Linux's softirq
+		 * would have before this call: take any of it before sleeping
+		 * (which waits for a third of the buffer, sk_stream_write_space())
+		 */
+		if (!acked)
+			continue;
 		n = wait_events(st, s, EV_OUT, flags & MSG_DONTWAIT, deadline);
 		if (n < 0)
 			break;
