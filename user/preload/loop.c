@@ -2382,11 +2382,13 @@ static int loop_maxseg(struct vsock *vs, int fd, void *v, socklen_t *l)
 
 	if (REAL(getsockopt)(fd, IPPROTO_TCP, TCP_MAXSEG, v, l))
 		return -1; /* its error, and it checked the buffer */
-	memcpy(&mss, v, *l < sizeof(mss) ? *l : sizeof(mss));
+	if (*l < sizeof(mss))
+		return 0; /* a part of the value: the kernel's */
+	memcpy(&mss, v, sizeof(mss));
 	if (mss > 0 && !REAL(getsockopt)(fd, IPPROTO_TCP, TCP_INFO, &ti, &n) &&
 	    n >= offsetof(struct linux_tcp_info, rcv_wnd)) {
 		mss = (int)mss_after_data(vs, &ti, (uint32_t)mss);
-		memcpy(v, &mss, *l < sizeof(mss) ? *l : sizeof(mss));
+		memcpy(v, &mss, sizeof(mss));
 	}
 	return 0;
 }
