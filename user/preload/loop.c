@@ -953,14 +953,21 @@ static void futex_wake(_Atomic uint32_t *w)
  * the peer's SO_RCVBUF (RCVBUF_DEFAULT unless set). An autotuned sender (up
  * to 4 MiB) fills the ring.
  */
+/* What the reader opposite the writer at @end would take: half its buffer. */
+static uint64_t reader_window(struct velo_chan *ch, int end)
+{
+	uint64_t r = atomic_load_explicit(&ch->end[!end].rcvbuf, memory_order_relaxed);
+
+	return (r ? r : RCVBUF_DEFAULT) / 2;
+}
+
 static int64_t ring_capacity(struct velo_chan *ch, int end)
 {
 	uint64_t s = atomic_load_explicit(&ch->end[end].sndbuf, memory_order_relaxed);
-	uint64_t r = atomic_load_explicit(&ch->end[!end].rcvbuf, memory_order_relaxed);
 
 	if (!s)
 		return VELO_CHAN_RING;
-	s += (r ? r : RCVBUF_DEFAULT) / 2;
+	s += reader_window(ch, end);
 	return s < VELO_CHAN_RING ? (int64_t)s : VELO_CHAN_RING;
 }
 
@@ -2823,13 +2830,12 @@ int velo_loop_fionread(struct vsock *vs, int fd, int *out)
 /*
  * SIOCOUTQ and SIOCOUTQNSD: what the kernel socket holds, and what of the
  * ring would still be the sender's on Linux, whose receiver takes only its
- * window (the half of its buffer out_capacity() counts): on loopback what
+ * window (reader_window()): on loopback what
  * the peer queued is acknowledged, what its window refused is not sent.
  */
 int velo_loop_outq(struct vsock *vs, int fd, unsigned long req, int *out)
 {
-	uint64_t r = atomic_load_explicit(&vs->ch->end[!vs->end].rcvbuf, memory_order_relaxed);
-	int64_t used = velo_ring_used(vs_out(vs)), share = (int64_t)(r ? r : RCVBUF_DEFAULT) / 2;
+	int64_t used = velo_ring_used(vs_out(vs)), share = (int64_t)reader_window(vs->ch, vs->end);
 	int kq = 0;
 
 	if (REAL(ioctl)(fd, req, &kq) < 0)
