@@ -41,6 +41,7 @@ struct velo_chan_end {
 	_Atomic uint32_t sndbuf;   /* SO_SNDBUF if the app set it (0: autotuned) */
 	_Atomic uint32_t rcvbuf;   /* SO_RCVBUF if the app set it (0: autotuned) */
 	_Atomic uint32_t aborted;  /* closed with SO_LINGER {1, 0}: data dropped, RST */
+	_Atomic uint32_t fin_acked; /* a doorbell of this end acknowledged the peer's FIN */
 	_Atomic int32_t peek_off;  /* SO_PEEK_OFF (negative: none); the kernel's stays -1 */
 	/*
 	 * Times this end's writers found its ring full (Linux's SOCK_NOSPACE):

@@ -372,6 +372,7 @@ struct vtcp_export {
 	bool fin_rcvd;		/* the peer's FIN came: after rcv's data */
 	bool fin_sent;		/* ours went: after snd's data */
 	bool shut_wr;		/* shutdown(SHUT_WR): our FIN follows snd's data */
+	bool shut_rd;		/* shutdown(SHUT_RD) */
 	uint32_t snd_seq;	/* snd's first byte: the oldest unacknowledged */
 	uint32_t snd_una;	/* what the peer acknowledged (our FIN too) */
 	uint32_t snd_sent;	/* bytes of snd sent at least once */

@@ -75,6 +75,7 @@ int vtcp_export(struct vtcp_stack *st, int s, struct vtcp_export *x)
 	x->fin_rcvd = tp->fin_rcvd;
 	x->fin_sent = tp->fin_sent;
 	x->shut_wr = tp->fin_queued || tp->fin_sent;
+	x->shut_rd = tp->shut_rd;
 	x->snd_seq = tp->sndq_seq;
 	x->snd_una = tp->snd_una;
 	data_nxt = tp->fin_sent ? tp->fin_seq : tp->snd_nxt;

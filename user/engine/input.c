@@ -564,12 +564,14 @@ static void fin_acked(struct vtcp_stack *st, struct tcb *tp)
  * sequence space, so that the stack the connection moves to gets them all
  * (the host keeps them): none is acknowledged or SACKed here, as the peer
  * would not send again what we SACKed and the move dropped. Only while the
- * application can read them: urgent data cannot follow the peer's FIN, and
- * a closed socket's goes inline, as before.
+ * application can read them: urgent data cannot follow the peer's FIN, a
+ * closed socket's goes inline, as before, and after shutdown(SHUT_RD) only
+ * an established one reads on (past ESTABLISHED new data resets it).
  */
 static bool refused_for_urgent(struct vtcp_stack *st, struct tcb *tp, const struct seg *sg)
 {
-	if (!tp->refuse_urgent || tp->orphan || tp->shut_rd || sg->end == sg->seq ||
+	if (!tp->refuse_urgent || tp->orphan || (tp->shut_rd && tp->state != VTCP_ESTABLISHED) ||
+	    sg->end == sg->seq ||
 	    !SEQ_GT(sg->end, tp->rcv_nxt) ||
 	    (tp->state != VTCP_ESTABLISHED && tp->state != VTCP_FIN_WAIT1 &&
 	     tp->state != VTCP_FIN_WAIT2))

@@ -79,6 +79,14 @@ struct vsock *velo_fd_get(int fd)
 	return vs;
 }
 
+/* Does @fd name @vs now? No reference is taken (the answer may age). */
+bool velo_fd_names(int fd, struct vsock *vs)
+{
+	struct fdent *e = ent(fd, false);
+
+	return e && atomic_load_explicit(&e->vs, memory_order_relaxed) == vs;
+}
+
 void velo_vs_put(struct vsock *vs)
 {
 	if (!vs || atomic_fetch_sub_explicit(&vs->refs, 1, memory_order_acq_rel) != 1)

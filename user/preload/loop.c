@@ -847,6 +847,14 @@ static void ring_doorbell(struct vsock *vs, int fd, struct velo_chan_dir *d)
 		 atomic_load_explicit(&vs->ch->end[!vs->end].ring_always, memory_order_relaxed);
 	/* the peer's epoll sets look at marked members only; a sleeping one is rung */
 	always |= watch_mark_end(&vs->ch->end[!vs->end], VELO_WATCH_IN);
+	/*
+	 * The peer's FIN waits for our delayed ACK (CLOSE_WAIT is pingpong
+	 * mode); on Linux our first data carries it and the peer reaches
+	 * FIN_WAIT2 at once. Ring data does not: one doorbell does.
+	 */
+	always |= atomic_load_explicit(&vs->ch->end[!vs->end].shut_wr, memory_order_relaxed) &&
+		  !atomic_load_explicit(&vs->ch->end[vs->end].fin_acked, memory_order_relaxed) &&
+		  !atomic_exchange(&vs->ch->end[vs->end].fin_acked, 1);
 	if (!always && !atomic_load_explicit(&d->armed, memory_order_seq_cst) &&
 	    (!atomic_load(&d->owed) || atomic_load(&d->switched)))
 		return; /* owed after a fallback: see conn_fallback, it clears armed last */
@@ -1200,6 +1208,7 @@ static void conn_fallback(struct vsock *vs, int fd, enum fallback_why why)
 		fallback_locked(out);
 	}
 	velo_shunlock(&out->plock);
+	watch_mark_self(vs, VELO_WATCH_OUT); /* POLLOUT comes from the kernel now */
 	bells_slow(vs, fd); /* our data goes through the kernel socket from now on */
 	/*
 	 * Not switched yet: its producer may sleep in a kernel send under
@@ -1710,6 +1719,17 @@ static uint64_t rcv_deadline(int fd)
 }
 
 /*
+ * The kernel's error @err, consumed from the socket while data came first:
+ * the next call reports it (pend_err, read as Linux's sk_err), and it is
+ * a real reset, so no virtual one follows.
+ */
+static void keep_error(struct vsock *vs, int err)
+{
+	atomic_store(&vs->vreset, 2);
+	atomic_store(&vs->pend_err, err);
+}
+
+/*
  * The direction is a plain kernel socket now. done > 0: this call took ring
  * data already, and Linux would go on in the same call up to target,
  * waiting as recv does, but never past the urgent mark.
@@ -1752,11 +1772,8 @@ static ssize_t plain_recv(struct vsock *vs, int fd, const struct iovec *iov, int
 		if (n == 0)
 			return done;
 		if (errno != EAGAIN && errno != EWOULDBLOCK) {
-			if (errno != EINTR) {
-				/* consumed from the socket: reported by the next call */
-				atomic_store(&vs->vreset, 2);
-				atomic_store(&vs->pend_err, errno);
-			}
+			if (errno != EINTR)
+				keep_error(vs, errno);
 			return done;
 		}
 		if (nb || done >= target)
@@ -1796,6 +1813,8 @@ static size_t peek_past_ring(struct vsock *vs, int fd, const struct iovec *iov, 
 		return 0;
 	n = kern_recv(fd, sub, iov_slice(iov, iovcnt, done, len - done, sub),
 		      (flags & ~MSG_WAITALL) | MSG_DONTWAIT);
+	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		keep_error(vs, errno); /* the peeked data first */
 	errno = saved;
 	return n > 0 ? (size_t)n : 0;
 }
@@ -1948,7 +1967,9 @@ static ssize_t loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int 
 				velo_shlock(&in->clock);
 				velo_ring_skip(in, VELO_CHAN_RING);
 				velo_shunlock(&in->clock);
-			} else if (len - done > vs->abort_limit - h) {
+			} else if (h + (uint64_t)u > vs->abort_limit &&
+				   len - done > vs->abort_limit - h) {
+				/* the ring is cut; what it holds whole is followed by the kernel's */
 				len = done + (vs->abort_limit - h);
 			}
 		}
@@ -2400,6 +2421,36 @@ static int loop_maxseg(struct vsock *vs, int fd, void *v, socklen_t *l)
 	return 0;
 }
 
+/*
+ * SO_ERROR, which reads the error and clears it as Linux's sock_error():
+ * the kernel's, else one velo took from the kernel socket while data was
+ * still to be read (pend_err), else the reset the peer's close would have
+ * sent (virtual_reset). Whichever is read, no other is reported after it.
+ */
+static int loop_so_error(struct vsock *vs, int fd, void *v, socklen_t *l)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLRDHUP };
+	int32_t err = 0;
+	int one = 1;
+
+	if (REAL(getsockopt)(fd, SOL_SOCKET, SO_ERROR, v, l))
+		return -1;
+	if (*l < sizeof(err))
+		return 0; /* a part of an int: the kernel's answer */
+	memcpy(&err, v, sizeof(err));
+	if (err) {
+		atomic_store(&vs->vreset, 2); /* a real reset: no virtual one */
+		return 0;
+	}
+	err = atomic_exchange(&vs->pend_err, 0);
+	if (!err && vs->ch && velo_ring_readable(vs_in(vs)) == 0 && REAL(poll)(&pfd, 1, 0) == 1 &&
+	    (pfd.revents & POLLRDHUP) && virtual_reset(vs, fd) &&
+	    atomic_compare_exchange_strong(&vs->vreset, &one, 2))
+		err = ECONNRESET;
+	memcpy(v, &err, sizeof(err));
+	return 0;
+}
+
 bool velo_loop_getsockopt(struct vsock *vs, int fd, int level, int name, void *v,
 			  socklen_t *l, int *r)
 {
@@ -2408,6 +2459,10 @@ bool velo_loop_getsockopt(struct vsock *vs, int fd, int level, int name, void *v
 
 	if (level == IPPROTO_TCP && (name == TCP_INFO || name == TCP_MAXSEG)) {
 		*r = name == TCP_INFO ? loop_tcp_info(vs, fd, v, l) : loop_maxseg(vs, fd, v, l);
+		return true;
+	}
+	if (level == SOL_SOCKET && name == SO_ERROR) {
+		*r = loop_so_error(vs, fd, v, l);
 		return true;
 	}
 	if (level == SOL_SOCKET && name == SO_RCVBUF) {
@@ -2513,6 +2568,15 @@ ssize_t velo_loop_send(struct vsock *vs, int fd, const struct iovec *iov, int io
 	bool hold = (flags & MSG_MORE) || atomic_load_explicit(&me->app_cork, memory_order_relaxed);
 	bool first_pass = true;
 
+	/* the kernel's error a read took for later (pend_err) comes first, as sk_err */
+	if (atomic_load_explicit(&vs->pend_err, memory_order_relaxed)) {
+		int e = atomic_exchange(&vs->pend_err, 0);
+
+		if (e) {
+			errno = e;
+			return -1;
+		}
+	}
 	if (!len)
 		return kern_send(fd, (struct iovec *)iov, iovcnt, flags);
 	if (!velo_send_extent(iov, iovcnt, &len)) {
@@ -2708,6 +2772,8 @@ uint32_t velo_loop_ring_events(struct vsock *vs)
 		if (u < 0)
 			ev |= POLLERR;
 	}
+	if (atomic_load(&vs->pend_err))
+		ev |= POLLERR; /* the kernel's, taken from its socket, not read yet */
 	if (atomic_load_explicit(&out->switched, memory_order_acquire) &&
 	    !atomic_load(&vs->ch->end[vs->end].shut_wr)) {
 		u = velo_ring_used(out);

@@ -604,6 +604,7 @@ struct ep_reg {
 	struct ep_edge *edge; /* in the set's shared memory, or own */
 	struct ep_edge own;
 	bool stale;          /* its fd number was closed, the file lives on */
+	int alt_fd;          /* stale: a number that named the file when last looked */
 	bool kicked;         /* kernel mask is the one-shot kick mask */
 	bool parked;         /* kernel registration edge-triggered, see park_ok */
 	int loop_idx;
@@ -1138,6 +1139,38 @@ static uint32_t kernel_mask(const struct ep_reg *reg)
 
 static uint32_t reg_ring_events(struct ep_reg *reg, bool consume);
 
+struct fd_of_vs {
+	struct vsock *vs;
+	int fd;
+};
+
+static void fd_of_vs_one(int fd, struct vsock *vs, void *arg)
+{
+	struct fd_of_vs *f = arg;
+
+	if (vs == f->vs && f->fd < 0)
+		f->fd = fd;
+}
+
+/*
+ * The number to ask the kernel about a member's socket with: its own, or
+ * for a stale registration (that number closed or reused, the file living
+ * on in a dup) one that names the file now, -1 if none does. Never the old
+ * number: it may name another file.
+ */
+static int reg_socket_fd(struct ep_reg *reg)
+{
+	struct fd_of_vs f = { reg->vs, -1 };
+
+	if (!reg->stale)
+		return reg->fd;
+	if (velo_fd_names(reg->alt_fd, reg->vs))
+		return reg->alt_fd;
+	velo_fd_foreach(fd_of_vs_one, &f);
+	reg->alt_fd = f.fd;
+	return f.fd;
+}
+
 static int reg_kernel_mod(struct vepoll *ep, struct ep_reg *reg, uint32_t events)
 {
 	struct epoll_event kev;
@@ -1359,6 +1392,19 @@ static bool stale_unlink(struct vepoll *ep, struct ep_reg *reg)
 	return false;
 }
 
+/* Is reg one of ep's, under its number or stale? Caller holds ep->mu. */
+static bool reg_in_set(struct vepoll *ep, struct ep_reg *reg)
+{
+	struct ep_reg *s;
+
+	if ((size_t)reg->fd < ep->cap && ep->regs[reg->fd] == reg)
+		return true;
+	for (s = ep->stale; s; s = s->stale_next)
+		if (s == reg)
+			return true;
+	return false;
+}
+
 /* Does fd still refer to vs's socket (not yet replaced by dup2)? */
 static bool fd_is_socket(int fd, struct vsock *vs)
 {
@@ -1470,16 +1516,23 @@ static void regs_switch(struct vsock *vs, bool wire)
 
 		pthread_mutex_lock(&ep->mu);
 		reg = list[i];
-		if ((size_t)reg->fd < ep->cap && ep->regs[reg->fd] == reg && reg->wire != wire) {
+		if (reg_in_set(ep, reg) && reg->wire != wire) {
 			REAL(epoll_ctl)(ep->epfd, EPOLL_CTL_DEL, reg->kfd, NULL);
 			reg->wire = wire;
 			pthread_mutex_unlock(&ep->mu);
-			kfd = wire ? velo_epoll_wire_wait_fd(vs, 0) : reg->fd;
+			kfd = wire ? velo_epoll_wire_wait_fd(vs, 0) : -1;
 			pthread_mutex_lock(&ep->mu);
-			reg->kfd = kfd;
+			/*
+			 * A stale one (its number closed, the file in a dup) is
+			 * registered under a number naming the file now: the
+			 * kernel keeps it, as Linux keeps the file's, until the
+			 * file goes; its data still names the old number.
+			 */
+			reg->kfd = wire ? kfd : reg_socket_fd(reg);
 			kev.events = kernel_mask(reg);
 			kev.data.u64 = ((uint64_t)reg->gen << 32) | (uint32_t)reg->fd;
-			REAL(epoll_ctl)(ep->epfd, EPOLL_CTL_ADD, kfd, &kev);
+			if (reg->kfd >= 0)
+				REAL(epoll_ctl)(ep->epfd, EPOLL_CTL_ADD, reg->kfd, &kev);
 		}
 		pthread_mutex_unlock(&ep->mu);
 	}
@@ -1797,6 +1850,22 @@ static uint64_t in_tail(struct vsock *vs)
 	return velo_ring_visible_tail(in, atomic_load(&in->head));
 }
 
+/*
+ * A stale parked level-triggered member: its kernel registration stays
+ * edge-triggered (its number is gone: no MOD reaches it), so the kernel's
+ * part of its level readiness (after a fallback, a FIN, an error) is
+ * looked at here, as the kernel would report it.
+ */
+static uint32_t stale_kernel_level(struct ep_reg *reg)
+{
+	int sfd = reg_socket_fd(reg);
+	struct pollfd p = { .fd = sfd, .events = POLLIN | POLLPRI | POLLOUT | POLLRDHUP };
+
+	if (sfd < 0 || REAL(poll)(&p, 1, 0) != 1)
+		return 0;
+	return velo_loop_kernel_events(reg->vs, sfd, (uint16_t)p.revents);
+}
+
 static uint32_t reg_ring_events(struct ep_reg *reg, bool consume)
 {
 	struct vsock *vs = reg->vs;
@@ -1806,7 +1875,11 @@ static uint32_t reg_ring_events(struct ep_reg *reg, bool consume)
 	if (atomic_load(&e->disabled) || !vs->ch ||
 	    (!reg->stale && reg->gen != velo_fd_gen(reg->fd)))
 		return 0;
-	ev = velo_loop_ring_events(vs) & (reg->events | EPOLLERR | EPOLLHUP);
+	if (reg->stale && reg->parked && !(reg->events & (EPOLLET | EPOLLONESHOT)))
+		ev = stale_kernel_level(reg);
+	else
+		ev = velo_loop_ring_events(vs);
+	ev &= reg->events | EPOLLERR | EPOLLHUP;
 	if (ev && (reg->events & EPOLLET)) {
 		uint64_t t = in_tail(vs), full = velo_loop_nospace(vs);
 		bool in = (ev & EPOLLIN) &&
@@ -1819,7 +1892,7 @@ static uint32_t reg_ring_events(struct ep_reg *reg, bool consume)
 		if (!in && !out)
 			ev &= ~(EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM);
 		else if ((reg->events & EPOLLOUT) && !(ev & EPOLLOUT))
-			ev |= velo_loop_kernel_pollout(vs, reg->kfd) & reg->events;
+			ev |= velo_loop_kernel_pollout(vs, reg_socket_fd(reg)) & reg->events;
 	}
 	if (ev && consume && !edge_take_oneshot(reg))
 		return 0;
@@ -1841,6 +1914,23 @@ static bool ep_rings_ready(struct vepoll *ep)
 		any = reg_ring_events(ep->scan[i], false) != 0;
 	pthread_mutex_unlock(&ep->mu);
 	return any;
+}
+
+static bool park_ok(struct vepoll *ep, struct ep_reg *reg, uint32_t kev);
+
+/*
+ * A parked member looked at from the rings: if the kernel decides a part of
+ * its readiness again (a direction fell back), its registration is made
+ * level-triggered again, and the MOD queues it if the kernel socket is
+ * ready, for this look's kernel part (caller holds ep->mu). A kicked one
+ * is looked at when its kick comes.
+ */
+static void reg_park_recheck(struct vepoll *ep, struct ep_reg *reg)
+{
+	if (reg->parked && !reg->stale && !reg->kicked && !park_ok(ep, reg, 0)) {
+		reg->parked = false;
+		reg_kernel_mod(ep, reg, kernel_mask(reg));
+	}
 }
 
 /* A ring-ready member goes into out[] (caller holds ep->mu). */
@@ -1883,6 +1973,7 @@ static struct ep_reg *ready_scan(struct vepoll *ep, struct epoll_event *out, int
 			continue;
 		}
 		ev = reg_ring_events(reg, true);
+		reg_park_recheck(ep, reg);
 		if (!ev)
 			continue;
 		report_ring(reg, ev, out, n, round);
@@ -1920,6 +2011,7 @@ static struct ep_reg *list_scan(struct vepoll *ep, struct epoll_event *out, int 
 			continue;
 		}
 		ev = reg_ring_events(reg, true);
+		reg_park_recheck(ep, reg);
 		if (!ev)
 			continue;
 		report_ring(reg, ev, out, n, round);
@@ -1990,9 +2082,12 @@ static uint32_t loop_kernel_event(struct vepoll *ep, struct ep_reg *reg, uint32_
 {
 	bool kick = reg->kicked, oneshot = reg->events & EPOLLONESHOT, restore;
 	uint32_t ev;
+	int sfd;
 
 	reg->kicked = false;
-	ev = velo_loop_kernel_events(reg->vs, reg->fd, kev) & (reg->events | EPOLLERR | EPOLLHUP);
+	sfd = reg_socket_fd(reg);
+	ev = (sfd < 0 ? kev : velo_loop_kernel_events(reg->vs, sfd, kev)) &
+	     (reg->events | EPOLLERR | EPOLLHUP);
 	if (reg->round == round) {
 		out[reg->out_idx].events |= ev;
 		ev = 0;
@@ -2185,8 +2280,9 @@ static int ep_collect(struct vepoll *ep, int epfd, struct epoll_event *out, int 
 
 					atomic_fetch_add(&reg->vs->refs, 1);
 					u->vs = reg->vs;
-					u->fd = reg->stale ? -1 : fd;
-					u->gen = gen;
+					/* stale: a number naming the file now, checked again */
+					u->fd = reg_socket_fd(reg);
+					u->gen = u->fd == fd ? gen : velo_fd_gen(u->fd);
 				}
 				/* the edge or one-shot the kernel took: queued again */
 				reg_push_back(ep, reg);

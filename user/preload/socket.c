@@ -88,11 +88,28 @@ static bool moved_meanwhile(struct vsock *vs, ssize_t r)
 	return r < 0 && atomic_load(&vs->state) == VELO_SS_KERNEL;
 }
 
-/* Urgent data is the kernel's TCP's: a WIRE connection goes there first. */
-static bool kernel_does(struct vsock *vs, int fd, int flags)
+/*
+ * Urgent data is the kernel's TCP's. A WIRE connection goes there to read
+ * it when some came (without, the engine answers EINVAL as Linux does) or
+ * to send it, unless the send fails before any byte moves (EPIPE after
+ * shutdown, a reset): then the engine fails it as Linux's would, and the
+ * connection stays. *r: that failure.
+ */
+static bool kernel_does(struct vsock *vs, int fd, int flags, bool send, ssize_t *r)
 {
-	if ((flags & MSG_OOB) && atomic_load(&vs->state) == VELO_SS_WIRE)
+	*r = 0;
+	if (!(flags & MSG_OOB) || atomic_load(&vs->state) != VELO_SS_WIRE)
+		return atomic_load(&vs->state) != VELO_SS_WIRE;
+	if (!send) {
+		if (velo_wire_vs_events(vs) & POLLPRI)
+			velo_wire_vs_urgent(vs, fd);
+	} else {
+		*r = velo_wire_vs_send(vs, NULL, 0, flags & ~MSG_OOB);
+		if (*r < 0 && !moved_meanwhile(vs, *r))
+			return false;
 		velo_wire_vs_to_kernel(vs, fd);
+		*r = 0;
+	}
 	return atomic_load(&vs->state) != VELO_SS_WIRE;
 }
 
@@ -142,7 +159,7 @@ static ssize_t vs_recv_imported(struct vsock *vs, int fd, const struct iovec *io
 
 	if (atomic_load(&vs->state) != VELO_SS_WIRE)
 		return velo_loop_recv(vs, fd, iov, n, flags);
-	if (kernel_does(vs, fd, flags))
+	if (kernel_does(vs, fd, flags, false, &r))
 		return REAL(recvmsg)(fd, &m, flags);
 	r = velo_wire_vs_recv(vs, fd, iov, n, flags);
 	return moved_meanwhile(vs, r) ? REAL(recvmsg)(fd, &m, flags) : r;
@@ -156,8 +173,10 @@ static ssize_t vs_send_imported(struct vsock *vs, int fd, const struct iovec *io
 
 	if (atomic_load(&vs->state) != VELO_SS_WIRE)
 		return velo_loop_send(vs, fd, iov, n, flags);
-	if (kernel_does(vs, fd, flags))
+	if (kernel_does(vs, fd, flags, true, &r))
 		return REAL(sendmsg)(fd, &m, flags);
+	if (r < 0)
+		return r;
 	r = velo_wire_vs_send(vs, iov, n, flags);
 	return moved_meanwhile(vs, r) ? REAL(sendmsg)(fd, &m, flags) : r;
 }
@@ -1569,7 +1588,7 @@ VELO_EXPORT int getpeername(int fd, struct sockaddr *a, socklen_t *l)
 /* An option the loopback channel may keep for the app (velo_loop_getsockopt). */
 static bool loop_kept(int level, int name)
 {
-	return (level == SOL_SOCKET && name == SO_PEEK_OFF) ||
+	return (level == SOL_SOCKET && (name == SO_PEEK_OFF || name == SO_ERROR)) ||
 	       (level == IPPROTO_TCP && (name == TCP_NODELAY || name == TCP_CORK || name == TCP_INFO));
 }
 

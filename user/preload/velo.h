@@ -233,6 +233,7 @@ static inline size_t velo_readable_prefix(const void *p, size_t len)
 
 /* ---- fd table ---- */
 struct vsock *velo_fd_get(int fd);       /* takes a reference, NULL if none */
+bool velo_fd_names(int fd, struct vsock *vs); /* no reference taken */
 /* The fd our fclose() is closing (it does velo's part), per thread; else -1. */
 extern __thread int velo_fclose_fd;
 /* Flush the streams fdopen() made on sockets (velo's destructor, before it lets go). */

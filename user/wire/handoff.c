@@ -57,9 +57,9 @@ static int set_int(int fd, int level, int name, int v)
 	return sys_setsockopt(fd, level, name, &v, sizeof(v));
 }
 
-static int sys_shutdown_wr(int fd)
+static int sys_shutdown(int fd, int how)
 {
-	return syscall(SYS_shutdown, fd, SHUT_WR) ? -errno : 0;
+	return syscall(SYS_shutdown, fd, how) ? -errno : 0;
 }
 
 /* Writes @len bytes from the two spans into the queue repair mode selected. */
@@ -211,7 +211,7 @@ static int repair_fill(int fd, const struct vtcp_export *x)
 	if (!err && x->snd_sent)
 		err = write_spans(fd, x->snd, x->snd_len, 0, x->snd_sent, 0);
 	if (!err && x->fin_sent)
-		err = sys_shutdown_wr(fd); /* counted as sent, as the data */
+		err = sys_shutdown(fd, SHUT_WR); /* counted as sent, as the data */
 	if (!err)
 		err = set_window(fd, x, x->rcv_seq + rcv_len);
 	/* none selected, as a connection Linux made (TCP_QUEUE_SEQ: EINVAL) */
@@ -436,7 +436,9 @@ int wire_repair_into(int fd, const struct vtcp_export *x, int ifindex,
 	if (!err && refused)
 		err = inject(fd, refused, ifindex);
 	if (!err && x->shut_wr && !x->fin_sent)
-		err = sys_shutdown_wr(fd);
+		err = sys_shutdown(fd, SHUT_WR);
+	if (!err && x->shut_rd)
+		err = sys_shutdown(fd, SHUT_RD);
 	if (err)
 		velo_warn("wire: handing a connection to the kernel: %s", strerror(-err));
 	return 0;
