@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Seeded random sequences of socket calls on one connected pair: sends and
- * writes, reads with MSG_PEEK/MSG_TRUNC/MSG_WAITALL, one urgent byte,
- * shutdowns, dup-and-close of the registered number, poll, select and a
- * level-triggered epoll set, FIONREAD/SIOCATMARK, SO_ERROR and the TCP
- * state, SO_OOBINLINE, closes with and without an abortive linger. Every
- * result is printed, with a sum of the bytes read, so a difference in
- * data, errno or readiness from the kernel's shows.
+ * Seeded random sequences of socket calls on one connected pair: send,
+ * write and writev, reads (recv, read, recvmsg, readv) with MSG_PEEK,
+ * MSG_TRUNC and MSG_WAITALL, zero-length calls, one urgent byte,
+ * shutdowns, dup-and-close of the registered number, poll, select, three
+ * epoll sets (level-triggered, edge-triggered, one-shot) with waits, ADD,
+ * MOD and DEL, FIONREAD/SIOCATMARK, names, SO_ERROR and the TCP state,
+ * SO_OOBINLINE, closes with and without an abortive linger. Every result
+ * is printed, with a sum of the bytes read, so a difference in data, errno
+ * or readiness from the kernel's shows. epoll_wait gets room for 4 events.
  *
  * Both ends are non-blocking with TCP_NODELAY and what moves stays far
  * under the buffers, so every answer is deterministic on loopback. Not
@@ -14,9 +16,11 @@
  * leaves is Linux's delayed-ACK heuristic). One urgent byte per
  * connection: a second one sent before the reader reached the first is a
  * known difference (README). Across namespaces each call is followed by a
- * wait for both ends to settle, fewer sequences run, and no urgent byte
- * goes to an end that shut its reading side (there Linux keeps the urgent
- * mark on the reset it answers with; the engine resets without it).
+ * wait for both ends to settle, fewer sequences run, no urgent byte goes to
+ * an end that shut its reading side (there Linux keeps the urgent mark on
+ * the reset it answers with; the engine resets without it), and no
+ * epoll_ctl names a number other than the one first registered (README:
+ * the registrations of one engine socket share its ready fd).
  *
  * argv: [first seed [count]], for exploring other seeds.
  */
@@ -24,6 +28,7 @@
 
 #include <stdbool.h>
 #include <sys/select.h>
+#include <sys/uio.h>
 
 #define OPS 40
 #define SEQS 400      /* on loopback */
@@ -34,10 +39,13 @@ struct end {
 	char name;
 	unsigned long sent; /* the byte pattern's position */
 	bool shut_rd;
+	int reg_fd; /* the number the epoll sets registered */
 };
 
 static struct end ends[2];
-static int ep, wire, oob_left;
+static int ep, eps[3], wire, oob_left;
+static const char *const ep_name[3] = { "lt", "et", "oneshot" };
+static const uint32_t ep_flags[3] = { 0, EPOLLET, EPOLLONESHOT };
 static volatile sig_atomic_t sigpipes;
 static unsigned int rnd_state;
 
@@ -61,22 +69,43 @@ static void res(struct end *e, const char *what, long r)
 		say("%c %s = %ld", e->name, what, r);
 }
 
-static void data_out(struct end *e, int n, int flags, bool use_write)
+/* @n bytes of @e's stream from @off bytes past what it sent so far */
+static void fill(struct end *e, char *buf, int n, int off)
 {
-	char buf[4096], what[64];
-	int i, pipes = sigpipes;
-	long r;
+	for (int i = 0; i < n; i++)
+		buf[i] = (char)((e->sent + (unsigned long)(off + i)) * 7 + e->name);
+}
 
-	for (i = 0; i < n; i++)
-		buf[i] = (char)((e->sent + i) * 7 + e->name);
-	r = use_write ? write(e->fd, buf, n) : send(e->fd, buf, n, flags);
-	snprintf(what, sizeof(what), "%s %d%s", use_write ? "write" : "send", n,
-		 flags & MSG_NOSIGNAL ? " nosignal" : "");
+/* A send's result, and the SIGPIPEs it raised (counted from @pipes). */
+static void sent(struct end *e, const char *what, long r, int pipes)
+{
 	res(e, what, r);
 	if (r > 0)
 		e->sent += r;
 	if (sigpipes != pipes)
 		say("  SIGPIPE x%d", sigpipes - pipes);
+}
+
+static void say_sum(const char *buf, long n)
+{
+	unsigned int sum = 0;
+
+	for (long i = 0; i < n; i++)
+		sum = sum * 31 + (unsigned char)buf[i];
+	say("  data sum %08x", sum);
+}
+
+static void data_out(struct end *e, int n, int flags, bool use_write)
+{
+	char buf[4096], what[64];
+	int pipes = sigpipes;
+	long r;
+
+	fill(e, buf, n, 0);
+	r = use_write ? write(e->fd, buf, n) : send(e->fd, buf, n, flags);
+	snprintf(what, sizeof(what), "%s %d%s", use_write ? "write" : "send", n,
+		 flags & MSG_NOSIGNAL ? " nosignal" : "");
+	sent(e, what, r, pipes);
 }
 
 static const char *rflag_name(int f)
@@ -96,7 +125,7 @@ static void data_in(struct end *e, int n, int flags, int how)
 	char buf[8192], what[64];
 	struct iovec iov = { buf, n };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	long r, i;
+	long r;
 
 	if (how == 0)
 		r = recv(e->fd, buf, n, flags);
@@ -106,13 +135,8 @@ static void data_in(struct end *e, int n, int flags, int how)
 		r = recvmsg(e->fd, &mh, flags);
 	snprintf(what, sizeof(what), "%s %d%s", how_name[how], n, how == 1 ? "" : rflag_name(flags));
 	res(e, what, r);
-	if (r > 0 && !(flags & MSG_TRUNC)) {
-		unsigned int s = 0;
-
-		for (i = 0; i < r; i++)
-			s = s * 31 + (unsigned char)buf[i];
-		say("  data sum %08x", s);
-	}
+	if (r > 0 && !(flags & MSG_TRUNC))
+		say_sum(buf, r);
 	if (how == 2 && r >= 0)
 		say("  msg_flags %#x", mh.msg_flags);
 }
@@ -199,20 +223,90 @@ static void selects(struct end *e)
 		    FD_ISSET(e->fd, &w) ? " w" : "", FD_ISSET(e->fd, &x) ? " x" : "");
 }
 
-static void epolls(void)
+static void epolls(int k)
 {
 	struct epoll_event evs[4];
-	int n = epoll_wait(ep, evs, 4, 0), i, j;
+	int n = epoll_wait(eps[k], evs, 4, 0), i, j;
 
 	if (n < 0) {
-		say("epoll_wait = %s", errname(errno));
+		say("epoll_wait %s = %s", ep_name[k], errname(errno));
 		return;
 	}
 	for (i = 0; i < 2; i++)
 		for (j = 0; j < n; j++)
 			if (evs[j].data.u32 == (unsigned int)i)
-				say("epoll %c %s", ends[i].name, epmask(evs[j].events));
-	say("epoll %d ready", n);
+				say("epoll %s %c %s", ep_name[k], ends[i].name, epmask(evs[j].events));
+	say("epoll %s %d ready", ep_name[k], n);
+}
+
+static void ep_mod(struct end *e, int k, int op)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | ep_flags[k],
+				  .data.u32 = (uint32_t)(e - ends) };
+	char what[32];
+
+	if (wire && e->fd != e->reg_fd) {
+		polls(e);
+		return;
+	}
+	snprintf(what, sizeof(what), "epoll %s %s", ep_name[k],
+		 op == EPOLL_CTL_MOD ? "MOD" : op == EPOLL_CTL_DEL ? "DEL" : "ADD");
+	res(e, what, epoll_ctl(eps[k], op, e->fd, &ev));
+}
+
+/* writev or readv over three pieces of one buffer, in a scattered order */
+static void vec_io(struct end *e, bool out)
+{
+	static char b[3 * 1500];
+	char flat[3 * 1500], what[32];
+	struct iovec iov[3];
+	int i, n = 0, pipes = sigpipes;
+	long r;
+
+	for (i = 0; i < 3; i++) {
+		iov[i].iov_base = b + (2 - i) * 1500;
+		iov[i].iov_len = 1 + rnd(1500);
+		if (out)
+			fill(e, iov[i].iov_base, (int)iov[i].iov_len, n);
+		n += (int)iov[i].iov_len;
+	}
+	r = out ? writev(e->fd, iov, 3) : readv(e->fd, iov, 3);
+	snprintf(what, sizeof(what), "%s %d", out ? "writev" : "readv", n);
+	if (out) {
+		sent(e, what, r, pipes);
+		return;
+	}
+	res(e, what, r);
+	for (i = 0, n = 0; i < 3 && n < r; n += (int)iov[i++].iov_len)
+		memcpy(flat + n, iov[i].iov_base, iov[i].iov_len);
+	if (r > 0)
+		say_sum(flat, r);
+}
+
+static void names(struct end *e)
+{
+	union sa a;
+	socklen_t l = sizeof(a);
+	int r = getsockname(e->fd, &a.sa, &l);
+
+	if (r < 0)
+		res(e, "getsockname", r);
+	else
+		say("%c getsockname family %d len %u", e->name, a.sa.sa_family, l);
+	l = sizeof(a);
+	r = getpeername(e->fd, &a.sa, &l);
+	if (r < 0)
+		res(e, "getpeername", r);
+	else
+		say("%c getpeername family %d len %u", e->name, a.sa.sa_family, l);
+}
+
+static void zero_io(struct end *e)
+{
+	char c;
+
+	res(e, "send 0", send(e->fd, &c, 0, MSG_NOSIGNAL));
+	res(e, "recv 0", recv(e->fd, &c, 0, 0));
 }
 
 static void shut(struct end *e)
@@ -289,7 +383,25 @@ static void step(void)
 
 	if (e->fd < 0)
 		e = &ends[e == ends];
-	switch (rnd(20)) {
+	switch (rnd(30)) {
+	case 20:
+		epolls((int)rnd(3));
+		break;
+	case 21:
+		ep_mod(e, (int)rnd(3), EPOLL_CTL_MOD);
+		break;
+	case 22:
+		ep_mod(e, (int)rnd(3), rnd(2) ? EPOLL_CTL_DEL : EPOLL_CTL_ADD);
+		break;
+	case 23: case 24:
+		vec_io(e, rnd(2));
+		break;
+	case 25: case 26:
+		names(e);
+		break;
+	case 27:
+		zero_io(e);
+		break;
 	case 0: case 1: case 2:
 		data_out(e, sizes[rnd(3)], rnd(2) ? MSG_NOSIGNAL : 0, false);
 		break;
@@ -312,7 +424,7 @@ static void step(void)
 		selects(e);
 		break;
 	case 11:
-		epolls();
+		epolls(0);
 		break;
 	case 12:
 		ioctls(e);
@@ -347,7 +459,7 @@ static void step(void)
 
 static void run(unsigned int seed)
 {
-	int i, one = 1, fam = seed % 3 == 2 ? AF_INET6 : AF_INET;
+	int i, k, one = 1, fam = seed % 3 == 2 ? AF_INET6 : AF_INET;
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI };
 
 	rnd_state = seed;
@@ -357,13 +469,20 @@ static void run(unsigned int seed)
 	tcp_pair_fam(fam, &ends[0].fd, &ends[1].fd);
 	ends[0].name = 'c';
 	ends[1].name = 's';
-	ep = epoll_create1(0);
-	NEED(ep >= 0);
+	for (k = 0; k < 3; k++) {
+		eps[k] = epoll_create1(0);
+		NEED(eps[k] >= 0);
+	}
+	ep = eps[0];
 	for (i = 0; i < 2; i++) {
 		set_nonblock(ends[i].fd, 1);
 		NEED(setsockopt(ends[i].fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0);
 		ev.data.u32 = (unsigned int)i;
-		NEED(epoll_ctl(ep, EPOLL_CTL_ADD, ends[i].fd, &ev) == 0);
+		ends[i].reg_fd = ends[i].fd;
+		for (k = 0; k < 3; k++) {
+			ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | ep_flags[k];
+			NEED(epoll_ctl(eps[k], EPOLL_CTL_ADD, ends[i].fd, &ev) == 0);
+		}
 	}
 	settle();
 	for (i = 0; i < OPS && (ends[0].fd >= 0 || ends[1].fd >= 0); i++)
@@ -371,7 +490,8 @@ static void run(unsigned int seed)
 	for (i = 0; i < 2; i++)
 		if (ends[i].fd >= 0)
 			close(ends[i].fd);
-	close(ep);
+	for (k = 0; k < 3; k++)
+		close(eps[k]);
 }
 
 int main(int argc, char **argv)

@@ -348,6 +348,8 @@ struct vtcp_queues {
 };
 VTCP_API int vtcp_get_queues(struct vtcp_stack *st, int s, struct vtcp_queues *q);
 VTCP_API unsigned int vtcp_events(struct vtcp_stack *st, int s);
+/* The socket's state (enum vtcp_state), -EBADF for no socket. */
+VTCP_API int vtcp_sock_state(struct vtcp_stack *st, int s);
 /* SO_ERROR: returns and clears the pending error (positive errno or 0). */
 VTCP_API int vtcp_sock_error(struct vtcp_stack *st, int s);
 /*

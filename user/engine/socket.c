@@ -993,6 +993,13 @@ unsigned int vtcp_events(struct vtcp_stack *st, int s)
 	return tp ? sock_events(st, tp) : VTCP_EV_ERR | VTCP_EV_HUP;
 }
 
+int vtcp_sock_state(struct vtcp_stack *st, int s)
+{
+	struct tcb *tp = sock_get(st, s);
+
+	return tp ? (int)tp->state : -EBADF;
+}
+
 int vtcp_sock_error(struct vtcp_stack *st, int s)
 {
 	struct tcb *tp = sock_get(st, s);

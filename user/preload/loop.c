@@ -1340,11 +1340,14 @@ static ssize_t kern_recv(int fd, struct iovec *iov, int n, int flags)
 	return REAL(recvmsg)(fd, &m, flags);
 }
 
-static ssize_t kern_send(int fd, struct iovec *iov, int n, int flags)
+static ssize_t kern_send(struct vsock *vs, int fd, struct iovec *iov, int n, int flags)
 {
 	struct msghdr m = { .msg_iov = iov, .msg_iovlen = n };
+	ssize_t r = REAL(sendmsg)(fd, &m, flags);
 
-	return REAL(sendmsg)(fd, &m, flags);
+	if (r < 0 && errno == ECONNRESET)
+		atomic_store(&vs->vreset, 2); /* the real reset, reported: no virtual one */
+	return r;
 }
 
 /* Has the producer switched (or fallen back since)? Then kbytes is final. */
@@ -1846,11 +1849,15 @@ static ssize_t loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int 
 	if (flags & (MSG_OOB | MSG_ERRQUEUE))
 		return kern_recv(fd, (struct iovec *)iov, iovcnt, flags);
 	if (!len) {
-		/* Linux waits for data, then copies nothing */
+		/* Linux waits for data, then copies nothing; an urgent byte next is data here */
 		char c;
 		struct iovec one = { &c, 1 };
-		ssize_t r = loop_recv(vs, fd, &one, 1, (flags & ~(MSG_WAITALL | MSG_TRUNC)) | MSG_PEEK);
+		int mark = 0;
+		ssize_t r;
 
+		if (!velo_loop_atmark(vs, fd, &mark) && mark)
+			return 0;
+		r = loop_recv(vs, fd, &one, 1, (flags & ~(MSG_WAITALL | MSG_TRUNC)) | MSG_PEEK);
 		return r < 0 ? -1 : 0;
 	}
 	target = waitall ? len : atomic_load(&ch->end[vs->end].rcvlowat);
@@ -2578,7 +2585,7 @@ ssize_t velo_loop_send(struct vsock *vs, int fd, const struct iovec *iov, int io
 		}
 	}
 	if (!len)
-		return kern_send(fd, (struct iovec *)iov, iovcnt, flags);
+		return kern_send(vs, fd, (struct iovec *)iov, iovcnt, flags);
 	if (!velo_send_extent(iov, iovcnt, &len)) {
 		errno = EFAULT;
 		return -1;
@@ -2595,7 +2602,7 @@ ssize_t velo_loop_send(struct vsock *vs, int fd, const struct iovec *iov, int io
 				if (!pay_owed(vs, fd, nb))
 					return done ? (ssize_t)done : -1;
 				k = iov_slice(iov, iovcnt, done, len - done, sub);
-				n = kern_send(fd, sub, k, flags);
+				n = kern_send(vs, fd, sub, k, flags);
 				if (n > 0) {
 					velo_stat_add(VELO_STAT_TX_KERNEL_BYTES, n);
 					slot_add(vs, 2, n);
@@ -2612,7 +2619,7 @@ ssize_t velo_loop_send(struct vsock *vs, int fd, const struct iovec *iov, int io
 				continue;
 			}
 			k = iov_slice(iov, iovcnt, done, len - done, sub);
-			n = kern_send(fd, sub, k, flags);
+			n = kern_send(vs, fd, sub, k, flags);
 			if (n > 0) {
 				atomic_fetch_add(&out->ksent, n);
 				velo_stat_add(VELO_STAT_TX_KERNEL_BYTES, n);

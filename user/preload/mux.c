@@ -606,6 +606,7 @@ struct ep_reg {
 	bool stale;          /* its fd number was closed, the file lives on */
 	int alt_fd;          /* stale: a number that named the file when last looked */
 	bool kicked;         /* kernel mask is the one-shot kick mask */
+	bool unregistered;   /* a fired one-shot moved to kfd: the kernel has it at re-arm */
 	bool parked;         /* kernel registration edge-triggered, see park_ok */
 	int loop_idx;
 	/* LOOP members: marked in the watch area (indexed), or scanned */
@@ -1531,7 +1532,10 @@ static void regs_switch(struct vsock *vs, bool wire)
 			reg->kfd = wire ? kfd : reg_socket_fd(reg);
 			kev.events = kernel_mask(reg);
 			kev.data.u64 = ((uint64_t)reg->gen << 32) | (uint32_t)reg->fd;
-			if (reg->kfd >= 0)
+			/* a one-shot that fired stays disarmed: registered when re-armed (MOD) */
+			reg->unregistered = (reg->events & EPOLLONESHOT) &&
+					    atomic_load(&reg->edge->disabled);
+			if (reg->kfd >= 0 && !reg->unregistered)
 				REAL(epoll_ctl)(ep->epfd, EPOLL_CTL_ADD, reg->kfd, &kev);
 		}
 		pthread_mutex_unlock(&ep->mu);
@@ -1662,6 +1666,39 @@ VELO_EXPORT int epoll_create1(int flags)
 	return r;
 }
 
+/*
+ * A stale registration whose number names its file again (closed, then a
+ * dup of the same file got the number back): Linux's key, the file and the
+ * number, is its own, so a MOD or DEL of the number is about it. It is
+ * live again, under the number's generation, keeping its edges (caller
+ * holds ep->mu). Not one the kernel holds under another number since a
+ * move to the kernel (regs_switch): that key is not the number's.
+ */
+static void stale_revive(struct vepoll *ep, int fd)
+{
+	struct ep_reg *reg;
+
+	if (fd < 0 || (size_t)fd >= ep->cap || ep->regs[fd])
+		return;
+	for (reg = ep->stale; reg; reg = reg->stale_next)
+		if (reg->fd == fd && (reg->wire || reg->kfd == fd) && velo_fd_names(fd, reg->vs))
+			break;
+	if (!reg)
+		return;
+	stale_unlink(ep, reg);
+	ep->regs[fd] = reg;
+	reg->stale = false;
+	reg->gen = velo_fd_gen(fd);
+	if (ep->shared && (unsigned int)fd < EP_SHARED_FDS) {
+		struct ep_edge *e = &ep->shared[fd].edge;
+
+		atomic_store(&e->tail, atomic_load(&reg->own.tail));
+		atomic_store(&e->nospace, atomic_load(&reg->own.nospace));
+		atomic_store(&e->disabled, atomic_load(&reg->own.disabled));
+		reg->edge = e;
+	}
+}
+
 static int ep_ctl(struct vepoll *ep, int epfd, int op, int fd, struct epoll_event *ev)
 {
 	struct ep_reg *reg, *old;
@@ -1670,14 +1707,17 @@ static int ep_ctl(struct vepoll *ep, int epfd, int op, int fd, struct epoll_even
 	int r, saved;
 
 	if (op == EPOLL_CTL_DEL) {
+		bool unregistered;
 		int kfd = fd;
 
 		pthread_mutex_lock(&ep->mu);
+		stale_revive(ep, fd);
 		reg = (size_t)fd < ep->cap ? ep->regs[fd] : NULL;
 		if (reg && reg->wire && reg->gen == velo_fd_gen(fd))
 			kfd = reg->kfd;
+		unregistered = reg && reg->unregistered && reg->gen == velo_fd_gen(fd);
 		pthread_mutex_unlock(&ep->mu);
-		r = REAL(epoll_ctl)(epfd, op, kfd, ev);
+		r = unregistered ? 0 : REAL(epoll_ctl)(epfd, op, kfd, ev);
 		if (!r) {
 			shared_clear(ep, fd);
 			pthread_mutex_lock(&ep->mu);
@@ -1689,6 +1729,16 @@ static int ep_ctl(struct vepoll *ep, int epfd, int op, int fd, struct epoll_even
 		return r;
 	}
 	if (op == EPOLL_CTL_ADD) {
+		bool disarmed;
+
+		pthread_mutex_lock(&ep->mu);
+		reg = (size_t)fd < ep->cap ? ep->regs[fd] : NULL;
+		disarmed = reg && reg->unregistered && reg->gen == velo_fd_gen(fd);
+		pthread_mutex_unlock(&ep->mu);
+		if (disarmed) {
+			errno = EEXIST; /* Linux's registration is there, disarmed */
+			return -1;
+		}
 		velo_epoll_watched(fd);
 		vs = velo_fd_get(fd);
 		if (vs && atomic_load(&vs->state) == VELO_SS_PENDING)
@@ -1759,6 +1809,7 @@ static int ep_ctl(struct vepoll *ep, int epfd, int op, int fd, struct epoll_even
 	}
 	/* MOD */
 	pthread_mutex_lock(&ep->mu);
+	stale_revive(ep, fd);
 	reg = (size_t)fd < ep->cap ? ep->regs[fd] : NULL;
 	if (!reg || reg->gen != velo_fd_gen(fd)) {
 		/* not registered through us, or a stale entry: the kernel decides */
@@ -1798,8 +1849,9 @@ static int ep_ctl(struct vepoll *ep, int epfd, int op, int fd, struct epoll_even
 		kev.data.u64 = ((uint64_t)reg->gen << 32) | (uint32_t)fd;
 		if (reg->wire)
 			velo_epoll_wire_wait_fd(reg->vs, ev->events); /* the new mask too */
-		r = REAL(epoll_ctl)(epfd, op, reg->kfd, &kev);
+		r = REAL(epoll_ctl)(epfd, reg->unregistered ? EPOLL_CTL_ADD : op, reg->kfd, &kev);
 		if (!r) {
+			reg->unregistered = false;
 			shared_set(ep, fd, reg->gen, ev->data.u64);
 			reg->events = ev->events;
 			reg->data = ev->data;
@@ -1880,13 +1932,27 @@ static uint32_t reg_ring_events(struct ep_reg *reg, bool consume)
 	else
 		ev = velo_loop_ring_events(vs);
 	ev &= reg->events | EPOLLERR | EPOLLHUP;
-	if (ev && (reg->events & EPOLLET)) {
+	if (reg->events & EPOLLET) {
 		uint64_t t = in_tail(vs), full = velo_loop_nospace(vs);
-		bool in = (ev & EPOLLIN) &&
+		/*
+		 * Data that came (a wakeup for EPOLLIN) is an edge even if a
+		 * read took it since: Linux queues the member at the wakeup and
+		 * reports what is ready when it is collected. Space is one when
+		 * there is some after the writer found the ring full (the
+		 * wakeup comes as space is freed).
+		 */
+		bool in = (reg->events & EPOLLIN) &&
 			  t != (consume ? atomic_exchange(&e->tail, t) : atomic_load(&e->tail));
 		bool out = (ev & EPOLLOUT) &&
 			   full != (consume ? atomic_exchange(&e->nospace, full) :
 					      atomic_load(&e->nospace));
+		uint64_t fresh = UINT64_MAX; /* edge_reset(): the registration's own edge */
+
+		/* that first edge is one: taken through either part, it is gone */
+		if (consume && in)
+			atomic_compare_exchange_strong(&e->nospace, &fresh, full);
+		else if (consume && out)
+			atomic_compare_exchange_strong(&e->tail, &fresh, t);
 
 		/* as Linux, an edge reports everything that is ready */
 		if (!in && !out)
@@ -2189,9 +2255,10 @@ void velo_mux_thread_exit(void)
 /*
  * One look at the rings and the kernel, sleeping up to tmo_ms in the kernel
  * when the rings have nothing (armed as they are looked at). Kernel events are
- * fetched up to the room left, at least one so a member reported from its
- * ring gets its kernel part (POLLOUT before the switch, FIN, errors) when
- * out[] is full; an event that then does not fit is pushed back.
+ * fetched up to max, not the room left: each member reported from its ring
+ * gets its kernel part (POLLOUT before the switch, FIN, errors) merged into
+ * its entry; an event of another member that then does not fit is pushed
+ * back.
  */
 static int ep_collect(struct vepoll *ep, int epfd, struct epoll_event *out, int max,
 		      int tmo_ms, const sigset_t *mask, int *kerr)
@@ -2237,7 +2304,7 @@ static int ep_collect(struct vepoll *ep, int epfd, struct epoll_event *out, int 
 		ep_sleeping(ep, watch);
 	/* closed meanwhile, its number may name another file: no kernel look */
 	k = atomic_load(&ep->closed) ? 0 :
-		REAL(epoll_pwait)(epfd, kbuf, max - n > 0 ? max - n : 1, tmo_ms, mask);
+		REAL(epoll_pwait)(epfd, kbuf, max, tmo_ms, mask);
 	if (k < 0)
 		*kerr = errno;
 	sleeping_ep = NULL;

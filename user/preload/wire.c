@@ -796,22 +796,13 @@ ssize_t velo_wire_vs_recv(struct vsock *vs, int fd, const struct iovec *iov, int
 	return (ssize_t)done;
 }
 
-/* One piece of a send; EPIPE raises SIGPIPE unless MSG_NOSIGNAL, as Linux. */
-static ssize_t send_piece(struct vsock *vs, const void *buf, size_t len, int flags, int tmo)
-{
-	ssize_t r = velo_wire_send(vs->wst, vs->ws, buf, len, flags & (MSG_MORE | MSG_DONTWAIT),
-				   tmo);
-
-	if (r == -EPIPE && !(flags & MSG_NOSIGNAL))
-		pthread_kill(pthread_self(), SIGPIPE);
-	return r;
-}
-
 ssize_t velo_wire_vs_send(struct vsock *vs, const struct iovec *iov, int cnt, int flags)
 {
 	bool nb = (flags & MSG_DONTWAIT) || atomic_load(&vs->w_nonblock);
-	int tmo = atomic_load(&vs->w_sndtimeo), f = flags & (MSG_MORE | MSG_NOSIGNAL);
-	size_t done = 0, total = 0;
+	int tmo = atomic_load(&vs->w_sndtimeo);
+	int f = (flags & MSG_MORE) | (nb ? MSG_DONTWAIT : 0);
+	size_t total = 0;
+	ssize_t r;
 
 	if (gone(vs))
 		return fail(ENOTCONN);
@@ -819,32 +810,13 @@ ssize_t velo_wire_vs_send(struct vsock *vs, const struct iovec *iov, int cnt, in
 		return fail(EOPNOTSUPP);
 	if (!velo_send_extent(iov, cnt, &total))
 		return fail(EFAULT);
-	if (!total) {
-		/* nothing to send, but its errors (EPIPE after shutdown) are Linux's */
-		ssize_t r = send_piece(vs, "", 0, f | (nb ? MSG_DONTWAIT : 0), tmo);
-
-		return r < 0 ? fail((int)-r) : 0;
-	}
-	for (int i = 0; i < cnt && done < total; i++) {
-		size_t n = iov[i].iov_len < total - done ? iov[i].iov_len : total - done;
-		ssize_t r;
-
-		if (!n)
-			continue;
-		/* MSG_MORE for every piece but the last, as one writev */
-		r = send_piece(vs, iov[i].iov_base, n,
-			       (done + n < total ? f | MSG_MORE : f) | (nb ? MSG_DONTWAIT : 0), tmo);
-		if (r == -EINTR && !done && restart_after_eintr(tmo)) {
-			i--;
-			continue;
-		}
-		if (r < 0)
-			return done ? (ssize_t)done : fail((int)-r);
-		done += (size_t)r;
-		if ((size_t)r < n)
-			break;
-	}
-	return (ssize_t)done;
+	/* nothing to send (total 0) still fails as Linux's: EPIPE after shutdown */
+	do
+		r = velo_wire_sendv(vs->wst, vs->ws, iov, cnt, total, f, tmo);
+	while (r == -EINTR && restart_after_eintr(tmo));
+	if (r == -EPIPE && !(flags & MSG_NOSIGNAL))
+		pthread_kill(pthread_self(), SIGPIPE);
+	return r < 0 ? fail((int)-r) : r;
 }
 
 int velo_wire_vs_shutdown(struct vsock *vs, int how)

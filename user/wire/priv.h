@@ -115,6 +115,7 @@ struct wire_sock {
 	unsigned int interest;
 	uint32_t edge_inq;		/* bytes readable at the last look (VELO_WIRE_EDGE) */
 	unsigned int edge_ev;		/* events & interest at the last look */
+	int edge_state;			/* the engine socket's state at the last look */
 	bool ready_set;
 	struct wire_waiter *waiters;
 	bool bound;

@@ -129,21 +129,24 @@ static bool new_data(struct velo_wire_stack *st, int s)
  * (it is new data, for Linux's edge-triggered epoll): the interposer moves
  * the connection at its next look (wire.h, VELO_WIRE_URGENT). So is any
  * event that was not there at the last look (a FIN making the socket
- * readable, space after the writer ran out), as each is a wakeup on Linux.
+ * readable, space after the writer ran out), and any change of state (our
+ * FIN acknowledged, say), as each is a wakeup on Linux (sk_state_change).
  */
 static void ready_sync(struct velo_wire_stack *st, int s)
 {
 	struct wire_sock *ws = &st->socks[s];
 	unsigned int ev = vtcp_events(st->eng, st->socks[s].eng);
 	unsigned int seen = ev & ws->interest;
+	int state = vtcp_sock_state(st->eng, ws->eng);
 	bool want = (ev & (ws->interest | VTCP_EV_URGENT)) != 0;
 	bool urgent_new = (ev & VTCP_EV_URGENT) && !ws->urgent_told;
 	bool edge = ((ws->interest & VELO_WIRE_EDGE) &&
 		     (((ws->interest & VTCP_EV_READABLE) && new_data(st, s)) ||
-		      (seen & ~ws->edge_ev))) || urgent_new;
+		      (seen & ~ws->edge_ev) || state != ws->edge_state)) || urgent_new;
 
 	ws->urgent_told = ev & VTCP_EV_URGENT;
 	ws->edge_ev = seen;
+	ws->edge_state = state;
 	if (want && ws->ready_set && edge)
 		fd_signal(ws->ready_fd); /* another edge for edge-triggered epoll */
 	if (want == ws->ready_set)
@@ -636,19 +639,55 @@ int velo_wire_connect(struct velo_wire_stack *st, int s, const struct sockaddr *
 	return unlock_after(st, err);
 }
 
-ssize_t velo_wire_send(struct velo_wire_stack *st, int s, const void *buf, size_t len,
-		       int flags, int timeout_ms)
+/*
+ * What socket @s takes now of @iov, up to @max bytes, from piece *@i at *@off on:
+ * each piece with MSG_MORE but the last (@last), as Linux's one sendmsg
+ * builds its segments. The stack's lock is held throughout, so no segment
+ * that comes meanwhile (an RST) is seen between two pieces, as none is
+ * within Linux's call. Returns the bytes taken, or the engine's error.
+ */
+static ssize_t sendv_room(struct velo_wire_stack *st, int s, const struct iovec *iov, int last,
+			  size_t max, unsigned int more, int *i, size_t *off)
 {
-	unsigned int vflags = flags & MSG_MORE ? VTCP_MSG_MORE : 0;
+	ssize_t n = 0, took = 0;
+
+	for (; *i <= last && (size_t)took < max; (*i)++, *off = 0) {
+		size_t want = iov[*i].iov_len - *off;
+
+		if (want > max - (size_t)took)
+			want = max - (size_t)took;
+		if (!want)
+			continue;
+		n = vtcp_send(st->eng, st->socks[s].eng, (const char *)iov[*i].iov_base + *off, want,
+			      *i < last || (size_t)took + want < max ? VTCP_MSG_MORE : more);
+		if (n > 0) {
+			took += n;
+			*off += (size_t)n;
+		}
+		if (n <= 0 || (size_t)n < want)
+			break;
+	}
+	return took ? took : n < 0 ? n : -EAGAIN;
+}
+
+ssize_t velo_wire_sendv(struct velo_wire_stack *st, int s, const struct iovec *iov, int cnt,
+			size_t max, int flags, int timeout_ms)
+{
+	unsigned int more = flags & MSG_MORE ? VTCP_MSG_MORE : 0;
 	uint64_t deadline = deadline_of(timeout_ms);
-	ssize_t n, sent = 0;
-	int err = lock_sock(st, s);
+	ssize_t n = 0, sent = 0;
+	int err = lock_sock(st, s), i = 0, last = cnt - 1;
+	size_t off = 0;
 
 	if (err)
 		return err;
-	for (bool acked = false;; acked = !acked) {
-		n = vtcp_send(st->eng, st->socks[s].eng, (const char *)buf + sent, len - (size_t)sent, vflags);
-		if (n >= 0 && (sent += n) == (ssize_t)len)
+	while (last > 0 && !iov[last].iov_len)
+		last--;
+	if (!max) /* nothing to send: the engine still says EPIPE after shutdown */
+		n = vtcp_send(st->eng, st->socks[s].eng, "", 0, more);
+	for (bool acked = false; max; acked = !acked) {
+		n = sendv_room(st, s, iov, last, max - (size_t)sent, more, &i, &off);
+		if (n > 0 && (size_t)(sent += n) == max)
 			break;
 		if (n < 0 && n != -EAGAIN)
 			break;
@@ -666,6 +705,14 @@ ssize_t velo_wire_send(struct velo_wire_stack *st, int s, const void *buf, size_
 	}
 	/* a partial send reports its count, as Linux does after a signal or timeout */
 	return unlock_after(st, sent ? sent : n < 0 ? n : 0);
+}
+
+ssize_t velo_wire_send(struct velo_wire_stack *st, int s, const void *buf, size_t len,
+		       int flags, int timeout_ms)
+{
+	struct iovec one = { (void *)buf, len };
+
+	return velo_wire_sendv(st, s, &one, 1, len, flags, timeout_ms);
 }
 
 ssize_t velo_wire_recv(struct velo_wire_stack *st, int s, void *buf, size_t len, int flags,

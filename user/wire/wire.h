@@ -42,6 +42,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "common/config.h"
 #include "engine/engine.h"
@@ -124,6 +125,9 @@ int velo_wire_connect(struct velo_wire_stack *st, int s, const struct sockaddr *
 /* flags: MSG_DONTWAIT, MSG_MORE (send); MSG_DONTWAIT, MSG_PEEK, MSG_WAITALL (recv). */
 ssize_t velo_wire_send(struct velo_wire_stack *st, int s, const void *buf, size_t len,
 		       int flags, int timeout_ms);
+/* The first @max bytes of @iov in one call, as one sendmsg (flags as send). */
+ssize_t velo_wire_sendv(struct velo_wire_stack *st, int s, const struct iovec *iov, int cnt,
+			size_t max, int flags, int timeout_ms);
 ssize_t velo_wire_recv(struct velo_wire_stack *st, int s, void *buf, size_t len, int flags,
 		       int timeout_ms);
 int velo_wire_shutdown(struct velo_wire_stack *st, int s, int how);
