@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Seeded random sequences of socket calls on one connected pair: send,
- * write and writev, reads (recv, read, recvmsg, readv) with MSG_PEEK,
- * MSG_TRUNC and MSG_WAITALL, zero-length calls, one urgent byte,
+ * write, writev and sendfile, reads (recv, read, recvmsg, readv, splice
+ * to a pipe) with MSG_PEEK, MSG_TRUNC and MSG_WAITALL, MSG_ERRQUEUE,
+ * zero-length calls, SO_KEEPALIVE set and read back, one urgent byte,
  * shutdowns, dup-and-close of the registered number, poll, select, three
  * epoll sets (level-triggered, edge-triggered, one-shot) with waits, ADD,
  * MOD and DEL, FIONREAD/SIOCATMARK, names, SO_ERROR and the TCP state,
@@ -26,13 +27,20 @@
  */
 #include "diff.h"
 
+#include <fcntl.h>
 #include <stdbool.h>
 #include <sys/select.h>
+#include <sys/sendfile.h>
 #include <sys/uio.h>
 
 #define OPS 40
 #define SEQS 400      /* on loopback */
-#define SEQS_WIRE 40  /* across namespaces: each call waits to settle */
+/*
+ * Across namespaces each call waits to settle. There, once urgent data
+ * moved the connection to the kernel, the edge-triggered set is not read:
+ * the move registers the kernel socket, whose readiness is one more edge.
+ */
+#define SEQS_WIRE 40
 
 struct end {
 	int fd;
@@ -226,8 +234,11 @@ static void selects(struct end *e)
 static void epolls(int k)
 {
 	struct epoll_event evs[4];
-	int n = epoll_wait(eps[k], evs, 4, 0), i, j;
+	int n, i, j;
 
+	if (wire && k == 1 && !oob_left)
+		k = 0; /* see SEQS_WIRE */
+	n = epoll_wait(eps[k], evs, 4, 0);
 	if (n < 0) {
 		say("epoll_wait %s = %s", ep_name[k], errname(errno));
 		return;
@@ -299,6 +310,57 @@ static void names(struct end *e)
 		res(e, "getpeername", r);
 	else
 		say("%c getpeername family %d len %u", e->name, a.sa.sa_family, l);
+}
+
+static void file_out(struct end *e)
+{
+	static const int sizes[] = { 1, 100, 3000 };
+	char buf[3000], what[32];
+	int n = sizes[rnd(3)], pipes = sigpipes, f = fileno(tmpfile());
+	off_t off = 0;
+	long r;
+
+	NEED(f >= 0);
+	fill(e, buf, n, 0);
+	NEED(pwrite(f, buf, n, 0) == n);
+	r = sendfile(e->fd, f, &off, n);
+	close(f);
+	snprintf(what, sizeof(what), "sendfile %d", n);
+	sent(e, what, r, pipes);
+}
+
+static void pipe_in(struct end *e)
+{
+	static const int sizes[] = { 1, 100, 3000, 8000 };
+	int p[2], n = sizes[rnd(4)];
+	char buf[8000], what[32];
+	long r;
+
+	NEED(pipe(p) == 0);
+	r = splice(e->fd, NULL, p[1], NULL, n, SPLICE_F_NONBLOCK);
+	snprintf(what, sizeof(what), "splice %d", n);
+	res(e, what, r);
+	if (r > 0) {
+		NEED(read(p[0], buf, r) == r);
+		say_sum(buf, r);
+	}
+	close(p[0]);
+	close(p[1]);
+}
+
+static void misc_opts(struct end *e)
+{
+	int v = (int)rnd(2), got = -1;
+	socklen_t l = sizeof(got);
+	char b[16];
+
+	res(e, v ? "SO_KEEPALIVE on" : "SO_KEEPALIVE off",
+	    setsockopt(e->fd, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof(v)));
+	if (getsockopt(e->fd, SOL_SOCKET, SO_KEEPALIVE, &got, &l) < 0)
+		res(e, "SO_KEEPALIVE get", -1);
+	else
+		say("%c SO_KEEPALIVE = %d", e->name, got);
+	res(e, "recv errqueue", recv(e->fd, b, sizeof(b), MSG_ERRQUEUE | MSG_DONTWAIT));
 }
 
 static void zero_io(struct end *e)
@@ -383,7 +445,16 @@ static void step(void)
 
 	if (e->fd < 0)
 		e = &ends[e == ends];
-	switch (rnd(30)) {
+	switch (rnd(34)) {
+	case 30:
+		file_out(e);
+		break;
+	case 31:
+		pipe_in(e);
+		break;
+	case 32:
+		misc_opts(e);
+		break;
 	case 20:
 		epolls((int)rnd(3));
 		break;

@@ -1534,8 +1534,17 @@ VELO_EXPORT ssize_t splice(int in, loff_t *offin, int out, loff_t *offout, size_
 	if (vin) {
 		/* socket -> pipe: peek, write what the pipe takes, consume that */
 		struct iovec iov = { buf, len };
-		int f = MSG_PEEK | ((flags & SPLICE_F_NONBLOCK) ? MSG_DONTWAIT : 0);
+		int f = MSG_PEEK | ((flags & SPLICE_F_NONBLOCK) ? MSG_DONTWAIT : 0), mark = 0;
 
+		/*
+		 * At the urgent mark the rest is the kernel socket's, and its
+		 * tcp_read_sock() stops there, where a read skips the byte.
+		 */
+		if (atomic_load(&vin->state) == VELO_SS_LOOP && !velo_loop_atmark(vin, in, &mark) &&
+		    mark) {
+			velo_vs_put(vin);
+			return REAL(splice)(in, NULL, out, NULL, len, flags);
+		}
 		r = vs_recv(vin, in, &iov, 1, f);
 		if (r > 0) {
 			ssize_t w = REAL(write)(out, buf, r);
