@@ -365,7 +365,7 @@ static void misc_opts(struct end *e)
 
 static void zero_io(struct end *e)
 {
-	char c;
+	char c = 0;
 
 	res(e, "send 0", send(e->fd, &c, 0, MSG_NOSIGNAL));
 	res(e, "recv 0", recv(e->fd, &c, 0, 0));

@@ -116,16 +116,23 @@ static void exit_fd(int fd, struct vsock *vs, void *arg)
 	atomic_store(&vs->state, VELO_SS_KERNEL);
 }
 
-__attribute__((destructor)) static void velo_preload_fini(void)
+/*
+ * The process ends: our loopback channel ends are let go, so that a peer
+ * sees this end closed once no process holds it (a forked child that ends
+ * with _exit() as much as one that returns from main). Other threads may
+ * still be inside socket calls: nothing is unmapped or freed.
+ */
+void velo_loop_exit_release(void)
 {
-	/*
-	 * Other threads may still be inside socket calls: nothing is unmapped
-	 * or freed (velo_exiting), we only tell peers this end is going away.
-	 */
-	velo_stdio_flush();
 	atomic_store(&velo_exiting, true);
 	if (atomic_load(&velo_loop_count))
 		velo_fd_foreach(exit_fd, NULL);
+}
+
+__attribute__((destructor)) static void velo_preload_fini(void)
+{
+	velo_stdio_flush();
+	velo_loop_exit_release();
 	if (velo_st)
 		velo_stats_remove(getpid());
 }

@@ -717,11 +717,25 @@ static void shared_set(struct vepoll *ep, int fd, uint32_t gen, uint64_t data)
 	atomic_store(&e->pid, (uint32_t)getpid());
 }
 
+/* A DEL of the registration, in whichever process sharing the set made it. */
 static void shared_clear(struct vepoll *ep, int fd)
 {
 	if (ep->shared && fd >= 0 && (unsigned int)fd < EP_SHARED_FDS &&
-	    atomic_load(&ep->shared[fd].pid) == (uint32_t)getpid())
+	    atomic_load(&ep->shared[fd].gen) == velo_fd_gen(fd))
 		atomic_store(&ep->shared[fd].pid, 0);
+}
+
+/*
+ * Did another process sharing the set (fork) DEL this registration? The
+ * kernel's is gone then, and so is ours.
+ */
+static bool shared_deleted(const struct ep_reg *reg)
+{
+	const struct vepoll *ep = reg->ep;
+
+	return ep->shared && reg->fd >= 0 && (unsigned int)reg->fd < EP_SHARED_FDS &&
+	       atomic_load(&ep->shared[reg->fd].gen) == reg->gen &&
+	       !atomic_load(&ep->shared[reg->fd].pid);
 }
 
 /* Data of a registration another process (sharing this epoll) made. */
@@ -1925,7 +1939,7 @@ static uint32_t reg_ring_events(struct ep_reg *reg, bool consume)
 	uint32_t ev;
 
 	if (atomic_load(&e->disabled) || !vs->ch ||
-	    (!reg->stale && reg->gen != velo_fd_gen(reg->fd)))
+	    (!reg->stale && reg->gen != velo_fd_gen(reg->fd)) || shared_deleted(reg))
 		return 0;
 	if (reg->stale && reg->parked && !(reg->events & (EPOLLET | EPOLLONESHOT)))
 		ev = stale_kernel_level(reg);

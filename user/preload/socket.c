@@ -1942,12 +1942,14 @@ VELO_EXPORT int pidfd_getfd(int pidfd, int targetfd, unsigned int flags)
 VELO_EXPORT void _exit(int status)
 {
 	velo_wire_exit_hand_over();
+	velo_loop_exit_release();
 	REAL(_exit)(status);
 }
 
 VELO_EXPORT void _Exit(int status)
 {
 	velo_wire_exit_hand_over();
+	velo_loop_exit_release();
 	REAL(_Exit)(status);
 }
 

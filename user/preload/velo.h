@@ -445,6 +445,8 @@ bool velo_wire_vs_urgent(struct vsock *vs, int fd);
 void velo_wire_hand_over(bool inheritable_only);
 /* At exit: every WIRE connection to the kernel, which finishes it as Linux. */
 void velo_wire_exit_hand_over(void);
+/* The process ends (exit, _exit): its loopback channel ends are let go. */
+void velo_loop_exit_release(void);
 /*
  * poll: the fd to wait on in place of the socket, and the socket's events
  * (POLLPRI: urgent data came, see velo_wire_vs_urgent).
