@@ -1732,6 +1732,20 @@ static void keep_error(struct vsock *vs, int err)
 	atomic_store(&vs->pend_err, err);
 }
 
+/* The error keep_error() kept, reported and cleared as sock_error(): errno. */
+static bool take_error(struct vsock *vs)
+{
+	int e;
+
+	if (!atomic_load_explicit(&vs->pend_err, memory_order_relaxed))
+		return false;
+	e = atomic_exchange(&vs->pend_err, 0);
+	if (!e)
+		return false;
+	errno = e;
+	return true;
+}
+
 /*
  * The direction is a plain kernel socket now. done > 0: this call took ring
  * data already, and Linux would go on in the same call up to target,
@@ -1746,12 +1760,8 @@ static ssize_t plain_recv(struct vsock *vs, int fd, const struct iovec *iov, int
 	ssize_t n;
 
 	if (!done) {
-		int e = atomic_exchange(&vs->pend_err, 0);
-
-		if (e) {
-			errno = e;
+		if (take_error(vs))
 			return -1;
-		}
 		n = kern_recv(fd, (struct iovec *)iov, iovcnt, flags);
 		if (n > 0 && !(flags & MSG_PEEK))
 			atomic_fetch_add(&in->kread, n);
@@ -2054,12 +2064,10 @@ static ssize_t loop_recv(struct vsock *vs, int fd, const struct iovec *iov, int 
 		 * call each time the ring is empty): its sleep wakes on them.
 		 */
 		unhold_stale(vs);
-		if (atomic_load(&vs->pend_err)) {
-			if (done)
-				return done;
-			errno = atomic_exchange(&vs->pend_err, 0);
+		if (done && atomic_load(&vs->pend_err))
+			return done;
+		if (!done && take_error(vs))
 			return -1;
-		}
 		switch (reader_drain(vs, fd, nb)) {
 		case 1: /* EOF, after everything the ring held */
 			if (velo_ring_readable(in) != 0)
@@ -2576,14 +2584,8 @@ ssize_t velo_loop_send(struct vsock *vs, int fd, const struct iovec *iov, int io
 	bool first_pass = true;
 
 	/* the kernel's error a read took for later (pend_err) comes first, as sk_err */
-	if (atomic_load_explicit(&vs->pend_err, memory_order_relaxed)) {
-		int e = atomic_exchange(&vs->pend_err, 0);
-
-		if (e) {
-			errno = e;
-			return -1;
-		}
-	}
+	if (take_error(vs))
+		return -1;
 	if (!len)
 		return kern_send(vs, fd, (struct iovec *)iov, iovcnt, flags);
 	if (!velo_send_extent(iov, iovcnt, &len)) {
